@@ -1,0 +1,217 @@
+// Package atlassian knows the products: the catalog of facts (cookies, token tables, config files,
+// readiness endpoints, login forms) as data, and the readers that turn a product's home directory
+// into a database target (config files, JDBC URLs, password ciphers).
+package atlassian
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ProductID names a product on the command line and in inventories.
+type ProductID string
+
+const (
+	Jira       ProductID = "jira"
+	Confluence ProductID = "confluence"
+	Bitbucket  ProductID = "bitbucket"
+	Bamboo     ProductID = "bamboo"
+	Fisheye    ProductID = "fisheye"
+	Crowd      ProductID = "crowd"
+)
+
+// TimeKind says how a token table stores its time column.
+type TimeKind string
+
+const (
+	TimeNone      TimeKind = ""          // no usable time column
+	TimeTimestamp TimeKind = "timestamp" // SQL timestamp (with or without time zone)
+	TimeEpochMS   TimeKind = "epoch_ms"  // bigint milliseconds since 1970 (Confluence)
+)
+
+// TokenTable describes a product's remember-me token table as the product creates it. Names are
+// the spelling in Atlassian's own DDL; the store resolves the real spelling case-insensitively.
+type TokenTable struct {
+	// Name is the table name; empty when it must be found at run time (Fisheye: NameContains).
+	Name         string
+	NameContains string
+	ID           string // monotonic numeric id: the cut-off is "id <= highest id seen at start"
+	// User is the column that names the token's owner: a login name, a Jira user key, or a
+	// numeric user id (UserIDTable then maps it to a login name).
+	User string
+	// UserIDTable, when set, maps User (a numeric id) to a login name: SELECT UserIDNameColumn
+	// FROM UserIDTable WHERE UserIDKeyColumn = user. (Bitbucket: stash_user.id -> name; UNCONFIRMED.)
+	UserIDTable, UserIDKeyColumn, UserIDNameColumn string
+	// UserKeyTable maps login names to user keys (Jira 8+: app_user.lower_user_name -> user_key):
+	// the User column may hold either.
+	UserKeyTable, UserKeyKeyColumn, UserKeyNameColumn string
+	Time                                              string   // time column ("" when none)
+	TimeKind                                          TimeKind //
+	// TimeIsExpiry is true when Time is an expiry (Bitbucket) rather than a creation time.
+	TimeIsExpiry bool
+	// Columns lists every column the product's DDL has, in order; the store refuses a table that
+	// lacks one of Required.
+	Columns  []string
+	Required []string
+	// Confirmed is false where the table's shape is UNCONFIRMED (docs/atlassian.md): the operator
+	// must confirm it (--table) or override it.
+	Confirmed bool
+}
+
+// Readiness is how a node says it is ready: GET Path, HTTP 200 and JSON key StateKey = "RUNNING".
+type Readiness struct {
+	Path     string
+	StateKey string
+	// StartingCode is the HTTP status the product answers while STARTING (Jira 200, Bitbucket 503).
+	StartingCode int
+	// Confirmed is false where no documented endpoint exists (Fisheye).
+	Confirmed bool
+}
+
+// Login is the product's login form and "who am I" endpoint.
+type Login struct {
+	Path          string // form POST path
+	UserField     string
+	PasswordField string
+	RememberField string // the remember-me checkbox field
+	RememberValue string // the value the browser sends when it is ticked
+	// WhoAmIPath answers 200 (as the user) when logged in, and 401 or a login redirect when not.
+	WhoAmIPath string
+	Confirmed  bool
+}
+
+// Product is everything reauth knows about one product.
+type Product struct {
+	ID               ProductID
+	Name             string
+	SessionCookie    string
+	RememberMeCookie string
+	RememberMeFormat string // "plain" or "base64(series:token)" (Bitbucket)
+	ConfigFile       string // relative to the home directory
+	ConfigFormat     string // "dbconfig", "hibernate-xml", "properties", "fisheye-xml"
+	Table            TokenTable
+	Ready            Readiness
+	Login            Login
+	DefaultPort      int
+	ContextPath      string // "" or e.g. "/crowd"
+	ServiceName      string // Linux installer service name (UNCONFIRMED except Bitbucket)
+	Clustered        bool
+	// SessionAPI is the per-user session invalidation REST path template ("{username}"), "" if none.
+	SessionAPI        string
+	SessionAPIVersion string // minimum product version that has SessionAPI
+	EnvJDBCPrefix     string // env vars the official images use: ATL_JDBC_ / JDBC_
+}
+
+var seraphTable = TokenTable{
+	Name: "remembermetoken", ID: "id", User: "username", Time: "created",
+	Columns:  []string{"id", "created", "token", "username"},
+	Required: []string{"id", "created", "token", "username"},
+}
+
+var catalog = map[ProductID]Product{
+	Jira: {
+		ID: Jira, Name: "Jira", SessionCookie: "JSESSIONID", RememberMeCookie: "seraph.rememberme.cookie",
+		RememberMeFormat: "plain", ConfigFile: "dbconfig.xml", ConfigFormat: "dbconfig",
+		Table: func() TokenTable {
+			t := seraphTable
+			t.TimeKind, t.Confirmed = TimeTimestamp, true
+			t.UserKeyTable, t.UserKeyKeyColumn, t.UserKeyNameColumn = "app_user", "user_key", "lower_user_name"
+			return t
+		}(),
+		Ready:       Readiness{Path: "/status", StateKey: "state", StartingCode: 200, Confirmed: true},
+		Login:       Login{Path: "/login.jsp", UserField: "os_username", PasswordField: "os_password", RememberField: "os_cookie", RememberValue: "true", WhoAmIPath: "/rest/auth/1/session", Confirmed: true},
+		DefaultPort: 8080, ServiceName: "jira", Clustered: true,
+		SessionAPI: "/rest/api/2/user/session/{username}", SessionAPIVersion: "9.11.0", EnvJDBCPrefix: "ATL_JDBC_",
+	},
+	Confluence: {
+		ID: Confluence, Name: "Confluence", SessionCookie: "JSESSIONID", RememberMeCookie: "seraph.confluence",
+		RememberMeFormat: "plain", ConfigFile: "confluence.cfg.xml", ConfigFormat: "hibernate-xml",
+		Table: func() TokenTable {
+			t := seraphTable
+			t.TimeKind, t.Confirmed = TimeEpochMS, true
+			return t
+		}(),
+		Ready:       Readiness{Path: "/status", StateKey: "state", StartingCode: 200, Confirmed: true},
+		Login:       Login{Path: "/dologin.action", UserField: "os_username", PasswordField: "os_password", RememberField: "os_cookie", RememberValue: "true", WhoAmIPath: "/rest/api/user/current", Confirmed: false},
+		DefaultPort: 8090, ServiceName: "confluence", Clustered: true, EnvJDBCPrefix: "ATL_JDBC_",
+	},
+	Bitbucket: {
+		ID: Bitbucket, Name: "Bitbucket", SessionCookie: "BITBUCKETSESSIONID", RememberMeCookie: "_atl_bitbucket_remember_me",
+		RememberMeFormat: "base64(series:token)", ConfigFile: "shared/bitbucket.properties", ConfigFormat: "properties",
+		Table: TokenTable{
+			Name: "sta_remember_me_token", ID: "id", User: "user_id",
+			UserIDTable: "stash_user", UserIDKeyColumn: "id", UserIDNameColumn: "name",
+			Time: "expiry_timestamp", TimeKind: TimeTimestamp, TimeIsExpiry: true,
+			Columns:   []string{"id", "series", "token", "user_id", "expiry_timestamp", "claimed", "claimed_address"},
+			Required:  []string{"id", "series", "token", "user_id", "expiry_timestamp"},
+			Confirmed: true,
+		},
+		Ready:       Readiness{Path: "/status", StateKey: "state", StartingCode: 503, Confirmed: true},
+		Login:       Login{Path: "/j_atl_security_check", UserField: "j_username", PasswordField: "j_password", RememberField: "_atl_remember_me", RememberValue: "on", WhoAmIPath: "/plugins/servlet/applinks/whoami", Confirmed: false},
+		DefaultPort: 7990, ServiceName: "atlbitbucket", Clustered: true, EnvJDBCPrefix: "JDBC_",
+	},
+	Bamboo: {
+		ID: Bamboo, Name: "Bamboo", SessionCookie: "JSESSIONID", RememberMeCookie: "seraph.bamboo",
+		RememberMeFormat: "plain", ConfigFile: "bamboo.cfg.xml", ConfigFormat: "hibernate-xml",
+		Table: func() TokenTable {
+			t := seraphTable // UNCONFIRMED: Seraph's shape is the likely one
+			t.Name, t.TimeKind = "rememberme_token", TimeTimestamp
+			return t
+		}(),
+		Ready:       Readiness{Path: "/rest/api/latest/status", StateKey: "status", StartingCode: 200, Confirmed: true},
+		Login:       Login{Path: "/userlogin.action", UserField: "os_username", PasswordField: "os_password", RememberField: "os_cookie", RememberValue: "true", WhoAmIPath: "/rest/api/latest/currentUser", Confirmed: false},
+		DefaultPort: 8085, ServiceName: "bamboo", Clustered: false,
+		SessionAPI: "/rest/admin/latest/session/{username}", SessionAPIVersion: "9.4.0", EnvJDBCPrefix: "ATL_JDBC_",
+	},
+	Fisheye: {
+		ID: Fisheye, Name: "Fisheye/Crucible", SessionCookie: "FESESSIONID", RememberMeCookie: "remember",
+		RememberMeFormat: "plain", ConfigFile: "config.xml", ConfigFormat: "fisheye-xml",
+		Table: TokenTable{ // UNCONFIRMED: found at run time, confirmed by the operator
+			NameContains: "remember", ID: "id", User: "username", Time: "created", TimeKind: TimeTimestamp,
+			Columns: []string{"id", "username", "token", "created"}, Required: []string{"id", "username"},
+		},
+		Ready:       Readiness{Path: "/rest-service-fecru/server-v1", StateKey: "", StartingCode: 503, Confirmed: false},
+		Login:       Login{Path: "/login", UserField: "username", PasswordField: "password", RememberField: "rememberme", RememberValue: "true", WhoAmIPath: "/rest-service/auth-v1/whoami", Confirmed: false},
+		DefaultPort: 8060, ServiceName: "fisheye", Clustered: false,
+	},
+	Crowd: {
+		ID: Crowd, Name: "Crowd", SessionCookie: "JSESSIONID", RememberMeCookie: "crowd.rememberme.token",
+		RememberMeFormat: "plain", ConfigFile: "shared/crowd.cfg.xml", ConfigFormat: "hibernate-xml",
+		Table: TokenTable{ // UNCONFIRMED beyond the table name
+			Name: "cwd_token", ID: "id", User: "entity_name", Time: "created_date", TimeKind: TimeTimestamp,
+			Columns: []string{"id", "entity_name", "created_date"}, Required: []string{"id", "entity_name"},
+		},
+		Ready:       Readiness{Path: "/status", StateKey: "state", StartingCode: 200, Confirmed: true},
+		Login:       Login{Path: "/console/j_spring_security_check", UserField: "j_username", PasswordField: "j_password", RememberField: "_spring_security_remember_me", RememberValue: "on", Confirmed: false},
+		DefaultPort: 8095, ContextPath: "/crowd", ServiceName: "crowd", Clustered: true, EnvJDBCPrefix: "ATL_JDBC_",
+	},
+}
+
+// Lookup returns the product named id (case-insensitive), or an error listing the known ones.
+func Lookup(id string) (Product, error) {
+	p, ok := catalog[ProductID(strings.ToLower(strings.TrimSpace(id)))]
+	if !ok {
+		return Product{}, fmt.Errorf("unknown product %q: use one of %s", id, strings.Join(Names(), ", "))
+	}
+	return p, nil
+}
+
+// Names lists the product ids, in a stable order.
+func Names() []string {
+	out := make([]string, 0, len(catalog))
+	for id := range catalog {
+		out = append(out, string(id))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// All returns every product, in a stable order.
+func All() []Product {
+	out := make([]Product, 0, len(catalog))
+	for _, n := range Names() {
+		out = append(out, catalog[ProductID(n)])
+	}
+	return out
+}

@@ -1,0 +1,182 @@
+// Package cli is reauth's command-line layer: one file per verb, each an options struct, a cobra
+// command and a run function. It is the only importer of the CLI library. Everything is written
+// against IO, so that tests run commands without a terminal and capture what they print.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/reauth/reauth"
+)
+
+// Version is set at build time (-ldflags "-X github.com/reauth/reauth/internal/cli.Version=…").
+var Version = "0.1.0-dev"
+
+// IO is where a command reads and writes. Results go to Out, progress and messages to Err.
+type IO struct {
+	In     io.Reader
+	Out    io.Writer
+	Err    io.Writer
+	InTTY  bool // In is a terminal: a confirmation or password may be asked for
+	ErrTTY bool // Err is a terminal: progress may redraw lines
+	Getenv func(string) string
+	Now    func() time.Time
+	// ReadPassword reads a secret from the terminal without echo (nil when InTTY is false).
+	ReadPassword func(prompt string) (string, error)
+}
+
+// StdIO is the process's own streams.
+func StdIO() IO {
+	inTTY := term.IsTerminal(int(os.Stdin.Fd()))
+	io := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, InTTY: inTTY,
+		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())), Getenv: os.Getenv, Now: time.Now}
+	if inTTY {
+		io.ReadPassword = func(prompt string) (string, error) {
+			fmt.Fprint(os.Stderr, prompt)
+			b, err := term.ReadPassword(int(os.Stdin.Fd()))
+			fmt.Fprintln(os.Stderr)
+			return string(b), err
+		}
+	}
+	return io
+}
+
+func (o IO) getenv(k string) string {
+	if o.Getenv == nil {
+		return ""
+	}
+	return o.Getenv(k)
+}
+
+func (o IO) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
+}
+
+// Run runs the reauth command line args and returns the process exit code.
+func Run(ctx context.Context, args []string, streams IO) int {
+	root := newRootCmd(streams)
+	root.SetArgs(args)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.Err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return int(reauth.ExitOK)
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(streams.Err, "reauth: %v\nRun 'reauth %s --help' for usage.\n", ue.err, ue.cmd)
+		return int(reauth.ExitUsage)
+	}
+	if ctx.Err() != nil && reauth.CodeOf(err) == reauth.ExitFailed {
+		err = reauth.WithCode(err, reauth.ExitInterrupted)
+	}
+	printError(streams.Err, err)
+	return int(reauth.CodeOf(err))
+}
+
+func printError(w io.Writer, err error) {
+	var silent silentError
+	if errors.As(err, &silent) {
+		return
+	}
+	fmt.Fprintf(w, "reauth: %v\n", err)
+	if h := reauth.HintOf(err); h != "" {
+		for _, line := range strings.Split(h, "\n") {
+			fmt.Fprintf(w, "  hint: %s\n", line)
+		}
+	}
+}
+
+// silentError carries an exit code for an error that was already reported (e.g. in --json output
+// or a report), so Run does not print it again.
+type silentError struct{ err error }
+
+func (s silentError) Error() string { return s.err.Error() }
+func (s silentError) Unwrap() error { return s.err }
+
+// Silent marks err as already reported; the exit code still comes from err.
+func Silent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return silentError{err}
+}
+
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (u usageError) Error() string { return u.err.Error() }
+
+func newRootCmd(streams IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "reauth",
+		Short: "Force every user of an Atlassian Server/Data Center product to log in again, and prove it",
+		Long: `reauth forces every user of Jira, Confluence, Bitbucket, Bamboo or Fisheye/Crucible (Server and
+Data Center) to log in again: it backs up and deletes the "remember me" tokens in the product's
+database, in small batches, then restarts the nodes one at a time (which clears the in-memory
+sessions), and checks that old cookies are rejected.
+
+Start with 'reauth demo' to see the whole job on a simulated cluster.
+
+Exit codes: 0 done; 1 failed; 2 usage; 3 partial (some nodes restarted, then a failure);
+4 refused by a safety check (nothing changed); 5 another run holds the lock; 130 interrupted.`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{cmd: strings.TrimPrefix(c.CommandPath(), "reauth "), err: err}
+	})
+	for _, add := range verbs {
+		root.AddCommand(add(streams))
+	}
+	return root
+}
+
+// verbs lists the constructors of the top-level commands; each verb's file adds itself here by
+// name (no init() registration: the list is explicit).
+var verbs = []func(IO) *cobra.Command{
+	newDiscoverCmd,
+	newInspectCmd,
+	newPurgeCmd,
+	newRestoreCmd,
+	newRestartCmd,
+	newVerifyCmd,
+	newRunCmd,
+	newDemoCmd,
+	newSandboxCmd,
+}
+
+// writeJSON prints v as exactly one JSON object on Out.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// needArgs is cobra.ExactArgs with a usage error that Run reports as exit 2.
+func needArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{cmd: strings.TrimPrefix(c.CommandPath(), "reauth "),
+				err: fmt.Errorf("%s: expected %d argument(s) (%s), got %d", c.Name(), n, what, len(args))}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,73 @@
+package reauth
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Engine is a database engine. The string values are part of the --json contract.
+type Engine string
+
+const (
+	Postgres  Engine = "postgres"
+	MySQL     Engine = "mysql"
+	MariaDB   Engine = "mariadb"
+	SQLServer Engine = "sqlserver"
+	Oracle    Engine = "oracle"
+	SQLite    Engine = "sqlite" // the sandbox's embedded database only
+)
+
+// Database is where a product keeps its tables, as discovered from its home directory, an
+// inventory or flags. It carries no secret in printable form: Password is a Secret.
+type Database struct {
+	Engine   Engine `json:"engine"`
+	Host     string `json:"host,omitempty"`
+	Port     int    `json:"port,omitempty"`
+	Name     string `json:"name,omitempty"`     // database; Oracle service name or SID; SQLite file path
+	Schema   string `json:"schema,omitempty"`   // Jira <schema-name>, PostgreSQL currentSchema, SQL Server dbo
+	User     string `json:"user,omitempty"`     //
+	Instance string `json:"instance,omitempty"` // SQL Server named instance
+	// OracleSID is true when Name is an Oracle SID (jdbc:oracle:thin:@h:1521:SID) rather than a service.
+	OracleSID bool `json:"oracle_sid,omitempty"`
+	// OracleDescriptor is a full TNS descriptor when the URL gave one (host/port/name then come from it).
+	OracleDescriptor string `json:"oracle_descriptor,omitempty"`
+	// Params are driver-relevant URL properties that were kept (sslmode, useSSL, encrypt, ...).
+	Params map[string]string `json:"params,omitempty"`
+	// Socket is a unix socket path (MySQL/MariaDB, PostgreSQL) when the target uses one.
+	Socket string `json:"socket,omitempty"`
+
+	Password       Secret `json:"-"`
+	PasswordSource string `json:"password_source,omitempty"` // "config", "config (base64)", "env REAUTH_DB_PASSWORD", "prompt", "none"
+	// PasswordProblem is set when the config holds a password reauth cannot decode (e.g. {ATL_SECURED}
+	// or an unknown cipher); it says why, and the caller asks for the override.
+	PasswordProblem string `json:"-"`
+}
+
+// Addr is host:port (or the socket) for messages. It never contains a secret.
+func (d Database) Addr() string {
+	if d.Socket != "" {
+		return d.Socket
+	}
+	if d.Port == 0 {
+		return d.Host
+	}
+	return d.Host + ":" + strconv.Itoa(d.Port)
+}
+
+// String describes the database for humans, without the password.
+func (d Database) String() string {
+	s := fmt.Sprintf("%s %s", d.Engine, d.Addr())
+	if d.Instance != "" {
+		s += `\` + d.Instance
+	}
+	if d.Name != "" {
+		s += "/" + d.Name
+	}
+	if d.Schema != "" {
+		s += " schema " + d.Schema
+	}
+	if d.User != "" {
+		s += " as " + d.User
+	}
+	return s
+}
