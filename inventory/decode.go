@@ -1,0 +1,490 @@
+package inventory
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+)
+
+// Parse parses an inventory document; name is used in error messages (the file name).
+func Parse(data []byte, name string) (*Inventory, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, reauth.Usage("fix the YAML syntax", "%s: %v", orName(name), err)
+	}
+	d := &decoder{name: orName(name)}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, d.err(1, "write a mapping with a 'products' list", "empty inventory")
+	}
+	inv := &Inventory{Path: name}
+	if err := d.inventory(doc.Content[0], inv); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+func orName(n string) string {
+	if n == "" {
+		return "inventory"
+	}
+	return n
+}
+
+type decoder struct{ name string }
+
+func (d *decoder) err(line int, hint, format string, args ...any) error {
+	return lineError(d.name, line, hint, format, args...)
+}
+
+// secretKey reports whether a key names a secret value (which must never be written inline).
+func secretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, s := range []string{"password", "passwd", "token", "secret", "passphrase", "api_key", "apikey"} {
+		if k == s || strings.HasSuffix(k, "_"+s) {
+			return true
+		}
+	}
+	return false
+}
+
+// fields walks a mapping node: it refuses non-mappings, duplicate keys, inline secrets and keys
+// not in allowed, and returns the values by key.
+func (d *decoder) fields(n *yaml.Node, what string, allowed ...string) (map[string]*yaml.Node, error) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, d.err(n.Line, "write "+what+" as a mapping (key: value)", "%s must be a mapping", what)
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := k.Value
+		if _, dup := out[key]; dup {
+			return nil, d.err(k.Line, "remove one of them", "%s: key %q appears twice", what, key)
+		}
+		if secretKey(key) {
+			return nil, d.err(k.Line, fmt.Sprintf("never write secrets in the inventory: use %s_env (an environment variable) or %s_file (a file readable only by you)", key, key),
+				"%s: inline secret %q", what, key)
+		}
+		if !contains(allowed, key) {
+			sorted := append([]string(nil), allowed...)
+			sort.Strings(sorted)
+			return nil, d.err(k.Line, "known keys here: "+strings.Join(sorted, ", "), "%s: unknown key %q", what, key)
+		}
+		out[key] = v
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decoder) str(n *yaml.Node, what string) (string, error) {
+	if n == nil {
+		return "", nil
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		if n.Tag == "!!null" {
+			return "", nil
+		}
+		return "", d.err(n.Line, "write a single value", "%s must be a string", what)
+	}
+	return n.Value, nil
+}
+
+func (d *decoder) dur(n *yaml.Node, what string) (time.Duration, error) {
+	s, err := d.str(n, what)
+	if err != nil || s == "" {
+		return 0, err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return 0, d.err(n.Line, "write a duration with a unit, e.g. 90s, 20m, 1h", "%s: bad duration %q", what, s)
+	}
+	return v, nil
+}
+
+func (d *decoder) boolean(n *yaml.Node, what string) (*bool, error) {
+	s, err := d.str(n, what)
+	if err != nil || s == "" {
+		return nil, err
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return nil, d.err(n.Line, "write true or false", "%s: bad boolean %q", what, s)
+	}
+	return &v, nil
+}
+
+func (d *decoder) strs(n *yaml.Node, what string) ([]string, error) {
+	if n == nil {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, d.err(n.Line, "write a list, e.g. [a, b]", "%s must be a list", what)
+	}
+	var out []string
+	for _, c := range n.Content {
+		s, err := d.str(c, what)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// secretRef reads the <base>_env / <base>_file pair; at most one may be set.
+func (d *decoder) secretRef(f map[string]*yaml.Node, base string, line int) (SecretRef, error) {
+	r := SecretRef{Line: line}
+	var err error
+	if r.Env, err = d.str(f[base+"_env"], base+"_env"); err != nil {
+		return r, err
+	}
+	if r.File, err = d.str(f[base+"_file"], base+"_file"); err != nil {
+		return r, err
+	}
+	if r.Env != "" && r.File != "" {
+		return r, d.err(line, "keep one of them", "both %s_env and %s_file are set", base, base)
+	}
+	if n := f[base+"_env"]; n != nil {
+		r.Line = n.Line
+	} else if n := f[base+"_file"]; n != nil {
+		r.Line = n.Line
+	}
+	return r, nil
+}
+
+func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
+	f, err := d.fields(n, "inventory", "defaults", "products")
+	if err != nil {
+		return err
+	}
+	if dn := f["defaults"]; dn != nil {
+		df, err := d.fields(dn, "defaults", "start_timeout", "poll_interval", "stable_window", "backup_dir", "audit_log")
+		if err != nil {
+			return err
+		}
+		df2 := &inv.Defaults
+		if df2.StartTimeout, err = d.dur(df["start_timeout"], "start_timeout"); err != nil {
+			return err
+		}
+		if df2.PollInterval, err = d.dur(df["poll_interval"], "poll_interval"); err != nil {
+			return err
+		}
+		if df2.StableWindow, err = d.dur(df["stable_window"], "stable_window"); err != nil {
+			return err
+		}
+		if df2.BackupDir, err = d.str(df["backup_dir"], "backup_dir"); err != nil {
+			return err
+		}
+		if df2.AuditLog, err = d.str(df["audit_log"], "audit_log"); err != nil {
+			return err
+		}
+	}
+	pn := f["products"]
+	if pn == nil || pn.Kind != yaml.SequenceNode || len(pn.Content) == 0 {
+		line := n.Line
+		if pn != nil {
+			line = pn.Line
+		}
+		return d.err(line, "add a 'products:' list with at least one product", "no products")
+	}
+	seen := map[atlassian.ProductID]int{}
+	for _, c := range pn.Content {
+		var p Product
+		if err := d.product(c, &p); err != nil {
+			return err
+		}
+		if prev, dup := seen[p.ID]; dup {
+			return d.err(p.Line, "list each product once", "product %s already listed at line %d", p.ID, prev)
+		}
+		seen[p.ID] = p.Line
+		inv.Products = append(inv.Products, p)
+	}
+	return nil
+}
+
+func (d *decoder) product(n *yaml.Node, p *Product) error {
+	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
+		"canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes")
+	if err != nil {
+		return err
+	}
+	p.Line = n.Line
+	id, err := d.str(f["product"], "product")
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return d.err(n.Line, "add 'product: jira' (or confluence, bitbucket, bamboo, fisheye, crowd)", "product entry without 'product'")
+	}
+	prod, err := atlassian.Lookup(id)
+	if err != nil {
+		return d.err(f["product"].Line, "use one of "+strings.Join(atlassian.Names(), ", "), "%v", err)
+	}
+	p.ID = prod.ID
+	for key, dst := range map[string]*string{"home": &p.Home, "install": &p.Install, "table": &p.Table, "status_path": &p.StatusPath, "mode": &p.Mode} {
+		if *dst, err = d.str(f[key], key); err != nil {
+			return err
+		}
+	}
+	switch p.Mode {
+	case "", "auto", "restart", "api":
+	default:
+		return d.err(f["mode"].Line, "use auto, restart or api", "mode: unknown value %q", p.Mode)
+	}
+	if p.StatusPath != "" && !strings.HasPrefix(p.StatusPath, "/") {
+		return d.err(f["status_path"].Line, "write an absolute path such as /status", "status_path must start with /")
+	}
+	if p.ExcludeUsers, err = d.strs(f["exclude_users"], "exclude_users"); err != nil {
+		return err
+	}
+	if p.StartTimeout, err = d.dur(f["start_timeout"], "start_timeout"); err != nil {
+		return err
+	}
+	if dn := f["database"]; dn != nil {
+		df, err := d.fields(dn, "database", "jdbc_url", "user", "password_env", "password_file")
+		if err != nil {
+			return err
+		}
+		p.Database = &Database{}
+		if p.Database.JDBCURL, err = d.str(df["jdbc_url"], "jdbc_url"); err != nil {
+			return err
+		}
+		if p.Database.User, err = d.str(df["user"], "user"); err != nil {
+			return err
+		}
+		if p.Database.Password, err = d.secretRef(df, "password", dn.Line); err != nil {
+			return err
+		}
+	}
+	if cn := f["canary"]; cn != nil {
+		cf, err := d.fields(cn, "canary", "user", "password_env", "password_file")
+		if err != nil {
+			return err
+		}
+		p.Canary = &Credential{}
+		if p.Canary.User, err = d.str(cf["user"], "user"); err != nil {
+			return err
+		}
+		if p.Canary.Password, err = d.secretRef(cf, "password", cn.Line); err != nil {
+			return err
+		}
+	}
+	if an := f["admin"]; an != nil {
+		af, err := d.fields(an, "admin", "user", "password_env", "password_file", "token_env", "token_file")
+		if err != nil {
+			return err
+		}
+		p.Admin = &Admin{}
+		if p.Admin.User, err = d.str(af["user"], "user"); err != nil {
+			return err
+		}
+		if p.Admin.Password, err = d.secretRef(af, "password", an.Line); err != nil {
+			return err
+		}
+		if p.Admin.Token, err = d.secretRef(af, "token", an.Line); err != nil {
+			return err
+		}
+	}
+	if dn := f["drain"]; dn != nil {
+		df, err := d.fields(dn, "drain", "before", "after")
+		if err != nil {
+			return err
+		}
+		if p.Drain.Before, err = d.str(df["before"], "before"); err != nil {
+			return err
+		}
+		if p.Drain.After, err = d.str(df["after"], "after"); err != nil {
+			return err
+		}
+	}
+	if kn := f["kubernetes"]; kn != nil {
+		if p.Kubernetes, err = d.kubernetes(kn); err != nil {
+			return err
+		}
+	}
+	nn := f["nodes"]
+	if nn != nil && (nn.Kind != yaml.SequenceNode) {
+		return d.err(nn.Line, "write nodes as a list of '- name: ...' entries", "nodes must be a list")
+	}
+	if p.Kubernetes != nil && nn != nil && len(nn.Content) > 0 {
+		return d.err(nn.Line, "remove 'nodes': with 'kubernetes' the nodes are the StatefulSet's pods", "product %s has both kubernetes and nodes", p.ID)
+	}
+	if p.Kubernetes == nil && (nn == nil || len(nn.Content) == 0) {
+		return d.err(n.Line, "list the product's nodes under 'nodes:' (or give 'kubernetes:')", "product %s has no nodes", p.ID)
+	}
+	if nn == nil {
+		return nil
+	}
+	names := map[string]int{}
+	for _, c := range nn.Content {
+		var node Node
+		if err := d.node(c, &node); err != nil {
+			return err
+		}
+		if prev, dup := names[node.Name]; dup {
+			return d.err(node.Line, "give every node a unique name", "duplicate node name %q (first at line %d)", node.Name, prev)
+		}
+		names[node.Name] = node.Line
+		p.Nodes = append(p.Nodes, node)
+	}
+	return nil
+}
+
+func (d *decoder) kubernetes(n *yaml.Node) (*Kubernetes, error) {
+	f, err := d.fields(n, "kubernetes", "namespace", "statefulset", "context", "kubeconfig", "service", "url_template")
+	if err != nil {
+		return nil, err
+	}
+	k := &Kubernetes{Line: n.Line}
+	for key, dst := range map[string]*string{"namespace": &k.Namespace, "statefulset": &k.StatefulSet, "context": &k.Context,
+		"kubeconfig": &k.Kubeconfig, "service": &k.Service, "url_template": &k.URLTemplate} {
+		if *dst, err = d.str(f[key], key); err != nil {
+			return nil, err
+		}
+	}
+	if k.StatefulSet == "" {
+		return nil, d.err(n.Line, "add 'statefulset: <name>' (the Helm release name)", "kubernetes: statefulset is required")
+	}
+	return k, nil
+}
+
+func (d *decoder) node(n *yaml.Node, node *Node) error {
+	f, err := d.fields(n, "node", "name", "url", "install", "restart")
+	if err != nil {
+		return err
+	}
+	node.Line = n.Line
+	if node.Name, err = d.str(f["name"], "name"); err != nil {
+		return err
+	}
+	if node.Name == "" {
+		return d.err(n.Line, "add 'name: node1'", "node without a name")
+	}
+	if node.URL, err = d.str(f["url"], "url"); err != nil {
+		return err
+	}
+	if node.URL == "" {
+		return d.err(n.Line, "add 'url: http://host:port' (the node's own address, not the load balancer)", "node %q has no url", node.Name)
+	}
+	if u, err := url.Parse(node.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return d.err(f["url"].Line, "write the node's base URL, e.g. http://10.0.0.11:8080", "node %q: bad url %q", node.Name, node.URL)
+	}
+	if node.Install, err = d.str(f["install"], "install"); err != nil {
+		return err
+	}
+	rn := f["restart"]
+	if rn == nil {
+		return d.err(n.Line, "add 'restart: {exec: {command: ...}}' or 'restart: {ssh: {...}}'", "node %q has no restart method", node.Name)
+	}
+	rf, err := d.fields(rn, "restart", "exec", "ssh")
+	if err != nil {
+		return err
+	}
+	if (rf["exec"] == nil) == (rf["ssh"] == nil) {
+		return d.err(rn.Line, "give exactly one of exec or ssh", "node %q: restart needs exactly one method", node.Name)
+	}
+	if en := rf["exec"]; en != nil {
+		node.Restart.Exec, err = d.exec(en, node.Name)
+	} else {
+		node.Restart.SSH, err = d.ssh(rf["ssh"], node.Name)
+	}
+	return err
+}
+
+// commands reads command / stop / start: either command alone, or stop and start together.
+func (d *decoder) commands(f map[string]*yaml.Node, line int, node string) (cmd, stop, start string, err error) {
+	if cmd, err = d.str(f["command"], "command"); err != nil {
+		return
+	}
+	if stop, err = d.str(f["stop"], "stop"); err != nil {
+		return
+	}
+	if start, err = d.str(f["start"], "start"); err != nil {
+		return
+	}
+	switch {
+	case cmd != "" && (stop != "" || start != ""):
+		err = d.err(line, "use either command, or stop and start", "node %q: command and stop/start are both set", node)
+	case cmd == "" && (stop == "") != (start == ""):
+		err = d.err(line, "give both stop and start", "node %q: stop and start go together", node)
+	case cmd == "" && stop == "":
+		err = d.err(line, "add 'command: ...' (or stop and start)", "node %q: no restart command", node)
+	}
+	return
+}
+
+func (d *decoder) exec(n *yaml.Node, node string) (*Exec, error) {
+	f, err := d.fields(n, "exec", "command", "stop", "start", "timeout")
+	if err != nil {
+		return nil, err
+	}
+	e := &Exec{}
+	if e.Command, e.Stop, e.Start, err = d.commands(f, n.Line, node); err != nil {
+		return nil, err
+	}
+	if e.Timeout, err = d.dur(f["timeout"], "timeout"); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (d *decoder) ssh(n *yaml.Node, node string) (*SSH, error) {
+	f, err := d.fields(n, "ssh", "host", "port", "user", "command", "stop", "start", "key_file", "known_hosts",
+		"agent", "tty", "connect_timeout", "timeout")
+	if err != nil {
+		return nil, err
+	}
+	s := &SSH{}
+	for key, dst := range map[string]*string{"host": &s.Host, "user": &s.User, "key_file": &s.KeyFile, "known_hosts": &s.KnownHosts} {
+		if *dst, err = d.str(f[key], key); err != nil {
+			return nil, err
+		}
+	}
+	if s.Host == "" {
+		return nil, d.err(n.Line, "add 'host: <address>'", "node %q: ssh needs a host", node)
+	}
+	if pn := f["port"]; pn != nil {
+		ps, _ := d.str(pn, "port")
+		if s.Port, err = strconv.Atoi(ps); err != nil || s.Port < 1 || s.Port > 65535 {
+			return nil, d.err(pn.Line, "write a port number, e.g. 22", "node %q: bad ssh port %q", node, ps)
+		}
+	}
+	if s.Command, s.Stop, s.Start, err = d.commands(f, n.Line, node); err != nil {
+		return nil, err
+	}
+	if s.Agent, err = d.boolean(f["agent"], "agent"); err != nil {
+		return nil, err
+	}
+	tty, err := d.boolean(f["tty"], "tty")
+	if err != nil {
+		return nil, err
+	}
+	s.TTY = tty != nil && *tty
+	if s.ConnectTimeout, err = d.dur(f["connect_timeout"], "connect_timeout"); err != nil {
+		return nil, err
+	}
+	if s.Timeout, err = d.dur(f["timeout"], "timeout"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

@@ -1,0 +1,257 @@
+// Package inventory reads reauth.yaml, the operator's description of the products, their nodes and
+// how to restart each node. The file is parsed strictly: an unknown key, a duplicate node name, a node
+// without a URL or a restart method, a product without nodes (or kubernetes), or a secret written
+// inline is an error that names the line, so that a typo never silently changes what gets restarted.
+//
+// Schema (every key; anything else is refused):
+//
+//	defaults: {start_timeout: 20m, poll_interval: 2s, stable_window: 10s, backup_dir: ., audit_log: ./reauth-audit.jsonl}
+//	products:
+//	  - product: jira                    # jira|confluence|bitbucket|bamboo|fisheye|crowd
+//	    home: /var/atlassian/application-data/jira
+//	    database: {jdbc_url: ..., user: ..., password_env: ..., password_file: ...}   # instead of / besides home
+//	    install: /opt/atlassian/jira     # optional, product-wide default for nodes[].install
+//	    table: ...                       # optional token-table override
+//	    status_path: /status             # optional readiness path override (Fisheye's is UNCONFIRMED)
+//	    exclude_users: [admin-breakglass]
+//	    canary: {user: ..., password_env: ..., password_file: ...}
+//	    admin: {user: ..., password_env/_file: ..., token_env/_file: ...}
+//	    mode: auto                       # auto|restart|api
+//	    start_timeout: 30m
+//	    drain: {before: "cmd", after: "cmd"}
+//	    kubernetes: {namespace, statefulset, context, kubeconfig, service, url_template}
+//	    nodes:
+//	      - name: node1
+//	        url: http://10.0.0.11:8080
+//	        install: /opt/atlassian/jira
+//	        restart:
+//	          exec: {command: "...", stop: "...", start: "...", timeout: 10m}
+//	          ssh: {host, port, user, command, stop, start, key_file, known_hosts, agent, tty,
+//	                connect_timeout, timeout}
+//
+// Additions to the schema, each needed by a feature: status_path (the Fisheye readiness
+// path is UNCONFIRMED and must be overridable), kubernetes.service (the {service} of url_template;
+// default: the StatefulSet name), ssh stop/start (to remove SESSIONS.ser while the node is down),
+// ssh tty (some sudoers require a terminal), ssh connect_timeout.
+//
+// Secrets are only referenced: password_env/password_file, token_env/token_file. Relative file
+// paths are relative to the directory of the inventory file.
+package inventory
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+)
+
+// Inventory is a parsed reauth.yaml.
+type Inventory struct {
+	Path     string // the file it came from ("" for Parse with no name)
+	Dir      string // its directory: relative paths are resolved against it
+	Defaults Defaults
+	Products []Product
+}
+
+// Defaults are settings for every product; zero values mean "reauth's own default".
+type Defaults struct {
+	StartTimeout time.Duration
+	PollInterval time.Duration
+	StableWindow time.Duration
+	BackupDir    string
+	AuditLog     string
+}
+
+// Product is one product and its nodes.
+type Product struct {
+	ID           atlassian.ProductID
+	Line         int
+	Home         string
+	Database     *Database
+	Install      string
+	Table        string
+	StatusPath   string
+	ExcludeUsers []string
+	Canary       *Credential
+	Admin        *Admin
+	Mode         string
+	StartTimeout time.Duration
+	Drain        Drain
+	Kubernetes   *Kubernetes
+	Nodes        []Node
+}
+
+// Database is a database given directly rather than found in the home directory.
+type Database struct {
+	JDBCURL  string
+	User     string
+	Password SecretRef
+}
+
+// Credential is a user and the reference to its password.
+type Credential struct {
+	User     string
+	Password SecretRef
+}
+
+// Admin is an administrator account for the products' REST APIs.
+type Admin struct {
+	User     string
+	Password SecretRef
+	Token    SecretRef
+}
+
+// Drain holds the optional load-balancer hooks run before and after each node.
+type Drain struct{ Before, After string }
+
+// Kubernetes locates a product's StatefulSet; its pods are the nodes.
+type Kubernetes struct {
+	Namespace, StatefulSet, Context, Kubeconfig, Service, URLTemplate string
+	Line                                                              int
+}
+
+// Node is one product node.
+type Node struct {
+	Name    string
+	URL     string
+	Install string // where conf/server.xml lives; "" when unknown
+	Line    int
+	Restart Restart
+}
+
+// Restart says how a node is restarted: exactly one of Exec and SSH is set.
+type Restart struct {
+	Exec *Exec
+	SSH  *SSH
+}
+
+// Exec restarts a node with local commands: Command, or Stop then Start.
+type Exec struct {
+	Command, Stop, Start string
+	Timeout              time.Duration
+}
+
+// SSH restarts a node with commands run over SSH: Command, or Stop then Start.
+type SSH struct {
+	Host                 string
+	Port                 int
+	User                 string
+	Command, Stop, Start string
+	KeyFile              string
+	KnownHosts           string
+	Agent                *bool // nil: use the agent when SSH_AUTH_SOCK is set
+	TTY                  bool
+	ConnectTimeout       time.Duration
+	Timeout              time.Duration
+}
+
+// SecretRef names where a secret is: an environment variable or a file.
+type SecretRef struct {
+	Env  string
+	File string // absolute, or relative to Dir
+	Dir  string
+	Line int
+}
+
+// IsZero reports whether no reference was given.
+func (r SecretRef) IsZero() bool { return r.Env == "" && r.File == "" }
+
+// Resolve reads the secret: the environment variable (through getenv) or the file's first line.
+func (r SecretRef) Resolve(getenv func(string) string) (reauth.Secret, error) {
+	switch {
+	case r.Env != "":
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		v := getenv(r.Env)
+		if v == "" {
+			return reauth.Secret{}, reauth.Usage("export "+r.Env+" before running reauth, or use a *_file reference",
+				"line %d: environment variable %s is empty or not set", r.Line, r.Env)
+		}
+		return reauth.NewSecret(v), nil
+	case r.File != "":
+		p := r.File
+		if !filepath.IsAbs(p) && r.Dir != "" {
+			p = filepath.Join(r.Dir, p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return reauth.Secret{}, reauth.Usage("check the *_file path in the inventory",
+				"line %d: read secret file: %w", r.Line, err)
+		}
+		v, _, _ := strings.Cut(string(b), "\n")
+		v = strings.TrimRight(v, "\r")
+		if v == "" {
+			return reauth.Secret{}, reauth.Usage("put the secret on the file's first line", "line %d: secret file %s is empty", r.Line, p)
+		}
+		return reauth.NewSecret(v), nil
+	}
+	return reauth.Secret{}, nil
+}
+
+// Load reads and parses the inventory file at path.
+func Load(path string) (*Inventory, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, reauth.Usage("give the path of your reauth.yaml with --config", "read inventory: %w", err)
+	}
+	inv, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		inv.Path, inv.Dir = abs, filepath.Dir(abs)
+		inv.fixDirs()
+	}
+	return inv, nil
+}
+
+// fixDirs points every secret reference at the inventory's directory.
+func (inv *Inventory) fixDirs() {
+	for i := range inv.Products {
+		p := &inv.Products[i]
+		if p.Database != nil {
+			p.Database.Password.Dir = inv.Dir
+		}
+		if p.Canary != nil {
+			p.Canary.Password.Dir = inv.Dir
+		}
+		if p.Admin != nil {
+			p.Admin.Password.Dir, p.Admin.Token.Dir = inv.Dir, inv.Dir
+		}
+	}
+}
+
+// Product returns the product with the given id, or an error listing the inventory's products.
+func (inv *Inventory) Product(id string) (*Product, error) {
+	var names []string
+	for i := range inv.Products {
+		if strings.EqualFold(string(inv.Products[i].ID), strings.TrimSpace(id)) {
+			return &inv.Products[i], nil
+		}
+		names = append(names, string(inv.Products[i].ID))
+	}
+	return nil, reauth.Usage("use --product with one of: "+strings.Join(names, ", "),
+		"product %q is not in the inventory", id)
+}
+
+// Resolve makes a relative path from the inventory absolute (relative to its directory).
+func (inv *Inventory) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) || inv.Dir == "" {
+		return p
+	}
+	return filepath.Join(inv.Dir, p)
+}
+
+// lineError is a parse error at a line of the file.
+func lineError(name string, line int, hint, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if name == "" {
+		name = "inventory"
+	}
+	return reauth.Usage(hint, "%s:%d: %s", name, line, msg)
+}
