@@ -1,0 +1,161 @@
+package tomcat
+
+import (
+	"archive/zip"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeJar makes a lib/catalina.jar whose ServerInfo.properties (or manifest) says version.
+func writeJar(t *testing.T, path, version string, manifestOnly bool) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	w, _ := zw.Create("META-INF/MANIFEST.MF")
+	w.Write([]byte("Manifest-Version: 1.0\r\nImplementation-Title: Apache Tomcat\r\nImplementation-Version: " + version + "\r\n"))
+	if !manifestOnly {
+		w, _ = zw.Create("org/apache/catalina/util/ServerInfo.properties")
+		w.Write([]byte("server.info=Apache Tomcat/" + version + "\nserver.number=" + version + ".0\n"))
+	}
+	zw.Close()
+	f.Close()
+}
+
+func TestDetect(t *testing.T) {
+	cases := []struct {
+		name                   string
+		server, context, notes string
+		jar                    string // version in lib/catalina.jar
+		manifestOnly           bool
+		state                  State
+		files                  []string // relative to base
+		clearable              bool
+		version, reason        string
+	}{
+		{name: "jira shipped: pathname empty", server: "jira-server.xml", context: "context-default.xml",
+			state: Off, clearable: true, reason: `pathname=""`},
+		{name: "context.xml persists over server.xml pathname empty", server: "jira-server.xml", context: "context-persist.xml",
+			state: On, files: []string{"work/Catalina/localhost/ROOT/SESSIONS.ser"}, clearable: true},
+		{name: "no manager, tomcat 9 from RELEASE-NOTES", server: "confluence-server.xml", context: "context-default.xml", notes: "RELEASE-NOTES-9",
+			state: On, version: "9.0.82", clearable: true,
+			files: []string{"work/Standalone/localhost/wiki/SESSIONS.ser", "work/Standalone/localhost/${confluence.context.path}#synchrony-proxy/SESSIONS.ser"}},
+		{name: "no manager, tomcat 10.1 from RELEASE-NOTES", server: "confluence-server.xml", notes: "RELEASE-NOTES-10",
+			state: Off, version: "10.1.24", clearable: true},
+		{name: "no manager, tomcat 10.1 from catalina.jar", server: "confluence-server.xml", jar: "10.1.60",
+			state: Off, version: "10.1.60", clearable: true},
+		{name: "no manager, tomcat 9 from the jar manifest", server: "confluence-server.xml", jar: "9.0.96", manifestOnly: true,
+			state: On, version: "9.0.96", clearable: true, files: []string{"work/Standalone/localhost/wiki/SESSIONS.ser",
+				"work/Standalone/localhost/${confluence.context.path}#synchrony-proxy/SESSIONS.ser"}},
+		{name: "no manager, version unknown", server: "confluence-server.xml", state: Unknown, clearable: true, reason: "version is unknown"},
+		{name: "persistent manager", server: "jira-server.xml", context: "context-persistent-manager.xml", state: On, clearable: false, reason: "Store"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			base := t.TempDir()
+			copyFile(t, filepath.Join("testdata", tc.server), filepath.Join(base, "conf", "server.xml"))
+			if tc.context != "" {
+				copyFile(t, filepath.Join("testdata", tc.context), filepath.Join(base, "conf", "context.xml"))
+			}
+			if tc.notes != "" {
+				copyFile(t, filepath.Join("testdata", tc.notes), filepath.Join(base, "RELEASE-NOTES"))
+			}
+			if tc.jar != "" {
+				writeJar(t, filepath.Join(base, "lib", "catalina.jar"), tc.jar, tc.manifestOnly)
+			}
+			p, err := Detect(os.ReadFile, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.State != tc.state || p.Clearable != tc.clearable || p.Version != tc.version {
+				t.Errorf("got %+v", p)
+			}
+			var want []string
+			for _, f := range tc.files {
+				want = append(want, filepath.Join(base, f))
+			}
+			if strings.Join(p.Files, "|") != strings.Join(want, "|") {
+				t.Errorf("files = %q, want %q", p.Files, want)
+			}
+			if !strings.Contains(p.Reason, tc.reason) {
+				t.Errorf("reason %q lacks %q", p.Reason, tc.reason)
+			}
+		})
+	}
+}
+
+// Debian's tomcat10 package: server.xml declares no Context and context.xml's Manager is commented
+// out; Tomcat 10.1 then keeps no sessions on disk.
+func TestDetectDebianTomcat10(t *testing.T) {
+	if _, err := os.Stat("/etc/tomcat10/server.xml"); err != nil {
+		t.Skip("Debian tomcat10 is not installed (apt-get install tomcat10)")
+	}
+	p, err := Detect(os.ReadFile, "/var/lib/tomcat10", "/usr/share/tomcat10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.State != Off || !strings.HasPrefix(p.Version, "10.1.") {
+		t.Errorf("got %+v", p)
+	}
+	// The same files with the commented-out Manager enabled: on, for every webapp.
+	base := t.TempDir()
+	copyFile(t, "/etc/tomcat10/server.xml", filepath.Join(base, "conf", "server.xml"))
+	ctx, err := os.ReadFile("/etc/tomcat10/context.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enabled := strings.Replace(strings.Replace(string(ctx), "<!--\n    <Manager", "<Manager", 1), "/>\n    -->", "/>", 1)
+	if enabled == string(ctx) {
+		t.Fatal("Debian context.xml changed shape: no commented-out Manager found")
+	}
+	os.WriteFile(filepath.Join(base, "conf", "context.xml"), []byte(enabled), 0o644)
+	p, err = Detect(os.ReadFile, base, "/usr/share/tomcat10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(base, "work/Catalina/localhost/*/SESSIONS.ser")
+	if p.State != On || len(p.Files) != 1 || p.Files[0] != want {
+		t.Errorf("enabled: got %+v, want file %s", p, want)
+	}
+}
+
+func TestDetectErrors(t *testing.T) {
+	base := t.TempDir()
+	if _, err := Detect(os.ReadFile, base); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "server.xml") {
+		t.Errorf("missing server.xml: %v", err)
+	}
+	os.MkdirAll(filepath.Join(base, "conf"), 0o755)
+	os.WriteFile(filepath.Join(base, "conf", "server.xml"), []byte("<Server><Service></Server>"), 0o644)
+	if _, err := Detect(os.ReadFile, base); err == nil || !strings.Contains(err.Error(), "parse") {
+		t.Errorf("broken server.xml: %v", err)
+	}
+}
+
+func TestAppName(t *testing.T) {
+	for in, want := range map[string]string{"": "ROOT", "/": "ROOT", "/jira": "jira", "/a/b": "a#b"} {
+		if got := appName(in); got != want {
+			t.Errorf("appName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
