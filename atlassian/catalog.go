@@ -101,6 +101,9 @@ type Product struct {
 	SessionAPI        string
 	SessionAPIVersion string // minimum product version that has SessionAPI
 	EnvJDBCPrefix     string // env vars the official images use: ATL_JDBC_ / JDBC_
+	// SeraphConfig is the seraph-config.xml that sets the remember-me cookie name
+	// (login.cookie.key), relative to the install directory; "" where the product has none.
+	SeraphConfig string
 }
 
 var seraphTable = TokenTable{
@@ -123,6 +126,7 @@ var catalog = map[ProductID]Product{
 		Login:       Login{Path: "/login.jsp", UserField: "os_username", PasswordField: "os_password", RememberField: "os_cookie", RememberValue: "true", WhoAmIPath: "/rest/auth/1/session", Confirmed: true},
 		DefaultPort: 8080, ServiceName: "jira", Clustered: true,
 		SessionAPI: "/rest/api/2/user/session/{username}", SessionAPIVersion: "9.11.0", EnvJDBCPrefix: "ATL_JDBC_",
+		SeraphConfig: "atlassian-jira/WEB-INF/classes/seraph-config.xml",
 	},
 	Confluence: {
 		ID: Confluence, Name: "Confluence", SessionCookie: "JSESSIONID", RememberMeCookie: "seraph.confluence",
@@ -135,6 +139,7 @@ var catalog = map[ProductID]Product{
 		Ready:       Readiness{Path: "/status", StateKey: "state", StartingCode: 200, Confirmed: true},
 		Login:       Login{Path: "/dologin.action", UserField: "os_username", PasswordField: "os_password", RememberField: "os_cookie", RememberValue: "true", WhoAmIPath: "/rest/api/user/current", Confirmed: false},
 		DefaultPort: 8090, ServiceName: "confluence", Clustered: true, EnvJDBCPrefix: "ATL_JDBC_",
+		SeraphConfig: "confluence/WEB-INF/classes/seraph-config.xml",
 	},
 	Bitbucket: {
 		ID: Bitbucket, Name: "Bitbucket", SessionCookie: "BITBUCKETSESSIONID", RememberMeCookie: "_atl_bitbucket_remember_me",
@@ -163,6 +168,7 @@ var catalog = map[ProductID]Product{
 		Login:       Login{Path: "/userlogin.action", UserField: "os_username", PasswordField: "os_password", RememberField: "os_cookie", RememberValue: "true", WhoAmIPath: "/rest/api/latest/currentUser", Confirmed: false},
 		DefaultPort: 8085, ServiceName: "bamboo", Clustered: false,
 		SessionAPI: "/rest/admin/latest/session/{username}", SessionAPIVersion: "9.4.0", EnvJDBCPrefix: "ATL_JDBC_",
+		SeraphConfig: "atlassian-bamboo/WEB-INF/classes/seraph-config.xml",
 	},
 	Fisheye: {
 		ID: Fisheye, Name: "Fisheye/Crucible", SessionCookie: "FESESSIONID", RememberMeCookie: "remember",
