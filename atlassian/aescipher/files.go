@@ -1,0 +1,67 @@
+package aescipher
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Size limits for the files: a real key file is about 140 bytes, a sealed object about 250 plus
+// the password's length. The limits keep a wrong path (a log, a disk image) from being read whole.
+const (
+	maxKeyFile    = 16 << 10
+	maxSealedFile = 512 << 10
+)
+
+// readLimited reads a key or sealed-object file, with errors that name the path, where it came
+// from (src), and what to do.
+func readLimited(path, src, what string, limit int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fileError(path, src, what, err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s file %q (from %s) is a directory: give the path of the file itself", what, path, src)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s file %q (from %s) is not a regular file (%s)", what, path, src, fi.Mode().Type())
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s file %q (from %s) is %d bytes, too large to be the one the encryption tool wrote (under %d): check the path", what, path, src, fi.Size(), limit)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fileError(path, src, what, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s file %q (from %s): %w", what, path, src, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s file %q (from %s) grew past %d bytes while being read: check the path", what, path, src, limit)
+	}
+	return b, nil
+}
+
+// fileError explains why a file could not be opened: missing (and, for a relative path, against
+// which directory it was looked up) or not readable (with its mode and owner, and who we run as).
+func fileError(path, src, what string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		msg := fmt.Sprintf("%s file %q (from %s) does not exist", what, path, src)
+		if !filepath.IsAbs(path) {
+			wd, _ := os.Getwd()
+			msg += fmt.Sprintf("; a relative path is looked up in reauth's working directory %q, while the product looks it up in its own (usually <install>/bin): put an absolute path in the password field", wd)
+		}
+		return fmt.Errorf("%s: %w", msg, fs.ErrNotExist)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%s file %q (from %s) is not readable: permission denied (%s; reauth runs as %s): run reauth as the product's user or root, or grant it read access: %w",
+			what, path, src, describeOwner(path), currentUser(), fs.ErrPermission)
+	default:
+		return fmt.Errorf("open %s file %q (from %s): %w", what, path, src, err)
+	}
+}
