@@ -66,7 +66,7 @@ func Decrypt(cipherClass, field string, getenv func(string) string) (string, err
 	class := strings.TrimSpace(cipherClass)
 	aesOnly, ok := classes[class]
 	if !ok {
-		return "", fmt.Errorf("cipher class %q is %w here: reauth decrypts only Atlassian's AlgorithmCipher/AlgorithmSecretStore (AES) classes; set REAUTH_DB_PASSWORD instead", class, ErrUnsupported)
+		return "", errorf(ErrUnsupported, "cipher class %q is not supported: reauth decrypts only Atlassian's AlgorithmCipher/AlgorithmSecretStore (AES) classes; set REAUTH_DB_PASSWORD instead", class)
 	}
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -87,7 +87,7 @@ func Decrypt(cipherClass, field string, getenv func(string) string) (string, err
 			if errors.As(err, &ce) {
 				at = fmt.Sprintf(" at character %d", int64(ce))
 			}
-			return "", fmt.Errorf("serializedSealedObject in the password field is not valid base64%s: %w; copy it again from the encryption tool's output", at, ErrForeign)
+			return "", errorf(ErrForeign, "serializedSealedObject in the password field is not valid base64%s: copy it again from the encryption tool's output", at)
 		}
 		sealedWhat = "serializedSealedObject in the password field"
 	} else {
@@ -139,10 +139,10 @@ func parseField(field, class string) (passwordField, error) {
 	example := `{"sealedObjectFilePath": "/path/javax.crypto.SealedObject_…", "keyFilePath": "/path/javax.crypto.spec.SecretKeySpec_…"}`
 	trimmed := strings.TrimSpace(field)
 	if trimmed == "" {
-		return pf, fmt.Errorf("the password field is empty, but cipher class %s needs the JSON the encryption tool printed, e.g. %s: %w", class, example, ErrForeign)
+		return pf, errorf(ErrForeign, "the password field is empty, but cipher class %s needs the JSON the encryption tool printed, e.g. %s", class, example)
 	}
 	if !strings.HasPrefix(trimmed, "{") {
-		return pf, fmt.Errorf("the password field is not a JSON object, but cipher class %s needs the JSON the encryption tool printed, e.g. %s: %w", class, example, ErrForeign)
+		return pf, errorf(ErrForeign, "the password field is not a JSON object, but cipher class %s needs the JSON the encryption tool printed, e.g. %s", class, example)
 	}
 	if err := json.Unmarshal([]byte(trimmed), &pf); err != nil {
 		detail := "it is not valid JSON"
@@ -154,7 +154,7 @@ func parseField(field, class string) (passwordField, error) {
 		case errors.As(err, &te):
 			detail = fmt.Sprintf("its %q is a JSON %s, not a string", te.Field, te.Value)
 		}
-		return pf, fmt.Errorf("the password field for cipher class %s: %s; it should look like %s: %w", class, detail, example, ErrForeign)
+		return pf, errorf(ErrForeign, "the password field for cipher class %s: %s; it should look like %s", class, detail, example)
 	}
 	return pf, nil
 }

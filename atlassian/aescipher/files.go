@@ -57,10 +57,10 @@ func fileError(path, src, what string, err error) error {
 			wd, _ := os.Getwd()
 			msg += fmt.Sprintf("; a relative path is looked up in reauth's working directory %q, while the product looks it up in its own (usually <install>/bin): put an absolute path in the password field", wd)
 		}
-		return fmt.Errorf("%s: %w", msg, fs.ErrNotExist)
+		return errorf(fs.ErrNotExist, "%s", msg)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%s file %q (from %s) is not readable: permission denied (%s; reauth runs as %s): run reauth as the product's user or root, or grant it read access: %w",
-			what, path, src, describeOwner(path), currentUser(), fs.ErrPermission)
+		return errorf(fs.ErrPermission, "%s file %q (from %s) is not readable: permission denied (%s; reauth runs as %s): run reauth as the product's user or root, or grant it read access",
+			what, path, src, describeOwner(path), currentUser())
 	default:
 		return fmt.Errorf("open %s file %q (from %s): %w", what, path, src, err)
 	}

@@ -24,6 +24,20 @@ const (
 	classSecretKeySpec = "javax.crypto.spec.SecretKeySpec"
 )
 
+// kindError is an error of one of the kinds above (or fs.ErrNotExist, fs.ErrPermission) whose
+// text is one plain sentence, without the kind's own text tacked on.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
 // sealedObject holds the fields of a javax.crypto.SealedObject.
 type sealedObject struct {
 	encryptedContent []byte
@@ -43,11 +57,11 @@ type secretKey struct {
 func topObject(b []byte, want, what string) (*object, error) {
 	v, err := readStream(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s is %w (a %s): %v", what, ErrForeign, want, err)
+		return nil, errorf(ErrForeign, "%s is not a Java-serialized %s: %v", what, want, err)
 	}
 	o, ok := v.(*object)
 	if !ok || o.class.name != want {
-		return nil, fmt.Errorf("%s holds a %s, %w (a %s)", what, kindOf(v), ErrForeign, want)
+		return nil, errorf(ErrForeign, "%s holds a %s, not a %s", what, kindOf(v), want)
 	}
 	return o, nil
 }
@@ -59,7 +73,7 @@ func fieldBytes(o *object, class, name, what string, optional bool) ([]byte, err
 	}
 	a, ok := v.(*array)
 	if !ok || a.class.name != "[B" {
-		return nil, fmt.Errorf("%s: field %s is a %s, not a byte array: %w", what, name, kindOf(v), ErrForeign)
+		return nil, errorf(ErrForeign, "%s: field %s is a %s, not a byte array", what, name, kindOf(v))
 	}
 	return a.bytes, nil
 }
@@ -71,7 +85,7 @@ func fieldString(o *object, class, name, what string, optional bool) (string, er
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("%s: field %s is a %s, not a String: %w", what, name, kindOf(v), ErrForeign)
+		return "", errorf(ErrForeign, "%s: field %s is a %s, not a String", what, name, kindOf(v))
 	}
 	return s, nil
 }
@@ -126,8 +140,8 @@ func parseTransformation(sealAlg string) (transformation, error) {
 	alg := canonicalAlg(parts[0])
 	if alg == "" || len(parts) != 3 || !strings.EqualFold(parts[1], "CBC") ||
 		!(strings.EqualFold(parts[2], "PKCS5Padding") || strings.EqualFold(parts[2], "PKCS7Padding")) {
-		return transformation{}, fmt.Errorf("the password was sealed with %q: %w: reauth decrypts AES, DES and DESede in CBC mode with PKCS5Padding, the algorithms Atlassian's tool offers",
-			sealAlg, ErrUnsupported)
+		return transformation{}, errorf(ErrUnsupported, "the password was sealed with %q, which is not supported: reauth decrypts AES, DES and DESede in CBC mode with PKCS5Padding, the algorithms Atlassian's tool offers",
+			sealAlg)
 	}
 	return transformation{alg: alg}, nil
 }
@@ -147,17 +161,17 @@ func canonicalAlg(name string) string {
 // blockCipher makes the block cipher for t from the key, or says why the key cannot be it.
 func (t transformation) blockCipher(k secretKey) (cipher.Block, error) {
 	if canonicalAlg(k.algorithm) != t.alg {
-		return nil, fmt.Errorf("the key file holds a %q key but the password was sealed with %s: %w", k.algorithm, t.alg, ErrKeyMismatch)
+		return nil, errorf(ErrKeyMismatch, "the key file does not match the sealed password: it holds a %q key but the password was sealed with %s", k.algorithm, t.alg)
 	}
 	switch t.alg {
 	case "AES":
 		if n := len(k.key); n != 16 && n != 24 && n != 32 {
-			return nil, fmt.Errorf("the key file holds a %d-byte AES key (AES needs 16, 24 or 32): %w", n, ErrKeyMismatch)
+			return nil, errorf(ErrKeyMismatch, "the key file does not match the sealed password: it holds a %d-byte AES key (AES needs 16, 24 or 32)", n)
 		}
 		return aes.NewCipher(k.key)
 	case "DES":
 		if len(k.key) != 8 {
-			return nil, fmt.Errorf("the key file holds a %d-byte DES key (DES needs 8): %w", len(k.key), ErrKeyMismatch)
+			return nil, errorf(ErrKeyMismatch, "the key file does not match the sealed password: it holds a %d-byte DES key (DES needs 8)", len(k.key))
 		}
 		return des.NewCipher(k.key)
 	default:
@@ -166,7 +180,7 @@ func (t transformation) blockCipher(k secretKey) (cipher.Block, error) {
 			key = append(append(make([]byte, 0, 24), key...), key[:8]...)
 		}
 		if len(key) != 24 {
-			return nil, fmt.Errorf("the key file holds a %d-byte DESede key (DESede needs 24): %w", len(k.key), ErrKeyMismatch)
+			return nil, errorf(ErrKeyMismatch, "the key file does not match the sealed password: it holds a %d-byte DESede key (DESede needs 24)", len(k.key))
 		}
 		return des.NewTripleDESCipher(key)
 	}
@@ -204,12 +218,12 @@ func open(s sealedObject, k secretKey, aesOnly bool) (string, error) {
 		return "", err
 	}
 	if aesOnly && t.alg != "AES" {
-		return "", fmt.Errorf("the password was sealed with %s, and the AES-only cipher class allows AES alone: %w (the product itself refuses it too)", s.sealAlg, ErrUnsupported)
+		return "", errorf(ErrUnsupported, "the password was sealed with %s, but the AES-only cipher class allows AES alone (the product refuses it too)", s.sealAlg)
 	}
 	// BouncyCastle labels DESede's IV parameters "DES" (the IV is the same 8 bytes), and Java
 	// accepts that: compare families only.
 	if s.paramsAlg != "" && strings.TrimSuffix(canonicalAlg(s.paramsAlg), "ede") != strings.TrimSuffix(t.alg, "ede") {
-		return "", fmt.Errorf("the sealed object is damaged: its parameters are for %q but it was sealed with %s: %w", s.paramsAlg, s.sealAlg, ErrForeign)
+		return "", errorf(ErrForeign, "the sealed object is damaged: its parameters are for %q but it was sealed with %s", s.paramsAlg, s.sealAlg)
 	}
 	block, err := t.blockCipher(k)
 	if err != nil {
@@ -217,40 +231,40 @@ func open(s sealedObject, k secretKey, aesOnly bool) (string, error) {
 	}
 	bs := block.BlockSize()
 	if s.encodedParams == nil {
-		return "", fmt.Errorf("the sealed object carries no IV (encodedParams is null), which %s needs: %w", s.sealAlg, ErrForeign)
+		return "", errorf(ErrForeign, "the sealed object is damaged: it carries no IV (encodedParams is null), which %s needs", s.sealAlg)
 	}
 	iv, err := ivFromParams(s.encodedParams, bs)
 	if err != nil {
-		return "", fmt.Errorf("the sealed object is damaged: %v: %w", err, ErrForeign)
+		return "", errorf(ErrForeign, "the sealed object is damaged: %v", err)
 	}
 	ct := s.encryptedContent
 	if len(ct) == 0 || len(ct)%bs != 0 {
-		return "", fmt.Errorf("the sealed object is damaged: its encrypted content is %d bytes, not a whole number of %d-byte blocks: %w", len(ct), bs, ErrForeign)
+		return "", errorf(ErrForeign, "the sealed object is damaged: its encrypted content is %d bytes, not a whole number of %d-byte blocks", len(ct), bs)
 	}
 	plain := make([]byte, len(ct))
 	defer clear(plain) // the decrypted stream holds the password
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(plain, ct)
 	pad := int(plain[len(plain)-1])
 	if pad < 1 || pad > bs {
-		return "", fmt.Errorf("decrypting gives bad padding: %w", ErrKeyMismatch)
+		return "", errorf(ErrKeyMismatch, "the key file does not match the sealed password (decrypting gives bad padding)")
 	}
 	for _, b := range plain[len(plain)-pad:] {
 		if int(b) != pad {
-			return "", fmt.Errorf("decrypting gives bad padding: %w", ErrKeyMismatch)
+			return "", errorf(ErrKeyMismatch, "the key file does not match the sealed password (decrypting gives bad padding)")
 		}
 	}
 	v, err := readStream(plain[:len(plain)-pad])
 	if errors.Is(err, errBadMagic) {
 		// Wrong keys pass the padding check about once in 256 tries; they never give this header.
-		return "", fmt.Errorf("the decrypted bytes are not a Java serialization stream: %w", ErrKeyMismatch)
+		return "", errorf(ErrKeyMismatch, "the key file does not match the sealed password (the decrypted bytes are not a Java serialization stream)")
 	}
 	if err != nil {
 		// The key is right (a wrong one does not give the stream header), the content is odd.
-		return "", fmt.Errorf("the decrypted password is not a String reauth can read (%v): %w", err, ErrForeign)
+		return "", errorf(ErrForeign, "the decrypted password is not a String reauth can read: %v", err)
 	}
 	pw, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("the sealed object holds a %s, not a String password: %w", kindOf(v), ErrForeign)
+		return "", errorf(ErrForeign, "the sealed object holds a %s, not a String password", kindOf(v))
 	}
 	return pw, nil
 }
