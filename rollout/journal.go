@@ -1,0 +1,124 @@
+package rollout
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/reauth/reauth"
+)
+
+// journal remembers, per node, whether it was restarted, so that --resume continues with the
+// node that failed and skips the ones already done. It is rewritten atomically after every node.
+type journal struct {
+	path string
+	doc  journalDoc
+}
+
+type journalDoc struct {
+	Product string            `json:"product"`
+	Nodes   map[string]string `json:"nodes"` // name -> status
+	Updated time.Time         `json:"updated"`
+}
+
+func openJournal(path, product string, resume bool) (*journal, error) {
+	j := &journal{path: path, doc: journalDoc{Product: product, Nodes: map[string]string{}}}
+	if !resume {
+		return j, nil
+	}
+	if path == "" {
+		return nil, reauth.Usage("give a journal path", "--resume needs a journal file")
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, reauth.Refused("run without --resume to start a new rolling restart",
+			"nothing to resume: no journal at %s", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	var doc journalDoc
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, reauth.Refused("remove the file and run without --resume", "journal %s is damaged: %v", path, err)
+	}
+	if doc.Product != product {
+		return nil, reauth.Refused("use the journal of this product, or run without --resume",
+			"journal %s is for product %q, not %q", path, doc.Product, product)
+	}
+	if doc.Nodes == nil {
+		doc.Nodes = map[string]string{}
+	}
+	j.doc = doc
+	return j, nil
+}
+
+func (j *journal) done(node string) bool { return j.doc.Nodes[node] == StatusRestarted }
+
+func (j *journal) set(node, status string) { j.doc.Nodes[node] = status }
+
+// save writes the journal to a temporary file in the same directory, syncs it, and renames it
+// over the old one, so that a crash leaves either the old or the new journal, never half of one.
+func (j *journal) save() error {
+	if j.path == "" {
+		return nil
+	}
+	j.doc.Updated = time.Now().UTC()
+	b, err := json.MarshalIndent(j.doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(j.path), ".reauth-journal-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), j.path)
+}
+
+// prefixWriter prefixes every line written to w (command output per node).
+func prefixWriter(w io.Writer, prefix string) io.Writer {
+	return &prefixed{w: w, prefix: prefix, bol: true}
+}
+
+type prefixed struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	bol    bool
+}
+
+func (p *prefixed) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []byte
+	for _, c := range b {
+		if p.bol {
+			out = append(out, p.prefix...)
+			p.bol = false
+		}
+		out = append(out, c)
+		if c == '\n' {
+			p.bol = true
+		}
+	}
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}

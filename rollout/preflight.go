@@ -1,0 +1,108 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/tomcat"
+)
+
+// Preflight checks, before anything is touched, that the plan can run: every node RUNNING, every
+// method's own checks (reachable, auth, host key), and Tomcat session persistence where a node's
+// install directory is known. It reports every problem at once; the error is a refusal (exit 4).
+// Warnings (a 1-node product will be fully down; persistence unknown) go to opts.Events.
+func Preflight(ctx context.Context, plan Plan, opts Options) error {
+	o := opts.withDefaults()
+	if len(plan.Nodes) == 0 {
+		return reauth.Usage("list the product's nodes in the inventory", "%s: no nodes to restart", plan.Product.Name)
+	}
+	if len(plan.Nodes) == 1 {
+		o.emit(Event{Node: plan.Nodes[0].Name, Phase: PhaseWarning,
+			Message: fmt.Sprintf("%s has a single node: it will be fully down during its restart", plan.Product.Name)})
+	}
+	var problems []string
+	code := reauth.ExitRefused
+	for _, n := range plan.Nodes {
+		if n.Restarter == nil {
+			problems = append(problems, fmt.Sprintf("%s: no restart method", n.Name))
+			continue
+		}
+		if err := n.Restarter.Preflight(ctx); err != nil {
+			problems = append(problems, fmt.Sprintf("%s (%s): %v", n.Name, n.Restarter.Method(), err))
+			if h := reauth.HintOf(err); h != "" {
+				problems = append(problems, "  hint: "+h)
+			}
+			if reauth.CodeOf(err) == reauth.ExitUsage {
+				code = reauth.ExitUsage
+			}
+			continue
+		}
+		if ready, state := probe(ctx, plan, n, o); !ready {
+			problems = append(problems, fmt.Sprintf("%s: not RUNNING (%s) at %s: reauth restarts only a healthy cluster, one node at a time; bring it up first", n.Name, state, n.URL))
+		}
+		if msg := checkPersistence(ctx, n, o); msg != "" {
+			problems = append(problems, msg)
+		}
+	}
+	if ctx.Err() != nil {
+		return reauth.ErrInterrupted
+	}
+	if len(problems) > 0 {
+		err := fmt.Errorf("preflight failed, nothing was changed:\n  %s", strings.Join(problems, "\n  "))
+		return &reauth.Error{Code: code, Err: err, Hint: "fix the problems above and run again"}
+	}
+	return nil
+}
+
+// persistence detects Tomcat session persistence on the node through its restart method.
+func persistence(ctx context.Context, n Node) (tomcat.Persistence, error) {
+	fa, ok := n.Restarter.(FileAccess)
+	if !ok || n.Install == "" {
+		return tomcat.Persistence{State: tomcat.Unknown}, errors.New("cannot read files on this node")
+	}
+	read := func(p string) ([]byte, error) { return fa.ReadFile(ctx, p) }
+	return tomcat.Detect(read, n.Install)
+}
+
+// checkPersistence returns a problem ("" when none) and emits warnings.
+func checkPersistence(ctx context.Context, n Node, o Options) string {
+	if n.Install == "" {
+		return ""
+	}
+	if _, ok := n.Restarter.(FileAccess); !ok {
+		return ""
+	}
+	p, err := persistence(ctx, n)
+	if errors.Is(err, fs.ErrNotExist) {
+		o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: fmt.Sprintf("session persistence not checked: %v", err)})
+		return ""
+	}
+	if err != nil {
+		return fmt.Sprintf("%s: cannot check Tomcat session persistence: %v (fix the install path, or remove it from the inventory to skip the check)", n.Name, err)
+	}
+	switch p.State {
+	case tomcat.Unknown:
+		o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: "Tomcat session persistence unknown: " + p.Reason})
+	case tomcat.On:
+		why := fmt.Sprintf("%s: Tomcat persists HTTP sessions across restarts (%s), so a restart would bring every session back", n.Name, p.Reason)
+		switch {
+		case !o.ClearPersistedSessions:
+			return why + `; add <Manager pathname=""/> to the webapp's <Context>, or run with --clear-persisted-sessions to remove SESSIONS.ser while the node is down`
+		case !p.Clearable:
+			return why + `; sessions are kept in a Store reauth cannot clear: configure <Manager pathname=""/> instead`
+		}
+		if c, ok := n.Restarter.(interface{ CanStopStart() bool }); ok && !c.CanStopStart() {
+			return why + "; to remove SESSIONS.ser while the node is down reauth needs separate stop and start commands (restart: {exec|ssh: {stop: ..., start: ...}})"
+		} else if !ok {
+			if _, ok := n.Restarter.(StopStarter); !ok {
+				return why + fmt.Sprintf("; the %s method cannot stop and start separately", n.Restarter.Method())
+			}
+		}
+		o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: "will remove " + strings.Join(p.Files, ", ") + " while the node is down"})
+	}
+	return ""
+}

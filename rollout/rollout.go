@@ -1,0 +1,206 @@
+// Package rollout restarts a product's nodes one at a time, behind health gates, so that the
+// cluster keeps serving and reauth never moves on until the restarted node is really back: it must
+// be seen going down (or proven restarted by a changed process or pod identity) and then answer
+// RUNNING continuously for a stable window. The first failure stops the run; the nodes after it are
+// left untouched, and a journal file lets a later run resume with the failed node.
+//
+// The restart methods (exec, ssh, kubernetes) live in their own packages and implement Restarter;
+// optional interfaces let a method prove a restart (Identifier), stop and start separately so that
+// SESSIONS.ser can be removed while the node is down (StopStarter + FileAccess), or add its own
+// readiness condition and address (ReadyGate, Addresser: a Kubernetes pod).
+package rollout
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/reauth/reauth/atlassian"
+)
+
+// Restarter restarts one node.
+type Restarter interface {
+	Method() string                                   // "exec", "ssh", "kubernetes"
+	Preflight(ctx context.Context) error              // reachable, auth ok, host key known…
+	Restart(ctx context.Context, log io.Writer) error // issue the restart (returns when issued/done)
+}
+
+// Identifier proves a restart when the down phase was too quick to observe: the identity (a pid,
+// a pod UID) changes when the node restarts.
+type Identifier interface {
+	Identity(ctx context.Context) (string, error)
+}
+
+// StopStarter stops and starts a node separately; reauth then removes SESSIONS.ser in between.
+type StopStarter interface {
+	Stop(ctx context.Context, log io.Writer) error
+	Start(ctx context.Context, log io.Writer) error
+}
+
+// FileAccess reads and removes files on the node (for the Tomcat persistence check). A missing file
+// must read as an error matching fs.ErrNotExist. Paths may hold "*" for one path element.
+type FileAccess interface {
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+	RemoveFiles(ctx context.Context, paths []string, log io.Writer) error
+}
+
+// Addresser gives the node's current base URL when it changes across restarts (a pod's IP).
+type Addresser interface {
+	URL(ctx context.Context) (string, error)
+}
+
+// ReadyGate is a readiness condition of the method's own (a pod's Ready condition), required on
+// top of the product's status endpoint.
+type ReadyGate interface {
+	Ready(ctx context.Context) (ready bool, why string, err error)
+}
+
+// Node is one node to restart.
+type Node struct {
+	Name      string
+	URL       string // base URL of the node itself (not the load balancer)
+	Install   string // CATALINA_BASE on the node; "" when unknown (no persistence check)
+	Restarter Restarter
+}
+
+// Drain holds shell commands run on this machine before and after each node (take it out of the
+// load balancer and back). They see REAUTH_NODE and REAUTH_NODE_URL.
+type Drain struct {
+	Before, After string
+	Timeout       time.Duration // default 5m
+}
+
+// Plan is what to restart, in order.
+type Plan struct {
+	Product atlassian.Product
+	Nodes   []Node
+	Drain   Drain
+}
+
+// Options tune the health gates. Zero values take the defaults below.
+type Options struct {
+	StartTimeout time.Duration // per node: from the restart issued to stable RUNNING (default 20m)
+	// DownTimeout is how long a node may keep answering RUNNING after its restart command returned
+	// before reauth calls it "never went down" (default 2m, at most StartTimeout).
+	DownTimeout  time.Duration
+	PollInterval time.Duration // first interval between probes; it doubles up to MaxPoll (default 100ms)
+	MaxPoll      time.Duration // the backoff cap (default 1s)
+	StableWindow time.Duration // RUNNING continuously this long counts as up (default 2s)
+	JournalPath  string        // "" = no journal
+	Resume       bool          // skip the nodes the journal lists as restarted
+	// ClearPersistedSessions removes SESSIONS.ser while a node is down, where Tomcat persists
+	// sessions; without it such a node is refused in Preflight.
+	ClearPersistedSessions bool
+	HTTP                   *http.Client
+	Events                 func(Event)
+	Log                    io.Writer // command output (default: discarded)
+	// Stop asks the run to stop before the next node (the first Ctrl-C); the current node is still
+	// waited for. Cancelling ctx instead abandons the wait at once (the second Ctrl-C).
+	Stop <-chan struct{}
+	Now  func() time.Time
+}
+
+const (
+	DefaultStartTimeout = 20 * time.Minute
+	DefaultDownTimeout  = 2 * time.Minute
+	DefaultPollInterval = 100 * time.Millisecond
+	DefaultMaxPoll      = time.Second
+	DefaultStableWindow = 2 * time.Second
+	DefaultDrainTimeout = 5 * time.Minute
+)
+
+func (o Options) withDefaults() Options {
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = DefaultStartTimeout
+	}
+	if o.DownTimeout <= 0 {
+		o.DownTimeout = DefaultDownTimeout
+	}
+	if o.DownTimeout > o.StartTimeout {
+		o.DownTimeout = o.StartTimeout
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.MaxPoll <= 0 {
+		o.MaxPoll = DefaultMaxPoll
+	}
+	if o.MaxPoll < o.PollInterval {
+		o.MaxPoll = o.PollInterval
+	}
+	if o.StableWindow < 0 {
+		o.StableWindow = 0
+	} else if o.StableWindow == 0 {
+		o.StableWindow = DefaultStableWindow
+	}
+	if o.HTTP == nil {
+		o.HTTP = &http.Client{Timeout: 5 * time.Second}
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Phase names what a node is going through, for progress output.
+type Phase string
+
+const (
+	PhaseWarning    Phase = "warning"    // a preflight warning (Message)
+	PhaseDrain      Phase = "drain"      // running the before-hook
+	PhaseRestarting Phase = "restarting" // restart issued, waiting for it to go down
+	PhaseDown       Phase = "down"       // seen down (or proven restarted)
+	PhaseStarting   Phase = "starting"   // answering, not RUNNING yet
+	PhaseStable     Phase = "stable"     // RUNNING, inside the stable window
+	PhaseUndrain    Phase = "undrain"    // running the after-hook
+	PhaseDone       Phase = "restarted"
+	PhaseFailed     Phase = "failed"
+	PhaseSkipped    Phase = "skipped"
+)
+
+// Event is a progress report.
+type Event struct {
+	Node    string
+	Phase   Phase
+	State   string // the last probe ("RUNNING", "STARTING", "unreachable", "HTTP 503")
+	Elapsed time.Duration
+	Message string
+}
+
+// Status values of a NodeResult.
+const (
+	StatusRestarted = "restarted"
+	StatusFailed    = "failed"
+	StatusUntouched = "untouched"
+	StatusSkipped   = "skipped (already restarted)"
+)
+
+// NodeResult is what happened to one node. The JSON names are part of the --json contract.
+type NodeResult struct {
+	Name         string `json:"name"`
+	Restarted    bool   `json:"restarted"`
+	WentDown     bool   `json:"went_down"`
+	ReadyAfterMS int64  `json:"ready_after_ms"`
+	Error        string `json:"error"`
+	Status       string `json:"status"`
+}
+
+// Result is what happened to every node of the plan, in plan order.
+type Result struct {
+	Nodes []NodeResult `json:"nodes"`
+}
+
+// Restarted counts the nodes that are done (restarted now or in the journal's earlier run).
+func (r Result) Restarted() int {
+	n := 0
+	for _, x := range r.Nodes {
+		if x.Status == StatusRestarted || x.Status == StatusSkipped {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,362 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/health"
+	"github.com/reauth/reauth/rollout/execmethod"
+)
+
+// Run restarts plan's nodes one at a time. It returns the per-node result and, when not every node
+// was restarted, an error whose exit code says how far it got: ExitFailed when the first node
+// failed, ExitPartial when some were restarted before a failure, ExitInterrupted after Stop or a
+// cancelled ctx. Run does not call Preflight: callers do, before asking for confirmation.
+func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
+	o := opts.withDefaults()
+	res := Result{Nodes: make([]NodeResult, len(plan.Nodes))}
+	for i, n := range plan.Nodes {
+		res.Nodes[i] = NodeResult{Name: n.Name, Status: StatusUntouched}
+	}
+	j, err := openJournal(o.JournalPath, string(plan.Product.ID), o.Resume)
+	if err != nil {
+		return res, err
+	}
+	for i, n := range plan.Nodes {
+		if j.done(n.Name) {
+			res.Nodes[i].Status, res.Nodes[i].Restarted = StatusSkipped, false
+			o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "already restarted (journal)"})
+			continue
+		}
+		if stopped(ctx, o.Stop) {
+			return res, interrupted(res, i)
+		}
+		nr := restartNode(ctx, plan, n, o)
+		res.Nodes[i] = nr
+		if nr.Status == StatusRestarted {
+			j.set(n.Name, StatusRestarted)
+		} else {
+			j.set(n.Name, StatusFailed)
+		}
+		if err := j.save(); err != nil {
+			return res, reauth.WithHint(fmt.Errorf("write journal: %w", err), "the node was handled; check the journal's directory is writable")
+		}
+		if nr.Status != StatusRestarted {
+			if ctx.Err() != nil {
+				return res, interrupted(res, i+1)
+			}
+			return res, failure(res, i, o.JournalPath)
+		}
+	}
+	return res, nil
+}
+
+func stopped(ctx context.Context, stop <-chan struct{}) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (o Options) emit(e Event) {
+	if o.Events != nil {
+		o.Events(e)
+	}
+}
+
+// summary says which nodes were restarted, failed and untouched.
+func summary(res Result) string {
+	var parts []string
+	for _, st := range []string{StatusRestarted, StatusSkipped, StatusFailed, StatusUntouched} {
+		var names []string
+		for _, n := range res.Nodes {
+			if n.Status == st {
+				names = append(names, n.Name)
+			}
+		}
+		if len(names) > 0 {
+			label := map[string]string{StatusRestarted: "restarted", StatusSkipped: "restarted earlier",
+				StatusFailed: "failed", StatusUntouched: "not touched"}[st]
+			parts = append(parts, label+": "+strings.Join(names, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func failure(res Result, i int, journal string) error {
+	n := res.Nodes[i]
+	hint := fmt.Sprintf("fix %s, then run again with --resume to continue with it", n.Name)
+	if journal != "" {
+		hint += " (the journal " + journal + " remembers the nodes already restarted)"
+	}
+	err := fmt.Errorf("node %s failed: %s (%s)", n.Name, n.Error, summary(res))
+	if res.Restarted() == 0 {
+		return reauth.WithHint(reauth.WithCode(err, reauth.ExitFailed), hint)
+	}
+	return reauth.WithHint(reauth.WithCode(err, reauth.ExitPartial), hint)
+}
+
+func interrupted(res Result, next int) error {
+	err := fmt.Errorf("%w before node %d of %d (%s)", reauth.ErrInterrupted, next+1, len(res.Nodes), summary(res))
+	return reauth.WithHint(reauth.WithCode(err, reauth.ExitInterrupted), "run again with --resume to continue")
+}
+
+// restartNode drains, restarts and health-gates one node.
+func restartNode(ctx context.Context, plan Plan, n Node, o Options) NodeResult {
+	nr := NodeResult{Name: n.Name, Status: StatusFailed}
+	start := o.Now()
+	ev := func(ph Phase, state, msg string) {
+		o.emit(Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})
+	}
+	fail := func(format string, args ...any) NodeResult {
+		nr.Error = fmt.Sprintf(format, args...)
+		ev(PhaseFailed, "", nr.Error)
+		return nr
+	}
+	log := prefixWriter(o.Log, n.Name+"| ")
+	hookEnv := []string{"REAUTH_NODE=" + n.Name, "REAUTH_NODE_URL=" + n.URL}
+	drainTimeout := plan.Drain.Timeout
+	if drainTimeout <= 0 {
+		drainTimeout = DefaultDrainTimeout
+	}
+	if plan.Drain.Before != "" {
+		ev(PhaseDrain, "", plan.Drain.Before)
+		if err := execmethod.RunShell(ctx, plan.Drain.Before, hookEnv, drainTimeout, log); err != nil {
+			return fail("drain before-hook failed (node not restarted): %v", err)
+		}
+	}
+	var files []string
+	if o.ClearPersistedSessions && n.Install != "" {
+		if p, err := persistence(ctx, n); err == nil && len(p.Files) > 0 {
+			files = p.Files
+		}
+	}
+	idBefore := ""
+	if idf, ok := n.Restarter.(Identifier); ok {
+		idBefore, _ = idf.Identity(ctx)
+	}
+	issued := o.Now()
+	deadline := issued.Add(o.StartTimeout)
+	ev(PhaseRestarting, "", n.Restarter.Method())
+	var cmdDone chan error
+	if len(files) > 0 {
+		ss, ok1 := n.Restarter.(StopStarter)
+		fa, ok2 := n.Restarter.(FileAccess)
+		c, ok3 := n.Restarter.(interface{ CanStopStart() bool })
+		if !ok1 || !ok2 || (ok3 && !c.CanStopStart()) {
+			return fail("Tomcat persists sessions and the %s method has no separate stop and start: node not restarted", n.Restarter.Method())
+		}
+		if err := ss.Stop(ctx, log); err != nil {
+			return fail("stop: %v", err)
+		}
+		if err := waitDown(ctx, plan, n, o, deadline); err != nil {
+			return fail("%v", err)
+		}
+		nr.WentDown = true
+		ev(PhaseDown, "", "removing "+strings.Join(files, ", "))
+		if err := fa.RemoveFiles(ctx, files, log); err != nil {
+			return fail("remove persisted sessions (node is stopped: start it by hand): %v", err)
+		}
+		cmdDone = goRun(func() error { return ss.Start(ctx, log) })
+	} else {
+		cmdDone = goRun(func() error { return n.Restarter.Restart(ctx, log) })
+	}
+	return gate(ctx, plan, n, o, nr, gateState{issued: issued, deadline: deadline, idBefore: idBefore, cmdDone: cmdDone}, ev)
+}
+
+func goRun(f func() error) chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- f() }()
+	return ch
+}
+
+// waitDown waits until the stopped node stops answering RUNNING.
+func waitDown(ctx context.Context, plan Plan, n Node, o Options, deadline time.Time) error {
+	b := backoff{o: o}
+	for {
+		ready, _ := probe(ctx, plan, n, o)
+		if !ready {
+			return nil
+		}
+		if o.Now().After(deadline) {
+			return errors.New("the stop command returned but the node still answers RUNNING")
+		}
+		if err := b.sleep(ctx, false, 0); err != nil {
+			return fmt.Errorf("interrupted while waiting for the node to stop: %w", err)
+		}
+	}
+}
+
+type gateState struct {
+	issued, deadline time.Time
+	idBefore         string
+	cmdDone          chan error
+}
+
+// gate polls the node after its restart was issued: it must go down (or change identity), then
+// be RUNNING for the whole stable window, with the restart command finished successfully.
+func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g gateState, ev func(Phase, string, string)) NodeResult {
+	fail := func(format string, args ...any) NodeResult {
+		nr.Error = fmt.Sprintf(format, args...)
+		ev(PhaseFailed, "", nr.Error)
+		return nr
+	}
+	var (
+		cmdFinished    bool
+		cmdFinishedAt  time.Time
+		stableSince    time.Time
+		lastState      string
+		lastPhase      Phase
+		b              = backoff{o: o}
+		idf, hasIdent  = n.Restarter.(Identifier)
+		identityProven bool
+	)
+	for {
+		if !cmdFinished {
+			select {
+			case err := <-g.cmdDone:
+				if err != nil {
+					return fail("restart command failed: %v", err)
+				}
+				cmdFinished, cmdFinishedAt = true, o.Now()
+			default:
+			}
+		}
+		ready, state := probe(ctx, plan, n, o)
+		if ctx.Err() != nil {
+			return fail("interrupted while waiting for the node (last state %s)", lastState)
+		}
+		changed := state != lastState
+		lastState = state
+		now := o.Now()
+		if !ready && state == "ERROR" {
+			// Jira/Bitbucket say ERROR when start-up was prevented: it does not recover by waiting.
+			nr.WentDown = true
+			return fail("the node reports ERROR: its start-up failed (see the product's log on the node)")
+		}
+		if !ready {
+			stableSince = time.Time{}
+			if !nr.WentDown {
+				nr.WentDown = true
+				ev(PhaseDown, state, "")
+				lastPhase = PhaseDown
+			} else if lastPhase != PhaseStarting || changed {
+				ev(PhaseStarting, state, "")
+				lastPhase = PhaseStarting
+			}
+		} else if !nr.WentDown && !identityProven && hasIdent && g.idBefore != "" {
+			if id, err := idf.Identity(ctx); err == nil && id != "" && id != g.idBefore {
+				identityProven = true
+				ev(PhaseDown, state, "restart proven: identity changed")
+			}
+		}
+		if ready && (nr.WentDown || identityProven) {
+			if stableSince.IsZero() {
+				stableSince = now
+				nr.ReadyAfterMS = now.Sub(g.issued).Milliseconds()
+				ev(PhaseStable, state, "")
+				lastPhase = PhaseStable
+			}
+			if cmdFinished && now.Sub(stableSince) >= o.StableWindow {
+				break
+			}
+		}
+		if ready && !nr.WentDown && !identityProven && cmdFinished && now.Sub(cmdFinishedAt) >= o.DownTimeout {
+			return fail("the node never went down: it answered RUNNING throughout the %v after the restart command returned (the command did not restart it)", o.DownTimeout.Round(time.Millisecond))
+		}
+		if now.After(g.deadline) {
+			switch {
+			case !nr.WentDown && !identityProven:
+				return fail("the node never went down within the start timeout %v", o.StartTimeout)
+			case !ready:
+				return fail("not RUNNING within the start timeout %v (last state %s)", o.StartTimeout, state)
+			case !cmdFinished:
+				return fail("the restart command was still running after the start timeout %v", o.StartTimeout)
+			}
+		}
+		var limit time.Duration
+		if !stableSince.IsZero() {
+			limit = o.StableWindow - now.Sub(stableSince)
+			if limit <= 0 {
+				limit = time.Millisecond
+			}
+		}
+		if err := b.sleep(ctx, changed, limit); err != nil {
+			return fail("interrupted while waiting for the node (last state %s)", lastState)
+		}
+	}
+	if plan.Drain.After != "" {
+		ev(PhaseUndrain, "", plan.Drain.After)
+		t := plan.Drain.Timeout
+		if t <= 0 {
+			t = DefaultDrainTimeout
+		}
+		env := []string{"REAUTH_NODE=" + n.Name, "REAUTH_NODE_URL=" + n.URL}
+		if err := execmethod.RunShell(ctx, plan.Drain.After, env, t, prefixWriter(o.Log, n.Name+"| ")); err != nil {
+			nr.Restarted = true
+			return fail("restarted, but the drain after-hook failed (the node may still be out of the load balancer): %v", err)
+		}
+	}
+	nr.Restarted, nr.Status = true, StatusRestarted
+	ev(PhaseDone, health.Running, "")
+	return nr
+}
+
+// probe asks the node (and the method's own gate) whether it is ready.
+func probe(ctx context.Context, plan Plan, n Node, o Options) (bool, string) {
+	url := n.URL
+	if a, ok := n.Restarter.(Addresser); ok {
+		u, err := a.URL(ctx)
+		if err != nil {
+			return false, "no address"
+		}
+		url = u
+	}
+	if g, ok := n.Restarter.(ReadyGate); ok {
+		ready, why, err := g.Ready(ctx)
+		if err != nil || !ready {
+			if why == "" && err != nil {
+				why = err.Error()
+			}
+			return false, why
+		}
+	}
+	r := health.Probe(ctx, o.HTTP, plan.Product, url)
+	return r.Ready, r.String()
+}
+
+// backoff sleeps PollInterval, doubling up to MaxPoll; a state change starts again small so that
+// transitions are seen quickly.
+type backoff struct {
+	o   Options
+	cur time.Duration
+}
+
+func (b *backoff) sleep(ctx context.Context, reset bool, limit time.Duration) error {
+	if reset || b.cur == 0 {
+		b.cur = b.o.PollInterval
+	} else if b.cur *= 2; b.cur > b.o.MaxPoll {
+		b.cur = b.o.MaxPoll
+	}
+	d := b.cur
+	if limit > 0 && limit < d {
+		d = limit // wake up when the stable window ends, not a whole interval later
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
