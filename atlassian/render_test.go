@@ -2,6 +2,7 @@ package atlassian
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -193,14 +194,26 @@ func evalExpr(t *testing.T, expr string, env []vals) string {
 		case strings.HasPrefix(f, "default(") && strings.HasSuffix(f, ")"):
 			if !found {
 				arg := strings.TrimSpace(f[len("default(") : len(f)-1])
-				m := quoted.FindStringSubmatch(arg)
-				if m == nil {
+				if m := quoted.FindStringSubmatch(arg); m != nil {
+					s, found = m[1]+m[2], true
+				} else if dv, ok := lookup(env, arg); ok {
+					s, found = dv.(string), true
+				} else {
 					t.Fatalf("template: default(%s) in %q needs a value for %q", arg, expr, arg)
 				}
-				s, found = m[1]+m[2], true
 			}
 		case f == "comment('xml')":
 			s = "<!-- " + s + " -->"
+		case f == "int" || strings.HasPrefix(f, "int *"):
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				t.Fatalf("template: int of %q in %q", s, expr)
+			}
+			if _, mul, ok := strings.Cut(f, "*"); ok {
+				m, _ := strconv.Atoi(strings.TrimSpace(mul))
+				n *= m
+			}
+			s = strconv.Itoa(n)
 		case f == "quote":
 			s = `"` + s + `"`
 		default:
