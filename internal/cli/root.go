@@ -77,7 +77,10 @@ func Run(ctx context.Context, args []string, streams IO) int {
 		return int(reauth.ExitOK)
 	}
 	var ue usageError
-	if errors.As(err, &ue) {
+	if !errors.As(err, &ue) && isCobraUsage(err) {
+		ue = usageError{cmd: strings.Join(args[:min(1, len(args))], ""), err: err}
+	}
+	if ue.err != nil {
 		fmt.Fprintf(streams.Err, "reauth: %v\nRun 'reauth %s --help' for usage.\n", ue.err, ue.cmd)
 		return int(reauth.ExitUsage)
 	}
@@ -86,6 +89,17 @@ func Run(ctx context.Context, args []string, streams IO) int {
 	}
 	printError(streams.Err, err)
 	return int(reauth.CodeOf(err))
+}
+
+// isCobraUsage recognises the usage errors cobra returns without going through the flag error func.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"required flag", "unknown command", "unknown flag", "unknown shorthand", "flag needs an argument", "accepts "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func printError(w io.Writer, err error) {
