@@ -175,6 +175,7 @@ var verbs = []func(IO) *cobra.Command{
 	newRunCmd,
 	newDemoCmd,
 	newSandboxCmd,
+	newRevokeCmd,
 }
 
 // writeJSON prints v as exactly one JSON object on Out.
