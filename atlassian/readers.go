@@ -155,11 +155,18 @@ func hasDeep(n *node, name string) bool {
 }
 
 // jndiResource finds the <Resource> for a JNDI name (java:comp/env/jdbc/JiraDS) in the install's
-// conf/server.xml or conf/context.xml, following a <ResourceLink> to a global resource. It
-// returns the file it came from.
+// conf/server.xml and conf/context.xml, following a <ResourceLink> (usually in context.xml) to a
+// global resource (usually in server.xml's <GlobalNamingResources>). It returns the file the
+// resource came from.
 func jndiResource(install, jndiName string) (dbSettings, string, error) {
 	name := strings.TrimPrefix(strings.TrimSpace(jndiName), "java:comp/env/")
 	name = strings.TrimPrefix(name, "java:/comp/env/")
+	type parsed struct {
+		path     string
+		root     *node
+		tolerant bool
+	}
+	var files []parsed
 	var tried []string
 	for _, rel := range []string{"conf/server.xml", "conf/context.xml"} {
 		path := filepath.Join(install, rel)
@@ -172,19 +179,24 @@ func jndiResource(install, jndiName string) (dbSettings, string, error) {
 		if err != nil {
 			return dbSettings{}, path, fmt.Errorf("%s: %w", path, err)
 		}
-		target := name
-		for _, link := range root.findAll("ResourceLink", nil) {
+		files = append(files, parsed{path, root, tolerant})
+	}
+	target := name
+	for _, f := range files {
+		for _, link := range f.root.findAll("ResourceLink", nil) {
 			if n, _ := link.attr("name"); n == name {
 				if g, ok := link.attr("global"); ok && g != "" {
 					target = g
 				}
 			}
 		}
-		for _, r := range root.findAll("Resource", nil) {
+	}
+	for _, f := range files {
+		for _, r := range f.root.findAll("Resource", nil) {
 			if n, _ := r.attr("name"); n != target {
 				continue
 			}
-			s := dbSettings{Tolerant: tolerant}
+			s := dbSettings{Tolerant: f.tolerant}
 			s.URL = firstAttr(r, "url", "jdbcUrl", "dataSource.url", "URL")
 			s.User = firstAttr(r, "username", "user", "dataSource.user", "dataSource.username")
 			s.Password, s.HasPassword = r.attr("password")
@@ -193,11 +205,11 @@ func jndiResource(install, jndiName string) (dbSettings, string, error) {
 			}
 			s.DBType, _ = r.attr("driverClassName")
 			if s.URL == "" {
-				return s, path, fmt.Errorf("%s: <Resource name=%q> has no url attribute", path, target)
+				return s, f.path, fmt.Errorf("%s: <Resource name=%q> has no url attribute", f.path, target)
 			}
-			return s, path, nil
+			return s, f.path, nil
 		}
-		tried = append(tried, path+" (no <Resource name=\""+target+"\">)")
+		tried = append(tried, f.path+" (no <Resource name=\""+target+"\">)")
 	}
 	return dbSettings{}, "", fmt.Errorf("JNDI datasource %s: not found in %s", jndiName, strings.Join(tried, ", "))
 }
