@@ -84,7 +84,7 @@ func TestStopStartTTYAndTimeout(t *testing.T) {
 	s, host, port := server(t)
 	var log bytes.Buffer
 	r := New(Config{Host: host, Port: port, User: s.User, KeyFiles: []string{s.KeyFile}, KnownHosts: s.KnownHosts,
-		StopCmd: "tty", StartCmd: "sleep 30", TTY: true, Timeout: 500 * time.Millisecond, Getenv: noEnv})
+		StopCmd: "tty", StartCmd: "true", TTY: true, Getenv: noEnv})
 	defer r.Close()
 	if !r.CanStopStart() {
 		t.Fatal("stop/start not configured")
@@ -92,8 +92,14 @@ func TestStopStartTTYAndTimeout(t *testing.T) {
 	if err := r.Stop(context.Background(), &log); err != nil || !strings.Contains(log.String(), "/dev/pts/") {
 		t.Errorf("tty: %v, %q", err, log.String())
 	}
+	slow := New(Config{Host: host, Port: port, User: s.User, KeyFiles: []string{s.KeyFile}, KnownHosts: s.KnownHosts,
+		StopCmd: "true", StartCmd: "sleep 30", Timeout: 500 * time.Millisecond, Getenv: noEnv})
+	defer slow.Close()
+	if err := slow.Preflight(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	err := r.Start(context.Background(), &log)
+	err := slow.Start(context.Background(), &log)
 	if err == nil || !strings.Contains(err.Error(), "did not finish within") || time.Since(start) > 10*time.Second {
 		t.Errorf("timeout: %v after %v", err, time.Since(start))
 	}
