@@ -1,18 +1,204 @@
 package cli
 
 import (
-	"errors"
+	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/sandbox"
 )
 
-// newSandboxCmd is a placeholder until the verb lands.
+// newSandboxCmd is `reauth sandbox`: simulated product nodes to try reauth on.
 func newSandboxCmd(streams IO) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Simulated Atlassian nodes to try reauth on (up, down, status)",
+		Long: `A sandbox is a set of simulated product nodes on 127.0.0.1 that behave like the real ones where
+reauth can see them: login form, cookies, readiness endpoint, remember-me tokens in the product's
+real table, in-memory sessions and token caches. Each node is its own process.`,
+		Args: needArgs(0, "a subcommand: up, down, status or restart-node"),
+		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
+	}
+	cmd.AddCommand(newSandboxUpCmd(streams), newSandboxDownCmd(streams), newSandboxStatusCmd(streams),
+		newSandboxRestartNodeCmd(streams), newSandboxNodeCmd(streams))
+	return cmd
+}
+
+func newSandboxUpCmd(streams IO) *cobra.Command {
+	var o sandbox.Options
+	var product string
+	cmd := &cobra.Command{
+		Use:   "up --dir DIR [--product P] [--nodes N] [--db URL] [--users K] [--startup-delay D] [--persistence] [--version V]",
+		Short: "Create a sandbox in DIR, start its nodes and log its users in",
+		Args:  needArgs(0, "no positional arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return errors.New("sandbox: not implemented yet")
+			if o.Dir == "" {
+				return usageError{cmd: "sandbox up", err: fmt.Errorf("--dir is required")}
+			}
+			if _, err := atlassian.Lookup(product); err != nil {
+				return usageError{cmd: "sandbox up", err: err}
+			}
+			o.Product = atlassian.ProductID(product)
+			c2, err := sandbox.Up(c.Context(), o, streams.Err)
+			if err != nil {
+				return err
+			}
+			printSandboxUsage(streams, c2)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Dir, "dir", "", "new directory for the sandbox (required)")
+	f.StringVar(&product, "product", "jira", "product to simulate: jira, confluence, bitbucket, bamboo or fisheye")
+	f.IntVar(&o.Nodes, "nodes", 2, "number of nodes")
+	f.StringVar(&o.DB, "db", "", "an EMPTY database: postgres://USER:PW@HOST:PORT/DB?sslmode=disable or mysql://USER:PW@HOST:PORT/DB (default: an SQLite file in DIR)")
+	f.IntVar(&o.Users, "users", 10, "users to create and log in (user001..., password \""+sandbox.UserPassword+"\")")
+	f.Float64Var(&o.RememberFraction, "remember", 1, "share of the users' browsers that tick remember-me (0 to 1)")
+	f.DurationVar(&o.StartupDelay, "startup-delay", time.Second, "how long each node stays STARTING when it starts")
+	f.BoolVar(&o.Persistence, "persistence", false, "Tomcat-like session persistence (SESSIONS.ser) on")
+	f.StringVar(&o.Version, "version", "", "product version the nodes report (default: a current one)")
+	f.StringVar(&o.AdminPassword, "admin-password", "admin", "password of the account \"admin\"")
+	cmd.PreRun = func(c *cobra.Command, args []string) {
+		if c.Flags().Changed("remember") && o.RememberFraction == 0 {
+			o.RememberFraction = -1 // Options treat 0 as "default"; on the command line 0 means nobody
+		}
+	}
+	return cmd
+}
+
+func printSandboxUsage(streams IO, c *sandbox.Cluster) {
+	w := streams.Out
+	fmt.Fprintf(w, "Sandbox %s is up: %s, %d node(s).\n", c.Dir(), c.Product(), len(c.Nodes()))
+	for _, n := range c.Nodes() {
+		fmt.Fprintf(w, "  %-6s %s   (install %s)\n", n.Name, n.URL, n.Dir)
+	}
+	fmt.Fprintf(w, `
+Product home:   %s
+Database:       %s
+Inventory:      %s
+Browsers:       %s (Netscape cookie files, one per user)
+Log in as:      user001 ... with password %q, or admin
+
+Try:
+  reauth discover --product %s --home %s
+  reauth inspect --product %s --home %s
+  reauth run --config %s --dry-run
+  reauth sandbox status --dir %s
+  reauth sandbox down --dir %s
+`, c.Home(), c.RedactedDBURL(), c.InventoryPath(), c.BrowsersDir(), sandbox.UserPassword,
+		c.Product(), c.Home(), c.Product(), c.Home(), c.InventoryPath(), c.Dir(), c.Dir())
+}
+
+func newSandboxDownCmd(streams IO) *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "down --dir DIR",
+		Short: "Stop every node of the sandbox (its files stay for inspection)",
+		Args:  needArgs(0, "no positional arguments"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := openSandbox(dir)
+			if err != nil {
+				return err
+			}
+			if err := cl.Down(c.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(streams.Out, "Sandbox %s is down (%d node(s) stopped); its files are left for inspection.\n", cl.Dir(), len(cl.Nodes()))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the sandbox directory (required)")
+	return cmd
+}
+
+func openSandbox(dir string) (*sandbox.Cluster, error) {
+	if dir == "" {
+		return nil, reauth.Usage("give --dir DIR", "--dir is required")
+	}
+	return sandbox.Open(dir)
+}
+
+func newSandboxStatusCmd(streams IO) *cobra.Command {
+	var dir string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status --dir DIR [--json]",
+		Short: "Each node's state and session count",
+		Args:  needArgs(0, "no positional arguments"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := openSandbox(dir)
+			if err != nil {
+				return err
+			}
+			st, err := cl.Status(c.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(streams.Out, map[string]any{"dir": cl.Dir(), "product": cl.Product(), "nodes": st})
+			}
+			fmt.Fprintf(streams.Out, "%-8s %-24s %-8s %-12s %8s %8s  %s\n", "NODE", "URL", "PID", "STATE", "SESSIONS", "TOKENS", "FAULT")
+			for _, n := range st {
+				pid := "-"
+				if n.PID != 0 {
+					pid = fmt.Sprint(n.PID)
+				}
+				fmt.Fprintf(streams.Out, "%-8s %-24s %-8s %-12s %8d %8d  %s\n", n.Name, n.URL, pid, n.State, n.Sessions, n.CachedTokens, n.Fault)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the sandbox directory (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+func newSandboxRestartNodeCmd(streams IO) *cobra.Command {
+	var dir, node string
+	cmd := &cobra.Command{
+		Use:   "restart-node --dir DIR --node NAME",
+		Short: "Restart one node (stop gracefully, start again); returns once the process runs",
+		Args:  needArgs(0, "no positional arguments"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := openSandbox(dir)
+			if err != nil {
+				return err
+			}
+			if node == "" {
+				return reauth.Usage("give --node NAME", "--node is required")
+			}
+			if f, err := cl.Fault(node); err == nil && f == sandbox.FaultIgnoreRestart {
+				// The simulated fault: a restart command that says it worked and did nothing.
+				fmt.Fprintf(streams.Out, "restarted %s\n", node)
+				return nil
+			}
+			if err := cl.RestartNode(c.Context(), node); err != nil {
+				return err
+			}
+			fmt.Fprintf(streams.Out, "restarted %s\n", node)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the sandbox directory (required)")
+	cmd.Flags().StringVar(&node, "node", "", "the node to restart (required)")
+	return cmd
+}
+
+// newSandboxNodeCmd is the hidden `sandbox node`: one node in the foreground. Sandbox processes
+// run it; people do not.
+func newSandboxNodeCmd(streams IO) *cobra.Command {
+	return &cobra.Command{
+		Use:                "node --dir DIR --name NAME",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			if code := sandbox.NodeMain(c.Context(), args, streams.Out, streams.Err); code != 0 {
+				return Silent(reauth.WithCode(fmt.Errorf("sandbox node exited with %d", code), reauth.ExitCode(code)))
+			}
+			return nil
 		},
 	}
 }

@@ -1,0 +1,141 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// handleKillSessions is the admin-only per-user session invalidation of Jira 9.11+ and Bamboo
+// 9.4+ (catalog SessionAPI): it ends the user's sessions on this node, deletes the user's
+// remember-me rows and cached tokens, and queues the user in the shared database so that every
+// other node does the same within ~200 ms, as the real cluster does through its cache replication.
+func (n *node) handleKillSessions(w http.ResponseWriter, r *http.Request) {
+	caller, admin, ok := n.apiCaller(r)
+	noteUser(r, caller)
+	switch {
+	case !ok:
+		w.Header().Set("WWW-Authenticate", `Basic realm="protected-area"`)
+		writeJSONBody(w, http.StatusUnauthorized, map[string]any{"errorMessages": []string{"Client must be authenticated to access this resource."}})
+		return
+	case !admin:
+		writeJSONBody(w, http.StatusForbidden, map[string]any{"errorMessages": []string{"You do not have permission to perform this operation."}})
+		return
+	}
+	target := r.PathValue("username")
+	n.mu.Lock()
+	acct, known := n.accounts[target]
+	n.mu.Unlock()
+	if !known {
+		writeJSONBody(w, http.StatusNotFound, map[string]any{"errorMessages": []string{"The user named '" + target + "' does not exist"}})
+		return
+	}
+	ctx := r.Context()
+	if err := n.m.deleteUserTokens(ctx, n.db, n.eng, acct.Ref); err != nil {
+		n.log.Printf("session API: %v", err)
+		http.Error(w, "database error", http.StatusInternalServerError)
+		return
+	}
+	if _, err := insertWithNextID(ctx, n.db, n.eng, "sandbox_session_kill", []string{"username", "created"}, target, time.Now().UnixMilli()); err != nil {
+		n.log.Printf("session API: %v", err)
+		http.Error(w, "database error", http.StatusInternalServerError)
+		return
+	}
+	k := n.forget(target)
+	n.log.Printf("session API: %s ended %d sessions of %s", caller, k, target)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiCaller authenticates a REST call: HTTP basic auth, the bearer token in DIR/admin-token (an
+// admin's personal access token), or the browser session.
+func (n *node) apiCaller(r *http.Request) (user string, admin, ok bool) {
+	if u, p, has := r.BasicAuth(); has {
+		n.mu.Lock()
+		a, known := n.accounts[u]
+		n.mu.Unlock()
+		if !known || !checkPassword(a.Hash, p) {
+			return u, false, false
+		}
+		return u, a.Admin, true
+	}
+	if b, has := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); has {
+		n.mu.Lock()
+		tok := n.admin
+		n.mu.Unlock()
+		if tok != "" && subtle.ConstantTimeCompare([]byte(b), []byte(tok)) == 1 {
+			return "admin", true, true
+		}
+		return "", false, false
+	}
+	if u := n.authenticate(nopWriter{}, r); u != "" {
+		n.mu.Lock()
+		a := n.accounts[u]
+		n.mu.Unlock()
+		return u, a.Admin, true
+	}
+	return "", false, false
+}
+
+// nopWriter discards the session cookie an API call's auto-login would set.
+type nopWriter struct{}
+
+func (nopWriter) Header() http.Header         { return http.Header{} }
+func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (nopWriter) WriteHeader(int)             {}
+
+// forget ends user's sessions on this node and drops the user's cached tokens.
+func (n *node) forget(user string) int {
+	k := n.sessions.removeUser(user)
+	n.mu.Lock()
+	ref := n.accounts[user].Ref
+	for key, t := range n.tokens {
+		if t.Ref == ref {
+			delete(n.tokens, key)
+		}
+	}
+	n.mu.Unlock()
+	return k
+}
+
+func maxKillID(ctx context.Context, db *sql.DB) (int64, error) {
+	var id int64
+	err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM sandbox_session_kill").Scan(&id)
+	return id, err
+}
+
+// pollKills applies the session kills other nodes queued, every 200 ms, until ctx ends.
+func (n *node) pollKills(ctx context.Context, from int64) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	q := rebind(n.eng, "SELECT id, username FROM sandbox_session_kill WHERE id > ? ORDER BY id")
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		rows, err := n.db.QueryContext(ctx, q, from)
+		if err != nil {
+			if ctx.Err() == nil {
+				n.log.Printf("poll session kills: %v", err)
+			}
+			continue
+		}
+		var users []string
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&from, &u); err == nil {
+				users = append(users, u)
+			}
+		}
+		rows.Close()
+		for _, u := range users {
+			if k := n.forget(u); k > 0 {
+				n.log.Printf("session kill from the cluster: ended %d sessions of %s", k, u)
+			}
+		}
+	}
+}

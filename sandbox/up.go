@@ -1,0 +1,249 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+)
+
+// UserPassword is the password of every seeded user (user001, user002, ...).
+const UserPassword = "sandbox"
+
+// Options configure `sandbox up`.
+type Options struct {
+	Dir     string
+	Product atlassian.ProductID // default jira
+	Nodes   int                 // default 1
+	// DB is "" for an embedded SQLite file in Dir (pure Go, WAL), else
+	// postgres://user:pw@127.0.0.1:port/db?sslmode=disable or mysql://user:pw@127.0.0.1:port/db
+	// (MariaDB). It must be an empty database: the sandbox refuses one that has the product's tables.
+	DB    string
+	Users int // seeded users user001.., each logged in through the real login form
+	// RememberFraction is the share of the seeded browsers that tick remember-me; 0 means the
+	// default, 1.0 (everyone, as with Confluence DC's enforced remember-me); negative means nobody.
+	RememberFraction float64
+	StartupDelay     time.Duration // how long each node stays STARTING before RUNNING
+	Persistence      bool          // Tomcat-like SESSIONS.ser persistence
+	Version          string        // product version the nodes report (default: a current one)
+	Exe              string        // the reauth binary that runs nodes (default os.Executable())
+	AdminPassword    string        // password of the account "admin" (default "admin")
+}
+
+// DefaultVersion is the version a sandbox node reports when Options.Version is empty.
+func DefaultVersion(p atlassian.ProductID) string {
+	switch p {
+	case atlassian.Jira:
+		return "9.12.0"
+	case atlassian.Confluence:
+		return "8.5.4"
+	case atlassian.Bitbucket:
+		return "8.19.0"
+	case atlassian.Bamboo:
+		return "9.6.0"
+	case atlassian.Fisheye:
+		return "4.8.15"
+	}
+	return "1.0.0"
+}
+
+func (o *Options) defaults() error {
+	if o.Dir == "" {
+		return reauth.Usage("give --dir DIR (a new directory)", "sandbox: no directory given")
+	}
+	if o.Product == "" {
+		o.Product = atlassian.Jira
+	}
+	if o.Nodes == 0 {
+		o.Nodes = 1
+	}
+	if o.Nodes < 0 || o.Nodes > 32 {
+		return reauth.Usage("use 1 to 32 nodes", "sandbox: %d nodes", o.Nodes)
+	}
+	if o.Users < 0 || o.Users > 100000 {
+		return reauth.Usage("use 0 to 100000 users", "sandbox: %d users", o.Users)
+	}
+	if o.RememberFraction == 0 {
+		o.RememberFraction = 1
+	}
+	if o.RememberFraction > 1 || math.IsNaN(o.RememberFraction) {
+		return reauth.Usage("use a fraction between 0 and 1", "sandbox: remember-me fraction %v", o.RememberFraction)
+	}
+	if o.StartupDelay < 0 {
+		return reauth.Usage("use a positive duration such as 2s", "sandbox: negative start-up delay")
+	}
+	if o.Version == "" {
+		o.Version = DefaultVersion(o.Product)
+	}
+	if len(versionParts(o.Version)) == 0 {
+		return reauth.Usage("use a version like 9.12.0", "sandbox: version %q", o.Version)
+	}
+	if o.AdminPassword == "" {
+		o.AdminPassword = "admin"
+	}
+	if o.Exe == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find the reauth binary: %w", err)
+		}
+		o.Exe = exe
+	}
+	return nil
+}
+
+// Up creates a sandbox in o.Dir (product home, schema, users, inventory), starts its nodes
+// detached, waits until they are RUNNING, and logs the seeded users in from simulated browsers
+// whose cookies it saves in BrowsersDir. On failure it stops what it started.
+func Up(ctx context.Context, o Options, progress io.Writer) (*Cluster, error) {
+	if progress == nil {
+		progress = io.Discard
+	}
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	p, err := atlassian.Lookup(string(o.Product))
+	if err != nil {
+		return nil, reauth.Usage("", "%v", err)
+	}
+	m, err := modelFor(p)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if exe, err := filepath.Abs(o.Exe); err == nil {
+		o.Exe = exe
+	}
+	if _, err := os.Stat(filepath.Join(dir, stateFile)); err == nil {
+		return nil, reauth.Refused("stop it with 'reauth sandbox down --dir "+o.Dir+"' and remove the directory, or choose another --dir",
+			"%s already holds a sandbox", dir)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create sandbox directory: %w", err)
+	}
+	st := &state{Dir: dir, Product: p.ID, Version: o.Version, DB: o.DB, StartupDelay: Duration(o.StartupDelay),
+		Persistence: o.Persistence, Exe: o.Exe, Users: o.Users}
+	if o.DB == "" {
+		st.SQLiteFile = filepath.Join(dir, "sandbox.db")
+	}
+	t, err := st.target()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{st: st}
+	started := time.Now()
+
+	if err := c.createDatabase(ctx, m, t, o); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "database: %s %s, table %s, %d users\n", t.Engine, redactURL(c.DBURL()), m.table, o.Users)
+	if err := c.layout(p, t, o.Nodes); err != nil {
+		return nil, err
+	}
+	for _, n := range c.Nodes() {
+		if _, err := startDetached(st.Exe, dir, n.Name); err != nil {
+			_ = c.Down(context.Background())
+			return nil, err
+		}
+	}
+	if err := c.WaitRunning(ctx, o.StartupDelay+60*time.Second); err != nil {
+		_ = c.Down(context.Background())
+		return nil, err
+	}
+	fmt.Fprintf(progress, "nodes: %d %s %s node(s) RUNNING after %s\n", o.Nodes, p.Name, o.Version, time.Since(started).Round(time.Millisecond))
+	remembered, err := c.loginAll(ctx, p, o)
+	if err != nil {
+		_ = c.Down(context.Background())
+		return nil, err
+	}
+	fmt.Fprintf(progress, "browsers: %d users logged in (%d with remember-me), cookies in %s\n", o.Users, remembered, c.BrowsersDir())
+	return c, nil
+}
+
+// createDatabase creates the schema and the user directory.
+func (c *Cluster) createDatabase(ctx context.Context, m model, t dbTarget, o Options) error {
+	db, err := t.open(ctx)
+	if err != nil {
+		return reauth.WithHint(err, dbHint)
+	}
+	defer db.Close()
+	if err := m.createSchema(ctx, db, t.Engine); err != nil {
+		return err
+	}
+	users := []seedUser{{ID: 0, Name: "admin", Hash: hashPassword(o.AdminPassword), Admin: true, Ref: m.userRefFor(0, "admin")}}
+	for i := 1; i <= o.Users; i++ {
+		name := UserName(i)
+		users = append(users, seedUser{ID: i, Name: name, Hash: hashPassword(UserPassword), Ref: m.userRefFor(i, name)})
+	}
+	return m.seedUsers(ctx, db, t.Engine, users)
+}
+
+// UserName is the name of seeded user i (1-based): user001, user002, ...
+func UserName(i int) string { return fmt.Sprintf("user%03d", i) }
+
+// layout writes everything on disk but the processes: ports, state, home, node dirs, inventory.
+func (c *Cluster) layout(p atlassian.Product, t dbTarget, nodes int) error {
+	ports, err := freePorts(nodes)
+	if err != nil {
+		return err
+	}
+	for i, port := range ports {
+		c.st.Nodes = append(c.st.Nodes, nodeState{Name: fmt.Sprintf("node%d", i+1), Port: port})
+	}
+	if err := writeState(c.st); err != nil {
+		return fmt.Errorf("write sandbox state: %w", err)
+	}
+	if _, err := writeHome(c.Home(), p, t, c.st.Version); err != nil {
+		return fmt.Errorf("write product home: %w", err)
+	}
+	for _, n := range c.st.Nodes {
+		if err := writeServerXML(nodeDir(c.st.Dir, n.Name), p, n.Port, c.st.Persistence); err != nil {
+			return fmt.Errorf("write node %s: %w", n.Name, err)
+		}
+	}
+	if err := os.MkdirAll(c.BrowsersDir(), 0o700); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(c.st.Dir, "admin-token"), []byte(randomHex(24)+"\n"), 0o600); err != nil {
+		return err
+	}
+	inv, err := c.inventory()
+	if err != nil {
+		return err
+	}
+	return writeFile(c.InventoryPath(), inv, 0o644)
+}
+
+// freePorts picks n free loopback ports. A node keeps its port for life, so that a restarted
+// node comes back on the same URL.
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var out []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
