@@ -26,6 +26,9 @@ func loadVectors(t *testing.T, root string) []vector {
 	}
 	var vs []vector
 	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
 		dir := filepath.Join(root, e.Name())
 		field, err := os.ReadFile(filepath.Join(dir, "field.json"))
 		if errors.Is(err, os.ErrNotExist) {
