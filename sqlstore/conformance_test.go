@@ -1,0 +1,296 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/backup"
+)
+
+// The conformance suite: the same tests, against every engine with a real server here.
+
+const seedRows = 500
+
+func tbl(tg target) (table, id string) {
+	if tg.name == "mariadb" {
+		return "remembermetoken", "`ID`"
+	}
+	return "remembermetoken", "id"
+}
+
+func backupIDs(t *testing.T, path string) []int64 {
+	t.Helper()
+	r, err := backup.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	idx := -1
+	for i, c := range r.Manifest().Columns {
+		if c.Name == r.Manifest().IDColumn {
+			idx = i
+		}
+	}
+	var out []int64
+	for {
+		v, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v[idx].(int64))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func TestConformance(t *testing.T) {
+	for _, e := range targets {
+		t.Run(e.name, func(t *testing.T) {
+			t.Run("inspect purge restore round trip", func(t *testing.T) { roundTrip(t, e.open(t)) })
+			t.Run("user filters and before", func(t *testing.T) { filters(t, e.open(t)) })
+			t.Run("cancel mid purge", func(t *testing.T) { cancelMidPurge(t, e.open(t)) })
+			t.Run("lock held", func(t *testing.T) { lockHeld(t, e.open(t)) })
+			t.Run("refusals", func(t *testing.T) { refusals(t, e.open(t)) })
+		})
+	}
+}
+
+func roundTrip(t *testing.T, tg target) {
+	t0 := time.Now()
+	defer func() { t.Logf("round trip %s", time.Since(t0)) }()
+	ctx := ctxT(t)
+	setupJira(t, tg, seedRows)
+	table, id := tbl(tg)
+	before := snapshot(t, tg.sql, table, id)
+	t.Logf("seeded %s", time.Since(t0))
+	s := openStore(t, tg, "jira", Options{})
+	in, err := s.Inspect(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Total != seedRows || in.Users != 5 || len(in.Top) != 3 || in.Oldest == nil || in.Newest == nil {
+		t.Fatalf("inspect: %+v", in)
+	}
+	if !in.Oldest.Equal(seedBase.Add(time.Minute)) || !in.Newest.Equal(seedBase.Add(seedRows*time.Minute)) {
+		t.Fatalf("oldest %v newest %v", in.Oldest, in.Newest)
+	}
+	names := map[string]bool{}
+	for _, u := range in.Top {
+		names[u.User] = true
+		if u.Count != seedRows/5 {
+			t.Errorf("top user %+v: want %d tokens", u, seedRows/5)
+		}
+	}
+	plan, err := s.Plan(ctx, PurgeOptions{BatchSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.CutoffID != seedRows || plan.ToDelete != seedRows || plan.ToKeep != 0 || len(plan.SQL) != 2 {
+		t.Fatalf("plan %+v", plan)
+	}
+	if got := snapshot(t, tg.sql, table, id); len(got) != seedRows {
+		t.Fatal("plan changed the table")
+	}
+	// Rows inserted after the plan (users logging in again) are newer than the cut-off: kept.
+	seedJira(t, tg, seedRows+1, 7)
+	newer := snapshot(t, tg.sql, table, id)[seedRows:]
+	path := filepath.Join(t.TempDir(), "b.jsonl.gz")
+	var progress int
+	res, err := s.Purge(ctx, PurgeOptions{CutoffID: plan.CutoffID, BatchSize: 64, BackupPath: path,
+		Progress: func(p PurgeProgress) {
+			progress++
+			if progress == 1 {
+				seedJira(t, tg, seedRows+100, 3) // concurrent logins during the purge
+			}
+		}})
+	if err != nil {
+		t.Fatalf("purge: %v (hint %s)", err, reauth.HintOf(err))
+	}
+	if res.Deleted != seedRows || res.Kept != 10 || res.Batches != 8 || res.SHA256 == "" || res.MaxBatchMS <= 0 || progress != 8 {
+		t.Fatalf("purge result %+v (progress calls %d)", res, progress)
+	}
+	if n, err := s.Remaining(ctx, res.CutoffID, PurgeOptions{}); err != nil || n != 0 {
+		t.Fatalf("remaining %d %v", n, err)
+	}
+	after := snapshot(t, tg.sql, table, id)
+	if len(after) != 10 || after[0] != newer[0] {
+		t.Fatalf("kept rows: %v", after)
+	}
+	st, _ := os.Stat(path)
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("backup mode %v", st.Mode())
+	}
+	if v, err := backup.Verify(path); err != nil || v.Rows != seedRows || v.SHA256 != res.SHA256 {
+		t.Fatalf("verify %+v %v", v, err)
+	}
+	// The same file name again: never overwritten.
+	if _, err := s.Purge(ctx, PurgeOptions{BackupPath: path}); reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Fatalf("purge onto an existing backup: %v", err)
+	}
+	t.Logf("purged %s", time.Since(t0))
+	rr, err := s.Restore(ctx, path, RestoreOptions{BatchSize: 100})
+	t.Logf("restored %s", time.Since(t0))
+	if err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if rr.Restored != seedRows || rr.Skipped != 0 {
+		t.Fatalf("restore %+v", rr)
+	}
+	got := snapshot(t, tg.sql, table, id)
+	equalSnapshots(t, "after restore", append(append([]string{}, before...), after...), got)
+	// Idempotent: a second restore changes nothing.
+	rr, err = s.Restore(ctx, path, RestoreOptions{})
+	if err != nil || rr.Restored != 0 || rr.Skipped != seedRows {
+		t.Fatalf("second restore %+v %v", rr, err)
+	}
+	equalSnapshots(t, "after second restore", got, snapshot(t, tg.sql, table, id))
+}
+
+func filters(t *testing.T, tg target) {
+	ctx := ctxT(t)
+	setupJira(t, tg, 100)
+	table, id := tbl(tg)
+	s := openStore(t, tg, "jira", Options{})
+	dir := t.TempDir()
+	// alice is stored by user key: --exclude-user ALICE (any case) keeps her rows.
+	res, err := s.Purge(ctx, PurgeOptions{ExcludeUsers: []string{"ALICE", "bob"}, BackupPath: filepath.Join(dir, "1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deleted != 60 || res.Kept != 40 {
+		t.Fatalf("exclude: %+v", res)
+	}
+	left := ids(t, tg.sql, table, id)
+	for _, x := range left {
+		if x%5 != 0 && x%5 != 1 {
+			t.Fatalf("exclude kept row %d of another user", x)
+		}
+	}
+	if _, err := s.Restore(ctx, filepath.Join(dir, "1"), RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// --user only: just alice's (by key) and carol's rows go.
+	res, err = s.Purge(ctx, PurgeOptions{Users: []string{"alice", "Carol"}, BackupPath: filepath.Join(dir, "2")})
+	if err != nil || res.Deleted != 40 {
+		t.Fatalf("--user: %+v %v", res, err)
+	}
+	for _, x := range backupIDs(t, filepath.Join(dir, "2")) {
+		if x%5 != 0 && x%5 != 2 {
+			t.Fatalf("--user deleted row %d of another user", x)
+		}
+	}
+	if _, err := s.Restore(ctx, filepath.Join(dir, "2"), RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// --before: rows created before minute 30 (NULL times are not "before" anything).
+	cut := seedBase.Add(30 * time.Minute)
+	plan, err := s.Plan(ctx, PurgeOptions{Before: &cut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = s.Purge(ctx, PurgeOptions{Before: &cut, BackupPath: filepath.Join(dir, "3")})
+	if err != nil || res.Deleted != 28 || plan.ToDelete != 28 { // ids 1..29 except 17
+		t.Fatalf("--before: %+v plan %+v %v", res, plan, err)
+	}
+}
+
+func cancelMidPurge(t *testing.T, tg target) {
+	setupJira(t, tg, 300)
+	table, id := tbl(tg)
+	all := ids(t, tg.sql, table, id)
+	s := openStore(t, tg, "jira", Options{})
+	ctx, cancel := context.WithCancel(ctxT(t))
+	path := filepath.Join(t.TempDir(), "b")
+	res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, BackupPath: path, Progress: func(p PurgeProgress) {
+		if p.Batches == 2 {
+			cancel() // Ctrl-C during the second batch: it finishes, no third starts
+		}
+	}})
+	if reauth.CodeOf(err) != reauth.ExitInterrupted || reauth.HintOf(err) == "" || res.Deleted != 100 {
+		t.Fatalf("interrupted purge: %+v %v", res, err)
+	}
+	left := ids(t, tg.sql, table, id)
+	gone := map[int64]bool{}
+	for _, x := range all {
+		gone[x] = true
+	}
+	for _, x := range left {
+		delete(gone, x)
+	}
+	got := backupIDs(t, path)
+	if len(got) != len(gone) {
+		t.Fatalf("backup holds %d rows, %d were deleted", len(got), len(gone))
+	}
+	for _, x := range got {
+		if !gone[x] {
+			t.Fatalf("backup row %d was not deleted", x)
+		}
+	}
+	if _, err := backup.Verify(path); err != nil {
+		t.Fatalf("interrupted purge left an unfinished backup: %v", err)
+	}
+	// Continue with the same cut-off.
+	res2, err := s.Purge(ctxT(t), PurgeOptions{CutoffID: res.CutoffID, BackupPath: path + "2"})
+	if err != nil || res2.Deleted != 200 {
+		t.Fatalf("resume: %+v %v", res2, err)
+	}
+}
+
+func lockHeld(t *testing.T, tg target) {
+	ctx := ctxT(t)
+	setupJira(t, tg, 1)
+	a := openStore(t, tg, "jira", Options{})
+	b := openStore(t, tg, "jira", Options{})
+	release, err := a.Lock(ctx, "purge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Lock(ctx, "purge")
+	if reauth.CodeOf(err) != reauth.ExitLocked {
+		t.Fatalf("second lock: %v (code %d), want exit 5", err, reauth.CodeOf(err))
+	}
+	t.Logf("held: %v", err)
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	rel2, err := b.Lock(ctx, "purge")
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	rel2()
+}
+
+func refusals(t *testing.T, tg target) {
+	ctx := ctxT(t)
+	_, err := Open(ctx, tg.db, product(t, "jira"), Options{})
+	if reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Fatalf("missing table: %v", err)
+	}
+	mustExec(t, tg.sql, "CREATE TABLE remembermetoken (id INTEGER NOT NULL PRIMARY KEY, token VARCHAR(255))")
+	_, err = Open(ctx, tg.db, product(t, "jira"), Options{})
+	if reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Fatalf("wrong columns: %v", err)
+	}
+	t.Logf("wrong columns: %v", err)
+	// Fisheye: one table named like "remember": still needs --table to confirm.
+	mustExec(t, tg.sql, "CREATE TABLE fe_remember_me (id INTEGER NOT NULL PRIMARY KEY, username VARCHAR(255), token VARCHAR(255), created TIMESTAMP NULL)")
+	mustExec(t, tg.sql, "DROP TABLE remembermetoken")
+	_, err = Open(ctx, tg.db, product(t, "fisheye"), Options{})
+	if reauth.CodeOf(err) != reauth.ExitRefused || !errors.Is(err, err) {
+		t.Fatalf("fisheye without --table: %v", err)
+	}
+	s := openStore(t, tg, "fisheye", Options{Table: "FE_REMEMBER_ME"})
+	if s.Table().Name != "fe_remember_me" {
+		t.Fatalf("fisheye table %+v", s.Table())
+	}
+}

@@ -1,0 +1,115 @@
+package sqlstore
+
+import (
+	"strings"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+)
+
+// query collects bind parameters while SQL text is built, numbering placeholders in order.
+type query struct {
+	d    Dialect
+	args []any
+}
+
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return q.d.Placeholder(len(q.args))
+}
+
+func (q *query) list(vals []string) string {
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		ph[i] = q.arg(v)
+	}
+	return strings.Join(ph, ", ")
+}
+
+func lowerAll(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if n = strings.ToLower(strings.TrimSpace(n)); n != "" && !contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// userMatch is a condition true for rows owned by one of names (login names, matched
+// case-insensitively), following the product's user key or id mapping. It is never NULL for a
+// non-NULL user column, so NOT (…) is safe.
+func (s *Store) userMatch(q *query, names []string) string {
+	switch {
+	case s.userIDs != nil:
+		a := s.userIDs
+		return s.qUser + " IN (SELECT " + a.key + " FROM " + a.qualified + " WHERE LOWER(" + a.name + ") IN (" +
+			q.list(names) + ") AND " + a.key + " IS NOT NULL)"
+	case s.userKeys != nil:
+		a := s.userKeys
+		return "(LOWER(" + s.qUser + ") IN (" + q.list(names) + ") OR " + s.qUser + " IN (SELECT " + a.key + " FROM " +
+			a.qualified + " WHERE LOWER(" + a.name + ") IN (" + q.list(names) + ") AND " + a.key + " IS NOT NULL))"
+	}
+	return "LOWER(" + s.qUser + ") IN (" + q.list(names) + ")"
+}
+
+// checkFilters refuses filters the table cannot answer, before anything is read or written.
+func (s *Store) checkFilters(o PurgeOptions) error {
+	if (len(o.Users) > 0 || len(o.ExcludeUsers) > 0) && s.product.Table.UserIDTable != "" && s.userIDs == nil {
+		t := s.product.Table
+		return reauth.Refused("purge without --user/--exclude-user, or check that this is the product's full database",
+			"%s stores a numeric user id in %s, and the table %s that maps ids to login names was not found: cannot match --user/--exclude-user",
+			s.product.Name, s.info.User, t.UserIDTable)
+	}
+	if o.Before != nil && s.info.Time == "" {
+		return reauth.Refused("purge without --before", "table %s has no time column: --before cannot be applied", s.info.Qualified)
+	}
+	return nil
+}
+
+// filterSQL is the scope of a purge (without the id range): --before, --user, --exclude-user.
+func (s *Store) filterSQL(q *query, o PurgeOptions) string {
+	var conds []string
+	if o.Before != nil && s.info.Time != "" {
+		var v any = o.Before.UTC()
+		if s.info.TimeKind == atlassian.TimeEpochMS {
+			v = o.Before.UnixMilli()
+		}
+		conds = append(conds, s.qTime+" < "+q.arg(v))
+	}
+	if u := lowerAll(o.Users); len(u) > 0 {
+		conds = append(conds, s.userMatch(q, u))
+	}
+	if u := lowerAll(o.ExcludeUsers); len(u) > 0 {
+		conds = append(conds, "("+s.qUser+" IS NULL OR NOT "+s.userMatch(q, u)+")")
+	}
+	return strings.Join(conds, " AND ")
+}
+
+func and(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + " AND " + b
+}
+
+// timeValue turns a time column's aggregate into a time (epoch ms for Confluence).
+func (s *Store) timeValue(v any) (*time.Time, error) {
+	if s.info.TimeKind == atlassian.TimeEpochMS {
+		ms, ok, err := toInt(v)
+		if err != nil || !ok {
+			return nil, err
+		}
+		t := time.UnixMilli(ms).UTC()
+		return &t, nil
+	}
+	t, ok, err := toTime(v)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &t, nil
+}
