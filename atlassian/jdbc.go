@@ -34,21 +34,23 @@ func (p *jdbcParser) parse(s string) (reauth.Database, error) {
 	if len(s) < 5 || !strings.EqualFold(s[:5], "jdbc:") {
 		return reauth.Database{}, fmt.Errorf("not a JDBC URL: %s", jdbcExpected)
 	}
-	rest := s[5:]
-	sub, _, _ := strings.Cut(rest, ":")
+	sub, rest, ok := strings.Cut(s[5:], ":")
+	if !ok {
+		return reauth.Database{}, fmt.Errorf("no ':' after jdbc:%s: %s", sub, jdbcExpected)
+	}
 	switch strings.ToLower(sub) {
 	case "postgresql", "pgsql":
-		return p.postgres(rest[len(sub)+1:])
+		return p.postgres(rest)
 	case "mysql":
-		return p.mysql(rest[len(sub)+1:], reauth.MySQL)
+		return p.mysql(rest, reauth.MySQL)
 	case "mariadb":
-		return p.mysql(rest[len(sub)+1:], reauth.MariaDB)
+		return p.mysql(rest, reauth.MariaDB)
 	case "sqlserver":
-		return p.sqlserver(rest[len(sub)+1:])
+		return p.sqlserver(rest)
 	case "jtds":
-		return p.jtds(rest[len(sub)+1:])
+		return p.jtds(rest)
 	case "oracle":
-		return p.oracle(rest[len(sub)+1:])
+		return p.oracle(rest)
 	case "h2":
 		return reauth.Database{}, fmt.Errorf("embedded evaluation database (H2): not supported; migrate to a " +
 			"supported database (PostgreSQL, MySQL, SQL Server, Oracle) as Atlassian advises for production, then run reauth")
@@ -56,7 +58,7 @@ func (p *jdbcParser) parse(s string) (reauth.Database, error) {
 		return reauth.Database{}, fmt.Errorf("embedded evaluation database (HSQLDB): not supported; migrate to a " +
 			"supported database (PostgreSQL, MySQL, SQL Server, Oracle) as Atlassian advises for production, then run reauth")
 	case "sqlite":
-		path := rest[len(sub)+1:]
+		path := rest
 		if path == "" {
 			return reauth.Database{}, fmt.Errorf("jdbc:sqlite: needs a file path (jdbc:sqlite:/path/to/db)")
 		}
@@ -256,7 +258,7 @@ func (p *jdbcParser) mysqlHost(db *reauth.Database, hosts string) error {
 	h := strings.TrimSpace(list[0])
 	var kv map[string]string
 	switch {
-	case strings.HasPrefix(strings.ToLower(h), "address="):
+	case strings.HasPrefix(asciiLower(h), "address="):
 		kv = parenPairs(h[len("address="):])
 	case strings.HasPrefix(h, "("):
 		kv = map[string]string{}
@@ -338,7 +340,7 @@ func splitOutsideParens(s string, sep byte) []string {
 // redactJDBC hides a password carried in a URL (user:pass@, password=…, user/pass@) so that
 // errors can quote the URL.
 func redactJDBC(s string) string {
-	lower := strings.ToLower(s)
+	lower := asciiLower(s)
 	for _, key := range []string{"password="} {
 		for i := strings.Index(lower, key); i >= 0; {
 			start := i + len(key)
@@ -347,7 +349,7 @@ func redactJDBC(s string) string {
 				end++
 			}
 			s = s[:start] + "***" + s[end:]
-			lower = strings.ToLower(s)
+			lower = asciiLower(s)
 			next := strings.Index(lower[start+3:], key)
 			if next < 0 {
 				break
@@ -365,7 +367,7 @@ func redactJDBC(s string) string {
 		}
 	}
 	for _, mark := range []string{":thin:", ":oci:"} {
-		if i := strings.Index(strings.ToLower(s), mark); i >= 0 {
+		if i := strings.Index(asciiLower(s), mark); i >= 0 {
 			start := i + len(mark)
 			if at := strings.Index(s[start:], "@"); at >= 0 {
 				if sl := strings.Index(s[start:start+at], "/"); sl >= 0 {
@@ -375,4 +377,16 @@ func redactJDBC(s string) string {
 		}
 	}
 	return s
+}
+
+// asciiLower lower-cases A-Z only, so that byte offsets found in the result are valid in the
+// original (strings.ToLower can change the length of invalid or non-ASCII text).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -127,6 +127,9 @@ func TestParseJDBCURLErrors(t *testing.T) {
 	tests := []struct{ url, want string }{
 		{"", "not a JDBC URL"},
 		{"postgres://h/db", "not a JDBC URL"},
+		{"jdbc:mysql", "no ':' after jdbc:mysql"},  // found by FuzzParseJDBCURL
+		{"\xea:thin:", "not a JDBC URL"},           // found by FuzzParseJDBCURL (redaction of invalid UTF-8)
+		{"jdbc:oracle:thin:\xea/pw@x", "tnsnames"}, // redaction must keep byte offsets
 		{"jdbc:h2:file:/var/atlassian/jira/database/h2db", "embedded evaluation database (H2): not supported; migrate to a supported database"},
 		{"jdbc:hsqldb:/var/fecru/var/data/crudb/crucible", "embedded evaluation database (HSQLDB)"},
 		{"jdbc:db2://h:50000/db", "unsupported JDBC subprotocol"},

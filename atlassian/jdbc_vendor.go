@@ -182,7 +182,7 @@ func (p *jdbcParser) oracle(rest string) (reauth.Database, error) {
 		return p.oracleDescriptor(db, target)
 	}
 	target, _, _ = strings.Cut(target, "?")
-	lower := strings.ToLower(target)
+	lower := asciiLower(target)
 	switch {
 	case strings.HasPrefix(lower, "ldap://"), strings.HasPrefix(lower, "ldaps://"):
 		return db, fmt.Errorf("LDAP naming is not supported: give the database as //host:1521/service")
