@@ -36,8 +36,22 @@ const (
 
 // Supports reports whether cipherClass is one of the AES classes Decrypt handles.
 func Supports(cipherClass string) bool {
-	_, ok := classes[strings.TrimSpace(cipherClass)]
+	_, ok := classify(cipherClass)
 	return ok
+}
+
+// classify says whether cipherClass is supported and whether it allows AES alone. Crowd's AES-only
+// store has moved between packages across versions, so any package is accepted for the AesOnly…
+// simple names.
+func classify(cipherClass string) (aesOnly, ok bool) {
+	class := strings.TrimSpace(cipherClass)
+	if aesOnly, ok := classes[class]; ok {
+		return aesOnly, true
+	}
+	if strings.HasSuffix(class, ".AesOnlyAlgorithmSecretStore") || strings.HasSuffix(class, ".AesOnlyAlgorithmCipher") {
+		return true, true
+	}
+	return false, false
 }
 
 // classes maps each supported class to whether it allows AES alone.
@@ -64,7 +78,7 @@ type passwordField struct {
 // password.
 func Decrypt(cipherClass, field string, getenv func(string) string) (string, error) {
 	class := strings.TrimSpace(cipherClass)
-	aesOnly, ok := classes[class]
+	aesOnly, ok := classify(class)
 	if !ok {
 		return "", errorf(ErrUnsupported, "cipher class %q is not supported: reauth decrypts only Atlassian's AlgorithmCipher/AlgorithmSecretStore (AES) classes; set REAUTH_DB_PASSWORD instead", class)
 	}

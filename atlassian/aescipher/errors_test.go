@@ -239,7 +239,8 @@ func TestSupports(t *testing.T) {
 	for class, want := range map[string]bool{
 		ClassAlgorithmCipher: true, ClassAesOnlyAlgorithmCipher: true, ClassAlgorithmSecretStore: true,
 		ClassAesOnlyAlgorithmSecretStore: true, " " + ClassAlgorithmSecretStore + " ": true,
-		"com.atlassian.secrets.store.base64.Base64SecretStore": false, "": false,
+		"com.atlassian.crowd.secrets.AesOnlyAlgorithmSecretStore": true, // Crowd's store, in another package
+		"com.atlassian.secrets.store.base64.Base64SecretStore":    false, "": false, "AesOnlyAlgorithmSecretStore": false,
 	} {
 		if got := Supports(class); got != want {
 			t.Errorf("Supports(%q) = %v, want %v", class, got, want)
