@@ -16,6 +16,7 @@ import (
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/cookiefile"
+	"github.com/reauth/reauth/internal/testenv"
 )
 
 // TestMain lets this test binary be a sandbox node process too (`<test binary> sandbox node
@@ -186,3 +187,16 @@ func engineOf(t *testing.T, db dbQuerier) reauth.Engine {
 }
 
 func fmtType(v any) string { return fmt.Sprintf("%T", v) }
+
+// testDB returns a fresh database URL on the real server for engine ("" for SQLite).
+func testDB(t *testing.T, engine string) string {
+	t.Helper()
+	switch engine {
+	case "postgres":
+		return testenv.Postgres(t).URL
+	case "mariadb":
+		d := testenv.MariaDB(t)
+		return fmt.Sprintf("mysql://%s:%s@%s:%d/%s", d.User, d.Pass, d.Host, d.Port, d.Name)
+	}
+	return ""
+}

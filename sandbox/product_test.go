@@ -13,11 +13,18 @@ import (
 
 // TestProductSessions is the core scenario, per product, on the embedded database:
 // remember-me survives a restart and a database delete alone, but not both.
-func TestProductSessions(t *testing.T) {
+func TestProductSessions(t *testing.T) { productSessions(t, "sqlite") }
+
+// TestProductSessionsPostgres and ...MariaDB run the same scenario on the real servers, where
+// the tables get each engine's real column types.
+func TestProductSessionsPostgres(t *testing.T) { productSessions(t, "postgres") }
+func TestProductSessionsMariaDB(t *testing.T)  { productSessions(t, "mariadb") }
+
+func productSessions(t *testing.T, engine string) {
 	for _, id := range []atlassian.ProductID{atlassian.Jira, atlassian.Confluence, atlassian.Bitbucket, atlassian.Bamboo, atlassian.Fisheye} {
 		t.Run(string(id), func(t *testing.T) {
 			t.Parallel()
-			c := up(t, Options{Product: id, Nodes: 1, Users: 2})
+			c := up(t, Options{Product: id, Nodes: 1, Users: 2, DB: testDB(t, engine)})
 			p, _ := atlassian.Lookup(string(id))
 			m, _ := modelFor(p)
 			db, tg := openDB(t, c)

@@ -1,0 +1,148 @@
+package sandbox
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth/atlassian"
+)
+
+func TestPersistence(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		name := map[bool]string{false: "off", true: "on"}[on]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := up(t, Options{Product: atlassian.Jira, Nodes: 1, Users: 1, Persistence: on})
+			n := c.Nodes()[0]
+			xml, err := os.ReadFile(filepath.Join(n.Dir, "conf", "server.xml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[bool]string{false: `<Manager pathname=""/>`, true: `<Manager pathname="SESSIONS.ser"/>`}[on]
+			if !strings.Contains(string(xml), want) {
+				t.Errorf("server.xml lacks %s", want)
+			}
+			b := login(t, atlassian.Jira, n.URL, "user001", false)
+			ctx := context.Background()
+			if err := c.StopNode(ctx, "node1"); err != nil {
+				t.Fatal(err)
+			}
+			ser := sessionsFile(c.Dir(), "node1")
+			if _, err := os.Stat(ser); (err == nil) != on {
+				t.Errorf("SESSIONS.ser exists while down = %v, want %v", err == nil, on)
+			}
+			if err := c.StartNode(ctx, "node1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WaitRunning(ctx, 20*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(ser); err == nil {
+				t.Error("SESSIONS.ser still there after start: Tomcat deletes it once loaded")
+			}
+			got := whoami(t, b, n.URL)
+			if on && got != "user001" {
+				t.Errorf("persistence on: session lost across restart (whoami %q)", got)
+			}
+			if !on && got != "" {
+				t.Errorf("persistence off: session survived a restart as %q", got)
+			}
+		})
+	}
+}
+
+// TestClusterCacheAndSessionAPI: a token made on node1 is unknown to node2 until node2 restarts;
+// the admin session API ends a user's sessions on every node and deletes the user's tokens.
+func TestClusterCacheAndSessionAPI(t *testing.T) {
+	c := up(t, Options{Product: atlassian.Jira, Nodes: 2, Users: 3, RememberFraction: -1})
+	n1, n2 := c.Nodes()[0].URL, c.Nodes()[1].URL
+	db, _ := openDB(t, c)
+	a := login(t, atlassian.Jira, n1, "user001", true)
+	remember := onlyCookie(a, "seraph.rememberme.cookie")
+	if got := whoami(t, remember, n2); got != "" {
+		t.Fatalf("node2 accepted a token created on node1 before its restart (%q): its cache is loaded at start only", got)
+	}
+	restart(t, c, "node2")
+	if got := whoami(t, remember, n2); got != "user001" {
+		t.Fatalf("node2 after restart: whoami %q, want user001", got)
+	}
+	// Odd users have Jira 8+ keys (JIRAUSER...), even ones their name: both resolve.
+	var ref string
+	if err := db.QueryRow("SELECT username FROM remembermetoken").Scan(&ref); err != nil || ref != "JIRAUSER10001" {
+		t.Errorf("remembermetoken.username = %q (%v), want the user key JIRAUSER10001", ref, err)
+	}
+
+	api := "/rest/api/2/user/session/"
+	token, err := c.AdminToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, user, basic, bearer string
+		want                      int
+	}{
+		{"no credentials", "user001", "", "", 401},
+		{"wrong password", "user001", "admin:nope", "", 401},
+		{"not an admin", "user001", "user002:" + UserPassword, "", 403},
+		{"unknown user", "nobody", "admin:admin", "", 404},
+		{"bad bearer", "user001", "", "xyz", 401},
+	}
+	for _, tt := range tests {
+		if code := deleteSession(t, n1+api+tt.user, tt.basic, tt.bearer); code != tt.want {
+			t.Errorf("%s: HTTP %d, want %d", tt.name, code, tt.want)
+		}
+	}
+	if got := whoami(t, a, n1); got != "user001" {
+		t.Fatalf("refused calls must change nothing; whoami %q", got)
+	}
+	if code := deleteSession(t, n1+api+"user001", "", token); code != http.StatusNoContent {
+		t.Fatalf("admin bearer: HTTP %d, want 204", code)
+	}
+	if n := countRows(t, db, "remembermetoken"); n != 0 {
+		t.Errorf("%d token rows left for user001", n)
+	}
+	if got := whoami(t, a, n1); got != "" {
+		t.Errorf("node1 still knows user001 after the session API")
+	}
+	// node2 learns it through the shared database within a poll or two.
+	deadline := time.Now().Add(10 * time.Second)
+	for whoami(t, remember, n2) != "" {
+		if time.Now().After(deadline) {
+			t.Fatal("node2 never ended user001's sessions")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func deleteSession(t *testing.T, url, basic, bearer string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, url, nil)
+	if u, p, ok := strings.Cut(basic, ":"); ok {
+		req.SetBasicAuth(u, p)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestSessionAPIOnlyFromItsVersion(t *testing.T) {
+	c := up(t, Options{Product: atlassian.Jira, Nodes: 1, Version: "9.10.2"})
+	if code := deleteSession(t, c.Nodes()[0].URL+"/rest/api/2/user/session/admin", "admin:admin", ""); code == http.StatusNoContent {
+		t.Fatal("Jira 9.10 has no session API, but the sandbox served it")
+	}
+	code, body := get(t, c.Nodes()[0].URL+"/rest/api/2/serverInfo")
+	if code != 200 || !strings.Contains(string(body), `"version":"9.10.2"`) || !strings.Contains(string(body), `"versionNumbers":[9,10,2]`) {
+		t.Errorf("serverInfo: %d %s", code, body)
+	}
+}
