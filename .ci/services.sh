@@ -15,6 +15,7 @@ command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+[ -f /usr/share/java/bcprov.jar ] || need+=(libbcprov-java)  # BouncyCastle: the provider Atlassian's AES tool uses
 if [ ${#need[@]} -gt 0 ]; then
   echo "services: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
