@@ -1,0 +1,219 @@
+// Package kube restarts the pods of a product's StatefulSet (Atlassian's Helm charts) one at a
+// time, highest ordinal first, the way `kubectl rollout restart` would but with reauth's health
+// gates between pods: a pod is deleted, its controller recreates it (a new UID), and the next pod
+// is touched only after the new one is Ready in Kubernetes AND the product's status endpoint says
+// RUNNING. It is the only package that imports client-go (heavy: keep it out of the others).
+//
+// The product endpoint is reached through url_template ({pod}, {service}, {namespace},
+// {statefulset}, {ordinal}; e.g. "http://{pod}.{service}.{namespace}.svc:8090" when reauth runs
+// inside the cluster) or, without it, the pod IP and the product's default port. Port-forwarding is
+// not implemented: run reauth where pod addresses resolve, or give url_template.
+package kube
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/rollout"
+)
+
+// Config locates the StatefulSet.
+type Config struct {
+	Namespace   string // "" = the kubeconfig context's namespace (as kubectl)
+	StatefulSet string
+	Context     string // "" = the kubeconfig's current context
+	Kubeconfig  string // "" = $KUBECONFIG or ~/.kube/config (as kubectl)
+	Service     string // {service} in URLTemplate; default: the StatefulSet name
+	URLTemplate string
+}
+
+// Connect resolves kubeconfig, context and namespace as kubectl does, and returns a clientset and
+// the namespace to use.
+func Connect(cfg Config) (kubernetes.Interface, string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if cfg.Kubeconfig != "" {
+		rules.ExplicitPath = cfg.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: cfg.Context}
+	if cfg.Namespace != "" {
+		overrides.Context.Namespace = cfg.Namespace
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		return nil, "", reauth.Refused("check kubeconfig/context in the inventory, or `kubectl config current-context`",
+			"kubernetes: load kubeconfig: %v", err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		return nil, "", reauth.Refused("set kubernetes.namespace in the inventory", "kubernetes: namespace: %v", err)
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, "", fmt.Errorf("kubernetes client: %w", err)
+	}
+	return cs, ns, nil
+}
+
+// Nodes lists the StatefulSet's pods as rollout nodes, highest ordinal first.
+func Nodes(ctx context.Context, client kubernetes.Interface, namespace string, cfg Config, p atlassian.Product) ([]rollout.Node, error) {
+	sts, err := client.AppsV1().StatefulSets(namespace).Get(ctx, cfg.StatefulSet, metav1.GetOptions{})
+	if err != nil {
+		return nil, reauth.Refused(fmt.Sprintf("check kubernetes.statefulset/namespace (kubectl -n %s get statefulsets) and that your account may read it", namespace),
+			"kubernetes: statefulset %s/%s: %v", namespace, cfg.StatefulSet, err)
+	}
+	replicas := 1
+	if sts.Spec.Replicas != nil {
+		replicas = int(*sts.Spec.Replicas)
+	}
+	if cfg.Service == "" {
+		cfg.Service = sts.Spec.ServiceName
+		if cfg.Service == "" {
+			cfg.Service = cfg.StatefulSet
+		}
+	}
+	var nodes []rollout.Node
+	for i := replicas - 1; i >= 0; i-- {
+		pod := cfg.StatefulSet + "-" + strconv.Itoa(i)
+		r := &PodRestarter{Client: client, Namespace: namespace, Pod: pod, Ordinal: i, Config: cfg, Port: p.DefaultPort}
+		url := r.templateURL()
+		if url == "" {
+			url = "pod " + namespace + "/" + pod
+		}
+		nodes = append(nodes, rollout.Node{Name: pod, URL: url, Restarter: r})
+	}
+	return nodes, nil
+}
+
+// PodRestarter restarts one pod by deleting it; its StatefulSet recreates it.
+type PodRestarter struct {
+	Client    kubernetes.Interface
+	Namespace string
+	Pod       string
+	Ordinal   int
+	Config    Config
+	Port      int
+
+	mu         sync.Mutex
+	deletedUID types.UID // the pod Restart deleted: not Ready even while it still terminates
+}
+
+// Method implements rollout.Restarter.
+func (r *PodRestarter) Method() string { return "kubernetes" }
+
+// Preflight checks that the pod can be read (access to the cluster and namespace).
+func (r *PodRestarter) Preflight(ctx context.Context) error {
+	pod, err := r.Client.CoreV1().Pods(r.Namespace).Get(ctx, r.Pod, metav1.GetOptions{})
+	if err != nil {
+		return reauth.Refused(fmt.Sprintf("check access: kubectl -n %s get pod %s", r.Namespace, r.Pod), "kubernetes: pod %s/%s: %v", r.Namespace, r.Pod, err)
+	}
+	if ok, why := podReady(pod); !ok {
+		return reauth.Refused("wait until every pod is Ready, then run again", "kubernetes: pod %s is not Ready (%s)", r.Pod, why)
+	}
+	return nil
+}
+
+// Restart deletes the pod (what a rolling restart does per pod); it returns when the delete is issued.
+func (r *PodRestarter) Restart(ctx context.Context, log io.Writer) error {
+	pods := r.Client.CoreV1().Pods(r.Namespace)
+	pod, err := pods.Get(ctx, r.Pod, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("get pod %s: %w", r.Pod, err)
+	}
+	uid := pod.UID
+	// The precondition makes sure we delete the pod we looked at, not a replacement.
+	err = pods.Delete(ctx, r.Pod, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil {
+		return fmt.Errorf("delete pod %s: %w", r.Pod, err)
+	}
+	r.mu.Lock()
+	r.deletedUID = uid
+	r.mu.Unlock()
+	fmt.Fprintf(log, "deleted pod %s/%s (uid %s)\n", r.Namespace, r.Pod, uid)
+	return nil
+}
+
+// Identity is the pod's UID: a new pod proves the restart.
+func (r *PodRestarter) Identity(ctx context.Context) (string, error) {
+	pod, err := r.Client.CoreV1().Pods(r.Namespace).Get(ctx, r.Pod, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	return string(pod.UID), nil
+}
+
+// Ready is the Kubernetes side of the gate: the pod exists, is not being deleted, is not the one
+// deleted, and its Ready condition is true.
+func (r *PodRestarter) Ready(ctx context.Context) (bool, string, error) {
+	pod, err := r.Client.CoreV1().Pods(r.Namespace).Get(ctx, r.Pod, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, "pod gone", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	r.mu.Lock()
+	deleted := r.deletedUID
+	r.mu.Unlock()
+	if deleted != "" && pod.UID == deleted {
+		return false, "pod terminating", nil
+	}
+	ok, why := podReady(pod)
+	return ok, why, nil
+}
+
+func podReady(pod *corev1.Pod) (bool, string) {
+	if pod.DeletionTimestamp != nil {
+		return false, "pod terminating"
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			if c.Status == corev1.ConditionTrue {
+				return true, ""
+			}
+			return false, "pod not Ready"
+		}
+	}
+	return false, "pod " + strings.ToLower(string(pod.Status.Phase))
+}
+
+// URL is the product's base URL for the pod as it is now (a new pod has a new IP).
+func (r *PodRestarter) URL(ctx context.Context) (string, error) {
+	if u := r.templateURL(); u != "" {
+		return u, nil
+	}
+	pod, err := r.Client.CoreV1().Pods(r.Namespace).Get(ctx, r.Pod, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	if pod.Status.PodIP == "" {
+		return "", fmt.Errorf("pod %s has no IP yet", r.Pod)
+	}
+	host := pod.Status.PodIP
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return fmt.Sprintf("http://%s:%d", host, r.Port), nil
+}
+
+func (r *PodRestarter) templateURL() string {
+	t := r.Config.URLTemplate
+	if t == "" {
+		return ""
+	}
+	return strings.NewReplacer("{pod}", r.Pod, "{service}", r.Config.Service, "{namespace}", r.Namespace,
+		"{statefulset}", r.Config.StatefulSet, "{ordinal}", strconv.Itoa(r.Ordinal)).Replace(t)
+}
