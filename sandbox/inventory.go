@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -40,7 +41,16 @@ func (c *Cluster) inventory() ([]byte, error) {
 		cmd := shellQuote(c.st.Exe) + " sandbox restart-node --dir " + shellQuote(c.st.Dir) + " --node " + shellQuote(n.Name)
 		p.Nodes = append(p.Nodes, invNode{Name: n.Name, URL: n.URL, Install: n.Dir, Restart: invRestart{Exec: invExec{Command: cmd}}})
 	}
-	return yaml.Marshal(invFile{Products: []invProduct{p}})
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(invFile{Products: []invProduct{p}}); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

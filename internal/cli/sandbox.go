@@ -23,7 +23,7 @@ real table, in-memory sessions and token caches. Each node is its own process.`,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
 	}
 	cmd.AddCommand(newSandboxUpCmd(streams), newSandboxDownCmd(streams), newSandboxStatusCmd(streams),
-		newSandboxRestartNodeCmd(streams), newSandboxNodeCmd(streams))
+		newSandboxRestartNodeCmd(streams), newSandboxFaultCmd(streams), newSandboxNodeCmd(streams))
 	return cmd
 }
 
@@ -184,6 +184,40 @@ func newSandboxRestartNodeCmd(streams IO) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the sandbox directory (required)")
 	cmd.Flags().StringVar(&node, "node", "", "the node to restart (required)")
+	return cmd
+}
+
+func newSandboxFaultCmd(streams IO) *cobra.Command {
+	var dir, node string
+	cmd := &cobra.Command{
+		Use:   "fault --dir DIR --node NAME FAULT",
+		Short: "Make a node misbehave: fail-next-start, hang-starting, ignore-restart, maintenance, error, or none",
+		Long: `Make a node misbehave, to see how reauth copes:
+  fail-next-start  the next start exits with an error while STARTING (once)
+  hang-starting    every start stays STARTING (until the fault is cleared and the node restarted)
+  ignore-restart   'sandbox restart-node' says it restarted the node but does nothing
+  maintenance      the readiness endpoint says MAINTENANCE (at once)
+  error            the readiness endpoint says ERROR (at once)
+  none             clear the fault`,
+		Args: needArgs(1, "the fault"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := openSandbox(dir)
+			if err != nil {
+				return err
+			}
+			f := sandbox.Fault(args[0])
+			if args[0] == "none" {
+				f = sandbox.FaultNone
+			}
+			if err := cl.SetFault(node, f); err != nil {
+				return err
+			}
+			fmt.Fprintf(streams.Out, "%s: fault %s\n", node, args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the sandbox directory (required)")
+	cmd.Flags().StringVar(&node, "node", "", "the node (required)")
 	return cmd
 }
 
