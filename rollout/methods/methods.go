@@ -1,0 +1,115 @@
+// Package methods turns an inventory product into a rollout plan: one restarter per node (exec,
+// ssh) or per pod (kubernetes), and the rollout options from the inventory's timeouts. It is the
+// one place that knows every restart method, so that rollout itself depends on none of them.
+package methods
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/rollout"
+	"github.com/reauth/reauth/rollout/execmethod"
+	"github.com/reauth/reauth/rollout/kube"
+	"github.com/reauth/reauth/rollout/sshmethod"
+)
+
+// Product returns the catalog entry for p with the inventory's overrides (status_path).
+func Product(p *inventory.Product) (atlassian.Product, error) {
+	prod, err := atlassian.Lookup(string(p.ID))
+	if err != nil {
+		return prod, reauth.Usage("", "%v", err)
+	}
+	if p.StatusPath != "" {
+		prod.Ready.Path = p.StatusPath
+	}
+	return prod, nil
+}
+
+// Plan builds the rollout plan of product p. close releases the SSH connections; call it when done.
+func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, getenv func(string) string) (plan rollout.Plan, close func(), err error) {
+	close = func() {}
+	prod, err := Product(p)
+	if err != nil {
+		return plan, close, err
+	}
+	plan = rollout.Plan{Product: prod, Drain: rollout.Drain{Before: p.Drain.Before, After: p.Drain.After}}
+	if k := p.Kubernetes; k != nil {
+		cfg := kube.Config{Namespace: k.Namespace, StatefulSet: k.StatefulSet, Context: k.Context,
+			Kubeconfig: inv.Resolve(expandHome(k.Kubeconfig, getenv)), Service: k.Service, URLTemplate: k.URLTemplate}
+		client, ns, err := kube.Connect(cfg)
+		if err != nil {
+			return plan, close, err
+		}
+		plan.Nodes, err = kube.Nodes(ctx, client, ns, cfg, prod)
+		return plan, close, err
+	}
+	var sshs []*sshmethod.Restarter
+	close = func() {
+		for _, s := range sshs {
+			s.Close()
+		}
+	}
+	for _, n := range p.Nodes {
+		install := n.Install
+		if install == "" {
+			install = p.Install
+		}
+		node := rollout.Node{Name: n.Name, URL: n.URL, Install: install}
+		switch {
+		case n.Restart.Exec != nil:
+			e := n.Restart.Exec
+			node.Restarter = &execmethod.Restarter{Command: e.Command, StopCmd: e.Stop, StartCmd: e.Start, Timeout: e.Timeout,
+				Env: []string{"REAUTH_NODE=" + n.Name, "REAUTH_NODE_URL=" + n.URL}}
+		case n.Restart.SSH != nil:
+			s := n.Restart.SSH
+			cfg := sshmethod.Config{Host: s.Host, Port: s.Port, User: s.User, Command: s.Command, StopCmd: s.Stop, StartCmd: s.Start,
+				KnownHosts: inv.Resolve(expandHome(s.KnownHosts, getenv)), Agent: s.Agent, TTY: s.TTY,
+				ConnectTimeout: s.ConnectTimeout, Timeout: s.Timeout, Getenv: getenv}
+			if s.KeyFile != "" {
+				cfg.KeyFiles = []string{inv.Resolve(expandHome(s.KeyFile, getenv))}
+			}
+			r := sshmethod.New(cfg)
+			sshs = append(sshs, r)
+			node.Restarter = r
+		default:
+			return plan, close, reauth.Usage("give the node a restart method", "node %s has no restart method", n.Name)
+		}
+		plan.Nodes = append(plan.Nodes, node)
+	}
+	return plan, close, nil
+}
+
+// Options are the rollout options from the inventory: the product's start_timeout, else the
+// defaults'; defaults.poll_interval caps the probe backoff.
+func Options(inv *inventory.Inventory, p *inventory.Product) rollout.Options {
+	o := rollout.Options{StartTimeout: inv.Defaults.StartTimeout, MaxPoll: inv.Defaults.PollInterval, StableWindow: inv.Defaults.StableWindow}
+	if p.StartTimeout > 0 {
+		o.StartTimeout = p.StartTimeout
+	}
+	return o
+}
+
+// JournalPath is the default journal of product p: beside the inventory file.
+func JournalPath(inv *inventory.Inventory, p *inventory.Product) string {
+	dir := inv.Dir
+	if dir == "" {
+		dir = "."
+	}
+	return filepath.Join(dir, ".reauth-journal-"+string(p.ID)+".json")
+}
+
+func expandHome(p string, getenv func(string) string) string {
+	if getenv == nil || !(p == "~" || strings.HasPrefix(p, "~/")) {
+		return p
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, strings.TrimPrefix(p, "~"))
+}

@@ -1,0 +1,82 @@
+package methods
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/rollout/execmethod"
+	"github.com/reauth/reauth/rollout/sshmethod"
+)
+
+func TestPlanFromInventory(t *testing.T) {
+	dir := t.TempDir()
+	src := `defaults: {start_timeout: 5m, poll_interval: 3s, stable_window: 4s}
+products:
+  - product: fisheye
+    status_path: /api/ping
+    install: /opt/fecru
+    start_timeout: 7m
+    drain: {before: "lb out", after: "lb in"}
+    nodes:
+      - {name: a, url: "http://127.0.0.1:8060", restart: {exec: {stop: "s", start: "t", timeout: 1m}}}
+      - {name: b, url: "http://127.0.0.2:8060", install: /srv/b, restart: {ssh: {host: h, user: ops, command: c, key_file: k, known_hosts: "~/kh"}}}
+`
+	path := filepath.Join(dir, "reauth.yaml")
+	os.WriteFile(path, []byte(src), 0o600)
+	inv, err := inventory.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &inv.Products[0]
+	env := map[string]string{"HOME": "/home/op"}
+	plan, closeAll, err := Plan(context.Background(), inv, p, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	if plan.Product.Ready.Path != "/api/ping" || plan.Drain.Before != "lb out" || len(plan.Nodes) != 2 {
+		t.Fatalf("plan = %+v", plan)
+	}
+	a, ok := plan.Nodes[0].Restarter.(*execmethod.Restarter)
+	if !ok || a.StopCmd != "s" || a.Timeout != time.Minute || plan.Nodes[0].Install != "/opt/fecru" || !a.CanStopStart() {
+		t.Errorf("node a = %+v install %q", a, plan.Nodes[0].Install)
+	}
+	if _, ok := plan.Nodes[1].Restarter.(*sshmethod.Restarter); !ok || plan.Nodes[1].Install != "/srv/b" {
+		t.Errorf("node b = %+v", plan.Nodes[1])
+	}
+	o := Options(inv, p)
+	if o.StartTimeout != 7*time.Minute || o.MaxPoll != 3*time.Second || o.StableWindow != 4*time.Second {
+		t.Errorf("options = %+v", o)
+	}
+	if got := JournalPath(inv, p); got != filepath.Join(dir, ".reauth-journal-fisheye.json") {
+		t.Errorf("journal = %s", got)
+	}
+	if got := expandHome("~/kh", func(string) string { return "/home/op" }); got != "/home/op/kh" {
+		t.Errorf("expandHome = %s", got)
+	}
+}
+
+func TestKubernetesUnreachableIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	kc := filepath.Join(dir, "kubeconfig")
+	os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\ncurrent-context: x\nclusters:\n- name: c\n  cluster: {server: \"http://127.0.0.1:1\"}\ncontexts:\n- name: x\n  context: {cluster: c, namespace: atl}\nusers: []\n"), 0o600)
+	src := "products:\n  - product: confluence\n    kubernetes: {statefulset: confluence, kubeconfig: kubeconfig}\n"
+	path := filepath.Join(dir, "reauth.yaml")
+	os.WriteFile(path, []byte(src), 0o600)
+	inv, err := inventory.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, _, err = Plan(ctx, inv, &inv.Products[0], os.Getenv)
+	if reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "atl/confluence") {
+		t.Errorf("err = %v", err)
+	}
+}
