@@ -16,8 +16,6 @@ const (
 	Base64SecretStoreClass = "com.atlassian.secrets.store.base64.Base64SecretStore"
 	AESCipherClass         = "com.atlassian.db.config.password.ciphers.algorithm.AlgorithmCipher"
 	AESSecretStoreClass    = "com.atlassian.secrets.store.algorithm.AlgorithmSecretStore"
-	// crowdAESSuffix ends the name of Crowd's AES-only secret store, whose package differs by version.
-	crowdAESSuffix = ".AesOnlyAlgorithmSecretStore"
 	// ATLSecured is what Jira 10.2+ and Bitbucket 9.2+ write in place of a password kept in their
 	// own secret store.
 	ATLSecured = "{ATL_SECURED}"
@@ -50,7 +48,7 @@ func decodePassword(cipherClass, field string, present bool, getenv func(string)
 				class + "; fix the config or set " + EnvPassword
 		}
 		return reauth.NewSecret(string(b)), "config (base64)", ""
-	case class == AESCipherClass || class == AESSecretStoreClass || strings.HasSuffix(class, crowdAESSuffix):
+	case aescipher.Supports(class):
 		if getenv == nil {
 			getenv = func(string) string { return "" }
 		}
