@@ -13,11 +13,11 @@ import (
 // (except through its locker); the store's logic is written once against it.
 type Dialect interface {
 	Engine() reauth.Engine
-	Driver() string                       // database/sql driver name
-	Quote(ident string) string            // quote an identifier exactly as spelled
-	Placeholder(n int) string             // the n-th (1-based) bind parameter
-	Qualify(schema, table string) string  // schema-qualified, quoted table name
-	CurrentSchemaSQL() string             // one row, one column: the session's default schema
+	Driver() string                      // database/sql driver name
+	Quote(ident string) string           // quote an identifier exactly as spelled
+	Placeholder(n int) string            // the n-th (1-based) bind parameter
+	Qualify(schema, table string) string // schema-qualified, quoted table name
+	CurrentSchemaSQL() string            // one row, one column: the session's default schema
 	TablesSQL(schema string) (string, []any)
 	ColumnsSQL(schema, table string) (string, []any) // rows of (name, sql type, numeric scale)
 	// SelectBatch selects at most n rows of cols ordered by id, locking them for the delete that
@@ -70,10 +70,10 @@ func (limitDialect) SelectTop(list, table, w, g, orderBy string, n int) string {
 // Postgres is the PostgreSQL dialect (pgx).
 type Postgres struct{ limitDialect }
 
-func (Postgres) Engine() reauth.Engine     { return reauth.Postgres }
-func (Postgres) Driver() string            { return "pgx" }
-func (Postgres) Quote(s string) string     { return quoteWith(s, '"', '"') }
-func (Postgres) Placeholder(n int) string  { return "$" + strconv.Itoa(n) }
+func (Postgres) Engine() reauth.Engine    { return reauth.Postgres }
+func (Postgres) Driver() string           { return "pgx" }
+func (Postgres) Quote(s string) string    { return quoteWith(s, '"', '"') }
+func (Postgres) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
 func (d Postgres) Qualify(s, t string) string {
 	return d.Quote(s) + "." + d.Quote(t)
 }
@@ -103,9 +103,9 @@ func (d MySQL) Engine() reauth.Engine {
 	}
 	return reauth.MySQL
 }
-func (MySQL) Driver() string           { return "mysql" }
-func (MySQL) Quote(s string) string    { return quoteWith(s, '`', '`') }
-func (MySQL) Placeholder(int) string   { return "?" }
+func (MySQL) Driver() string         { return "mysql" }
+func (MySQL) Quote(s string) string  { return quoteWith(s, '`', '`') }
+func (MySQL) Placeholder(int) string { return "?" }
 func (d MySQL) Qualify(s, t string) string {
 	return d.Quote(s) + "." + d.Quote(t)
 }
@@ -130,10 +130,10 @@ func (MySQL) TxIsolation() sql.IsolationLevel { return sql.LevelReadCommitted }
 // a write transaction locks the whole file, which is what a batch needs.
 type SQLite struct{ limitDialect }
 
-func (SQLite) Engine() reauth.Engine    { return reauth.SQLite }
-func (SQLite) Driver() string           { return "sqlite" }
-func (SQLite) Quote(s string) string    { return quoteWith(s, '"', '"') }
-func (SQLite) Placeholder(int) string   { return "?" }
+func (SQLite) Engine() reauth.Engine  { return reauth.SQLite }
+func (SQLite) Driver() string         { return "sqlite" }
+func (SQLite) Quote(s string) string  { return quoteWith(s, '"', '"') }
+func (SQLite) Placeholder(int) string { return "?" }
 func (d SQLite) Qualify(s, t string) string {
 	if s == "" || s == "main" {
 		return d.Quote(t)

@@ -217,7 +217,7 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	sum, cerr := w.Close()
 	res.SHA256 = sum.SHA256
 	if loopErr != nil {
-		hint := fmt.Sprintf("the backup %s holds every row deleted so far (%d); keep it. To finish, run the purge again "+
+		hint := fmt.Sprintf("the backup %s holds every row deleted so far (%d, and possibly rows of the failed batch that were not deleted: restore skips rows that exist); keep it. To finish, run the purge again "+
 			"with the same cut-off: --cutoff-id %d (tokens issued since then are kept)", o.BackupPath, res.Deleted, cutoff)
 		if errors.Is(loopErr, reauth.ErrInterrupted) {
 			return res, &reauth.Error{Code: reauth.ExitInterrupted, Op: "purge",
@@ -316,6 +316,9 @@ func (b *batcher) run(ctx context.Context) (int, float64, error) {
 	// The rows are on disk before their delete can commit.
 	if err := b.w.Sync(); err != nil {
 		return 0, 0, err
+	}
+	if s.afterSync != nil {
+		s.afterSync()
 	}
 	chunk := s.dialect.MaxBindParams()
 	for start := 0; start < len(b.ids); start += chunk {

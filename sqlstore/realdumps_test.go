@@ -49,7 +49,7 @@ func loadDump(t *testing.T, tg target, file string) {
 		if _, err := exec.LookPath("psql"); err != nil {
 			testenv.Missing(t, "the psql client")
 		}
-		cmd = exec.Command("psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", "-d",
+		cmd = exec.Command("psql", "-q", "-X", "-1", "-v", "ON_ERROR_STOP=1", "-d",
 			fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", tg.db.User, tg.db.Password.Reveal(), tg.db.Host, tg.db.Port, tg.db.Name))
 	case "mariadb":
 		if _, err := exec.LookPath("mariadb"); err != nil {

@@ -14,11 +14,11 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql"   // driver "mysql"
-	_ "github.com/jackc/pgx/v5/stdlib"   // driver "pgx"
-	_ "github.com/microsoft/go-mssqldb"  // driver "sqlserver"
-	_ "github.com/sijms/go-ora/v2"       // driver "oracle"
-	_ "modernc.org/sqlite"               // driver "sqlite"
+	_ "github.com/go-sql-driver/mysql"  // driver "mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"  // driver "pgx"
+	_ "github.com/microsoft/go-mssqldb" // driver "sqlserver"
+	_ "github.com/sijms/go-ora/v2"      // driver "oracle"
+	_ "modernc.org/sqlite"              // driver "sqlite"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
@@ -66,6 +66,7 @@ type Store struct {
 	qID, qUser, qTime, qCols string
 	userKeys                 *auxTable // Jira: app_user (lower_user_name -> user_key)
 	userIDs                  *auxTable // Bitbucket: stash_user (id -> name)
+	afterSync                func()    // test hook: a batch's rows are durable, its delete not yet run
 }
 
 const connectTimeout = 20 * time.Second
@@ -166,17 +167,7 @@ func (s *Store) resolve(ctx context.Context, override string) error {
 				c.Name, info.Qualified, c.SQLType)
 		}
 	}
-	s.info = info
-	q := s.dialect.Quote
-	s.qID, s.qUser = q(info.ID), q(info.User)
-	if info.Time != "" {
-		s.qTime = q(info.Time)
-	}
-	quoted := make([]string, len(cols))
-	for i, c := range cols {
-		quoted[i] = q(c.Name)
-	}
-	s.qCols = strings.Join(quoted, ", ")
+	s.useTable(info)
 	if t.UserKeyTable != "" {
 		s.userKeys = s.aux(ctx, tables, schema, t.UserKeyTable, t.UserKeyKeyColumn, t.UserKeyNameColumn)
 		if s.userKeys != nil {
@@ -189,6 +180,21 @@ func (s *Store) resolve(ctx context.Context, override string) error {
 	}
 	s.log.Info("token table", "table", info.Qualified, "columns", strings.Join(colNames(cols), ","))
 	return nil
+}
+
+// useTable sets the resolved table and quotes its identifiers once.
+func (s *Store) useTable(info TableInfo) {
+	s.info = info
+	q := s.dialect.Quote
+	s.qID, s.qUser, s.qTime = q(info.ID), q(info.User), ""
+	if info.Time != "" {
+		s.qTime = q(info.Time)
+	}
+	quoted := make([]string, len(info.Columns))
+	for i, c := range info.Columns {
+		quoted[i] = q(c.Name)
+	}
+	s.qCols = strings.Join(quoted, ", ")
 }
 
 // listTables lists the schema's tables. Oracle folds unquoted names to upper case and

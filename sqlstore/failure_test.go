@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/backup"
+)
+
+// A database connection killed in the middle of a purge (pg_terminate_backend from another
+// session): the purge fails, the backup holds every row that was deleted, and a rerun with the
+// same cut-off completes.
+func TestConnectionKilledMidPurge(t *testing.T) {
+	for _, inside := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inside batch %v", inside), func(t *testing.T) { connectionKilled(t, inside) })
+	}
+}
+
+func connectionKilled(t *testing.T, insideBatch bool) {
+	tg := pgTarget(t)
+	setupJira(t, tg, 400)
+	s := openStore(t, tg, "jira", Options{})
+	ctx := ctxT(t)
+	path := filepath.Join(t.TempDir(), "b")
+	var killed int64
+	kill := func() {
+		// Every reauth session on this database but the test's own: the purge's connection.
+		if err := tg.sql.QueryRow("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() " +
+			"AND application_name = 'reauth' AND pid <> pg_backend_pid()").Scan(&killed); err != nil {
+			t.Error(err)
+		}
+	}
+	batches := 0
+	if insideBatch {
+		// After the 4th batch's rows are fsynced, before its DELETE runs.
+		s.afterSync = func() {
+			if batches++; batches == 4 {
+				kill()
+			}
+		}
+	}
+	res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, BackupPath: path, Progress: func(p PurgeProgress) {
+		if p.Batches == 3 && !insideBatch {
+			kill()
+		}
+	}})
+	if err == nil || killed == 0 {
+		t.Fatalf("purge survived a killed connection (killed %d): %+v", killed, res)
+	}
+	if reauth.HintOf(err) == "" || res.Deleted != 150 {
+		t.Fatalf("error %v, hint %q, result %+v", err, reauth.HintOf(err), res)
+	}
+	t.Logf("purge error: %v\n  hint: %s", err, reauth.HintOf(err))
+	left := map[int64]bool{}
+	for _, x := range ids(t, tg.sql, "remembermetoken", "id") {
+		left[x] = true
+	}
+	inBackup := map[int64]bool{}
+	for _, x := range backupIDs(t, path) {
+		inBackup[x] = true
+	}
+	for x := int64(1); x <= 400; x++ {
+		if !left[x] && !inBackup[x] {
+			t.Fatalf("row %d was deleted but is not in the backup", x)
+		}
+	}
+	if _, err := backup.Verify(path); err != nil {
+		t.Fatalf("backup after the failure: %v", err)
+	}
+	res2, err := s.Purge(ctx, PurgeOptions{CutoffID: res.CutoffID, BackupPath: path + ".2"})
+	if err != nil || res2.Deleted != int64(len(left)) {
+		t.Fatalf("rerun: %+v %v (left %d)", res2, err, len(left))
+	}
+	if n, _ := s.Remaining(ctx, res.CutoffID, PurgeOptions{}); n != 0 {
+		t.Fatalf("%d rows remain", n)
+	}
+}
+
+// Bitbucket stores a numeric user id; --user/--exclude-user match login names through
+// stash_user (UNCONFIRMED shape, built from the catalog's facts).
+func TestBitbucketUserIDs(t *testing.T) {
+	tg := pgTarget(t)
+	loadDump(t, tg, "UNKNOWN-REPO__bitbucket-pg_dump-9.5.3_EXCERPT_sta_remember_me_token.sql")
+	ctx := ctxT(t)
+	for i := 0; i < 40; i++ {
+		mustExec(t, tg.sql, "INSERT INTO sta_remember_me_token VALUES ($1, $2, $3, $4, $5, false, NULL)",
+			i+1, fmt.Sprint("s", i), fmt.Sprint("t", i), 1+i%4, seedBase.Add(time.Duration(i)*time.Hour))
+	}
+	// Without the user table, name filters are refused: nothing can be matched safely.
+	s := openStore(t, tg, "bitbucket", Options{})
+	if _, err := s.Plan(ctx, PurgeOptions{Users: []string{"alice"}}); reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Fatalf("--user without stash_user: %v", err)
+	}
+	mustExec(t, tg.sql, "CREATE TABLE stash_user (id integer PRIMARY KEY, name varchar(255))")
+	mustExec(t, tg.sql, "INSERT INTO stash_user VALUES (1, 'alice'), (2, 'bob'), (3, 'carol'), (4, 'Dave')")
+	s = openStore(t, tg, "bitbucket", Options{})
+	in, err := s.Inspect(ctx, 4)
+	if err != nil || in.Users != 4 || in.Top[0].Key == "" || in.Top[0].User == in.Top[0].Key || !in.TimeIsExpiry {
+		t.Fatalf("inspect %+v %v", in, err)
+	}
+	res, err := s.Purge(ctx, PurgeOptions{ExcludeUsers: []string{"DAVE"}, BackupPath: filepath.Join(t.TempDir(), "b")})
+	if err != nil || res.Deleted != 30 || res.Kept != 10 {
+		t.Fatalf("exclude dave: %+v %v", res, err)
+	}
+	var other int
+	tg.sql.QueryRow("SELECT COUNT(*) FROM sta_remember_me_token WHERE user_id <> 4").Scan(&other)
+	if other != 0 {
+		t.Fatalf("%d rows of other users left", other)
+	}
+}
+
+// Bamboo's table is UNCONFIRMED: built here from the catalog's facts (Seraph's shape).
+func TestBambooFromCatalog(t *testing.T) {
+	tg := pgTarget(t)
+	mustExec(t, tg.sql, "CREATE TABLE rememberme_token (id bigint PRIMARY KEY, created timestamp, token varchar(255), username varchar(255))")
+	for i := 1; i <= 30; i++ {
+		mustExec(t, tg.sql, "INSERT INTO rememberme_token VALUES ($1, $2, $3, $4)", i, seedBase.Add(time.Duration(i)*time.Second), fmt.Sprint("t", i), fmt.Sprint("u", i%3))
+	}
+	before := snapshot(t, tg.sql, "rememberme_token", "id")
+	s := openStore(t, tg, "bamboo", Options{})
+	ctx := ctxT(t)
+	path := filepath.Join(t.TempDir(), "b")
+	if res, err := s.Purge(ctx, PurgeOptions{BackupPath: path}); err != nil || res.Deleted != 30 {
+		t.Fatalf("purge %+v %v", res, err)
+	}
+	if _, err := s.Restore(ctx, path, RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	equalSnapshots(t, "bamboo", before, snapshot(t, tg.sql, "rememberme_token", "id"))
+	// A backup does not go into another product's table, nor into a table of another shape.
+	mustExec(t, tg.sql, "ALTER TABLE rememberme_token ADD COLUMN extra int")
+	s2 := openStore(t, tg, "bamboo", Options{})
+	_, err := s2.Restore(ctx, path, RestoreOptions{})
+	if reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Fatalf("restore into a changed table: %v", err)
+	}
+	t.Logf("changed table: %v", err)
+	mustExec(t, tg.sql, "CREATE TABLE remembermetoken (id bigint PRIMARY KEY, created timestamp, token varchar(255), username varchar(255))")
+	s3 := openStore(t, tg, "jira", Options{})
+	if _, err := s3.Restore(ctx, path, RestoreOptions{}); reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Fatalf("restore a bamboo backup into jira: %v", err)
+	}
+}
