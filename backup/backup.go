@@ -74,7 +74,8 @@ type Manifest struct {
 	Type          string    `json:"type"` // "reauth-backup"
 	Format        int       `json:"format"`
 	Product       string    `json:"product"`
-	Table         string    `json:"table"` // schema-qualified, as the database spells it
+	Table         string    `json:"table"`      // schema-qualified and quoted, as the database spells it
+	TableName     string    `json:"table_name"` // the bare table name
 	IDColumn      string    `json:"id_column"`
 	Columns       []Column  `json:"columns"`
 	Database      Database  `json:"database"`
@@ -82,6 +83,12 @@ type Manifest struct {
 	Filters       Filters   `json:"filters"`
 	ReauthVersion string    `json:"reauth_version"`
 	Started       time.Time `json:"started"`
+}
+
+// DefaultName is the backup file name used when the operator gives none:
+// reauth-<product>-<UTC time>.jsonl.gz (sortable, and unique per second).
+func DefaultName(product string, t time.Time) string {
+	return "reauth-" + product + "-" + t.UTC().Format("20060102T150405Z") + ".jsonl.gz"
 }
 
 // Trailer is the last line of a complete backup file.
