@@ -28,6 +28,14 @@ func (n *node) handleKillSessions(w http.ResponseWriter, r *http.Request) {
 	target := r.PathValue("username")
 	n.mu.Lock()
 	acct, known := n.accounts[target]
+	if !known { // user names are case-insensitive in Jira and Bamboo (Crowd's lower_user_name)
+		for name, a := range n.accounts {
+			if strings.EqualFold(name, target) {
+				target, acct, known = name, a, true
+				break
+			}
+		}
+	}
 	n.mu.Unlock()
 	if !known {
 		writeJSONBody(w, http.StatusNotFound, map[string]any{"errorMessages": []string{"The user named '" + target + "' does not exist"}})
