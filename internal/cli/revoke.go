@@ -106,7 +106,10 @@ func revoke(ctx context.Context, streams IO, o *revokeOptions, rep *revokeReport
 		return err
 	}
 	rep.Users = users
-	inv, err := loadInventory(o.config)
+	if o.config == "" {
+		return reauth.Usage("pass --config reauth.yaml", "--config is required")
+	}
+	inv, err := inventory.Load(o.config)
 	if err != nil {
 		return err
 	}
