@@ -1,18 +1,105 @@
 package cli
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/reauth/reauth/sqlstore"
 )
 
-// newInspectCmd is a placeholder until the verb lands.
+type inspectOptions struct {
+	target targetFlags
+	top    int
+	json   bool
+}
+
+// newInspectCmd is `reauth inspect TARGET`: counts only, changes nothing.
 func newInspectCmd(streams IO) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect TARGET",
+	var o inspectOptions
+	cmd := &cobra.Command{
+		Use:   "inspect TARGET [--top N] [--json]",
 		Short: "Count remember-me tokens: total, users, oldest/newest, top users",
+		Long: `inspect finds the product's remember-me token table and counts what is in it: how many tokens,
+how many distinct users, the oldest and newest token, and the users with the most tokens. It only
+reads; run it before a purge to see what a purge would touch.
+
+Oldest/newest come from the table's time column: the creation time for Jira, Confluence (stored
+as epoch milliseconds) and Bamboo; for Bitbucket it is the tokens' EXPIRY time (Bitbucket stores
+no creation time). Users are shown by login name where the table stores a user key (Jira 8+,
+through app_user) or a numeric id (Bitbucket, through stash_user).
+
+` + targetHelp + `
+
+Exit codes: 0 done; 1 failed (e.g. the database is unreachable); 2 bad flags; 4 the token table is
+missing or not shaped as the product's.`,
+		Example: `  # From the product's home directory (password from its dbconfig.xml):
+  reauth inspect --product jira --home /var/atlassian/application-data/jira
+
+  # Directly, with the password in the environment:
+  REAUTH_DB_PASSWORD=… reauth inspect --product confluence \
+    --jdbc-url jdbc:postgresql://db.example:5432/confluence --db-user confluence --top 20
+
+  # For scripts: one JSON object (product, table, total, users, oldest, newest, top)
+  reauth inspect --product bitbucket --home /var/atlassian/application-data/bitbucket --json`,
+		Args: needArgs(0, "no positional arguments; TARGET is given by flags"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return errors.New("inspect: not implemented yet")
+			if err := o.target.check("inspect"); err != nil {
+				return err
+			}
+			if o.top < 0 {
+				return usageError{cmd: "inspect", err: fmt.Errorf("--top must be 0 or more")}
+			}
+			return runInspect(c.Context(), streams, o)
 		},
+	}
+	o.target.add(cmd.Flags())
+	cmd.Flags().IntVar(&o.top, "top", 10, "list this many users with the most tokens")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object: product, table, total, users, oldest, newest, top")
+	return cmd
+}
+
+func runInspect(ctx context.Context, streams IO, o inspectOptions) error {
+	st, p, db, err := o.target.open(ctx, streams)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	in, err := st.Inspect(ctx, o.top)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(streams.Out, in)
+	}
+	fmt.Fprintf(streams.Out, "%s remember-me tokens in %s (%s)\n", p.Name, in.Table, db.String())
+	printInspection(streams.Out, in)
+	return nil
+}
+
+func printInspection(w io.Writer, in sqlstore.Inspection) {
+	fmt.Fprintf(w, "  tokens   %d\n  users    %d\n", in.Total, in.Users)
+	label := "created"
+	if in.TimeIsExpiry {
+		label = "expiry"
+	}
+	if in.Oldest != nil {
+		fmt.Fprintf(w, "  oldest   %s (%s)\n", in.Oldest.UTC().Format(time.RFC3339), label)
+	}
+	if in.Newest != nil {
+		fmt.Fprintf(w, "  newest   %s (%s)\n", in.Newest.UTC().Format(time.RFC3339), label)
+	}
+	if len(in.Top) > 0 {
+		fmt.Fprintln(w, "  top users:")
+		for _, u := range in.Top {
+			name := u.User
+			if u.Key != "" {
+				name += " (stored as " + u.Key + ")"
+			}
+			fmt.Fprintf(w, "    %8d  %s\n", u.Count, name)
+		}
 	}
 }

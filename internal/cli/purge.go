@@ -1,18 +1,233 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/backup"
+	"github.com/reauth/reauth/sqlstore"
 )
 
-// newPurgeCmd is a placeholder until the verb lands.
+type purgeOptions struct {
+	target              targetFlags
+	users, excludeUsers []string
+	before              string
+	batchSize           int
+	backup              string
+	cutoffID            int64
+	dryRun, yes, json   bool
+}
+
+// purgeJSON is the --json contract of purge (design.md) plus cutoff_id.
+type purgeJSON struct {
+	Deleted    int64   `json:"deleted"`
+	Kept       int64   `json:"kept"`
+	Backup     string  `json:"backup"`
+	SHA256     string  `json:"sha256"`
+	Batches    int     `json:"batches"`
+	MaxBatchMS float64 `json:"max_batch_ms"`
+	CutoffID   int64   `json:"cutoff_id"`
+	Error      string  `json:"error,omitempty"`
+	Hint       string  `json:"hint,omitempty"`
+}
+
+// dryRunJSON is what --dry-run --json prints.
+type dryRunJSON struct {
+	DryRun  bool   `json:"dry_run"`
+	Product string `json:"product"`
+	Table   string `json:"table"`
+	sqlstore.PurgePlan
+}
+
 func newPurgeCmd(streams IO) *cobra.Command {
-	return &cobra.Command{
-		Use:   "purge TARGET",
+	var o purgeOptions
+	cmd := &cobra.Command{
+		Use:   "purge TARGET [--user U]... [--exclude-user U]... [--before TIME] [--batch-size N] [--backup FILE] [--dry-run] [--yes] [--json]",
 		Short: "Back up, then delete remember-me tokens in small batches",
+		Long: `purge deletes the product's remember-me tokens, so that browsers can no longer log themselves
+back in. (Restart the nodes afterwards, or 'reauth run' does both: sessions live in memory.)
+
+What goes: every token issued before this run, i.e. with an id up to the highest id seen when the
+purge starts (the "cut-off"). Tokens created while it runs belong to users who just logged in
+again: they are kept, and counted as "kept". Narrow it with:
+  --user U           only these users' tokens (repeat the flag; login names, any case)
+  --exclude-user U   keep these users' tokens, e.g. your own admin account (repeatable)
+  --before TIME      only tokens whose time is before TIME (RFC 3339 or a UTC date). For
+                     Bitbucket this is the token's EXPIRY time: it stores no creation time.
+Login names also match where the table stores a Jira user key (app_user) or a Bitbucket user id
+(stash_user).
+
+How: in batches of --batch-size rows (default ` + fmt.Sprint(sqlstore.DefaultBatchSize) + `, each a short transaction). Every batch's rows
+are written to the backup file and fsynced BEFORE its delete commits, so every deleted row is in
+the backup. The backup (gzip JSON Lines, mode 0600, never overwritten; default name
+reauth-<product>-<UTC time>.jsonl.gz in the current directory) is read back and checked (row
+count and sha256) before success is reported. 'reauth restore' puts the rows back.
+
+Safety: --dry-run does every read and prints the counts per user and the exact SQL, and changes
+nothing. Without --yes, purge asks you to type the product name; without --yes and without a
+terminal it refuses (exit 4). One run at a time per database (exit 5 if another holds the lock).
+Ctrl-C stops after the current batch, with a complete backup; finish with --cutoff-id (printed).
+
+` + targetHelp + `
+
+Exit codes: 0 done; 1 failed; 2 bad flags; 4 refused (not confirmed, table not as expected:
+nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
+		Example: `  # See what would go, per user, and the exact SQL (changes nothing):
+  reauth purge --product jira --home /var/atlassian/application-data/jira --dry-run
+
+  # Purge everyone but the break-glass admin, asked to confirm on the terminal:
+  reauth purge --product jira --home /var/atlassian/application-data/jira --exclude-user admin
+
+  # From a script: no prompt, one JSON object (deleted, kept, backup, sha256, batches, max_batch_ms)
+  REAUTH_DB_PASSWORD=… reauth purge --product confluence \
+    --jdbc-url jdbc:postgresql://db:5432/confluence --db-user confluence \
+    --backup /var/backups/confluence-tokens.jsonl.gz --yes --json
+
+  # One user's tokens only:
+  reauth purge --product bitbucket --home /var/atlassian/application-data/bitbucket --user jdoe --yes
+
+  # Finish a purge that was interrupted (same cut-off, new backup file):
+  reauth purge --product jira --home … --cutoff-id 10452 --yes`,
+		Args: needArgs(0, "no positional arguments; TARGET is given by flags"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return errors.New("purge: not implemented yet")
+			if err := o.target.check("purge"); err != nil {
+				return err
+			}
+			if o.batchSize < 0 || o.batchSize > 100000 {
+				return usageError{cmd: "purge", err: fmt.Errorf("--batch-size must be between 1 and 100000")}
+			}
+			if o.cutoffID < 0 {
+				return usageError{cmd: "purge", err: fmt.Errorf("--cutoff-id must be positive")}
+			}
+			return runPurge(c.Context(), streams, o)
 		},
+	}
+	o.target.add(cmd.Flags())
+	f := cmd.Flags()
+	f.StringArrayVar(&o.users, "user", nil, "only this user's tokens (login name; repeatable)")
+	f.StringArrayVar(&o.excludeUsers, "exclude-user", nil, "keep this user's tokens (login name; repeatable)")
+	f.StringVar(&o.before, "before", "", "only tokens whose time is before TIME (RFC 3339 or UTC date; Bitbucket: expiry)")
+	f.IntVar(&o.batchSize, "batch-size", sqlstore.DefaultBatchSize, "rows per batch (one short transaction each)")
+	f.StringVar(&o.backup, "backup", "", "backup file to create (default reauth-<product>-<UTC time>.jsonl.gz here)")
+	f.Int64Var(&o.cutoffID, "cutoff-id", 0, "purge ids up to this one (default: the highest id now); to finish an interrupted purge")
+	f.BoolVar(&o.dryRun, "dry-run", false, "do every read, print counts per user and the SQL, change nothing")
+	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (required without a terminal)")
+	f.BoolVar(&o.json, "json", false, "print one JSON object: deleted, kept, backup, sha256, batches, max_batch_ms, cutoff_id")
+	return cmd
+}
+
+func (o purgeOptions) storeOptions() (sqlstore.PurgeOptions, error) {
+	po := sqlstore.PurgeOptions{Users: o.users, ExcludeUsers: o.excludeUsers, BatchSize: o.batchSize,
+		CutoffID: o.cutoffID, ReauthVersion: Version, PlanTop: 50}
+	if o.before != "" {
+		t, err := parseTime(o.before)
+		if err != nil {
+			return po, usageError{cmd: "purge", err: err}
+		}
+		po.Before = &t
+	}
+	return po, nil
+}
+
+func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
+	po, err := o.storeOptions()
+	if err != nil {
+		return err
+	}
+	st, p, db, err := o.target.open(ctx, streams)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	plan, err := st.Plan(ctx, po)
+	if err != nil {
+		return err
+	}
+	if o.dryRun {
+		if o.json {
+			return writeJSON(streams.Out, dryRunJSON{DryRun: true, Product: string(p.ID), Table: st.Table().Qualified, PurgePlan: plan})
+		}
+		printPurgePlan(streams, st, plan, db)
+		fmt.Fprintln(streams.Out, "dry run: nothing was changed")
+		return nil
+	}
+	if !o.json {
+		printPurgePlan(streams, st, plan, db)
+	}
+	what := fmt.Sprintf("delete %d %s remember-me tokens (ids up to %d) from %s, after backing them up", plan.ToDelete, p.Name, plan.CutoffID, st.Table().Qualified)
+	if err := confirmTyped(streams, o.yes, string(p.ID), what); err != nil {
+		return err
+	}
+	release, err := st.Lock(ctx, "purge")
+	if err != nil {
+		return err
+	}
+	defer release()
+	// The cut-off is the plan's: what was confirmed is what is deleted.
+	po.CutoffID = plan.CutoffID
+	po.BackupPath = o.backup
+	if po.BackupPath == "" {
+		po.BackupPath = backup.DefaultName(string(p.ID), streams.now())
+	}
+	if abs, err := filepath.Abs(po.BackupPath); err == nil {
+		po.BackupPath = abs
+	}
+	pp := &progressPrinter{streams: streams}
+	po.Progress = func(pr sqlstore.PurgeProgress) { pp.update(pr.Deleted, pr.ToDelete, pr.Batches, pr.Elapsed) }
+	res, err := st.Purge(ctx, po)
+	pp.done()
+	out := purgeJSON{Deleted: res.Deleted, Kept: res.Kept, Backup: res.Backup, SHA256: res.SHA256, Batches: res.Batches,
+		MaxBatchMS: res.MaxBatchMS, CutoffID: res.CutoffID}
+	if err != nil {
+		if res.Deleted > 0 || res.Batches > 0 {
+			// Some rows are gone: say where they are and how to finish, on stdout too.
+			out.Error, out.Hint = err.Error(), reauth.HintOf(err)
+			if o.json {
+				_ = writeJSON(streams.Out, out)
+			}
+		}
+		var re *reauth.Error
+		if !errors.As(err, &re) {
+			err = reauth.WithHint(err, "nothing was deleted unless a backup file was written; check it with reauth restore --help")
+		}
+		return err
+	}
+	if o.json {
+		return writeJSON(streams.Out, out)
+	}
+	fmt.Fprintf(streams.Out, "deleted %d tokens in %d batches (longest %.1f ms); kept %d\n", res.Deleted, res.Batches, res.MaxBatchMS, res.Kept)
+	fmt.Fprintf(streams.Out, "backup  %s (checked: %d rows, sha256 %s)\n", res.Backup, res.Deleted, res.SHA256)
+	fmt.Fprintf(streams.Out, "undo    reauth restore --product %s … %s\n", p.ID, res.Backup)
+	fmt.Fprintln(streams.Out, "next    restart every node (sessions live in memory), e.g. reauth restart --config FILE")
+	return nil
+}
+
+func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db reauth.Database) {
+	w := streams.Out
+	fmt.Fprintf(w, "plan for %s (%s)\n", st.Table().Qualified, db.String())
+	fmt.Fprintf(w, "  cut-off id   %d (tokens issued later are kept)\n", plan.CutoffID)
+	fmt.Fprintf(w, "  to delete    %d\n  to keep      %d\n", plan.ToDelete, plan.ToKeep)
+	if len(plan.Excluded) > 0 {
+		fmt.Fprintf(w, "  excluded     %s\n", strings.Join(plan.Excluded, ", "))
+	}
+	if len(plan.PerUser) > 0 {
+		fmt.Fprintln(w, "  per user (most first):")
+		for _, u := range plan.PerUser {
+			name := u.User
+			if u.Key != "" {
+				name += " (stored as " + u.Key + ")"
+			}
+			fmt.Fprintf(w, "    %8d  %s\n", u.Count, name)
+		}
+	}
+	fmt.Fprintln(w, "  SQL, per batch:")
+	for _, q := range plan.SQL {
+		fmt.Fprintf(w, "    %s\n", q)
 	}
 }

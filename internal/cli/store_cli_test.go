@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/testenv"
+	"github.com/reauth/reauth/sqlstore"
+)
+
+// storeCLI runs reauth in-process with a fake IO: no terminal unless tty, stdin = in.
+func storeCLI(t *testing.T, env map[string]string, tty bool, in string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	streams := IO{In: strings.NewReader(in), Out: &out, Err: &errb, InTTY: tty,
+		Getenv: func(k string) string { return env[k] }, Now: time.Now}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := Run(ctx, args, streams)
+	return code, out.String(), errb.String()
+}
+
+// jiraDB is a fresh PostgreSQL database holding a Jira token table with n rows.
+func jiraDB(t *testing.T, n int) *testenv.DB {
+	t.Helper()
+	x := testenv.Postgres(t)
+	if _, err := x.SQL.Exec("CREATE TABLE remembermetoken (id numeric(18,0) PRIMARY KEY, created timestamptz, token varchar(255), username varchar(255))"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		if _, err := x.SQL.Exec("INSERT INTO remembermetoken VALUES ($1, $2, $3, $4)", i,
+			time.Date(2025, 1, 1, 0, i, 0, 0, time.UTC), fmt.Sprintf("tok%d", i), []string{"admin", "bob", "carol"}[i%3]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return x
+}
+
+func count(t *testing.T, x *testenv.DB) int {
+	var n int
+	if err := x.SQL.QueryRow("SELECT COUNT(*) FROM remembermetoken").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func decode(t *testing.T, out string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	}
+	return m
+}
+
+func TestInspectPurgeRestoreCLI(t *testing.T) {
+	x := jiraDB(t, 90)
+	env := map[string]string{"REAUTH_DB_PASSWORD": x.Pass}
+	target := []string{"--product", "jira", "--jdbc-url", x.JDBC, "--db-user", x.User}
+	args := func(verb string, extra ...string) []string {
+		return append(append([]string{verb}, target...), extra...)
+	}
+
+	code, out, errs := storeCLI(t, env, false, "", args("inspect", "--json")...)
+	if code != 0 {
+		t.Fatalf("inspect: %d %s", code, errs)
+	}
+	m := decode(t, out)
+	if m["product"] != "jira" || m["table"] != `"public"."remembermetoken"` || m["total"] != 90.0 || m["users"] != 3.0 {
+		t.Fatalf("inspect json %v", m)
+	}
+
+	// No --yes and no terminal: refused, nothing changed.
+	code, _, errs = storeCLI(t, env, false, "", args("purge", "--backup", filepath.Join(t.TempDir(), "x"))...)
+	if code != 4 || count(t, x) != 90 || !strings.Contains(errs, "--yes") {
+		t.Fatalf("purge without --yes: exit %d, %d rows, stderr %s", code, count(t, x), errs)
+	}
+	// A terminal, and the wrong product name typed: refused.
+	code, _, _ = storeCLI(t, env, true, "confluence\n", args("purge", "--backup", filepath.Join(t.TempDir(), "x"))...)
+	if code != 4 || count(t, x) != 90 {
+		t.Fatalf("purge with the wrong name typed: exit %d", code)
+	}
+
+	code, out, errs = storeCLI(t, env, false, "", args("purge", "--dry-run", "--json", "--exclude-user", "ADMIN")...)
+	if code != 0 || count(t, x) != 90 {
+		t.Fatalf("dry run: %d %s", code, errs)
+	}
+	m = decode(t, out)
+	if m["to_delete"] != 60.0 || m["dry_run"] != true || len(m["sql"].([]any)) != 2 {
+		t.Fatalf("dry run json %v", m)
+	}
+
+	path := filepath.Join(t.TempDir(), "tokens.jsonl.gz")
+	code, out, errs = storeCLI(t, env, false, "", args("purge", "--exclude-user", "admin", "--batch-size", "25", "--backup", path, "--yes", "--json")...)
+	if code != 0 {
+		t.Fatalf("purge: %d %s", code, errs)
+	}
+	m = decode(t, out)
+	for _, k := range []string{"deleted", "kept", "backup", "sha256", "batches", "max_batch_ms", "cutoff_id"} {
+		if _, ok := m[k]; !ok {
+			t.Fatalf("purge json lacks %s: %v", k, m)
+		}
+	}
+	if m["deleted"] != 60.0 || m["kept"] != 30.0 || m["batches"] != 3.0 || m["backup"] != path || count(t, x) != 30 {
+		t.Fatalf("purge json %v (%d rows left)", m, count(t, x))
+	}
+	if strings.Contains(out+errs, x.Pass) {
+		t.Fatal("the database password was printed")
+	}
+
+	// The backup is never overwritten.
+	code, _, _ = storeCLI(t, env, false, "", args("purge", "--backup", path, "--yes")...)
+	if code != 4 || count(t, x) != 30 {
+		t.Fatalf("purge onto an existing backup: exit %d", code)
+	}
+
+	code, _, _ = storeCLI(t, env, false, "", append(args("restore"), path)...)
+	if code != 4 || count(t, x) != 30 {
+		t.Fatalf("restore without --yes: exit %d", code)
+	}
+	code, out, errs = storeCLI(t, env, true, "jira\n", append(args("restore", "--json"), path)...)
+	if code != 0 {
+		t.Fatalf("restore: %d %s", code, errs)
+	}
+	if m = decode(t, out); m["restored"] != 60.0 || m["skipped"] != 0.0 || count(t, x) != 90 {
+		t.Fatalf("restore json %v", m)
+	}
+	code, out, _ = storeCLI(t, env, false, "", append(args("restore", "--yes", "--json"), path)...)
+	if m = decode(t, out); code != 0 || m["restored"] != 0.0 || m["skipped"] != 60.0 {
+		t.Fatalf("second restore: %d %v", code, m)
+	}
+}
+
+func TestPurgeLockedCLI(t *testing.T) {
+	x := jiraDB(t, 5)
+	p, _ := atlassian.Lookup("jira")
+	st, err := sqlstore.Open(context.Background(), reauth.Database{Engine: reauth.Postgres, Host: x.Host, Port: x.Port, Name: x.Name,
+		User: x.User, Password: reauth.NewSecret(x.Pass)}, p, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	release, err := st.Lock(context.Background(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	code, _, errs := storeCLI(t, map[string]string{"REAUTH_DB_PASSWORD": x.Pass}, false, "",
+		"purge", "--product", "jira", "--jdbc-url", x.JDBC, "--db-user", x.User, "--yes", "--backup", filepath.Join(t.TempDir(), "b"))
+	if code != 5 || count(t, x) != 5 || !strings.Contains(errs, "pid ") {
+		t.Fatalf("purge while locked: exit %d, stderr %s", code, errs)
+	}
+}
+
+// TARGET from a home directory: the password comes from the product's own dbconfig.xml.
+func TestInspectFromHome(t *testing.T) {
+	x := jiraDB(t, 4)
+	home := t.TempDir()
+	cfg := `<?xml version="1.0" encoding="UTF-8"?>
+<jira-database-config><name>defaultDS</name><delegator-name>default</delegator-name><database-type>postgres72</database-type>
+<schema-name>public</schema-name><jdbc-datasource><url>` + x.JDBC + `</url><driver-class>org.postgresql.Driver</driver-class>
+<username>` + x.User + `</username><password>` + x.Pass + `</password></jdbc-datasource></jira-database-config>`
+	if err := os.WriteFile(filepath.Join(home, "dbconfig.xml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := storeCLI(t, nil, false, "", "inspect", "--product", "jira", "--home", home)
+	if code != 0 || !strings.Contains(out, "tokens   4") || strings.Contains(out+errs, x.Pass) {
+		t.Fatalf("inspect --home: %d\n%s\n%s", code, out, errs)
+	}
+}
+
+func TestStoreVerbsUsage(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"inspect", "--jdbc-url", "jdbc:postgresql://h/d"}, 2},
+		{[]string{"inspect", "--product", "jira"}, 2},
+		{[]string{"inspect", "--product", "jira", "--home", "/x", "--jdbc-url", "jdbc:postgresql://h/d"}, 2},
+		{[]string{"inspect", "--product", "nope", "--home", "/x"}, 2},
+		{[]string{"inspect", "--product", "jira", "--jdbc-url", "jdbc:postgresql://h/d", "--install", "/x"}, 2},
+		{[]string{"purge", "--product", "jira", "--jdbc-url", "jdbc:postgresql://h/d", "--before", "yesterday"}, 2},
+		{[]string{"purge", "--product", "jira", "--jdbc-url", "jdbc:postgresql://h/d", "--batch-size", "-1"}, 2},
+		{[]string{"restore", "--product", "jira", "--jdbc-url", "jdbc:postgresql://h/d"}, 2},
+		{[]string{"inspect", "--product", "jira", "--jdbc-url", "jdbc:h2:file:/x"}, 2},
+	}
+	for _, c := range cases {
+		code, _, errs := storeCLI(t, nil, false, "", c.args...)
+		if code != c.code {
+			t.Errorf("%v: exit %d, want %d\n%s", c.args, code, c.code, errs)
+		}
+	}
+	// A file that is not a backup is refused before connecting anywhere.
+	bad := filepath.Join(t.TempDir(), "bad.gz")
+	os.WriteFile(bad, []byte("not gzip"), 0o600)
+	if code, _, errs := storeCLI(t, nil, false, "", "restore", "--product", "jira", "--jdbc-url", "jdbc:postgresql://127.0.0.1:1/d", bad, "--yes"); code != 1 || !strings.Contains(errs, "corrupt") {
+		t.Errorf("restore of a non-backup: exit %d %s", code, errs)
+	}
+}
