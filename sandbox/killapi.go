@@ -47,7 +47,7 @@ func (n *node) handleKillSessions(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "database error", http.StatusInternalServerError)
 		return
 	}
-	if _, err := insertWithNextID(ctx, n.db, n.eng, "sandbox_session_kill", []string{"username", "created"}, target, time.Now().UnixMilli()); err != nil {
+	if err := n.queueKill(ctx, target); err != nil {
 		n.log.Printf("session API: %v", err)
 		http.Error(w, "database error", http.StatusInternalServerError)
 		return
@@ -114,18 +114,52 @@ func maxKillID(ctx context.Context, db *sql.DB) (int64, error) {
 	return id, err
 }
 
-// pollKills applies the session kills other nodes queued, every 200 ms, until ctx ends.
+// killIDSlots spaces kill ids so that every node has its own residue: ids never collide between
+// nodes (a MAX(id)+1 scheme made concurrent kills retry on duplicate keys and capped the API's
+// throughput far below what a real cluster's cache replication allows).
+const killIDSlots = 32
+
+// queueKill queues user's kill for the other nodes under a time-ordered id in this node's slot;
+// two kills in the same microsecond on one node take the next free id.
+func (n *node) queueKill(ctx context.Context, user string) error {
+	slot := int64(0)
+	for i, s := range n.st.Nodes {
+		if s.Name == n.name {
+			slot = int64(i % killIDSlots)
+		}
+	}
+	q := rebind(n.eng, "INSERT INTO sandbox_session_kill (id, username, created) VALUES (?, ?, ?)")
+	id := time.Now().UnixMicro()*killIDSlots + slot
+	var err error
+	for attempt := 0; attempt < 100; attempt++ {
+		if _, err = n.db.ExecContext(ctx, q, id, user, time.Now().UnixMilli()); err == nil || !retryable(err) {
+			return err
+		}
+		id += killIDSlots
+	}
+	return err
+}
+
+// killLookback re-reads this much of the queue on every poll: a kill whose id was taken before
+// another node's larger one may commit after it, and must not be missed.
+const killLookback = int64(5*time.Second/time.Microsecond) * killIDSlots
+
+// pollKills applies the session kills other nodes queued, every 200 ms, until ctx ends. Each kill
+// is applied once (seen ids are remembered for the look-back window).
 func (n *node) pollKills(ctx context.Context, from int64) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	q := rebind(n.eng, "SELECT id, username FROM sandbox_session_kill WHERE id > ? ORDER BY id")
+	seen := map[int64]bool{}
+	top := from
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		rows, err := n.db.QueryContext(ctx, q, from)
+		low := max(from, top-killLookback)
+		rows, err := n.db.QueryContext(ctx, q, low)
 		if err != nil {
 			if ctx.Err() == nil {
 				n.log.Printf("poll session kills: %v", err)
@@ -134,12 +168,20 @@ func (n *node) pollKills(ctx context.Context, from int64) {
 		}
 		var users []string
 		for rows.Next() {
+			var id int64
 			var u string
-			if err := rows.Scan(&from, &u); err == nil {
+			if err := rows.Scan(&id, &u); err == nil && !seen[id] {
+				seen[id] = true
+				top = max(top, id)
 				users = append(users, u)
 			}
 		}
 		rows.Close()
+		for id := range seen {
+			if id <= top-killLookback {
+				delete(seen, id)
+			}
+		}
 		for _, u := range users {
 			if k := n.forget(u); k > 0 {
 				n.log.Printf("session kill from the cluster: ended %d sessions of %s", k, u)
