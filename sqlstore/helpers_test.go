@@ -23,19 +23,19 @@ type target struct {
 	d    Dialect
 }
 
-func pgTarget(t *testing.T) target {
+func pgTarget(t testing.TB) target {
 	x := testenv.Postgres(t)
 	return target{name: "postgres", sql: x.SQL, d: Postgres{}, db: reauth.Database{Engine: reauth.Postgres, Host: x.Host, Port: x.Port,
 		Name: x.Name, User: x.User, Password: reauth.NewSecret(x.Pass), Params: map[string]string{"sslmode": "disable"}}}
 }
 
-func mariaTarget(t *testing.T) target {
+func mariaTarget(t testing.TB) target {
 	x := testenv.MariaDB(t)
 	return target{name: "mariadb", sql: x.SQL, d: MySQL{MariaDB: true}, db: reauth.Database{Engine: reauth.MariaDB, Host: x.Host,
 		Port: x.Port, Name: x.Name, User: x.User, Password: reauth.NewSecret(x.Pass)}}
 }
 
-func sqliteTarget(t *testing.T) target {
+func sqliteTarget(t testing.TB) target {
 	path := filepath.Join(t.TempDir(), "sandbox.db")
 	h, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -48,7 +48,7 @@ func sqliteTarget(t *testing.T) target {
 // targets are the engines with a real server (or file) here: every conformance test runs on all.
 var targets = []struct {
 	name string
-	open func(*testing.T) target
+	open func(testing.TB) target
 }{{"postgres", pgTarget}, {"mariadb", mariaTarget}, {"sqlite", sqliteTarget}}
 
 func ctxT(t *testing.T) context.Context {
@@ -64,7 +64,7 @@ func mustExec(t *testing.T, h *sql.DB, q string, args ...any) {
 	}
 }
 
-func product(t *testing.T, id string) atlassian.Product {
+func product(t testing.TB, id string) atlassian.Product {
 	p, err := atlassian.Lookup(id)
 	if err != nil {
 		t.Fatal(err)
