@@ -1,18 +1,355 @@
 package cli
 
 import (
-	"errors"
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/rollout"
+	"github.com/reauth/reauth/rollout/methods"
 )
 
-// newRestartCmd is a placeholder until the verb lands.
+type restartOptions struct {
+	config, product                    string
+	dryRun, yes, resume, clearSessions bool
+	json                               bool
+	journal                            string
+}
+
+// newRestartCmd is `reauth restart`: the rolling restart of one product's nodes.
 func newRestartCmd(streams IO) *cobra.Command {
-	return &cobra.Command{
-		Use:   "restart --config FILE",
+	var o restartOptions
+	cmd := &cobra.Command{
+		Use:   "restart --config FILE [--product P]",
 		Short: "Rolling restart of every node, one at a time, with health gates",
+		Long: `Restart every node of a product one at a time, so that the cluster keeps serving, and never move
+on until the restarted node was seen going down and is RUNNING again for a stable window.
+
+Before anything is touched, a preflight checks that every node is RUNNING, that every restart
+method works (SSH host keys and authentication, Kubernetes access) and that Tomcat does not
+persist sessions to SESSIONS.ser (or, with --clear-persisted-sessions, that reauth can remove it
+while the node is down). Any problem refuses the run (exit 4) and nothing is changed.
+
+The first failure stops the run: the nodes after it are not touched (exit 3 when some nodes were
+restarted, 1 when the first failed). A journal beside the config file remembers the nodes already
+restarted: --resume continues with the node that failed. Ctrl-C stops before the next node (the
+current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`,
+		Args: needArgs(0, "no positional arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return errors.New("restart: not implemented yet")
+			if o.config == "" {
+				return usageError{cmd: "restart", err: fmt.Errorf("--config is required (the inventory file, reauth.yaml)")}
+			}
+			return runRestart(c.Context(), streams, o)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "inventory file (reauth.yaml)")
+	f.StringVar(&o.product, "product", "", "the product to restart (needed when the inventory has several)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "run the preflight and print the plan; restart nothing")
+	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation")
+	f.BoolVar(&o.resume, "resume", false, "continue an interrupted or failed run from its journal")
+	f.BoolVar(&o.clearSessions, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where Tomcat persists sessions")
+	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
+	f.StringVar(&o.journal, "journal", "", "journal file (default: .reauth-journal-<product>.json beside the config)")
+	return cmd
+}
+
+type restartReport struct {
+	Product   string               `json:"product"`
+	DryRun    bool                 `json:"dry_run"`
+	Journal   string               `json:"journal"`
+	Restarted int                  `json:"restarted"`
+	Nodes     []rollout.NodeResult `json:"nodes"`
+	Error     string               `json:"error,omitempty"`
+}
+
+func runRestart(ctx context.Context, streams IO, o restartOptions) error {
+	inv, err := inventory.Load(o.config)
+	if err != nil {
+		return err
+	}
+	p, err := pickProduct(inv, o.product)
+	if err != nil {
+		return err
+	}
+	plan, closeAll, err := methods.Plan(ctx, inv, p, streams.getenv)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	opts := methods.Options(inv, p)
+	opts.JournalPath = o.journal
+	if opts.JournalPath == "" {
+		opts.JournalPath = methods.JournalPath(inv, p)
+	}
+	opts.Resume, opts.ClearPersistedSessions = o.resume, o.clearSessions
+	view := newNodeView(streams.Err, streams.ErrTTY && !o.json, plan)
+	opts.Events = view.event
+	var cmdLog bytes.Buffer
+	if view.live {
+		opts.Log = &syncWriter{w: &cmdLog} // shown only if something fails: it would break the redraw
+	} else {
+		opts.Log = streams.Err
+	}
+
+	fmt.Fprintf(streams.Err, "preflight: %s, %d node(s)...\n", plan.Product.Name, len(plan.Nodes))
+	if err := rollout.Preflight(ctx, plan, opts); err != nil {
+		return err
+	}
+	printPlan(streams.Err, plan, opts, o)
+	report := restartReport{Product: string(p.ID), Journal: opts.JournalPath, DryRun: o.dryRun}
+	if o.dryRun {
+		for _, n := range plan.Nodes {
+			report.Nodes = append(report.Nodes, rollout.NodeResult{Name: n.Name, Status: rollout.StatusUntouched})
+		}
+		fmt.Fprintln(streams.Err, "dry run: nothing was restarted")
+		if o.json {
+			return writeJSON(streams.Out, report)
+		}
+		return nil
+	}
+	if err := confirm(streams, o.yes, string(p.ID), len(plan.Nodes)); err != nil {
+		return err
+	}
+
+	// First Ctrl-C: the caller's ctx is cancelled: stop before the next node. Second: abandon the wait.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	opts.Stop = ctx.Done()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-sigs:
+				if n++; n == 1 {
+					view.note("interrupt: stopping after the current node (press Ctrl-C again to stop waiting for it)")
+				} else {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	view.start()
+	res, runErr := rollout.Run(runCtx, plan, opts)
+	view.stop()
+	if runErr != nil && view.live && cmdLog.Len() > 0 {
+		fmt.Fprintf(streams.Err, "command output:\n%s", cmdLog.String())
+	}
+	report.Nodes, report.Restarted = res.Nodes, res.Restarted()
+	if runErr != nil {
+		report.Error = runErr.Error()
+	}
+	if o.json {
+		if err := writeJSON(streams.Out, report); err != nil {
+			return err
+		}
+	} else {
+		printResult(streams.Out, res)
+	}
+	return runErr
+}
+
+func pickProduct(inv *inventory.Inventory, name string) (*inventory.Product, error) {
+	if name != "" {
+		return inv.Product(name)
+	}
+	if len(inv.Products) == 1 {
+		return &inv.Products[0], nil
+	}
+	var names []string
+	for _, p := range inv.Products {
+		names = append(names, string(p.ID))
+	}
+	return nil, reauth.Usage("add --product with one of: "+strings.Join(names, ", "),
+		"the inventory lists %d products: say which one to restart", len(inv.Products))
+}
+
+func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOptions) {
+	fmt.Fprintf(w, "plan: restart %s, one node at a time, in this order:\n", plan.Product.Name)
+	for i, n := range plan.Nodes {
+		fmt.Fprintf(w, "  %d. %-16s %-10s %s\n", i+1, n.Name, n.Restarter.Method(), n.URL)
+	}
+	st := o.StartTimeout
+	if st == 0 {
+		st = rollout.DefaultStartTimeout
+	}
+	fmt.Fprintf(w, "each node must go down, then be RUNNING (%s) for the stable window; start timeout %v per node\n", plan.Product.Ready.Path, st)
+	if plan.Drain.Before != "" || plan.Drain.After != "" {
+		fmt.Fprintf(w, "drain hooks: before %q, after %q\n", plan.Drain.Before, plan.Drain.After)
+	}
+	if ro.resume {
+		fmt.Fprintf(w, "resuming from %s: nodes it lists as restarted are skipped\n", o.JournalPath)
+	}
+}
+
+// confirm asks the operator to type the product name, or accepts --yes.
+func confirm(streams IO, yes bool, product string, nodes int) error {
+	if yes {
+		return nil
+	}
+	if !streams.InTTY {
+		return reauth.Refused("run with --yes to confirm without a terminal", "not confirmed: no terminal to ask on")
+	}
+	fmt.Fprintf(streams.Err, "Type %q to restart %d node(s): ", product, nodes)
+	line, _ := bufio.NewReader(streams.In).ReadString('\n')
+	if strings.TrimSpace(line) != product {
+		return reauth.Refused("type the product name exactly, or use --yes", "not confirmed: nothing was restarted")
+	}
+	return nil
+}
+
+func printResult(w io.Writer, res rollout.Result) {
+	for _, n := range res.Nodes {
+		extra := ""
+		if n.Status == rollout.StatusRestarted {
+			down := "went down"
+			if !n.WentDown {
+				down = "restart proven by identity"
+			}
+			extra = fmt.Sprintf(" (%s, RUNNING after %.1fs)", down, float64(n.ReadyAfterMS)/1000)
+		}
+		if n.Error != "" {
+			extra = ": " + n.Error
+		}
+		fmt.Fprintf(w, "%-16s %s%s\n", n.Name, n.Status, extra)
+	}
+}
+
+// nodeView shows progress: one redrawn line per node on a terminal, plain lines otherwise.
+type nodeView struct {
+	mu      sync.Mutex
+	w       io.Writer
+	live    bool
+	names   []string
+	lines   map[string]string
+	since   map[string]time.Time
+	drawn   int
+	done    chan struct{}
+	stopped sync.WaitGroup
+}
+
+func newNodeView(w io.Writer, live bool, plan rollout.Plan) *nodeView {
+	v := &nodeView{w: w, live: live, lines: map[string]string{}, since: map[string]time.Time{}}
+	for _, n := range plan.Nodes {
+		v.names = append(v.names, n.Name)
+		v.lines[n.Name] = "waiting"
+	}
+	return v
+}
+
+func (v *nodeView) event(e rollout.Event) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if e.Phase == rollout.PhaseWarning {
+		fmt.Fprintf(v.w, "warning: %s: %s\n", e.Node, e.Message)
+		return
+	}
+	text := string(e.Phase)
+	if e.State != "" {
+		text += " [" + e.State + "]"
+	}
+	if e.Message != "" {
+		text += " " + e.Message
+	}
+	if !v.live {
+		fmt.Fprintf(v.w, "%s: %s (%.1fs)\n", e.Node, text, e.Elapsed.Seconds())
+		return
+	}
+	if _, ok := v.since[e.Node]; !ok {
+		v.since[e.Node] = time.Now().Add(-e.Elapsed)
+	}
+	if e.Phase == rollout.PhaseDone || e.Phase == rollout.PhaseFailed || e.Phase == rollout.PhaseSkipped {
+		text += fmt.Sprintf(" after %.1fs", e.Elapsed.Seconds())
+		delete(v.since, e.Node)
+	}
+	v.lines[e.Node] = text
+	v.redraw()
+}
+
+func (v *nodeView) note(msg string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fmt.Fprintln(v.w, msg)
+	v.drawn = 0
+	v.redraw()
+}
+
+// redraw rewrites the node lines in place (cursor up, clear line). Caller holds mu.
+func (v *nodeView) redraw() {
+	if !v.live {
+		return
+	}
+	var b strings.Builder
+	if v.drawn > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA", v.drawn)
+	}
+	for _, n := range v.names {
+		el := ""
+		if t, ok := v.since[n]; ok && !t.IsZero() {
+			el = fmt.Sprintf(" %.0fs", time.Since(t).Seconds())
+		}
+		fmt.Fprintf(&b, "\x1b[2K  %-16s %s%s\n", n, v.lines[n], el)
+	}
+	v.drawn = len(v.names)
+	io.WriteString(v.w, b.String())
+}
+
+// start ticks the elapsed times on a terminal.
+func (v *nodeView) start() {
+	if !v.live {
+		return
+	}
+	v.done = make(chan struct{})
+	v.stopped.Add(1)
+	go func() {
+		defer v.stopped.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-v.done:
+				return
+			case <-t.C:
+				v.mu.Lock()
+				v.redraw()
+				v.mu.Unlock()
+			}
+		}
+	}()
+}
+
+func (v *nodeView) stop() {
+	if v.done != nil {
+		close(v.done)
+		v.stopped.Wait()
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
 }
