@@ -146,3 +146,31 @@ func TestSessionAPIOnlyFromItsVersion(t *testing.T) {
 		t.Errorf("serverInfo: %d %s", code, body)
 	}
 }
+
+// TestRenamedRememberMeCookie: the node takes the cookie name from its seraph-config.xml, so a
+// sandbox can show an instance whose admin renamed it (an UNCONFIRMED-facts case reauth must read).
+func TestRenamedRememberMeCookie(t *testing.T) {
+	c := up(t, Options{Product: atlassian.Confluence, Nodes: 1})
+	p, _ := atlassian.Lookup("confluence")
+	path := filepath.Join(c.Nodes()[0].Dir, filepath.FromSlash(p.SeraphConfig))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, err := seraphCookieName(c.Nodes()[0].Dir, p); err != nil || name != "seraph.confluence" {
+		t.Fatalf("shipped seraph-config.xml: %q %v", name, err)
+	}
+	os.WriteFile(path, []byte(strings.Replace(string(b), ">seraph.confluence<", ">corp.remember<", 1)), 0o644)
+	restart(t, c, "node1")
+	br := NewBrowser()
+	if err := br.Login(context.Background(), c.Nodes()[0].URL, "admin", "admin", true); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ck := range br.Cookies() {
+		names = append(names, ck.Name)
+	}
+	if strings.Join(names, ",") != "JSESSIONID,corp.remember" {
+		t.Errorf("cookies %v, want JSESSIONID and corp.remember", names)
+	}
+}

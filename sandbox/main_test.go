@@ -189,7 +189,7 @@ func engineOf(t *testing.T, db dbQuerier) reauth.Engine {
 func fmtType(v any) string { return fmt.Sprintf("%T", v) }
 
 // testDB returns a fresh database URL on the real server for engine ("" for SQLite).
-func testDB(t *testing.T, engine string) string {
+func testDB(t testing.TB, engine string) string {
 	t.Helper()
 	switch engine {
 	case "postgres":

@@ -97,6 +97,14 @@ func newNode(dir, name string, logTo io.Writer) (*node, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	// The remember-me cookie name is whatever the node's seraph-config.xml says, as in the product.
+	cookie, err := seraphCookieName(nodeDir(st.Dir, name), p)
+	if err != nil {
+		return nil, 0, err
+	}
+	if cookie != "" {
+		p.RememberMeCookie = cookie
+	}
 	n := &node{st: st, name: name, dir: st.Dir, p: p, m: m, phase: stateStarting,
 		log:      log.New(logTo, name+" ", log.LstdFlags|log.Lmicroseconds),
 		sessions: newSessionStore(), tokens: map[string]token{}, started: time.Now(),

@@ -131,6 +131,9 @@ type Info struct {
 	PID          int    `json:"pid"`
 	Sessions     int    `json:"sessions"`
 	CachedTokens int    `json:"cached_tokens"`
+	// The cookie names this node uses (the remember-me one from its seraph-config.xml).
+	SessionCookie    string `json:"session_cookie"`
+	RememberMeCookie string `json:"remember_me_cookie"`
 }
 
 func (n *node) handleInfo(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +142,8 @@ func (n *node) handleInfo(w http.ResponseWriter, r *http.Request) {
 	cached := len(n.tokens)
 	n.mu.Unlock()
 	writeJSONBody(w, http.StatusOK, Info{Name: n.name, Product: string(n.p.ID), Version: n.st.Version, State: st,
-		PID: os.Getpid(), Sessions: n.sessions.count(), CachedTokens: cached})
+		PID: os.Getpid(), Sessions: n.sessions.count(), CachedTokens: cached,
+		SessionCookie: n.p.SessionCookie, RememberMeCookie: n.p.RememberMeCookie})
 }
 
 func (n *node) handleLoginPage(w http.ResponseWriter, r *http.Request) {

@@ -213,6 +213,9 @@ func (c *Cluster) layout(p atlassian.Product, t dbTarget, nodes int) error {
 		if err := writeServerXML(nodeDir(c.st.Dir, n.Name), p, n.Port, c.st.Persistence); err != nil {
 			return fmt.Errorf("write node %s: %w", n.Name, err)
 		}
+		if err := writeSeraphConfig(nodeDir(c.st.Dir, n.Name), p); err != nil {
+			return fmt.Errorf("write node %s: %w", n.Name, err)
+		}
 	}
 	if err := os.MkdirAll(c.BrowsersDir(), 0o700); err != nil {
 		return err
