@@ -85,7 +85,7 @@ type Options struct {
 	// before reauth calls it "never went down" (default 2m, at most StartTimeout).
 	DownTimeout  time.Duration
 	PollInterval time.Duration // first interval between probes; it doubles up to MaxPoll (default 100ms)
-	MaxPoll      time.Duration // the backoff cap (default 1s)
+	MaxPoll      time.Duration // the backoff cap (default 500ms)
 	StableWindow time.Duration // RUNNING continuously this long counts as up (default 2s)
 	JournalPath  string        // "" = no journal
 	Resume       bool          // skip the nodes the journal lists as restarted
@@ -105,7 +105,7 @@ const (
 	DefaultStartTimeout = 20 * time.Minute
 	DefaultDownTimeout  = 2 * time.Minute
 	DefaultPollInterval = 100 * time.Millisecond
-	DefaultMaxPoll      = time.Second
+	DefaultMaxPoll      = 500 * time.Millisecond
 	DefaultStableWindow = 2 * time.Second
 	DefaultDrainTimeout = 5 * time.Minute
 )

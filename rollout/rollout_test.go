@@ -335,3 +335,63 @@ func TestPreflight(t *testing.T) {
 		t.Errorf("1 node: %v %q", err, warned)
 	}
 }
+
+// tomcatSim is a node whose Tomcat persists sessions: Stop writes SESSIONS.ser (as Tomcat does at a
+// graceful stop) and Start loads it back (and deletes it), so sessions survive unless reauth removes
+// the file while the node is down.
+type tomcatSim struct {
+	simRestarter
+	file         string
+	restored     bool
+	removedWhile string
+}
+
+func (r *tomcatSim) CanStopStart() bool { return true }
+func (r *tomcatSim) Stop(ctx context.Context, log io.Writer) error {
+	r.node.set("STOPPING", 503)
+	os.MkdirAll(filepath.Dir(r.file), 0o755)
+	return os.WriteFile(r.file, []byte("sessions"), 0o600)
+}
+func (r *tomcatSim) Start(ctx context.Context, log io.Writer) error {
+	if _, err := os.Stat(r.file); err == nil {
+		r.restored = true
+		os.Remove(r.file)
+	}
+	r.node.set("STARTING", 200)
+	go func() { time.Sleep(50 * time.Millisecond); r.node.set("RUNNING", 200) }()
+	return nil
+}
+func (r *tomcatSim) ReadFile(ctx context.Context, p string) ([]byte, error) { return os.ReadFile(p) }
+func (r *tomcatSim) RemoveFiles(ctx context.Context, paths []string, log io.Writer) error {
+	r.removedWhile = r.node.get()
+	for _, p := range paths {
+		os.Remove(p)
+	}
+	return nil
+}
+
+func TestClearPersistedSessions(t *testing.T) {
+	install := t.TempDir()
+	os.MkdirAll(filepath.Join(install, "conf"), 0o755)
+	os.WriteFile(filepath.Join(install, "conf", "server.xml"), []byte(`<Server><Service><Engine name="Catalina"><Host name="localhost">
+<Context path="" docBase="x"><Manager pathname="SESSIONS.ser"/></Context></Host></Engine></Service></Server>`), 0o644)
+	n := newSim(t)
+	r := &tomcatSim{simRestarter: simRestarter{node: n}, file: filepath.Join(install, "work/Catalina/localhost/ROOT/SESSIONS.ser")}
+	plan := Plan{Product: jira(t), Nodes: []Node{{Name: "node1", URL: n.srv.URL, Install: install, Restarter: r}}}
+	opts := fastOpts(t)
+	err := Preflight(context.Background(), plan, opts)
+	if reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "--clear-persisted-sessions") {
+		t.Fatalf("persistence on, no flag: %v", err)
+	}
+	opts.ClearPersistedSessions = true
+	if err := Preflight(context.Background(), plan, opts); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), plan, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.restored || r.removedWhile != "STOPPING" || !res.Nodes[0].WentDown {
+		t.Errorf("restored=%v, removed while %q: SESSIONS.ser must be gone before the start", r.restored, r.removedWhile)
+	}
+}
