@@ -56,6 +56,7 @@ func backupIDs(t *testing.T, path string) []int64 {
 func TestConformance(t *testing.T) {
 	for _, e := range targets {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			t.Run("inspect purge restore round trip", func(t *testing.T) { roundTrip(t, e.open(t)) })
 			t.Run("user filters and before", func(t *testing.T) { filters(t, e.open(t)) })
 			t.Run("cancel mid purge", func(t *testing.T) { cancelMidPurge(t, e.open(t)) })

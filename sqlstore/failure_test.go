@@ -1,7 +1,11 @@
 package sqlstore
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -142,5 +146,56 @@ func TestBambooFromCatalog(t *testing.T) {
 	s3 := openStore(t, tg, "jira", Options{})
 	if _, err := s3.Restore(ctx, path, RestoreOptions{}); reauth.CodeOf(err) != reauth.ExitRefused {
 		t.Fatalf("restore a bamboo backup into jira: %v", err)
+	}
+}
+
+// A backup whose trailer is missing (the purge crashed while writing it) is restored with a
+// warning: every complete row.
+func TestRestoreWithoutTrailer(t *testing.T) {
+	tg := sqliteTarget(t)
+	setupJira(t, tg, 120)
+	before := snapshot(t, tg.sql, "remembermetoken", "id")
+	s := openStore(t, tg, "jira", Options{})
+	ctx := ctxT(t)
+	path := filepath.Join(t.TempDir(), "b")
+	if _, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, BackupPath: path}); err != nil {
+		t.Fatal(err)
+	}
+	crashed := path + ".crashed"
+	dropTrailer(t, path, crashed)
+	if _, err := backup.Verify(crashed); err == nil {
+		t.Fatal("a backup without trailer verified")
+	}
+	var warned string
+	rr, err := s.Restore(ctx, crashed, RestoreOptions{Warn: func(m string) { warned = m }})
+	if err != nil || rr.Restored != 120 || !rr.Truncated || warned == "" {
+		t.Fatalf("restore %+v %v warning %q", rr, err, warned)
+	}
+	equalSnapshots(t, "restored from a crashed backup", before, snapshot(t, tg.sql, "remembermetoken", "id"))
+}
+
+// dropTrailer writes src without its last line, as a writer that crashed before Close leaves it.
+func dropTrailer(t *testing.T, src, dst string) {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(bytes.TrimSuffix(plain, []byte("\n")), []byte("\n"))
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(bytes.Join(lines[:len(lines)-1], nil))
+	zw.Flush() // no Close: no gzip footer either
+	if err := os.WriteFile(dst, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

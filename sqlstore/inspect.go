@@ -33,6 +33,8 @@ type Inspection struct {
 // Inspect counts the table's rows and distinct users, finds the oldest and newest time, and
 // lists the top users by token count. It only reads.
 func (s *Store) Inspect(ctx context.Context, top int) (Inspection, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
 	in := Inspection{Product: string(s.product.ID), Table: s.info.Qualified, TimeColumn: s.info.Time,
 		TimeIsExpiry: s.info.TimeIsExpiry, Top: []UserCount{}}
 	list := "COUNT(*), COUNT(DISTINCT " + s.qUser + ")"
@@ -74,6 +76,8 @@ func (s *Store) Inspect(ctx context.Context, top int) (Inspection, error) {
 // topUsers counts rows per stored user value under cond, most first, and maps the stored
 // values to login names where the product keeps a mapping.
 func (s *Store) topUsers(ctx context.Context, q *query, cond string, n int) ([]UserCount, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
 	text := s.dialect.SelectTop(s.qUser+", COUNT(*)", s.info.Qualified, cond, s.qUser, "COUNT(*) DESC, "+s.qUser, n)
 	rows, err := s.sql.QueryContext(ctx, text, q.args...)
 	if err != nil {

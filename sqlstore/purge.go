@@ -22,6 +22,10 @@ const DefaultBatchSize = 2000
 // backup and the table agree), but it cannot hang forever either.
 const batchTimeout = 2 * time.Minute
 
+// queryTimeout bounds the counting reads (inspect, plan, verify): a COUNT over millions of rows
+// takes seconds, so minutes mean the database is stuck, not busy.
+const queryTimeout = 10 * time.Minute
+
 // PurgeOptions scope a purge.
 type PurgeOptions struct {
 	// CutoffID: rows with id <= CutoffID are purged; 0 means the highest id seen when the purge
@@ -82,6 +86,8 @@ func (s *Store) cutoff(ctx context.Context, o PurgeOptions) (int64, error) {
 	if o.CutoffID != 0 {
 		return o.CutoffID, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
 	var v any
 	if err := s.sql.QueryRowContext(ctx, "SELECT MAX("+s.qID+") FROM "+s.info.Qualified).Scan(&v); err != nil {
 		return 0, fmt.Errorf("read the highest id of %s: %w", s.info.Qualified, err)
@@ -91,6 +97,8 @@ func (s *Store) cutoff(ctx context.Context, o PurgeOptions) (int64, error) {
 }
 
 func (s *Store) count(ctx context.Context, cond string, args []any) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
 	var v any
 	if err := s.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+s.info.Qualified+where(cond), args...).Scan(&v); err != nil {
 		return 0, fmt.Errorf("count rows of %s: %w", s.info.Qualified, err)

@@ -126,6 +126,7 @@ var dumpCases = []dumpCase{
 func TestRealDumps(t *testing.T) {
 	for _, c := range dumpCases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // the time goes in the servers loading dumps, not here
 			var tg target
 			if c.engine == "postgres" {
 				tg = pgTarget(t)

@@ -123,6 +123,10 @@ func (s *Store) resolve(ctx context.Context, override string) error {
 		}
 		schema = cur.String
 	}
+	// PostgreSQL's currentSchema may be a search path ("jira,public"): the tables live in the first.
+	if i := strings.IndexByte(schema, ','); i >= 0 {
+		schema = strings.TrimSpace(schema[:i])
+	}
 	tables, schema, err := s.listTables(ctx, schema)
 	if err != nil {
 		return err
