@@ -27,7 +27,7 @@ func productSessions(t *testing.T, engine string) {
 			c := up(t, Options{Product: id, Nodes: 1, Users: 2, DB: testDB(t, engine)})
 			p, _ := atlassian.Lookup(string(id))
 			m, _ := modelFor(p)
-			db, tg := openDB(t, c)
+			db, _ := openDB(t, c)
 			url := c.Nodes()[0].URL
 
 			// Log in with and without remember-me.
@@ -77,7 +77,6 @@ func productSessions(t *testing.T, engine string) {
 					t.Errorf("after delete and restart, %s still logged in as %q", name, got)
 				}
 			}
-			_ = tg
 		})
 	}
 }
