@@ -174,3 +174,44 @@ func TestRenamedRememberMeCookie(t *testing.T) {
 		t.Errorf("cookies %v, want JSESSIONID and corp.remember", names)
 	}
 }
+
+func TestBambooInfoAndSessionAPI(t *testing.T) {
+	c := up(t, Options{Product: atlassian.Bamboo, Nodes: 1, Users: 1, AdminPassword: "adm1n"})
+	url := c.Nodes()[0].URL
+	code, body := get(t, url+"/rest/api/latest/info")
+	if code != 200 || !strings.Contains(string(body), `"version":"9.6.0"`) {
+		t.Errorf("info: %d %s", code, body)
+	}
+	b, _ := LoadBrowser(c.BrowserFile(1))
+	if whoami(t, b, url) != "user001" {
+		t.Fatal("seeded browser not logged in")
+	}
+	if code := deleteSession(t, url+"/rest/admin/latest/session/user001", "admin:admin", ""); code != 401 {
+		t.Errorf("default password after AdminPassword was set: %d, want 401", code)
+	}
+	if code := deleteSession(t, url+"/rest/admin/latest/session/user001", "admin:adm1n", ""); code != 204 {
+		t.Errorf("admin: %d, want 204", code)
+	}
+	if got := whoami(t, b, url); got != "" {
+		t.Errorf("still logged in as %q after the session API", got)
+	}
+}
+
+// TestLogsHoldNoSecrets: the node log records logins and requests, never cookie values.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	c := up(t, Options{Product: atlassian.Bitbucket, Nodes: 1, Users: 2})
+	b, _ := LoadBrowser(c.BrowserFile(1))
+	whoami(t, b, c.Nodes()[0].URL)
+	log, err := os.ReadFile(filepath.Join(c.Nodes()[0].Dir, "node.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "login user001 remember-me=true") {
+		t.Errorf("log lacks the login:\n%s", log)
+	}
+	for _, ck := range b.Cookies() {
+		if strings.Contains(string(log), ck.Value) {
+			t.Errorf("node.log holds the value of cookie %s", ck.Name)
+		}
+	}
+}
