@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/sqlstore"
 )
@@ -204,5 +207,56 @@ func TestStoreVerbsUsage(t *testing.T) {
 	os.WriteFile(bad, []byte("not gzip"), 0o600)
 	if code, _, errs := storeCLI(t, nil, false, "", "restore", "--product", "jira", "--jdbc-url", "jdbc:postgresql://127.0.0.1:1/d", bad, "--yes"); code != 1 || !strings.Contains(errs, "corrupt") {
 		t.Errorf("restore of a non-backup: exit %d %s", code, errs)
+	}
+}
+
+// Ctrl-C on the real binary in the middle of a purge: it stops after the current batch, exits
+// 130, says how to finish, and leaves a complete backup holding exactly the deleted rows.
+func TestPurgeInterruptedBinary(t *testing.T) {
+	x := jiraDB(t, 0)
+	if _, err := x.SQL.Exec("INSERT INTO remembermetoken SELECT g, now(), md5(g::text), 'u' || (g % 50) FROM generate_series(1, 20000) g"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "b.jsonl.gz")
+	cmd := exec.Command(testenv.Binary(t), "purge", "--product", "jira", "--jdbc-url", x.JDBC, "--db-user", x.User,
+		"--batch-size", "5", "--backup", path, "--yes", "--json")
+	cmd.Env = append(os.Environ(), "REAUTH_DB_PASSWORD="+x.Pass)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The first progress line means batches are running: interrupt then.
+	sc := bufio.NewScanner(stderr)
+	var errText strings.Builder
+	for sc.Scan() {
+		errText.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "purge: ") {
+			cmd.Process.Signal(os.Interrupt)
+			break
+		}
+	}
+	for sc.Scan() {
+		errText.WriteString(sc.Text() + "\n")
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, errText.String())
+	}
+	if !strings.Contains(errText.String(), "--cutoff-id 20000") {
+		t.Fatalf("no way to continue in:\n%s", errText.String())
+	}
+	m := decode(t, out.String())
+	left := count(t, x)
+	if deleted := int(m["deleted"].(float64)); deleted == 0 || deleted+left != 20000 {
+		t.Fatalf("deleted %d, %d left", deleted, left)
+	}
+	v, err := backup.Verify(path)
+	if err != nil || int(v.Rows) != 20000-left {
+		t.Fatalf("backup after Ctrl-C: %+v %v (%d rows deleted)", v, err, 20000-left)
 	}
 }
