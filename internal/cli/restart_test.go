@@ -110,6 +110,39 @@ func TestRestartCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "node1") || !strings.Contains(out, "skipped (already restarted)") || strings.Count(out, " restarted (went down") != 2 {
 		t.Fatalf("resume: exit %d\n%s\n%s", code, out, stderr)
 	}
+
+	// Ctrl-C while node1 restarts: node1 is waited for, node2 and node3 are not touched, exit 130.
+	before, _ := c.Status(context.Background())
+	cmd := exec.Command(testenv.Binary(t), "restart", "--config", cfg, "--yes", "--json")
+	var jsonOut bytes.Buffer
+	cmd.Stdout = &jsonOut
+	errPipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(seen.String(), "node1: down") {
+		n, err := errPipe.Read(buf)
+		if err != nil {
+			t.Fatalf("stderr ended before node1 went down: %s", seen.String())
+		}
+		seen.Write(buf[:n])
+	}
+	cmd.Process.Signal(os.Interrupt)
+	go io.Copy(io.Discard, errPipe)
+	err := cmd.Wait()
+	var intr restartJSON
+	json.Unmarshal(jsonOut.Bytes(), &intr)
+	if cmd.ProcessState.ExitCode() != 130 || len(intr.Nodes) != 3 || !intr.Nodes[0].Restarted || intr.Nodes[1].Status != "untouched" || intr.Nodes[2].Status != "untouched" {
+		t.Fatalf("interrupt: %v, exit %d, %+v", err, cmd.ProcessState.ExitCode(), intr)
+	}
+	after, _ := c.Status(context.Background())
+	for i := 1; i < 3; i++ {
+		if after[i].PID != before[i].PID {
+			t.Errorf("%s was restarted after the interrupt", after[i].Name)
+		}
+	}
 }
 
 func TestRestartCLIRefusals(t *testing.T) {
