@@ -61,6 +61,7 @@ func TestConformance(t *testing.T) {
 			t.Run("user filters and before", func(t *testing.T) { filters(t, e.open(t)) })
 			t.Run("cancel mid purge", func(t *testing.T) { cancelMidPurge(t, e.open(t)) })
 			t.Run("lock held", func(t *testing.T) { lockHeld(t, e.open(t)) })
+			t.Run("sparse ids", func(t *testing.T) { sparseIDs(t, e.open(t)) })
 			t.Run("refusals", func(t *testing.T) { refusals(t, e.open(t)) })
 		})
 	}
@@ -293,5 +294,35 @@ func refusals(t *testing.T, tg target) {
 	s := openStore(t, tg, "fisheye", Options{Table: "FE_REMEMBER_ME"})
 	if s.Table().Name != "fe_remember_me" {
 		t.Fatalf("fisheye table %+v", s.Table())
+	}
+}
+
+// Ids with gaps far wider than a batch (Jira DC nodes allocate id blocks; old tokens expire):
+// every row up to the cut-off is purged, none above, whatever the spacing.
+func sparseIDs(t *testing.T, tg target) {
+	setupJira(t, tg, 0)
+	for _, start := range []int{1, 1000, 1000000, 5000000000} {
+		seedJira(t, tg, start, 7)
+	}
+	seedJira(t, tg, 9000000000, 3) // above the cut-off given below
+	table, id := tbl(tg)
+	s := openStore(t, tg, "jira", Options{})
+	res, err := s.Purge(ctxT(t), PurgeOptions{CutoffID: 5000000006, BatchSize: 4, BackupPath: filepath.Join(t.TempDir(), "b"),
+		ExcludeUsers: []string{"carol"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := ids(t, tg.sql, table, id)
+	var carol int
+	for _, x := range left {
+		if x < 9000000000 && x%5 != 2 {
+			t.Fatalf("row %d left behind (left: %v)", x, left)
+		}
+		if x < 9000000000 {
+			carol++
+		}
+	}
+	if res.Deleted != int64(28-carol) || res.Kept != int64(len(left)) || len(left) != carol+3 {
+		t.Fatalf("%+v, left %v", res, left)
 	}
 }

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -122,10 +121,11 @@ func (s *Store) Remaining(ctx context.Context, cutoffID int64, o PurgeOptions) (
 	return s.count(ctx, s.scope(q, cutoffID, o), q.args)
 }
 
-// batchSQL is the batch's SELECT: rows after the last id done, up to the cut-off, in scope.
-func (s *Store) batchSQL(lo, cutoff int64, o PurgeOptions) (string, []any) {
+// batchSQL is a batch's SELECT: rows in scope with lo < id <= hi (hi: the end of the batch's id
+// window, never above the cut-off), locked, at most one batch of them.
+func (s *Store) batchSQL(lo, hi int64, o PurgeOptions) (string, []any) {
 	q := &query{d: s.dialect}
-	cond := and(s.qID+" > "+q.arg(lo), s.scope(q, cutoff, o))
+	cond := and(s.qID+" > "+q.arg(lo), s.scope(q, hi, o))
 	return s.dialect.SelectBatch(s.qCols, s.info.Qualified, s.qID, cond, o.batchSize()), q.args
 }
 
@@ -160,7 +160,7 @@ func (s *Store) Plan(ctx context.Context, o PurgeOptions) (PurgePlan, error) {
 	sel, args := s.batchSQL(math.MinInt64, cutoff, o)
 	n := min(o.batchSize(), s.dialect.MaxBindParams())
 	p.SQL = []string{
-		sel + " -- args " + fmt.Sprint(args) + " (then the last id of the previous batch in place of the first)",
+		sel + " -- args " + fmt.Sprint(args) + " (then each batch's id window (lo, hi], up to the cut-off)",
 		deleteByIDs(s.dialect, s.info.Qualified, s.qID, 3) + " -- … the exact ids the SELECT returned, at most " +
 			strconv.Itoa(n) + " per statement, in the same transaction, after the rows are fsynced to the backup",
 	}
@@ -200,7 +200,7 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	}
 	defer conn.Close()
 	start := time.Now()
-	b := &batcher{s: s, conn: conn, w: w, o: o, cutoff: cutoff, lo: math.MinInt64}
+	b := newBatcher(s, conn, w, o, cutoff)
 	var loopErr error
 	for {
 		if ctx.Err() != nil {
@@ -257,96 +257,4 @@ func (s *Store) manifest(cutoff int64, o PurgeOptions) backup.Manifest {
 		Started: time.Now().UTC(), Filters: backup.Filters{Before: o.Before, Users: lowerAll(o.Users), ExcludeUsers: lowerAll(o.ExcludeUsers)}}
 	m.Database.Schema = s.info.Schema
 	return m
-}
-
-// batcher runs one batch at a time on one connection, reusing its buffers.
-type batcher struct {
-	s       *Store
-	conn    *sql.Conn
-	w       *backup.Writer
-	o       PurgeOptions
-	cutoff  int64
-	lo      int64
-	scanner *rowScanner
-	ids     []int64
-	args    []any
-	delSQL  map[int]string
-}
-
-// run does one batch and returns how many rows it deleted (0: nothing left) and how long its
-// transaction held locks.
-func (b *batcher) run(ctx context.Context) (int, float64, error) {
-	s := b.s
-	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
-	defer cancel()
-	if b.scanner == nil {
-		b.scanner = newRowScanner(s.info.Columns)
-		b.delSQL = map[int]string{}
-	}
-	idIdx := 0
-	for i, c := range s.info.Columns {
-		if c.Name == s.info.ID {
-			idIdx = i
-		}
-	}
-	text, args := s.batchSQL(b.lo, b.cutoff, b.o)
-	t0 := time.Now()
-	tx, err := b.conn.BeginTx(ctx, &sql.TxOptions{Isolation: s.dialect.TxIsolation()})
-	if err != nil {
-		return 0, 0, fmt.Errorf("begin batch: %w", err)
-	}
-	defer tx.Rollback() // no-op after Commit
-	rows, err := tx.QueryContext(ctx, text, args...)
-	if err != nil {
-		return 0, 0, fmt.Errorf("select batch from %s: %w", s.info.Qualified, err)
-	}
-	b.ids = b.ids[:0]
-	for rows.Next() {
-		vals, err := b.scanner.scan(rows)
-		if err != nil {
-			rows.Close()
-			return 0, 0, fmt.Errorf("read batch from %s: %w", s.info.Qualified, err)
-		}
-		id, _ := vals[idIdx].(int64)
-		b.ids = append(b.ids, id)
-		if err := b.w.Append(vals); err != nil {
-			rows.Close()
-			return 0, 0, err
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, 0, fmt.Errorf("read batch from %s: %w", s.info.Qualified, err)
-	}
-	if len(b.ids) == 0 {
-		return 0, 0, nil
-	}
-	// The rows are on disk before their delete can commit.
-	if err := b.w.Sync(); err != nil {
-		return 0, 0, err
-	}
-	if s.afterSync != nil {
-		s.afterSync()
-	}
-	chunk := s.dialect.MaxBindParams()
-	for start := 0; start < len(b.ids); start += chunk {
-		part := b.ids[start:min(start+chunk, len(b.ids))]
-		del, ok := b.delSQL[len(part)]
-		if !ok {
-			del = deleteByIDs(s.dialect, s.info.Qualified, s.qID, len(part))
-			b.delSQL[len(part)] = del
-		}
-		b.args = b.args[:0]
-		for _, id := range part {
-			b.args = append(b.args, id)
-		}
-		if _, err := tx.ExecContext(ctx, del, b.args...); err != nil {
-			return 0, 0, fmt.Errorf("delete batch from %s: %w", s.info.Qualified, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("commit batch on %s: %w", s.info.Qualified, err)
-	}
-	b.lo = b.ids[len(b.ids)-1]
-	return len(b.ids), float64(time.Since(t0).Microseconds()) / 1000, nil
 }
