@@ -26,6 +26,16 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 	}
 	var problems []string
 	code := reauth.ExitRefused
+	// On --resume the node that failed last time is expected to be down: it is the one the run
+	// continues with. Every other node must be RUNNING.
+	resuming := map[string]bool{}
+	if o.Resume {
+		if j, err := openJournal(o.JournalPath, string(plan.Product.ID), true); err == nil {
+			for name, st := range j.doc.Nodes {
+				resuming[name] = st == StatusFailed
+			}
+		}
+	}
 	for _, n := range plan.Nodes {
 		if n.Restarter == nil {
 			problems = append(problems, fmt.Sprintf("%s: no restart method", n.Name))
@@ -41,7 +51,7 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 			}
 			continue
 		}
-		if ready, state := probe(ctx, plan, n, o); !ready {
+		if ready, state := probe(ctx, plan, n, o); !ready && !resuming[n.Name] {
 			problems = append(problems, fmt.Sprintf("%s: not RUNNING (%s) at %s: reauth restarts only a healthy cluster, one node at a time; bring it up first", n.Name, state, n.URL))
 		}
 		if msg := checkPersistence(ctx, n, o); msg != "" {

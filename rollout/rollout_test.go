@@ -225,8 +225,14 @@ func TestResumeContinuesWithTheFailedNode(t *testing.T) {
 		r.fault = ""
 		r.onStart = func() { restarted = append(restarted, plan.Nodes[i].Name) }
 	}
-	rs[1].node.set("RUNNING", 200) // the operator fixed node2
+	// node2 is still down (ERROR): only --resume, which continues with it, accepts that.
+	if err := Preflight(context.Background(), plan, opts); reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Errorf("preflight without resume accepted a down node: %v", err)
+	}
 	opts.Resume = true
+	if err := Preflight(context.Background(), plan, opts); err != nil {
+		t.Errorf("preflight on resume: %v", err)
+	}
 	res, err := Run(context.Background(), plan, opts)
 	if err != nil {
 		t.Fatal(err)
