@@ -249,7 +249,7 @@ func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g ga
 				nr.WentDown = true
 				ev(PhaseDown, state, "")
 				lastPhase = PhaseDown
-			} else if lastPhase != PhaseStarting || changed {
+			} else if changed || (lastPhase != PhaseStarting && lastPhase != PhaseDown) {
 				ev(PhaseStarting, state, "")
 				lastPhase = PhaseStarting
 			}
