@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/reauth/reauth/backup"
@@ -36,6 +37,8 @@ type batcher struct {
 	ids     []int64
 	args    []any
 	delSQL  map[int]string
+	arrSQL  string // the dialect's one-parameter array delete, "" if none
+	arrBuf  []byte
 }
 
 func newBatcher(s *Store, conn *sql.Conn, w *backup.Writer, o PurgeOptions, cutoff int64) *batcher {
@@ -45,6 +48,9 @@ func newBatcher(s *Store, conn *sql.Conn, w *backup.Writer, o PurgeOptions, cuto
 		if c.Name == s.info.ID {
 			b.idIdx = i
 		}
+	}
+	if ad, ok := s.dialect.(arrayDeleter); ok {
+		b.arrSQL = ad.DeleteByArray(s.info.Qualified, s.qID, s.idType())
 	}
 	return b
 }
@@ -154,6 +160,33 @@ func (b *batcher) window(ctx context.Context, hi int64) (int, float64, error) {
 	if s.afterSync != nil {
 		s.afterSync()
 	}
+	if err := b.deleteIDs(ctx, tx); err != nil {
+		return 0, 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, 0, fmt.Errorf("commit batch on %s: %w", s.info.Qualified, err)
+	}
+	return len(b.ids), float64(time.Since(t0).Microseconds()) / 1000, nil
+}
+
+// deleteIDs deletes exactly b.ids: one array parameter where the dialect has one, else IN lists
+// split below the dialect's bind-parameter limit.
+func (b *batcher) deleteIDs(ctx context.Context, tx *sql.Tx) error {
+	s := b.s
+	if b.arrSQL != "" {
+		buf := append(b.arrBuf[:0], '{')
+		for i, id := range b.ids {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = strconv.AppendInt(buf, id, 10)
+		}
+		b.arrBuf = append(buf, '}')
+		if _, err := tx.ExecContext(ctx, b.arrSQL, string(b.arrBuf)); err != nil {
+			return fmt.Errorf("delete batch from %s: %w", s.info.Qualified, err)
+		}
+		return nil
+	}
 	chunk := s.dialect.MaxBindParams()
 	for start := 0; start < len(b.ids); start += chunk {
 		part := b.ids[start:min(start+chunk, len(b.ids))]
@@ -167,11 +200,8 @@ func (b *batcher) window(ctx context.Context, hi int64) (int, float64, error) {
 			b.args = append(b.args, id)
 		}
 		if _, err := tx.ExecContext(ctx, del, b.args...); err != nil {
-			return 0, 0, fmt.Errorf("delete batch from %s: %w", s.info.Qualified, err)
+			return fmt.Errorf("delete batch from %s: %w", s.info.Qualified, err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("commit batch on %s: %w", s.info.Qualified, err)
-	}
-	return len(b.ids), float64(time.Since(t0).Microseconds()) / 1000, nil
+	return nil
 }

@@ -173,3 +173,20 @@ func TestKindOf(t *testing.T) {
 		t.Error("a decimal with a fraction must stay exact (text)")
 	}
 }
+
+// PostgreSQL deletes a batch with one array parameter cast to the id column's own type (so the
+// primary key index is used); other id types fall back to IN lists.
+func TestPostgresArrayDelete(t *testing.T) {
+	d := Postgres{}
+	if got := d.DeleteByArray(`"public"."t"`, `"id"`, "numeric"); got != `DELETE FROM "public"."t" WHERE "id" = ANY(CAST($1 AS numeric[]))` {
+		t.Fatal(got)
+	}
+	if got := d.DeleteByArray(`"t"`, `"id"`, "BIGINT"); got != `DELETE FROM "t" WHERE "id" = ANY(CAST($1 AS bigint[]))` {
+		t.Fatal(got)
+	}
+	for _, typ := range []string{"text", "character varying", "bigint); DROP TABLE x; --"} {
+		if got := d.DeleteByArray(`"t"`, `"id"`, typ); got != "" {
+			t.Fatalf("%s: %s", typ, got)
+		}
+	}
+}
