@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"net"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -204,6 +205,10 @@ func oracleDSN(db reauth.Database) (string, error) {
 func sqliteDSN(db reauth.Database) (string, error) {
 	if err := need(db, "file path", db.Name); err != nil {
 		return "", err
+	}
+	// SQLite would create a missing file: a typo must not leave an empty database behind.
+	if _, err := os.Stat(db.Name); err != nil {
+		return "", reauth.Usage("give the path of the sandbox's existing database file", "sqlite database %s: %v", db.Name, err)
 	}
 	// busy_timeout: the sandbox's nodes write to the same file; wait for them instead of failing.
 	return "file:" + db.Name + "?_pragma=busy_timeout(10000)", nil

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -179,5 +180,16 @@ func TestDSNRefusesIncompleteTargets(t *testing.T) {
 		if _, _, err := DSN(db); reauth.CodeOf(err) != reauth.ExitUsage {
 			t.Errorf("%+v: %v", db, err)
 		}
+	}
+}
+
+// A mistyped SQLite path is refused, and no empty database file is left behind.
+func TestDSNSQLiteMissingFile(t *testing.T) {
+	path := t.TempDir() + "/nope.db"
+	if _, _, err := DSN(reauth.Database{Engine: reauth.SQLite, Name: path}); reauth.CodeOf(err) != reauth.ExitUsage {
+		t.Fatalf("missing file: %v", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("a database file was created")
 	}
 }

@@ -42,6 +42,9 @@ func sqliteTarget(t testing.TB) target {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
+	if err := h.Ping(); err != nil { // creates the file, as the sandbox does
+		t.Fatal(err)
+	}
 	return target{name: "sqlite", sql: h, d: SQLite{}, db: reauth.Database{Engine: reauth.SQLite, Name: path}}
 }
 
