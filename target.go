@@ -56,6 +56,9 @@ func (d Database) Addr() string {
 
 // String describes the database for humans, without the password.
 func (d Database) String() string {
+	if d.Engine == SQLite {
+		return "sqlite " + d.Name
+	}
 	s := fmt.Sprintf("%s %s", d.Engine, d.Addr())
 	if d.Instance != "" {
 		s += `\` + d.Instance

@@ -80,6 +80,10 @@ func ResolvePassword(db *reauth.Database, getenv func(string) string, prompt fun
 	if db.PasswordProblem == "" && db.PasswordSource != "" && db.PasswordSource != "none" {
 		return nil
 	}
+	if db.Engine == reauth.SQLite { // a file: there is no password to ask for
+		db.PasswordSource = "none"
+		return nil
+	}
 	why := db.PasswordProblem
 	if why == "" {
 		why = "no password is configured"

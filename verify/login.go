@@ -28,7 +28,11 @@ func Login(ctx context.Context, client *http.Client, p atlassian.Product, baseUR
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	// Seraph and Bitbucket reject cross-site form posts without this header.
 	req.Header.Set("X-Atlassian-Token", "no-check")
-	resp, err := client.Do(req)
+	// The cookies come with the login response itself (usually a redirect): do not follow it.
+	noRedirect := *client
+	noRedirect.Jar = nil
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noRedirect.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("log in as %s at %s: %w", user, u, err)
 	}

@@ -1,18 +1,123 @@
 package cli
 
 import (
-	"errors"
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/runbook"
 )
 
-// newRunCmd is a placeholder until the verb lands.
+type runOptions struct {
+	config   string
+	products []string
+	dryRun   bool
+	yes      bool
+	resume   bool
+	cookies  string
+	clearSer bool
+	json     bool
+}
+
 func newRunCmd(streams IO) *cobra.Command {
-	return &cobra.Command{
-		Use:   "run --config FILE",
+	o := &runOptions{}
+	c := &cobra.Command{
+		Use:   "run --config FILE [--dry-run] [--yes] [--resume] [--json]",
 		Short: "The whole job: preflight, plan, purge with backup, rolling restart, verify, report",
+		Long: `run forces every user of every product in the inventory to log in again, and proves it.
+
+For each product, in order:
+  1. discover   the database (from the home directory or the inventory), token table, nodes
+  2. preflight  DB reachable, delete rights, table shape, lock free, every node RUNNING, every
+                restart method reachable (SSH host keys, kube access), Tomcat session persistence.
+                Anything wrong: exit 4 before any change, with every problem listed.
+  3. plan       tokens to delete per user, excluded accounts, nodes in order, methods
+  4. confirm    type the product name (or --yes in scripts)
+  5. lock       one run at a time per database (exit 5 if another holds it)
+  6. canary     if the inventory names a canary account: log it in on every node (remember-me on)
+  7. purge      delete the tokens issued before this run, in small batches, every batch written
+                and fsynced to a backup file before its delete commits; newer tokens are kept
+  8. restart    one node at a time: see it go down, wait for RUNNING, then the next
+  9. verify     no old token left; every captured cookie rejected by every node; nodes RUNNING
+ 10. report     summary, --json, and a line per step in the audit log (JSON Lines, 0600)
+
+A failure stops the run and says what was done and what was not; --resume continues from the
+journal beside the inventory: it never purges twice and restarts only nodes not yet restarted.`,
+		Example: `  # See everything that would happen, change nothing:
+  reauth run --config reauth.yaml --dry-run
+
+  # Do it, confirming each product by typing its name:
+  reauth run --config reauth.yaml
+
+  # In a script, with proof that a browser's exported cookies no longer work:
+  reauth run --config reauth.yaml --yes --cookies ~/cookies.txt --json
+
+  # After a failure was fixed (a node that did not come back, a lost DB connection):
+  reauth run --config reauth.yaml --resume`,
+		Args: needArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return errors.New("run: not implemented yet")
+			return runRun(c.Context(), streams, o)
 		},
 	}
+	f := c.Flags()
+	f.StringVar(&o.config, "config", "", "the inventory file (reauth.yaml)")
+	f.StringSliceVar(&o.products, "product", nil, "only these products of the inventory")
+	f.BoolVar(&o.dryRun, "dry-run", false, "do every read and print the plan; delete and restart nothing")
+	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (scripts)")
+	f.BoolVar(&o.resume, "resume", false, "continue a run that stopped, from its journal")
+	f.StringVar(&o.cookies, "cookies", "", "a browser's exported cookies (Netscape cookies.txt) that must be rejected afterwards")
+	f.BoolVar(&o.clearSer, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where session persistence is on")
+	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
+	_ = c.MarkFlagRequired("config")
+	return c
+}
+
+// runbookOptions turns the common flags into runbook options wired to the streams.
+func runbookOptions(streams IO, inv *inventory.Inventory, quiet bool) runbook.Options {
+	o := runbook.Options{Inventory: inv, Out: streams.Out, Err: streams.Err, Getenv: streams.Getenv,
+		Now: streams.Now, Quiet: quiet}
+	if streams.ReadPassword != nil {
+		o.Prompt = streams.ReadPassword
+	}
+	if streams.InTTY {
+		in := bufio.NewReader(streams.In)
+		o.Confirm = func(prompt, expect string) (bool, error) {
+			fmt.Fprint(streams.Err, prompt)
+			line, err := in.ReadString('\n')
+			if err != nil {
+				return false, err
+			}
+			return strings.TrimSpace(line) == expect, nil
+		}
+	}
+	return o
+}
+
+func loadInventory(path string) (*inventory.Inventory, error) {
+	if path == "" {
+		return nil, reauth.Usage("pass --config reauth.yaml (see docs in README.md)", "--config is required")
+	}
+	return inventory.Load(path)
+}
+
+func runRun(ctx context.Context, streams IO, o *runOptions) error {
+	inv, err := loadInventory(o.config)
+	if err != nil {
+		return err
+	}
+	ro := runbookOptions(streams, inv, o.json)
+	ro.DryRun, ro.Yes, ro.Resume, ro.CookiesFile, ro.ClearPersistedSessions, ro.Products =
+		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products
+	rep, err := runbook.Run(ctx, ro)
+	if o.json {
+		if jerr := writeJSON(streams.Out, rep); jerr != nil {
+			return jerr
+		}
+	}
+	return err
 }

@@ -1,0 +1,195 @@
+// Package demo shows the whole job on a sandbox: a simulated 3-node Jira cluster with an embedded
+// database, a few dozen logged-in browsers (some with remember-me), and exactly the code path of
+// `reauth run` on it, explaining each step, then proving every browser is logged out and that a
+// fresh login works. It is the README's first command.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/cookiefile"
+	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/runbook"
+	"github.com/reauth/reauth/sandbox"
+)
+
+// Options for a demo.
+type Options struct {
+	Out, Err io.Writer // the story goes to Out (unless Quiet), progress to Err
+	Quiet    bool      // --json: no story
+	Exe      string    // the reauth binary that runs sandbox nodes ("" = this process's)
+	Dir      string    // where to build the sandbox ("" = a temporary directory, removed after)
+	Users    int       // browsers to log in (default 36)
+	Nodes    int       // default 3
+}
+
+// Result is the demo's outcome. Its JSON names are part of the CLI contract.
+type Result struct {
+	SessionsBefore     int     `json:"sessions_before"`
+	SessionsValidAfter int     `json:"sessions_valid_after"`
+	RememberMe         int     `json:"remember_me_browsers"`
+	Deleted            int64   `json:"deleted"`
+	NodesRestarted     int     `json:"nodes_restarted"`
+	Verified           bool    `json:"verified"`
+	FreshLoginWorks    bool    `json:"fresh_login_works"`
+	Seconds            float64 `json:"seconds"`
+	Dir                string  `json:"dir,omitempty"`
+}
+
+// Run runs the demo. The sandbox is always torn down, also on failure.
+func Run(ctx context.Context, o Options) (res Result, err error) {
+	start := time.Now()
+	if o.Users <= 0 {
+		o.Users = 36
+	}
+	if o.Nodes <= 0 {
+		o.Nodes = 3
+	}
+	say := func(format string, args ...any) {
+		if !o.Quiet {
+			fmt.Fprintf(o.Out, format+"\n", args...)
+		}
+	}
+	dir := o.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "reauth-demo-"); err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dir)
+	} else {
+		res.Dir = dir
+	}
+
+	say("== 1. A simulated Jira Data Center cluster")
+	say("   %d nodes, each its own OS process on 127.0.0.1, sharing one embedded database with Jira's", o.Nodes)
+	say("   real remembermetoken table. %d users log in through the real login form; half tick \"remember me\".", o.Users)
+	cl, err := sandbox.Up(ctx, sandbox.Options{Dir: dir, Product: atlassian.Jira, Nodes: o.Nodes, Users: o.Users,
+		RememberFraction: 0.5, StartupDelay: 400 * time.Millisecond, Exe: o.Exe}, o.Err)
+	if err != nil {
+		return res, fmt.Errorf("start the sandbox: %w", err)
+	}
+	defer func() {
+		downCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := cl.Down(downCtx); derr != nil && err == nil {
+			err = fmt.Errorf("stop the sandbox: %w", derr)
+		}
+	}()
+	browsers, err := loadBrowsers(cl.BrowsersDir())
+	if err != nil {
+		return res, err
+	}
+	nodes := cl.Nodes()
+	res.SessionsBefore = countLoggedIn(ctx, browsers, nodes)
+	jar := filepath.Join(dir, "all-browsers-cookies.txt")
+	if res.RememberMe, err = mergeJars(cl.BrowsersDir(), jar); err != nil {
+		return res, err
+	}
+	say("   %d of %d browsers are logged in; %d hold a remember-me cookie.", res.SessionsBefore, len(browsers), res.RememberMe)
+	say("")
+	say("== 2. Why a restart alone is not enough")
+	say("   Each node keeps HTTP sessions in memory: a restart drops them. But a browser with a")
+	say("   remember-me cookie is silently logged back in from the token row in the database.")
+	say("   And deleting the rows alone is not enough either: nodes cache tokens until they restart.")
+	say("")
+	say("== 3. reauth run (the same code path as `reauth run --config %s --yes`)", cl.InventoryPath())
+	inv, err := inventory.Load(cl.InventoryPath())
+	if err != nil {
+		return res, err
+	}
+	rep, err := runbook.Run(ctx, runbook.Options{Inventory: inv, Yes: true, CookiesFile: jar,
+		Out: storyOut(o), Err: o.Err, Getenv: os.Getenv})
+	if rep != nil {
+		res.Deleted, res.NodesRestarted, res.Verified = rep.Deleted, rep.NodesRestarted, rep.Verified
+	}
+	if err != nil {
+		return res, fmt.Errorf("reauth run: %w", err)
+	}
+	say("")
+	say("== 4. Every browser, on every node, after the run")
+	res.SessionsValidAfter = countLoggedIn(ctx, browsers, nodes)
+	say("   %d of %d browsers are still logged in (%d before).", res.SessionsValidAfter, len(browsers), res.SessionsBefore)
+	fresh := sandbox.NewBrowser()
+	user := "user001"
+	if err := fresh.Login(ctx, nodes[0].URL, user, sandbox.UserPassword, true); err == nil {
+		if who, ok, _ := fresh.WhoAmI(ctx, nodes[0].URL); ok && who == user {
+			res.FreshLoginWorks = true
+		}
+	}
+	say("   A fresh login as %s works: %v.", user, res.FreshLoginWorks)
+	res.Seconds = time.Since(start).Seconds()
+	say("")
+	say("Done in %.1f s. On a real cluster: write a reauth.yaml (see README.md), then", res.Seconds)
+	say("  reauth run --config reauth.yaml --dry-run     # the plan, nothing changed")
+	say("  reauth run --config reauth.yaml               # the job, with backup, restart and proof")
+	if res.SessionsValidAfter != 0 || !res.FreshLoginWorks || !res.Verified {
+		return res, fmt.Errorf("the demo did not end as it should: %d browser(s) still logged in, fresh login works: %v, verified: %v",
+			res.SessionsValidAfter, res.FreshLoginWorks, res.Verified)
+	}
+	return res, nil
+}
+
+func storyOut(o Options) io.Writer {
+	if o.Quiet {
+		return io.Discard
+	}
+	return o.Out
+}
+
+func loadBrowsers(dir string) ([]*sandbox.Browser, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.cookies"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no browser cookie jars in %s", dir)
+	}
+	var out []*sandbox.Browser
+	for _, f := range files {
+		b, err := sandbox.LoadBrowser(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// countLoggedIn counts the browsers that some node still accepts.
+func countLoggedIn(ctx context.Context, browsers []*sandbox.Browser, nodes []sandbox.NodeInfo) int {
+	n := 0
+	for _, b := range browsers {
+		for _, node := range nodes {
+			if _, ok, _ := b.WhoAmI(ctx, node.URL); ok {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// mergeJars writes every browser's cookies into one cookies.txt (as if each user had exported
+// theirs) and returns how many browsers hold a remember-me cookie.
+func mergeJars(dir, out string) (int, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.cookies"))
+	var all []cookiefile.Cookie
+	remember := 0
+	p, _ := atlassian.Lookup(string(atlassian.Jira))
+	for _, f := range files {
+		cs, err := cookiefile.Load(f)
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range cs {
+			if c.Name == p.RememberMeCookie {
+				remember++
+			}
+		}
+		all = append(all, cs...)
+	}
+	return remember, cookiefile.Save(out, all)
+}

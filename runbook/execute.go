@@ -1,0 +1,161 @@
+package runbook
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/rollout"
+	"github.com/reauth/reauth/sqlstore"
+)
+
+// execute runs one product: lock → canary capture → purge with backup → rolling restart →
+// verify. The journal records each phase before the next begins, so that --resume neither purges
+// twice nor restarts a node twice.
+func (u *unit) execute(ctx context.Context) (err error) {
+	if u.report.Status == StatusSkipped {
+		return nil
+	}
+	j := u.journal
+	defer func() {
+		if err != nil {
+			u.report.Status, u.report.Error = StatusFailed, err.Error()
+			j.LastError = err.Error()
+			_ = j.save(u.o.Now())
+			u.step("failed", "error", map[string]any{"phase": string(j.Phase), "error": err.Error()})
+		}
+	}()
+	release, err := u.store.Lock(ctx, "reauth run "+u.runID())
+	if err != nil {
+		return err
+	}
+	defer release()
+	u.step("lock", "ok", nil)
+
+	if !u.resumed {
+		// A new run: the restart journal of an earlier, finished run must not make this one skip nodes.
+		if err := os.Remove(u.ropts.JournalPath); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		u.captureBefore(ctx)
+		// The cut-off is fixed now, under the lock and after the canary logged in: every token
+		// issued before this moment goes (the canary's too); tokens issued later are kept.
+		p, err := u.store.Plan(ctx, sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers})
+		if err != nil {
+			return err
+		}
+		u.purge, u.report.ToDelete = p, p.ToDelete
+		j.RunID, j.Started, j.Phase, j.CutoffID = u.runID(), u.o.Now().UTC(), PhaseStarted, p.CutoffID
+		if err := j.save(u.o.Now()); err != nil {
+			return reauth.Refused("check that the inventory's directory is writable", "%v", err)
+		}
+		u.step("cutoff", "ok", map[string]any{"cutoff_id": p.CutoffID, "to_delete": p.ToDelete})
+	} else {
+		u.step("resume", "ok", map[string]any{"phase": string(j.Phase), "cutoff_id": j.CutoffID})
+		fmt.Fprintf(u.o.Err, "%s: resuming run %s from phase %q (cut-off id %d)\n", u.prod.ID, j.RunID, j.Phase, j.CutoffID)
+	}
+	u.report.CutoffID = j.CutoffID
+
+	if j.Phase == PhaseStarted || j.Phase == PhasePurging {
+		if err := u.purgeStep(ctx); err != nil {
+			return err
+		}
+	}
+	u.report.Deleted, u.report.Kept, u.report.Backups, u.report.SHA256 = j.Deleted, j.Kept, j.Backups, j.SHA256
+
+	if j.Phase == PhasePurged {
+		if err := u.restartStep(ctx); err != nil {
+			return err
+		}
+	}
+	u.verifyStep(ctx, true)
+	j.Phase, j.Verified, j.LastError = PhaseDone, u.report.Verify.Verified, ""
+	if err := j.save(u.o.Now()); err != nil {
+		return err
+	}
+	u.report.Status = StatusDone
+	if !u.report.Verify.Verified {
+		return reauth.Failed("read the verification problems above; `reauth verify --config …` repeats the checks",
+			"%s: verification failed: %s", u.prod.ID, joinProblems(u.report.Verify.Problems))
+	}
+	return nil
+}
+
+func (u *unit) runID() string {
+	if u.journal != nil && u.journal.RunID != "" && u.resumed {
+		return u.journal.RunID
+	}
+	return u.o.runID
+}
+
+func (u *unit) step(step, outcome string, fields map[string]any) {
+	if err := u.audit.Step(string(u.prod.ID), step, outcome, fields); err != nil {
+		fmt.Fprintf(u.o.Err, "warning: %v\n", err)
+	}
+}
+
+// purgeStep deletes the tokens issued before the cut-off, in batches, each batch in the backup
+// (fsynced) before its delete commits. On resume it uses the same cut-off and a new backup part.
+func (u *unit) purgeStep(ctx context.Context) error {
+	j := u.journal
+	j.Phase = PhasePurging
+	path := u.backupPath()
+	j.Backups = append(j.Backups, path)
+	if err := j.save(u.o.Now()); err != nil {
+		return err
+	}
+	started := time.Now()
+	last := time.Time{}
+	res, err := u.store.Purge(ctx, sqlstore.PurgeOptions{
+		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path,
+		Progress: func(p sqlstore.PurgeProgress) {
+			if time.Since(last) > 500*time.Millisecond {
+				last = time.Now()
+				fmt.Fprintf(u.o.Err, "%s: purge: %d deleted, batch %d\n", u.prod.ID, p.Deleted, p.Batches)
+			}
+		},
+	})
+	j.Deleted += res.Deleted
+	if err != nil {
+		u.step("purge", "error", map[string]any{"deleted": res.Deleted, "backup": path, "cutoff_id": j.CutoffID})
+		return reauth.WithHint(fmt.Errorf("%s: purge stopped after deleting %d row(s): %w", u.prod.ID, res.Deleted, err),
+			fmt.Sprintf("every deleted row is in %s; run again with --resume to finish the purge with the same cut-off", path))
+	}
+	j.Kept, j.Phase = res.Kept, PhasePurged
+	j.SHA256 = append(j.SHA256, res.SHA256)
+	if err := j.save(u.o.Now()); err != nil {
+		return err
+	}
+	u.step("purge", "ok", map[string]any{"deleted": res.Deleted, "kept": res.Kept, "backup": path, "sha256": res.SHA256,
+		"batches": res.Batches, "max_batch_ms": res.MaxBatchMS, "cutoff_id": j.CutoffID, "ms": ms(time.Since(started))})
+	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.prod.ID, res.Deleted, res.Batches, path)
+	return nil
+}
+
+// restartStep restarts every node, one at a time, behind the health gates.
+func (u *unit) restartStep(ctx context.Context) error {
+	opts := u.ropts
+	opts.Resume = u.resumingRestart()
+	res, err := rollout.Run(ctx, u.rplan, opts)
+	u.report.Nodes, u.report.NodesRestarted = res.Nodes, res.Restarted()
+	for _, n := range res.Nodes {
+		u.step("restart", n.Status, map[string]any{"node": n.Name, "went_down": n.WentDown, "ready_after_ms": n.ReadyAfterMS, "error": n.Error})
+	}
+	if err != nil {
+		return err
+	}
+	u.journal.Phase = PhaseRestarted
+	return u.journal.save(u.o.Now())
+}
+
+// resumingRestart: the rolling restart of an earlier run began (its journal exists), so it is
+// continued rather than started over.
+func (u *unit) resumingRestart() bool {
+	if !u.resumed {
+		return false
+	}
+	_, err := os.Stat(u.ropts.JournalPath)
+	return err == nil
+}

@@ -1,0 +1,294 @@
+package runbook_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/backup"
+	"github.com/reauth/reauth/internal/testenv"
+	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/runbook"
+	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/sqlstore"
+)
+
+func setStartTimeout(t *testing.T, cfg, d string) {
+	t.Helper()
+	b, _ := os.ReadFile(cfg)
+	s := strings.Replace(string(b), "start_timeout: 60s", "start_timeout: "+d, 1)
+	if err := os.WriteFile(cfg, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A node that fails to come back stops the run with exit 3: the node before it restarted, the node
+// after it untouched. --resume then finishes without purging twice and verifies.
+func TestRunNodeFailsThenResume(t *testing.T) {
+	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 6, RememberFraction: 1})
+	bs := browsers(t, c)
+	cfg := writeInventory(t, t.TempDir(), product{c: c})
+	setStartTimeout(t, cfg, "4s")
+	if err := c.SetFault("node2", sandbox.FaultFailNextStart); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json")
+	if code != int(reauth.ExitPartial) {
+		t.Fatalf("first run exited %d, want 3\n%s\n%s", code, stdout, stderr)
+	}
+	r := decode(t, stdout)
+	got := []string{}
+	for _, n := range r.Products[0].Nodes {
+		got = append(got, n.Name+"="+n.Status)
+	}
+	if strings.Join(got, " ") != "node1=restarted node2=failed node3=untouched" {
+		t.Fatalf("nodes: %v", got)
+	}
+	deleted := r.Deleted
+	if deleted == 0 || r.Verified {
+		t.Fatalf("first run: deleted=%d verified=%v", deleted, r.Verified)
+	}
+	if !strings.Contains(stderr, "--resume") {
+		t.Errorf("the failure does not say how to continue:\n%s", stderr)
+	}
+	// Without --resume a second run refuses: the journal says the first did not finish.
+	if _, _, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes"); code != int(reauth.ExitRefused) {
+		t.Fatalf("second run without --resume exited %d, want 4", code)
+	}
+	stdout, stderr, code = reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--resume", "--json")
+	if code != 0 {
+		t.Fatalf("resume exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	r = decode(t, stdout)
+	if !r.Verified || r.Deleted != deleted || len(r.Products[0].Backups) != 1 {
+		t.Fatalf("resume: verified=%v deleted=%d (first run %d) backups=%v", r.Verified, r.Deleted, deleted, r.Products[0].Backups)
+	}
+	got = got[:0]
+	for _, n := range r.Products[0].Nodes {
+		got = append(got, n.Name+"="+n.Status)
+	}
+	if strings.Join(got, " ") != "node1=skipped (already restarted) node2=restarted node3=restarted" {
+		t.Fatalf("resume nodes: %v", got)
+	}
+	if still := loggedIn(t, c, bs); len(still) != 0 {
+		t.Fatalf("still logged in after resume: %v", still)
+	}
+}
+
+// The database connection dies in the middle of the purge: the run stops, every deleted row is in
+// the backup, and --resume finishes the purge with the same cut-off and verifies.
+func TestRunDBConnectionKilledMidPurge(t *testing.T) {
+	pg := testenv.Postgres(t)
+	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pg.URL, Users: 4, RememberFraction: 1})
+	// Old tokens: enough for many batches.
+	if _, err := pg.SQL.Exec(`INSERT INTO remembermetoken (id, created, token, username)
+		SELECT 100000 + g, now() - interval '3 days', md5(g::text), 'bulk' || (g % 500) FROM generate_series(1, 60000) g`); err != nil {
+		t.Fatal(err)
+	}
+	total := count(t, pg.SQL)
+	cfg := writeInventory(t, t.TempDir(), product{c: c})
+	inv, err := inventory.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	killed := make(chan int, 1)
+	go func() { killed <- killDeleter(ctx, pg.SQL, pg.Name) }()
+	var out, errb bytes.Buffer
+	_, err = runbook.Run(ctx, runbook.Options{Inventory: inv, Yes: true, Out: &out, Err: &errb, Getenv: os.Getenv})
+	if n := <-killed; n == 0 {
+		t.Fatal("the purge finished before its connection could be killed: seed more rows")
+	}
+	if err == nil {
+		t.Fatalf("run survived a killed connection?\n%s", out.String())
+	}
+	if !strings.Contains(reauth.HintOf(err)+err.Error(), "--resume") {
+		t.Errorf("error does not say how to continue: %v / %s", err, reauth.HintOf(err))
+	}
+	remaining := count(t, pg.SQL)
+	j := readJournal(t, cfg, "jira")
+	inBackup := backupRows(t, j.Backups)
+	if int64(total-remaining) != inBackup {
+		t.Fatalf("deleted %d rows but the backup holds %d", total-remaining, inBackup)
+	}
+	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--resume", "--json")
+	if code != 0 {
+		t.Fatalf("resume exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	r := decode(t, stdout)
+	if !r.Verified || len(r.Products[0].Backups) != 2 {
+		t.Fatalf("resume: verified=%v backups=%v", r.Verified, r.Products[0].Backups)
+	}
+	if got := backupRows(t, r.Products[0].Backups); got != int64(total-count(t, pg.SQL)) {
+		t.Fatalf("backups hold %d rows, %d were deleted", got, total-count(t, pg.SQL))
+	}
+}
+
+// killDeleter terminates the backend that runs the purge's DELETE, once, and returns its pid.
+func killDeleter(ctx context.Context, db *sql.DB, dbname string) int {
+	for ctx.Err() == nil {
+		var pid int
+		err := db.QueryRowContext(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND state = 'active'
+			AND query ILIKE '%remembermetoken%' AND query NOT ILIKE '%WHERE 1 = 0%'
+			AND (query ILIKE 'DELETE%' OR query ILIKE '%FOR UPDATE%') LIMIT 1`, dbname).Scan(&pid)
+		if err == nil {
+			var sent bool
+			// Seeing the query does not mean the purge has started deleting: wait for a row to go.
+			_ = db.QueryRowContext(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&sent)
+			if sent {
+				return pid
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return 0
+}
+
+func count(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM remembermetoken`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+type journal struct {
+	Phase    string   `json:"phase"`
+	CutoffID int64    `json:"cutoff_id"`
+	Backups  []string `json:"backups"`
+}
+
+func readJournal(t *testing.T, cfg, product string) journal {
+	t.Helper()
+	b, err := os.ReadFile(strings.TrimSuffix(cfg, "reauth.yaml") + ".reauth-run-" + product + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j journal
+	if err := json.Unmarshal(b, &j); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// backupRows counts the rows in backup files, accepting a file cut short by a failure.
+func backupRows(t *testing.T, paths []string) int64 {
+	t.Helper()
+	var n int64
+	for _, p := range paths {
+		r, err := backup.Open(p)
+		if err != nil {
+			t.Fatalf("open backup %s: %v", p, err)
+		}
+		for {
+			_, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("read backup %s: %v", p, err)
+			}
+			n++
+		}
+		r.Close()
+	}
+	return n
+}
+
+// While another run holds the database's lock, run refuses with exit 5 and changes nothing.
+func TestRunLockHeld(t *testing.T) {
+	pg := testenv.Postgres(t)
+	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, DB: pg.URL, Users: 2})
+	cfg := writeInventory(t, t.TempDir(), product{c: c})
+	jira, _ := atlassian.Lookup("jira")
+	st, err := sqlstore.Open(context.Background(), reauth.Database{Engine: reauth.Postgres, Host: pg.Host, Port: pg.Port,
+		Name: pg.Name, User: pg.User, Password: reauth.NewSecret(pg.Pass), Params: map[string]string{"sslmode": "disable"}}, jira, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	release, err := st.Lock(context.Background(), "other run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	before := count(t, pg.SQL)
+	_, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes")
+	if code != int(reauth.ExitLocked) {
+		t.Fatalf("exit %d, want 5\n%s", code, stderr)
+	}
+	if count(t, pg.SQL) != before {
+		t.Fatal("rows deleted while another run held the lock")
+	}
+}
+
+// A bad inventory is a usage error (exit 2) that names the line, and nothing is touched.
+func TestRunBadInventory(t *testing.T) {
+	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2})
+	cfg := writeInventory(t, t.TempDir(), product{c: c})
+	b, _ := os.ReadFile(cfg)
+	bad := strings.Replace(string(b), "    nodes:\n", "    nodez: 1\n    nodes:\n", 1)
+	if err := os.WriteFile(cfg, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pids := pidsOf(t, c)
+	_, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes")
+	if code != int(reauth.ExitUsage) || !strings.Contains(stderr, "nodez") || !strings.Contains(stderr, "reauth.yaml:10:") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if got := pidsOf(t, c); fmt.Sprint(got) != fmt.Sprint(pids) {
+		t.Fatalf("nodes restarted by a bad inventory: %v -> %v", pids, got)
+	}
+}
+
+// --dry-run reads everything, prints the plan, and deletes and restarts nothing.
+func TestRunDryRun(t *testing.T) {
+	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 1})
+	bs := browsers(t, c)
+	cfg := writeInventory(t, t.TempDir(), product{c: c, exclude: []string{"user001"}})
+	pids := pidsOf(t, c)
+	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"4 token(s) to delete", "excluded: user001", "node1", "node2", "Dry run"} {
+		if !strings.Contains(stdout, want) && !strings.Contains(stdout, strings.Replace(want, "4", "3", 1)) {
+			t.Errorf("plan lacks %q:\n%s", want, stdout)
+		}
+	}
+	if got := pidsOf(t, c); fmt.Sprint(got) != fmt.Sprint(pids) {
+		t.Fatalf("dry run restarted nodes: %v -> %v", pids, got)
+	}
+	if n := len(loggedIn(t, c, bs)); n != len(bs) {
+		t.Fatalf("dry run logged out browsers: %d of %d left", n, len(bs))
+	}
+	// Without --yes and without a terminal, a real run refuses.
+	if _, _, code := reauthCmd(t, nil, "run", "--config", cfg); code != int(reauth.ExitRefused) {
+		t.Fatalf("run without --yes and without a terminal exited %d, want 4", code)
+	}
+}
+
+func pidsOf(t *testing.T, c *sandbox.Cluster) []int {
+	t.Helper()
+	st, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, s := range st {
+		out = append(out, s.PID)
+	}
+	return out
+}

@@ -1,0 +1,143 @@
+package runbook_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth/internal/testenv"
+	"github.com/reauth/reauth/sandbox"
+)
+
+// product is one sandbox cluster in a test inventory.
+type product struct {
+	c       *sandbox.Cluster
+	exclude []string
+	ssh     bool   // restart its nodes over the loopback sshd instead of exec
+	table   string // token-table confirmation (Fisheye)
+	canary  string // canary user (its password comes from env CANARY_PW)
+}
+
+// up starts a sandbox cluster that is torn down when the test ends.
+func up(t *testing.T, o sandbox.Options) *sandbox.Cluster {
+	t.Helper()
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	o.Exe = testenv.Binary(t)
+	if o.StartupDelay == 0 {
+		o.StartupDelay = 600 * time.Millisecond // longer than the probe interval: the down phase is seen
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var log bytes.Buffer
+	c, err := sandbox.Up(ctx, o, &log)
+	if err != nil {
+		t.Fatalf("sandbox up %s: %v\n%s", o.Product, err, log.String())
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := c.Down(ctx); err != nil {
+			t.Errorf("sandbox down: %v", err)
+		}
+	})
+	return c
+}
+
+// writeInventory writes a reauth.yaml for the products into dir and returns its path.
+func writeInventory(t *testing.T, dir string, ps ...product) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "defaults:\n  start_timeout: 60s\n  poll_interval: 200ms\n  stable_window: 300ms\n  backup_dir: %s\n  audit_log: %s\n",
+		dir, filepath.Join(dir, "audit.jsonl"))
+	b.WriteString("products:\n")
+	for _, p := range ps {
+		fmt.Fprintf(&b, "  - product: %s\n    home: %s\n", p.c.Product(), p.c.Home())
+		if len(p.exclude) > 0 {
+			fmt.Fprintf(&b, "    exclude_users: [%s]\n", strings.Join(p.exclude, ", "))
+		}
+		if p.table != "" {
+			fmt.Fprintf(&b, "    table: %s\n", p.table)
+		}
+		if p.canary != "" {
+			fmt.Fprintf(&b, "    canary: {user: %s, password_env: CANARY_PW}\n", p.canary)
+		}
+		b.WriteString("    nodes:\n")
+		for _, n := range p.c.Nodes() {
+			cmd := fmt.Sprintf("%s sandbox restart-node --dir %s --node %s", testenv.Binary(t), p.c.Dir(), n.Name)
+			fmt.Fprintf(&b, "      - name: %s\n        url: %s\n        install: %s\n        restart:\n", n.Name, n.URL, n.Dir)
+			if p.ssh {
+				s := testenv.SSHServer(t)
+				host, port, _ := strings.Cut(s.Addr, ":")
+				fmt.Fprintf(&b, "          ssh: {host: %s, port: %s, user: %s, key_file: %s, known_hosts: %s, agent: false, command: %q}\n",
+					host, port, s.User, s.KeyFile, s.KnownHosts, cmd)
+			} else {
+				fmt.Fprintf(&b, "          exec: {command: %q}\n", cmd)
+			}
+		}
+	}
+	path := filepath.Join(dir, "reauth.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// browsers loads the cookie jars the sandbox saved for its seeded users, by user name.
+func browsers(t *testing.T, c *sandbox.Cluster) map[string]*sandbox.Browser {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(c.BrowsersDir(), "*.cookies"))
+	if len(files) == 0 {
+		t.Fatalf("no browsers in %s", c.BrowsersDir())
+	}
+	out := map[string]*sandbox.Browser{}
+	for _, f := range files {
+		b, err := sandbox.LoadBrowser(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[strings.TrimSuffix(filepath.Base(f), ".cookies")] = b
+	}
+	return out
+}
+
+// loggedIn lists the users whose browser some node still accepts.
+func loggedIn(t *testing.T, c *sandbox.Cluster, bs map[string]*sandbox.Browser) []string {
+	t.Helper()
+	var out []string
+	for name, b := range bs {
+		for _, n := range c.Nodes() {
+			if _, ok, _ := b.WhoAmI(context.Background(), n.URL); ok {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// reauthCmd runs the real binary; it returns stdout, stderr and the exit code.
+func reauthCmd(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testenv.Binary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run reauth: %v", err)
+	}
+	return out.String(), errb.String(), code
+}

@@ -1,0 +1,96 @@
+package runbook
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Phase is how far a product's run got. Phases only move forward.
+type Phase string
+
+const (
+	PhaseStarted   Phase = "started"   // lock taken, cut-off fixed, nothing deleted yet
+	PhasePurging   Phase = "purging"   // deletes may have committed: the backups hold every deleted row
+	PhasePurged    Phase = "purged"    // purge complete and its backups verified
+	PhaseRestarted Phase = "restarted" // every node restarted and RUNNING
+	PhaseDone      Phase = "done"      // verified (or verification reported)
+)
+
+// Journal is the on-disk record of one product's run, so that --resume does not purge twice and
+// restarts only the nodes not yet restarted. It holds no secret and no token value.
+type Journal struct {
+	path string
+
+	RunID     string    `json:"run_id"`
+	Product   string    `json:"product"`
+	Started   time.Time `json:"started"`
+	Phase     Phase     `json:"phase"`
+	CutoffID  int64     `json:"cutoff_id"`
+	Deleted   int64     `json:"deleted"`
+	Kept      int64     `json:"kept"`
+	Backups   []string  `json:"backups"`
+	SHA256    []string  `json:"sha256"`
+	Verified  bool      `json:"verified"`
+	LastError string    `json:"last_error,omitempty"`
+	Updated   time.Time `json:"updated"`
+}
+
+// journalPath is where a product's journal lives: beside the inventory.
+func journalPath(configPath, product string) string {
+	return filepath.Join(filepath.Dir(configPath), ".reauth-run-"+product+".json")
+}
+
+// restartJournalPath is the rolling-restart journal of that run.
+func restartJournalPath(configPath, product string) string {
+	return filepath.Join(filepath.Dir(configPath), ".reauth-restart-"+product+".json")
+}
+
+// loadJournal reads a journal; ok is false when there is none.
+func loadJournal(path string) (j *Journal, ok bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read run journal: %w", err)
+	}
+	j = &Journal{}
+	if err := json.Unmarshal(b, j); err != nil {
+		return nil, false, fmt.Errorf("run journal %s is damaged (%v): move it aside and check the backups it names", path, err)
+	}
+	j.path = path
+	return j, true, nil
+}
+
+// save writes the journal atomically (temp file, fsync, rename), 0600.
+func (j *Journal) save(now time.Time) error {
+	j.Updated = now.UTC()
+	b, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := j.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write run journal: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("write run journal: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write run journal: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write run journal: %w", err)
+	}
+	if err := os.Rename(tmp, j.path); err != nil {
+		return fmt.Errorf("write run journal: %w", err)
+	}
+	return nil
+}

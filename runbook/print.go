@@ -1,0 +1,100 @@
+package runbook
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// printPlan shows what will happen to one product, before anything does.
+func (u *unit) printPlan(w io.Writer) {
+	fmt.Fprintf(w, "\n== %s (%s)\n", u.prod.Name, u.prod.ID)
+	if u.report.Status == StatusSkipped {
+		fmt.Fprintf(w, "   already done in run %s: skipped\n", u.journal.RunID)
+		return
+	}
+	if u.resumed {
+		fmt.Fprintf(w, "   resuming run %s from phase %q\n", u.journal.RunID, u.journal.Phase)
+	}
+	fmt.Fprintf(w, "   database   %s\n", u.report.Database)
+	fmt.Fprintf(w, "   table      %s (cut-off: id <= %d, tokens issued before this run)\n", u.report.Table, u.purge.CutoffID)
+	fmt.Fprintf(w, "   purge      %d token(s) to delete, %d kept", u.purge.ToDelete, u.purge.ToKeep)
+	if len(u.inv.ExcludeUsers) > 0 {
+		fmt.Fprintf(w, " (excluded: %s)", strings.Join(u.inv.ExcludeUsers, ", "))
+	}
+	fmt.Fprintln(w)
+	for i, pu := range u.purge.PerUser {
+		if i == 10 {
+			fmt.Fprintf(w, "              … and %d more user(s)\n", len(u.purge.PerUser)-10)
+			break
+		}
+		fmt.Fprintf(w, "              %-24s %d\n", pu.User, pu.Count)
+	}
+	est := "unknown (measured on the first node)"
+	if u.ropts.StableWindow > 0 {
+		est = fmt.Sprintf("start-up time + %s stable window", u.ropts.StableWindow)
+	}
+	fmt.Fprintf(w, "   restart    %d node(s), one at a time; est. downtime per node: %s\n", len(u.rplan.Nodes), est)
+	for i, n := range u.rplan.Nodes {
+		fmt.Fprintf(w, "              %d. %-12s %-28s via %s\n", i+1, n.Name, n.URL, n.Restarter.Method())
+	}
+	if u.inv.Canary != nil {
+		fmt.Fprintf(w, "   canary     %s logs in on every node before; its cookies must be rejected after\n", u.inv.Canary.User)
+	}
+	if len(u.jar) > 0 {
+		fmt.Fprintf(w, "   cookies    %d cookie(s) from --cookies must be rejected after\n", len(u.jar))
+	}
+	for _, warn := range u.report.Warnings {
+		fmt.Fprintf(w, "   warning    %s\n", warn)
+	}
+}
+
+// printReport is the human summary at the end.
+func printReport(w io.Writer, r *Report) {
+	fmt.Fprintf(w, "\n== Report (run %s)\n", r.RunID)
+	for _, p := range r.Products {
+		fmt.Fprintf(w, "%s: %s\n", p.Product, p.Status)
+		if p.Deleted > 0 || len(p.Backups) > 0 {
+			fmt.Fprintf(w, "   deleted %d token(s) with id <= %d (issued before the run); kept %d newer\n", p.Deleted, p.CutoffID, p.Kept)
+			for i, b := range p.Backups {
+				sum := ""
+				if i < len(p.SHA256) {
+					sum = " sha256 " + p.SHA256[i]
+				}
+				fmt.Fprintf(w, "   backup  %s%s (undo: reauth restore --product %s … %s)\n", b, sum, p.Product, b)
+			}
+		}
+		for _, n := range p.Nodes {
+			line := fmt.Sprintf("   node %-12s %s", n.Name, n.Status)
+			if n.Restarted {
+				line += fmt.Sprintf(", back after %.1fs", float64(n.ReadyAfterMS)/1000)
+			}
+			if n.Error != "" {
+				line += ": " + n.Error
+			}
+			fmt.Fprintln(w, line)
+		}
+		v := p.Verify
+		if p.Status == StatusDone {
+			fmt.Fprintf(w, "   verify  tokens before cut-off left: %d; cookies checked: %d; cookies valid before/after: %d/%d; nodes RUNNING: %v\n",
+				v.TokensRemaining, v.CookiesChecked, v.SessionsBefore, v.SessionsValidAfter, v.NodesRunning)
+			if v.CookiesChecked == 0 {
+				fmt.Fprintln(w, "           (no canary or --cookies given: old cookies were not replayed)")
+			}
+		}
+		for _, pr := range v.Problems {
+			fmt.Fprintf(w, "   PROBLEM %s\n", pr)
+		}
+		if p.Error != "" {
+			fmt.Fprintf(w, "   error   %s\n", p.Error)
+		}
+	}
+	fmt.Fprintf(w, "verified: %v\n", r.Verified)
+	fmt.Fprintln(w, "Not covered by a forced re-login:")
+	for _, n := range r.NotCovered {
+		fmt.Fprintf(w, " - %s\n", n)
+	}
+	if r.AuditLog != "" {
+		fmt.Fprintf(w, "Audit log: %s\n", r.AuditLog)
+	}
+}

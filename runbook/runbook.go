@@ -1,0 +1,197 @@
+// Package runbook is the whole job of `reauth run`, for every product of an inventory, in order:
+// discover → preflight → plan → confirm → lock → canary capture → purge with backup → rolling
+// restart → verify → report. Each product is its own unit (own lock, backup, journal, restart
+// order). Everything that can be checked is checked for every product before anything changes;
+// then the products run one after another, and the first failure stops the run so that no product
+// is left half-done and the ones after it are untouched.
+package runbook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/audit"
+	"github.com/reauth/reauth/inventory"
+)
+
+// Options say what to run and how to talk to the operator.
+type Options struct {
+	Inventory   *inventory.Inventory
+	DryRun      bool   // every read, the plan, no write and no restart
+	Yes         bool   // no confirmation
+	Resume      bool   // continue a run that stopped, from its journals
+	CookiesFile string // a Netscape cookie jar whose cookies must be rejected afterwards
+	// ClearPersistedSessions removes Tomcat's SESSIONS.ser while nodes are down, where persistence is on.
+	ClearPersistedSessions bool
+	Products               []string // only these products of the inventory ("" = all)
+
+	Out, Err io.Writer // the plan and the report go to Out; progress to Err
+	// Confirm asks the operator to type expect; nil when there is no terminal.
+	Confirm func(prompt, expect string) (bool, error)
+	// Prompt asks for a secret on the terminal; nil when there is none.
+	Prompt func(prompt string) (string, error)
+	Getenv func(string) string
+	Now    func() time.Time
+	HTTP   *http.Client
+	Quiet  bool // no human plan/report on Out (--json)
+
+	runID      string
+	verifyOnly bool
+}
+
+// Report is what a run did. Its JSON names are part of the CLI contract.
+type Report struct {
+	RunID              string          `json:"run_id"`
+	DryRun             bool            `json:"dry_run"`
+	Deleted            int64           `json:"deleted"`
+	NodesRestarted     int             `json:"nodes_restarted"`
+	SessionsBefore     int             `json:"sessions_before"`
+	SessionsValidAfter int             `json:"sessions_valid_after"`
+	Verified           bool            `json:"verified"`
+	Products           []ProductReport `json:"products"`
+	NotCovered         []string        `json:"not_covered"`
+	AuditLog           string          `json:"audit_log,omitempty"`
+	Error              string          `json:"error,omitempty"`
+}
+
+// NotCovered is what a forced re-login does not touch; every report says so.
+var NotCovered = []string{
+	"personal access tokens and API tokens (not browser sessions: revoke them in the product if leaked)",
+	"OAuth tokens and application links",
+	"sessions at the SSO identity provider (users with a live IdP session log straight back in: end them at the IdP)",
+	"Crowd SSO sessions (crowd.token_key) unless Crowd is in the inventory",
+}
+
+func newRunID(now time.Time) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+func (o *Options) defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Err == nil {
+		o.Err = io.Discard
+	}
+	if o.HTTP == nil {
+		o.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+}
+
+// Run does the whole job. The report is filled in as far as the run got, also on error.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o.defaults()
+	rep := &Report{RunID: newRunID(o.Now()), DryRun: o.DryRun, NotCovered: NotCovered}
+	o.runID = rep.RunID
+	units, err := prepareAll(ctx, o)
+	defer closeAll(units)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep, err
+	}
+	for _, u := range units {
+		rep.Products = append(rep.Products, u.report)
+	}
+	if err := preflightAll(ctx, o, units); err != nil {
+		rep.Error = err.Error()
+		return rep, err
+	}
+	for _, u := range units {
+		if err := u.plan(ctx); err != nil {
+			rep.Error = err.Error()
+			return rep, err
+		}
+		if !o.Quiet {
+			u.printPlan(o.Out)
+		}
+	}
+	syncReports(rep, units)
+	if o.DryRun {
+		if !o.Quiet {
+			fmt.Fprintln(o.Out, "\nDry run: nothing was deleted, nothing was restarted. Run again without --dry-run to do it.")
+		}
+		return rep, nil
+	}
+	if err := confirmAll(o, units); err != nil {
+		rep.Error = err.Error()
+		return rep, err
+	}
+
+	logPath := o.Inventory.Resolve(o.Inventory.Defaults.AuditLog)
+	if logPath == "" {
+		logPath = o.Inventory.Resolve("reauth-audit.jsonl")
+	}
+	alog, err := audit.Open(logPath, rep.RunID, o.Now)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep, reauth.Refused("check that the audit log's directory is writable, or set defaults.audit_log in the inventory", "%v", err)
+	}
+	defer alog.Close()
+	rep.AuditLog = logPath
+
+	var runErr error
+	for i, u := range units {
+		u.audit = alog
+		if runErr != nil {
+			u.report.Status = StatusNotStarted
+			continue
+		}
+		runErr = u.execute(ctx)
+		if runErr != nil {
+			for _, rest := range units[i+1:] {
+				rest.report.Status = StatusNotStarted
+			}
+		}
+	}
+	syncReports(rep, units)
+	rep.Verified = runErr == nil && allVerified(units)
+	if runErr != nil {
+		rep.Error = runErr.Error()
+	}
+	if !o.Quiet {
+		printReport(o.Out, rep)
+	}
+	return rep, runErr
+}
+
+func allVerified(units []*unit) bool {
+	for _, u := range units {
+		if !u.report.Verify.Verified {
+			return false
+		}
+	}
+	return len(units) > 0
+}
+
+// syncReports copies each unit's report into rep and adds up the totals.
+func syncReports(rep *Report, units []*unit) {
+	rep.Products = rep.Products[:0]
+	rep.Deleted, rep.NodesRestarted, rep.SessionsBefore, rep.SessionsValidAfter = 0, 0, 0, 0
+	for _, u := range units {
+		rep.Products = append(rep.Products, u.report)
+		rep.Deleted += u.report.Deleted
+		rep.NodesRestarted += u.report.NodesRestarted
+		rep.SessionsBefore += u.report.Verify.SessionsBefore
+		rep.SessionsValidAfter += u.report.Verify.SessionsValidAfter
+	}
+}
+
+func closeAll(units []*unit) {
+	for _, u := range units {
+		u.close()
+	}
+}

@@ -1,0 +1,343 @@
+package runbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/audit"
+	"github.com/reauth/reauth/cookiefile"
+	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/rollout"
+	"github.com/reauth/reauth/rollout/methods"
+	"github.com/reauth/reauth/sqlstore"
+)
+
+// Product statuses in a report.
+const (
+	StatusPlanned    = "planned"
+	StatusDone       = "done"
+	StatusFailed     = "failed"
+	StatusNotStarted = "not started"
+	StatusSkipped    = "skipped (done in an earlier run)"
+)
+
+// ProductReport is what happened to one product.
+type ProductReport struct {
+	Product        string               `json:"product"`
+	Status         string               `json:"status"`
+	Database       string               `json:"database"`
+	Table          string               `json:"table"`
+	CutoffID       int64                `json:"cutoff_id"`
+	ToDelete       int64                `json:"to_delete"`
+	Deleted        int64                `json:"deleted"`
+	Kept           int64                `json:"kept"`
+	Excluded       []string             `json:"excluded_users"`
+	Backups        []string             `json:"backups"`
+	SHA256         []string             `json:"sha256"`
+	NodesRestarted int                  `json:"nodes_restarted"`
+	Nodes          []rollout.NodeResult `json:"nodes"`
+	Verify         VerifyReport         `json:"verify"`
+	Warnings       []string             `json:"warnings,omitempty"`
+	Error          string               `json:"error,omitempty"`
+}
+
+// unit is one product's run.
+type unit struct {
+	o         *Options
+	inv       *inventory.Product
+	prod      atlassian.Product
+	db        reauth.Database
+	store     *sqlstore.Store
+	rplan     rollout.Plan
+	closePlan func() // releases SSH connections
+	ropts     rollout.Options
+	journal   *Journal
+	resumed   bool
+	purge     sqlstore.PurgePlan
+	canary    reauth.Secret
+	jar       []*http.Cookie
+	captured  []session
+	audit     *audit.Log
+	report    ProductReport
+}
+
+func (u *unit) close() {
+	if u.store != nil {
+		u.store.Close()
+	}
+	if u.closePlan != nil {
+		u.closePlan()
+	}
+}
+
+// selected reports whether the operator asked for product id (all when none named).
+func selected(o Options, id string) bool {
+	if len(o.Products) == 0 {
+		return true
+	}
+	for _, p := range o.Products {
+		if strings.EqualFold(p, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareAll discovers every product: database, token table, nodes and restart methods. It only
+// reads. The first product that cannot be discovered stops everything (nothing has changed).
+func prepareAll(ctx context.Context, o Options) ([]*unit, error) {
+	var units []*unit
+	for i := range o.Inventory.Products {
+		ip := &o.Inventory.Products[i]
+		if !selected(o, string(ip.ID)) {
+			continue
+		}
+		u := &unit{o: &o, inv: ip}
+		units = append(units, u)
+		if err := u.prepare(ctx); err != nil {
+			return units, fmt.Errorf("%s: %w", ip.ID, err)
+		}
+	}
+	if len(units) == 0 {
+		return nil, reauth.Usage("name products that are in the inventory", "no product of the inventory was selected")
+	}
+	return units, nil
+}
+
+func (u *unit) prepare(ctx context.Context) error {
+	o, ip := u.o, u.inv
+	prod, err := methods.Product(ip)
+	if err != nil {
+		return err
+	}
+	u.prod = prod
+	u.report = ProductReport{Product: string(ip.ID), Status: StatusPlanned, Excluded: ip.ExcludeUsers}
+	db, err := databaseOf(o, ip)
+	if err != nil {
+		return err
+	}
+	if err := atlassian.ResolvePassword(&db, o.Getenv, o.Prompt); err != nil {
+		return err
+	}
+	u.db = db
+	u.report.Database = db.String()
+	st, err := sqlstore.Open(ctx, db, prod, sqlstore.Options{Table: ip.Table})
+	if err != nil {
+		return err
+	}
+	u.store = st
+	u.report.Table = st.Table().Name
+	if ip.Canary != nil && !o.verifyOnly { // verify replays cookies; it logs nobody in
+		if u.canary, err = ip.Canary.Password.Resolve(o.Getenv); err != nil {
+			return reauth.Usage("set the canary's password_env or password_file", "canary %s: %v", ip.Canary.User, err)
+		}
+	}
+	if o.CookiesFile != "" {
+		if u.jar, err = loadJar(o.CookiesFile, prod); err != nil {
+			return err
+		}
+	}
+	u.rplan, u.closePlan, err = methods.Plan(ctx, o.Inventory, ip, o.Getenv)
+	if err != nil {
+		return err
+	}
+	u.ropts = rolloutOptions(o, ip, u)
+	jp := journalPath(o.Inventory.Path, string(ip.ID))
+	j, ok, err := loadJournal(jp)
+	if err != nil {
+		return reauth.Refused("", "%v", err)
+	}
+	switch {
+	case ok && o.verifyOnly:
+		u.journal = j
+	case ok && j.Phase != PhaseDone && !o.Resume:
+		return reauth.Refused(fmt.Sprintf("continue it with --resume (it will not purge twice), or move %s aside after checking its backups", jp),
+			"a previous run (%s) stopped in phase %q", j.RunID, j.Phase)
+	case ok && o.Resume:
+		u.journal, u.resumed = j, true
+	default:
+		u.journal = &Journal{path: jp, Product: string(ip.ID)}
+	}
+	return nil
+}
+
+// databaseOf finds the product's database: from its home directory, or from the inventory's
+// database block.
+func databaseOf(o *Options, ip *inventory.Product) (reauth.Database, error) {
+	if ip.Database == nil {
+		d, err := atlassian.Discover(atlassian.DiscoverOptions{Product: ip.ID, Home: o.Inventory.Resolve(ip.Home),
+			Install: o.Inventory.Resolve(ip.Install), Getenv: o.Getenv})
+		if err != nil {
+			return reauth.Database{}, err
+		}
+		return d.Database, nil
+	}
+	db, err := atlassian.ParseJDBCURL(ip.Database.JDBCURL)
+	if err != nil {
+		return reauth.Database{}, reauth.Usage("fix database.jdbc_url in the inventory", "%v", err)
+	}
+	db.User = ip.Database.User
+	if !ip.Database.Password.IsZero() {
+		pw, err := ip.Database.Password.Resolve(o.Getenv)
+		if err != nil {
+			return reauth.Database{}, reauth.Usage("set the database password_env or password_file", "%v", err)
+		}
+		db.Password, db.PasswordSource = pw, "inventory reference"
+	}
+	return db, nil
+}
+
+// loadJar reads a browser's exported cookie jar and keeps the product's session and remember-me
+// cookies (whatever their domain: they are replayed against every node).
+func loadJar(path string, p atlassian.Product) ([]*http.Cookie, error) {
+	cs, err := cookiefile.Load(path)
+	if err != nil {
+		return nil, reauth.Usage("export the browser's cookies in Netscape format (cookies.txt)", "--cookies: %v", err)
+	}
+	var out []*http.Cookie
+	for _, c := range cs {
+		if c.Name == p.SessionCookie || c.Name == p.RememberMeCookie {
+			out = append(out, &http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+	if len(out) == 0 {
+		return nil, reauth.Usage("", "--cookies %s holds no %s or %s cookie", path, p.SessionCookie, p.RememberMeCookie)
+	}
+	return out, nil
+}
+
+// rolloutOptions are the inventory's timeouts (as `reauth restart` reads them) plus the run's own
+// journal, so that a run's --resume never mixes with a separate `reauth restart`.
+func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options {
+	ro := methods.Options(o.Inventory, ip)
+	ro.JournalPath = restartJournalPath(o.Inventory.Path, string(ip.ID))
+	ro.ClearPersistedSessions = o.ClearPersistedSessions
+	ro.HTTP = o.HTTP
+	ro.Events = u.progress
+	ro.Now = o.Now
+	return ro
+}
+
+func (u *unit) progress(e rollout.Event) {
+	line := fmt.Sprintf("%s %s: %s", u.prod.ID, e.Node, e.Phase)
+	if e.State != "" {
+		line += " (" + e.State + ")"
+	}
+	if e.Elapsed > 0 {
+		line += fmt.Sprintf(" %.1fs", e.Elapsed.Seconds())
+	}
+	if e.Message != "" {
+		line += ": " + e.Message
+	}
+	fmt.Fprintln(u.o.Err, line)
+}
+
+// preflightAll checks every product before anything changes and reports every problem at once.
+func preflightAll(ctx context.Context, o Options, units []*unit) error {
+	var problems []string
+	code := reauth.ExitRefused
+	for _, u := range units {
+		if u.resumed && u.journal.Phase == PhaseDone {
+			continue
+		}
+		if err := u.preflight(ctx); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", u.prod.ID, err))
+			if reauth.CodeOf(err) == reauth.ExitLocked {
+				code = reauth.ExitLocked
+			}
+			if h := reauth.HintOf(err); h != "" {
+				problems = append(problems, "  hint: "+h)
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &reauth.Error{Code: code, Err: errors.New("preflight failed, nothing was changed:\n  " + strings.Join(problems, "\n  "))}
+}
+
+func (u *unit) preflight(ctx context.Context) error {
+	release, err := u.store.Lock(ctx, "reauth preflight")
+	if err != nil {
+		return err
+	}
+	if err := release(); err != nil {
+		return err
+	}
+	if err := u.store.CheckDeleteRights(ctx); err != nil {
+		return err
+	}
+	skipRestart := u.resumed && u.journal.Phase == PhaseRestarted
+	if !skipRestart {
+		opts := u.ropts
+		opts.Resume = u.resumingRestart()
+		if err := rollout.Preflight(ctx, u.rplan, opts); err != nil {
+			return err
+		}
+	}
+	if len(u.rplan.Nodes) == 1 {
+		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("%s has one node: it will be fully down while it restarts", u.prod.Name))
+	}
+	return nil
+}
+
+// plan counts what the purge will delete (or, on resume, what it still has to).
+func (u *unit) plan(ctx context.Context) error {
+	if u.resumed && u.journal.Phase == PhaseDone {
+		u.report.Status = StatusSkipped
+		return nil
+	}
+	po := sqlstore.PurgeOptions{CutoffID: u.journal.CutoffID, ExcludeUsers: u.inv.ExcludeUsers}
+	p, err := u.store.Plan(ctx, po)
+	if err != nil {
+		return fmt.Errorf("%s: plan the purge: %w", u.prod.ID, err)
+	}
+	u.purge = p
+	u.report.CutoffID, u.report.ToDelete = p.CutoffID, p.ToDelete
+	return nil
+}
+
+func confirmAll(o Options, units []*unit) error {
+	if o.Yes {
+		return nil
+	}
+	if o.Confirm == nil {
+		return reauth.Refused("run it on a terminal to confirm, or pass --yes in scripts (after a --dry-run)",
+			"refusing to delete tokens and restart nodes without confirmation")
+	}
+	for _, u := range units {
+		if u.report.Status == StatusSkipped {
+			continue
+		}
+		ok, err := o.Confirm(fmt.Sprintf("Type %q to purge %d token(s) and restart %d node(s) of %s: ",
+			string(u.prod.ID), u.purge.ToDelete, len(u.rplan.Nodes), u.prod.Name), string(u.prod.ID))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return reauth.Refused("", "not confirmed: nothing was changed")
+		}
+	}
+	return nil
+}
+
+func (u *unit) backupPath() string {
+	dir := u.o.Inventory.Resolve(u.o.Inventory.Defaults.BackupDir)
+	if dir == "" {
+		dir = u.o.Inventory.Dir
+	}
+	name := fmt.Sprintf("reauth-%s-%s", u.prod.ID, u.o.Now().UTC().Format("20060102T150405.000Z"))
+	if n := len(u.journal.Backups); n > 0 {
+		name += fmt.Sprintf("-part%d", n+1)
+	}
+	return filepath.Join(dir, name+".jsonl.gz")
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
