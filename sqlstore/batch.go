@@ -21,7 +21,7 @@ const maxWindowFactor = 1024
 // table: on a table the planner has no statistics for (just bulk-loaded, or grown since the last
 // ANALYZE), PostgreSQL estimates a handful of rows and sorts every remaining row for every batch,
 // which made a purge quadratic. A window bounds what any plan can touch. Its width adapts:
-// it doubles while windows come back less than half full, and gaps are skipped with an index
+// it grows while windows come back short of a batch, and gaps are skipped with an index
 // MIN(id) lookup.
 type batcher struct {
 	s       *Store
@@ -100,10 +100,10 @@ func (b *batcher) run(ctx context.Context) (int, float64, error) {
 			b.lo = b.ids[len(b.ids)-1]
 			return got, ms, nil
 		case got > 0:
+			// The window ran out before the batch filled: widen it in proportion, so that the
+			// next one holds about a batch (at most doubling: density can change).
 			b.lo = hi
-			if got < n/2 {
-				b.width = min(b.width*2, maxWidth)
-			}
+			b.width = min(max(b.width*int64(n)/int64(got), b.width+1), b.width*2, maxWidth)
 			return got, ms, nil
 		}
 		// Nothing in scope in this window: skip to the next id, and widen.
