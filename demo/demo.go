@@ -103,7 +103,9 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
-	rep, err := runbook.Run(ctx, runbook.Options{Inventory: inv, Yes: true, CookiesFile: jar,
+	// mode restart: the classic job, what every product and version can do (API mode is shown by
+	// `reauth run --mode api` on Jira 9.11+ and Bamboo 9.4+).
+	rep, err := runbook.Run(ctx, runbook.Options{Inventory: inv, Yes: true, CookiesFile: jar, Mode: "restart",
 		Out: storyOut(o), Err: o.Err, Getenv: os.Getenv})
 	if rep != nil {
 		res.Deleted, res.NodesRestarted, res.Verified = rep.Deleted, rep.NodesRestarted, rep.Verified

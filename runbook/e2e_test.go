@@ -130,3 +130,31 @@ func decodeInto(t *testing.T, stdout string, v any) error {
 	}
 	return nil
 }
+
+// Jira on the real Jira 8 schema (the codeclou Data Center dump restored into PostgreSQL): three
+// sandbox nodes adopt its tables, users log in, and the run purges, restarts and verifies.
+func TestRunJiraOnRealJira8Schema(t *testing.T) {
+	pg := testenv.Postgres(t)
+	testenv.LoadDump(t, pg, "codeclou-archive+docker-atlassian-jira-data-center__initdb.d_jira-8-postgresql.sql")
+	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pg.URL, Users: 9, RememberFraction: 1, AdoptSchema: true})
+	bs := browsers(t, c)
+	if n := len(loggedIn(t, c, bs)); n != 9 {
+		t.Fatalf("%d of 9 browsers logged in before", n)
+	}
+	var adminKey string
+	if err := pg.SQL.QueryRow(`SELECT user_key FROM app_user WHERE lower_user_name = 'admin'`).Scan(&adminKey); err != nil || adminKey != "admin" {
+		t.Fatalf("the dump's own app_user row was changed: %q %v", adminKey, err)
+	}
+	cfg := writeInventory(t, t.TempDir(), product{c: c, exclude: []string{"USER004"}}) // login names match case-insensitively
+	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json")
+	if code != 0 {
+		t.Fatalf("run exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	r := decode(t, stdout)
+	if !r.Verified || r.Deleted != 8 || r.NodesRestarted != 3 {
+		t.Fatalf("verified=%v deleted=%d nodes_restarted=%d", r.Verified, r.Deleted, r.NodesRestarted)
+	}
+	if after := loggedIn(t, c, bs); len(after) != 1 || after[0] != "user004" {
+		t.Fatalf("logged in after the run: %v, want [user004]", after)
+	}
+}

@@ -47,6 +47,11 @@ func (u *unit) execute(ctx context.Context) (err error) {
 			return err
 		}
 		u.purge, u.report.ToDelete = p, p.ToDelete
+		if u.useAPI() {
+			if err := u.captureUsers(ctx); err != nil {
+				return err
+			}
+		}
 		j.RunID, j.Started, j.Phase, j.CutoffID = u.runID(), u.o.Now().UTC(), PhaseStarted, p.CutoffID
 		if err := j.save(u.o.Now()); err != nil {
 			return reauth.Refused("check that the inventory's directory is writable", "%v", err)
@@ -66,7 +71,11 @@ func (u *unit) execute(ctx context.Context) (err error) {
 	u.report.Deleted, u.report.Kept, u.report.Backups, u.report.SHA256 = j.Deleted, j.Kept, j.Backups, j.SHA256
 
 	if j.Phase == PhasePurged {
-		if err := u.restartStep(ctx); err != nil {
+		step := u.restartStep
+		if u.useAPI() {
+			step = u.apiStep
+		}
+		if err := step(ctx); err != nil {
 			return err
 		}
 	}

@@ -22,6 +22,7 @@ type product struct {
 	ssh     bool   // restart its nodes over the loopback sshd instead of exec
 	table   string // token-table confirmation (Fisheye)
 	canary  string // canary user (its password comes from env CANARY_PW)
+	admin   bool   // admin credential for the session API (the sandbox's admin token file)
 }
 
 // up starts a sandbox cluster that is torn down when the test ends.
@@ -65,6 +66,9 @@ func writeInventory(t *testing.T, dir string, ps ...product) string {
 		}
 		if p.table != "" {
 			fmt.Fprintf(&b, "    table: %s\n", p.table)
+		}
+		if p.admin {
+			fmt.Fprintf(&b, "    admin: {user: admin, token_file: %s}\n", filepath.Join(p.c.Dir(), "admin-token"))
 		}
 		if p.canary != "" {
 			fmt.Fprintf(&b, "    canary: {user: %s, password_env: CANARY_PW}\n", p.canary)

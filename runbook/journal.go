@@ -25,16 +25,19 @@ const (
 type Journal struct {
 	path string
 
-	RunID     string    `json:"run_id"`
-	Product   string    `json:"product"`
-	Started   time.Time `json:"started"`
-	Phase     Phase     `json:"phase"`
-	CutoffID  int64     `json:"cutoff_id"`
-	Deleted   int64     `json:"deleted"`
-	Kept      int64     `json:"kept"`
-	Backups   []string  `json:"backups"`
-	SHA256    []string  `json:"sha256"`
-	Verified  bool      `json:"verified"`
+	RunID    string    `json:"run_id"`
+	Product  string    `json:"product"`
+	Started  time.Time `json:"started"`
+	Phase    Phase     `json:"phase"`
+	CutoffID int64     `json:"cutoff_id"`
+	Deleted  int64     `json:"deleted"`
+	Kept     int64     `json:"kept"`
+	Backups  []string  `json:"backups"`
+	SHA256   []string  `json:"sha256"`
+	Verified bool      `json:"verified"`
+	// APIUsers are the users whose sessions API mode ends, listed before the purge (it deletes the
+	// token rows that name some of them). User names only: no secret.
+	APIUsers  []string  `json:"api_users,omitempty"`
 	LastError string    `json:"last_error,omitempty"`
 	Updated   time.Time `json:"updated"`
 }

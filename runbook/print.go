@@ -30,6 +30,12 @@ func (u *unit) printPlan(w io.Writer) {
 		}
 		fmt.Fprintf(w, "              %-24s %d\n", pu.User, pu.Count)
 	}
+	fmt.Fprintf(w, "   mode       %s\n", u.report.Mode.Why)
+	if u.useAPI() {
+		fmt.Fprintf(w, "   sessions   %d user(s) whose sessions are ended on every node through the API, after the purge; no restart\n", u.report.Mode.Users)
+		u.printChecks(w)
+		return
+	}
 	est := "unknown (measured on the first node)"
 	if u.ropts.StableWindow > 0 {
 		est = fmt.Sprintf("start-up time + %s stable window", u.ropts.StableWindow)
@@ -38,6 +44,11 @@ func (u *unit) printPlan(w io.Writer) {
 	for i, n := range u.rplan.Nodes {
 		fmt.Fprintf(w, "              %d. %-12s %-28s via %s\n", i+1, n.Name, n.URL, n.Restarter.Method())
 	}
+	u.printChecks(w)
+}
+
+// printChecks lists the proofs the run will collect, and the warnings.
+func (u *unit) printChecks(w io.Writer) {
 	if u.inv.Canary != nil {
 		fmt.Fprintf(w, "   canary     %s logs in on every node before; its cookies must be rejected after\n", u.inv.Canary.User)
 	}
@@ -63,6 +74,10 @@ func printReport(w io.Writer, r *Report) {
 				}
 				fmt.Fprintf(w, "   backup  %s%s (undo: reauth restore --product %s … %s)\n", b, sum, p.Product, b)
 			}
+		}
+		if res := p.Mode.Result; res != nil {
+			fmt.Fprintf(w, "   api     ended the sessions of %d of %d user(s) (%d unknown, %d failed) in %.1fs, %d request(s), p99 %.0f ms; no node restarted\n",
+				res.Ended, res.Users, len(res.NotFound), len(res.Failed), res.ElapsedMS/1000, res.Requests, res.P99MS)
 		}
 		for _, n := range p.Nodes {
 			line := fmt.Sprintf("   node %-12s %s", n.Name, n.Status)

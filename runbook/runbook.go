@@ -30,6 +30,10 @@ type Options struct {
 	// ClearPersistedSessions removes Tomcat's SESSIONS.ser while nodes are down, where persistence is on.
 	ClearPersistedSessions bool
 	Products               []string // only these products of the inventory ("" = all)
+	// Mode overrides the inventory's mode for every product: auto (the product's session API where
+	// it has one, else a rolling restart), restart or api.
+	Mode           string
+	APIConcurrency int // API mode: requests in flight at once (default 8)
 
 	Out, Err io.Writer // the plan and the report go to Out; progress to Err
 	// Confirm asks the operator to type expect; nil when there is no terminal.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/apimode"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/audit"
 	"github.com/reauth/reauth/cookiefile"
@@ -43,6 +44,7 @@ type ProductReport struct {
 	SHA256         []string             `json:"sha256"`
 	NodesRestarted int                  `json:"nodes_restarted"`
 	Nodes          []rollout.NodeResult `json:"nodes"`
+	Mode           ModeReport           `json:"mode"`
 	Verify         VerifyReport         `json:"verify"`
 	Warnings       []string             `json:"warnings,omitempty"`
 	Error          string               `json:"error,omitempty"`
@@ -64,6 +66,7 @@ type unit struct {
 	canary    reauth.Secret
 	jar       []*http.Cookie
 	captured  []session
+	auth      apimode.Auth // API mode: the admin credential
 	audit     *audit.Log
 	report    ProductReport
 }
@@ -274,15 +277,18 @@ func (u *unit) preflight(ctx context.Context) error {
 	if err := u.store.CheckDeleteRights(ctx); err != nil {
 		return err
 	}
+	if err := u.chooseMode(ctx); err != nil {
+		return err
+	}
 	skipRestart := u.resumed && u.journal.Phase == PhaseRestarted
-	if !skipRestart {
+	if !skipRestart && !u.useAPI() {
 		opts := u.ropts
 		opts.Resume = u.resumingRestart()
 		if err := rollout.Preflight(ctx, u.rplan, opts); err != nil {
 			return err
 		}
 	}
-	if len(u.rplan.Nodes) == 1 {
+	if len(u.rplan.Nodes) == 1 && !u.useAPI() {
 		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("%s has one node: it will be fully down while it restarts", u.prod.Name))
 	}
 	return nil
@@ -301,6 +307,15 @@ func (u *unit) plan(ctx context.Context) error {
 	}
 	u.purge = p
 	u.report.CutoffID, u.report.ToDelete = p.CutoffID, p.ToDelete
+	if u.useAPI() && !(u.resumed && len(u.journal.APIUsers) > 0) {
+		users, err := u.store.SessionUsers(ctx, u.inv.ExcludeUsers)
+		if err != nil {
+			return fmt.Errorf("%s: list the users whose sessions to end: %w", u.prod.ID, err)
+		}
+		u.report.Mode.Users = len(users)
+	} else if u.useAPI() {
+		u.report.Mode.Users = len(u.journal.APIUsers)
+	}
 	return nil
 }
 

@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"path/filepath"
+
 	"bytes"
+	"github.com/reauth/reauth/atlassian"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -15,7 +18,15 @@ type invFile struct {
 type invProduct struct {
 	Product string    `yaml:"product"`
 	Home    string    `yaml:"home"`
+	Table   string    `yaml:"table,omitempty"` // the operator's confirmation of an UNCONFIRMED table (Fisheye)
+	Admin   *invAdmin `yaml:"admin,omitempty"`
 	Nodes   []invNode `yaml:"nodes"`
+}
+
+// invAdmin is the admin credential for the products' session API (API mode), by reference.
+type invAdmin struct {
+	User      string `yaml:"user"`
+	TokenFile string `yaml:"token_file"`
 }
 
 type invNode struct {
@@ -36,7 +47,19 @@ type invExec struct {
 // inventory renders DIR/reauth.yaml: every node restarts with the exec method through
 // `reauth sandbox restart-node`.
 func (c *Cluster) inventory() ([]byte, error) {
-	p := invProduct{Product: string(c.st.Product), Home: c.Home()}
+	p := invProduct{Product: string(c.st.Product), Home: c.Home(),
+		Admin: &invAdmin{User: "admin", TokenFile: filepath.Join(c.st.Dir, "admin-token")}}
+	if c.st.Product == atlassian.Fisheye {
+		prod, err := atlassian.Lookup(string(c.st.Product))
+		if err != nil {
+			return nil, err
+		}
+		m, err := modelFor(prod)
+		if err != nil {
+			return nil, err
+		}
+		p.Table = m.table
+	}
 	for _, n := range c.Nodes() {
 		cmd := shellQuote(c.st.Exe) + " sandbox restart-node --dir " + shellQuote(c.st.Dir) + " --node " + shellQuote(n.Name)
 		p.Nodes = append(p.Nodes, invNode{Name: n.Name, URL: n.URL, Install: n.Dir, Restart: invRestart{Exec: invExec{Command: cmd}}})

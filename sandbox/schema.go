@@ -113,9 +113,36 @@ func (m model) createSchema(ctx context.Context, db *sql.DB, e reauth.Engine) er
 	return nil
 }
 
+// adoptSchema accepts the product's tables as a restored dump created them (checking that the token
+// table is there) and adds the sandbox's own tables.
+func (m model) adoptSchema(ctx context.Context, db *sql.DB, e reauth.Engine) error {
+	if _, err := db.ExecContext(ctx, "SELECT 1 FROM "+m.table+" WHERE 1 = 0"); err != nil {
+		return reauth.Refused("restore the product's dump into the database first, or leave out --adopt-schema",
+			"adopt schema: the database has no table %q: %v", m.table, err)
+	}
+	ddl := m.ddl(e)
+	for _, q := range ddl[len(ddl)-2:] { // the sandbox's own two tables come last
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create sandbox tables: %w", err)
+		}
+	}
+	return nil
+}
+
 // seedUsers writes the user directory: admin plus names, in the sandbox's table and in the
 // product's own user table where its token rows point (Jira app_user, Bitbucket stash_user).
-func (m model) seedUsers(ctx context.Context, db *sql.DB, e reauth.Engine, users []seedUser) error {
+//
+// With adopted (real) tables, user rows that the product's dump already has (by lower-case name)
+// are kept, and new rows get ids above the dump's highest.
+func (m model) seedUsers(ctx context.Context, db *sql.DB, e reauth.Engine, users []seedUser, adopted bool) error {
+	idBase := int64(10000)
+	if adopted && m.userRef == "key" {
+		var max sql.NullInt64
+		if err := db.QueryRowContext(ctx, "SELECT MAX(id) FROM app_user").Scan(&max); err != nil {
+			return fmt.Errorf("seed users: read app_user: %w", err)
+		}
+		idBase = max.Int64 + 1
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("seed users: %w", err)
@@ -135,7 +162,15 @@ func (m model) seedUsers(ctx context.Context, db *sql.DB, e reauth.Engine, users
 		}
 		switch m.userRef {
 		case "key":
-			err = ins("INSERT INTO app_user (id, user_key, lower_user_name) VALUES (?, ?, ?)", 10000+u.ID, u.Ref, strings.ToLower(u.Name))
+			var have int
+			if adopted {
+				if err := tx.QueryRowContext(ctx, rebind(e, "SELECT COUNT(*) FROM app_user WHERE lower_user_name = ?"), strings.ToLower(u.Name)).Scan(&have); err != nil {
+					return fmt.Errorf("seed user %s: %w", u.Name, err)
+				}
+			}
+			if have == 0 {
+				err = ins("INSERT INTO app_user (id, user_key, lower_user_name) VALUES (?, ?, ?)", idBase+int64(u.ID), u.Ref, strings.ToLower(u.Name))
+			}
 		case "id":
 			err = ins("INSERT INTO stash_user (id, name, slug) VALUES (?, ?, ?)", u.ID, u.Name, strings.ToLower(u.Name))
 		}

@@ -37,6 +37,10 @@ type Options struct {
 	Version          string        // product version the nodes report (default: a current one)
 	Exe              string        // the reauth binary that runs nodes (default os.Executable())
 	AdminPassword    string        // password of the account "admin" (default "admin")
+	// AdoptSchema uses a product schema that is already in the database (a real product's dump
+	// restored into a scratch database) instead of refusing it: the sandbox then adds only its own
+	// tables and the user rows it needs. Never point it at a live product's database.
+	AdoptSchema bool
 }
 
 // DefaultVersion is the version a sandbox node reports when Options.Version is empty.
@@ -180,7 +184,12 @@ func (c *Cluster) createDatabase(ctx context.Context, m model, t dbTarget, o Opt
 		return reauth.WithHint(err, dbHint)
 	}
 	defer db.Close()
-	if err := m.createSchema(ctx, db, t.Engine); err != nil {
+	if o.AdoptSchema {
+		err = m.adoptSchema(ctx, db, t.Engine)
+	} else {
+		err = m.createSchema(ctx, db, t.Engine)
+	}
+	if err != nil {
 		return err
 	}
 	users := []seedUser{{ID: 0, Name: "admin", Hash: hashPassword(o.AdminPassword), Admin: true, Ref: m.userRefFor(0, "admin")}}
@@ -188,7 +197,7 @@ func (c *Cluster) createDatabase(ctx context.Context, m model, t dbTarget, o Opt
 		name := UserName(i)
 		users = append(users, seedUser{ID: i, Name: name, Hash: hashPassword(UserPassword), Ref: m.userRefFor(i, name)})
 	}
-	return m.seedUsers(ctx, db, t.Engine, users)
+	return m.seedUsers(ctx, db, t.Engine, users, o.AdoptSchema)
 }
 
 // UserName is the name of seeded user i (1-based): user001, user002, ...

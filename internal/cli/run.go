@@ -21,6 +21,7 @@ type runOptions struct {
 	resume   bool
 	cookies  string
 	clearSer bool
+	mode     string
 	json     bool
 }
 
@@ -42,7 +43,9 @@ For each product, in order:
   6. canary     if the inventory names a canary account: log it in on every node (remember-me on)
   7. purge      delete the tokens issued before this run, in small batches, every batch written
                 and fsynced to a backup file before its delete commits; newer tokens are kept
-  8. restart    one node at a time: see it go down, wait for RUNNING, then the next
+  8. restart    one node at a time: see it go down, wait for RUNNING, then the next; or, where
+                the product can (Jira 9.11+, Bamboo 9.4+, admin credentials in the inventory) and
+                --mode allows, end every user's sessions through its REST API with no restart
   9. verify     no old token left; every captured cookie rejected by every node; nodes RUNNING
  10. report     summary, --json, and a line per step in the audit log (JSON Lines, 0600)
 
@@ -72,6 +75,7 @@ journal beside the inventory: it never purges twice and restarts only nodes not 
 	f.BoolVar(&o.resume, "resume", false, "continue a run that stopped, from its journal")
 	f.StringVar(&o.cookies, "cookies", "", "a browser's exported cookies (Netscape cookies.txt) that must be rejected afterwards")
 	f.BoolVar(&o.clearSer, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where session persistence is on")
+	f.StringVar(&o.mode, "mode", "", "how to end in-memory sessions: auto (the product's session API where it has one, else a rolling restart), restart or api; overrides the inventory's mode")
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
 	_ = c.MarkFlagRequired("config")
 	return c
@@ -111,8 +115,13 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 		return err
 	}
 	ro := runbookOptions(streams, inv, o.json)
-	ro.DryRun, ro.Yes, ro.Resume, ro.CookiesFile, ro.ClearPersistedSessions, ro.Products =
-		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products
+	switch o.mode {
+	case "", "auto", "restart", "api":
+	default:
+		return reauth.Usage("use --mode auto, restart or api", "unknown --mode %q", o.mode)
+	}
+	ro.DryRun, ro.Yes, ro.Resume, ro.CookiesFile, ro.ClearPersistedSessions, ro.Products, ro.Mode =
+		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products, o.mode
 	rep, err := runbook.Run(ctx, ro)
 	if o.json {
 		if jerr := writeJSON(streams.Out, rep); jerr != nil {

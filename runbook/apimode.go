@@ -1,0 +1,124 @@
+package runbook
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/apimode"
+	"github.com/reauth/reauth/rollout"
+	"github.com/reauth/reauth/tomcat"
+)
+
+// ModeReport says how a product's in-memory sessions are ended, and why.
+type ModeReport struct {
+	Mode    string           `json:"mode"` // "restart" or "api"
+	Why     string           `json:"why"`
+	Support *apimode.Support `json:"api,omitempty"`
+	Users   int              `json:"users,omitempty"` // API mode: users whose sessions are ended
+	Result  *apimode.Result  `json:"result,omitempty"`
+}
+
+// chooseMode decides, in preflight, between the product's session API and a rolling restart
+// (design: --mode on the command line wins over the inventory's mode; auto by default). It only
+// reads: Detect's permission check asks to end the sessions of a user that cannot exist.
+func (u *unit) chooseMode(ctx context.Context) error {
+	mode := u.o.Mode
+	if mode == "" {
+		mode = u.inv.Mode
+	}
+	if mode == apimode.ModeRestart {
+		u.report.Mode = ModeReport{Mode: "restart", Why: "restart: rolling restart, as asked (mode: restart)"}
+		return nil
+	}
+	auth, err := apimode.AuthFrom(u.inv.Admin, u.o.Getenv)
+	if err != nil {
+		return err
+	}
+	support, err := apimode.Detect(ctx, u.o.HTTP, u.prod, u.rplan.Nodes[0].URL, auth)
+	if err != nil {
+		return err
+	}
+	persist := u.persistenceOn(ctx)
+	if err := apimode.CheckMode(mode, support, persist); err != nil {
+		return err
+	}
+	useAPI, why := apimode.Decide(mode, support, persist)
+	u.auth = auth
+	u.report.Mode = ModeReport{Mode: "restart", Why: why, Support: &support}
+	if useAPI {
+		u.report.Mode.Mode = "api"
+	}
+	return nil
+}
+
+func (u *unit) useAPI() bool { return u.report.Mode.Mode == "api" }
+
+// persistenceOn reports whether any node persists Tomcat sessions (then the API cannot end the
+// sessions a restart would restore, and auto restarts instead).
+func (u *unit) persistenceOn(ctx context.Context) bool {
+	for _, n := range u.rplan.Nodes {
+		fa, ok := n.Restarter.(rollout.FileAccess)
+		if !ok || n.Install == "" {
+			continue
+		}
+		p, err := tomcat.Detect(func(path string) ([]byte, error) { return fa.ReadFile(ctx, path) }, n.Install)
+		if err == nil && p.State == tomcat.On {
+			return true
+		}
+	}
+	return false
+}
+
+// captureUsers lists, before the purge deletes the token rows, everyone whose sessions the API must
+// end: active users and every token holder, minus the excluded accounts.
+func (u *unit) captureUsers(ctx context.Context) error {
+	users, err := u.store.SessionUsers(ctx, u.inv.ExcludeUsers)
+	if err != nil {
+		return fmt.Errorf("%s: list the users whose sessions to end: %w", u.prod.ID, err)
+	}
+	u.journal.APIUsers = users
+	u.report.Mode.Users = len(users)
+	return nil
+}
+
+// apiStep ends every listed user's sessions on the whole cluster through the product's REST API.
+// It runs after the purge, so that no remember-me token can log a browser straight back in.
+func (u *unit) apiStep(ctx context.Context) error {
+	urls := make([]string, 0, len(u.rplan.Nodes))
+	for _, n := range u.rplan.Nodes {
+		urls = append(urls, n.URL)
+	}
+	last := time.Time{}
+	res, err := apimode.Invalidate(ctx, apimode.Options{
+		Product: u.prod, BaseURLs: urls, Auth: u.auth, Users: u.journal.APIUsers, Client: u.o.HTTP,
+		Concurrency: u.o.APIConcurrency,
+		Progress: func(done, total int, rate float64, eta time.Duration) {
+			if time.Since(last) > 500*time.Millisecond || done == total {
+				last = time.Now()
+				fmt.Fprintf(u.o.Err, "%s: ended sessions of %d/%d user(s), %.0f/s, about %s left\n", u.prod.ID, done, total, rate, eta.Round(time.Second))
+			}
+		},
+	})
+	u.report.Mode.Result = &res
+	u.step("api", outcome(err), map[string]any{"users": res.Users, "ended": res.Ended, "not_found": len(res.NotFound),
+		"failed": len(res.Failed), "requests": res.Requests, "p99_ms": res.P99MS})
+	if err != nil {
+		return reauth.WithHint(fmt.Errorf("%s: end sessions through the API: %w", u.prod.ID, err),
+			"the tokens are purged; run again with --resume to end the remaining sessions (it is safe to repeat)")
+	}
+	if len(res.Failed) > 0 {
+		return reauth.Failed("run again with --resume to retry them (ending a session twice is harmless)",
+			"%s: the sessions of %d user(s) could not be ended (first: %s: %s)", u.prod.ID, len(res.Failed), res.Failed[0].User, res.Failed[0].Error)
+	}
+	u.journal.Phase = PhaseRestarted
+	return u.journal.save(u.o.Now())
+}
+
+func outcome(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}

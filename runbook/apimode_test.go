@@ -1,0 +1,64 @@
+package runbook_test
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/sandbox"
+)
+
+// On Jira 9.11+ with admin credentials, auto mode ends every session through the REST API: every
+// pre-run browser is logged out on every node, the excluded account stays in, and no node restarts.
+func TestRunAPIModeNoRestart(t *testing.T) {
+	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 10, RememberFraction: 0.5, Version: "9.12.0"})
+	bs := browsers(t, c)
+	cfg := writeInventory(t, t.TempDir(), product{c: c, exclude: []string{"user007"}, admin: true})
+	pids := pidsOf(t, c)
+	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json")
+	if code != 0 {
+		t.Fatalf("run exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	r := decode(t, stdout)
+	if !r.Verified || r.NodesRestarted != 0 || r.Deleted != 5 {
+		t.Fatalf("verified=%v nodes_restarted=%d deleted=%d\n%s", r.Verified, r.NodesRestarted, r.Deleted, stdout)
+	}
+	if !strings.Contains(stdout, `"mode": "api"`) {
+		t.Fatalf("mode is not api:\n%s", stdout)
+	}
+	if got := pidsOf(t, c); fmt.Sprint(got) != fmt.Sprint(pids) {
+		t.Fatalf("a node restarted in API mode: %v -> %v", pids, got)
+	}
+	// Every node drops the sessions when the cluster-wide invalidation reaches it: poll a while.
+	var after []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		after = loggedIn(t, c, bs)
+		sort.Strings(after)
+		if strings.Join(after, ",") == "user007" {
+			return
+		}
+	}
+	t.Fatalf("still logged in: %v, want only the excluded user007", after)
+}
+
+// Jira 9.10 has no cluster-wide session endpoint: auto falls back to the rolling restart and says
+// why; --mode api is refused before any change.
+func TestRunAutoFallsBackToRestart(t *testing.T) {
+	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, Version: "9.10.0"})
+	cfg := writeInventory(t, t.TempDir(), product{c: c, admin: true})
+	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "auto: rolling restart, because Jira 9.10.0 has no cluster-wide session endpoint") {
+		t.Fatalf("dry run exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	pids := pidsOf(t, c)
+	_, stderr, code = reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--mode", "api")
+	if code != 4 {
+		t.Fatalf("--mode api on Jira 9.10 exited %d, want 4\n%s", code, stderr)
+	}
+	if got := pidsOf(t, c); fmt.Sprint(got) != fmt.Sprint(pids) {
+		t.Fatalf("refused run restarted nodes: %v -> %v", pids, got)
+	}
+}
