@@ -34,7 +34,7 @@ var ErrCorrupt = errors.New("backup file is corrupt")
 // Reader reads a backup file row by row, checking the trailer at the end.
 type Reader struct {
 	path      string
-	f         *os.File
+	closer    io.Closer
 	br        *bufio.Reader
 	m         Manifest
 	sum       hash.Hash
@@ -53,34 +53,39 @@ func Open(path string) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open backup file: %w", err)
 	}
-	r := &Reader{path: path, f: f, sum: sha256.New()}
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		f.Close()
-		return nil, corrupt(path, "not a gzip file (%v)", err)
-	}
-	r.br = bufio.NewReaderSize(gz, 64<<10)
-	line, complete, err := r.readLine()
+	r, err := NewReader(f, path)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
+	r.closer = f
+	return r, nil
+}
+
+// NewReader reads a backup from src (name is used in messages) and reads its manifest.
+func NewReader(src io.Reader, name string) (*Reader, error) {
+	r := &Reader{path: name, sum: sha256.New()}
+	gz, err := gzip.NewReader(src)
+	if err != nil {
+		return nil, corrupt(name, "not a gzip file (%v)", err)
+	}
+	r.br = bufio.NewReaderSize(gz, 64<<10)
+	line, complete, err := r.readLine()
+	if err != nil {
+		return nil, err
+	}
 	if !complete {
-		f.Close()
-		return nil, corrupt(path, "no complete manifest line")
+		return nil, corrupt(name, "no complete manifest line")
 	}
 	if err := json.Unmarshal(line, &r.m); err != nil || r.m.Type != manifestType {
-		f.Close()
-		return nil, corrupt(path, "the first line is not a reauth backup manifest")
+		return nil, corrupt(name, "the first line is not a reauth backup manifest")
 	}
 	if r.m.Format != FormatVersion {
-		f.Close()
 		return nil, reauth.Refused("use the reauth version that wrote it", "backup %s has format %d; this reauth reads format %d",
-			path, r.m.Format, FormatVersion)
+			name, r.m.Format, FormatVersion)
 	}
 	if len(r.m.Columns) == 0 {
-		f.Close()
-		return nil, corrupt(path, "the manifest lists no columns")
+		return nil, corrupt(name, "the manifest lists no columns")
 	}
 	return r, nil
 }
@@ -120,8 +125,13 @@ func (r *Reader) Truncated() bool { return r.truncated }
 // Trailer is the checked trailer, after Next returned io.EOF (nil when truncated).
 func (r *Reader) Trailer() *Trailer { return r.trailer }
 
-// Close closes the file.
-func (r *Reader) Close() error { return r.f.Close() }
+// Close closes the file (a no-op for NewReader's source).
+func (r *Reader) Close() error {
+	if r.closer == nil {
+		return nil
+	}
+	return r.closer.Close()
+}
 
 // Next returns the next row's values in manifest column order (typed as Append takes them), or
 // io.EOF after the last row. A trailer that disagrees with the rows read is an ErrCorrupt error.
