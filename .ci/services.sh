@@ -16,11 +16,16 @@ command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
 [ -f /usr/share/java/bcprov.jar ] || need+=(libbcprov-java)  # BouncyCastle: the provider Atlassian's AES tool uses
+[ -f /etc/tomcat10/server.xml ] || need+=(tomcat10)           # a real Tomcat 10.1 install for the persistence check
 if [ ${#need[@]} -gt 0 ]; then
   echo "services: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
+  # No package may start its service (tomcat10 would listen on every interface): deny it.
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; made_policy=1; fi
   apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 
 # --- PostgreSQL 15 -----------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reauth/reauth/internal/testenv"
 )
 
 func copyFile(t *testing.T, from, to string) {
@@ -109,7 +111,7 @@ func TestDetect(t *testing.T) {
 // out; Tomcat 10.1 then keeps no sessions on disk.
 func TestDetectDebianTomcat10(t *testing.T) {
 	if _, err := os.Stat("/etc/tomcat10/server.xml"); err != nil {
-		t.Skip("Debian tomcat10 is not installed (apt-get install tomcat10)")
+		testenv.Missing(t, "Debian's tomcat10 package (.ci/services.sh installs it)")
 	}
 	p, err := Detect(os.ReadFile, "/var/lib/tomcat10", "/usr/share/tomcat10")
 	if err != nil {
