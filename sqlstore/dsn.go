@@ -116,6 +116,17 @@ func mysqlDSN(db reauth.Database) (string, error) {
 	// Typed values for the backup: DATETIME as time.Time, read and written in UTC, so a restored
 	// row is byte-identical to the deleted one.
 	c.ParseTime, c.Loc = true, time.UTC
+	// DATETIME has no zone: the product's JDBC driver wrote it in serverTimezone (or the JVM's
+	// zone, which reauth cannot know: UTC is assumed). It only matters for --before and the
+	// oldest/newest shown; a restore writes back exactly what was read either way.
+	if tz := param(db, "serverTimezone"); tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return "", reauth.Usage("fix serverTimezone in the JDBC URL (an IANA zone such as Europe/Berlin, or UTC)",
+				"serverTimezone %q: %v", tz, err)
+		}
+		c.Loc = loc
+	}
 	// Client-side interpolation: one round trip per statement instead of prepare + execute +
 	// close (a batch's DELETE carries up to 2000 ids). The driver escapes every value itself,
 	// and refuses interpolation for the multibyte charsets where that would be unsafe.

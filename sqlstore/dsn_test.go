@@ -88,6 +88,23 @@ func TestDSNMySQL(t *testing.T) {
 	}
 }
 
+// MySQL DATETIME values are read and written in the URL's serverTimezone (UTC without one).
+func TestDSNMySQLServerTimezone(t *testing.T) {
+	db := reauth.Database{Engine: reauth.MySQL, Host: "h", Name: "d", User: "u", Params: map[string]string{"serverTimezone": "Europe/Berlin"}}
+	_, dsn, err := DSN(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := mysql.ParseDSN(dsn)
+	if cfg.Loc.String() != "Europe/Berlin" {
+		t.Fatalf("loc %v", cfg.Loc)
+	}
+	db.Params["serverTimezone"] = "Mars/Olympus"
+	if _, _, err := DSN(db); reauth.CodeOf(err) != reauth.ExitUsage {
+		t.Fatalf("bad zone: %v", err)
+	}
+}
+
 func TestDSNSQLServer(t *testing.T) {
 	cases := []struct {
 		name     string
