@@ -28,8 +28,8 @@ const targetHelp = `TARGET says which product and database:
   --jdbc-url URL [--db-user U] or give the database directly, as a JDBC URL
   --table T                    the token table, when the product's default is not right
                                (required for fisheye, whose table is found by name at run time)
-The database password comes from REAUTH_DB_PASSWORD, else the product's config (plain or
-Base64), else a prompt on a terminal.`
+The database password comes from REAUTH_DB_PASSWORD, else the product's config (decoded where
+reauth can: see 'reauth discover --help'), else a prompt on a terminal.`
 
 func (t *targetFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&t.product, "product", "", "product: "+strings.Join(atlassian.Names(), ", ")+" (required)")
