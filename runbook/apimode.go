@@ -91,7 +91,9 @@ func (u *unit) apiStep(ctx context.Context) error {
 		urls = append(urls, n.URL)
 	}
 	last := time.Time{}
-	res, err := apimode.Invalidate(ctx, apimode.Options{
+	actx, cancel := stopContext(ctx, u.o.Stop)
+	defer cancel()
+	res, err := apimode.Invalidate(actx, apimode.Options{
 		Product: u.prod, BaseURLs: urls, Auth: u.auth, Users: u.journal.APIUsers, Client: u.o.HTTP,
 		Concurrency: u.o.APIConcurrency,
 		Progress: func(done, total int, rate float64, eta time.Duration) {

@@ -117,7 +117,9 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	}
 	started := time.Now()
 	last := time.Time{}
-	res, err := u.store.Purge(ctx, sqlstore.PurgeOptions{
+	pctx, cancel := stopContext(ctx, u.o.Stop)
+	defer cancel()
+	res, err := u.store.Purge(pctx, sqlstore.PurgeOptions{
 		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path,
 		Progress: func(p sqlstore.PurgeProgress) {
 			if time.Since(last) > 500*time.Millisecond {
@@ -147,6 +149,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 func (u *unit) restartStep(ctx context.Context) error {
 	opts := u.ropts
 	opts.Resume = u.resumingRestart()
+	opts.Stop = u.o.Stop
 	res, err := rollout.Run(ctx, u.rplan, opts)
 	u.report.Nodes, u.report.NodesRestarted = res.Nodes, res.Restarted()
 	for _, n := range res.Nodes {
@@ -167,4 +170,20 @@ func (u *unit) resumingRestart() bool {
 	}
 	_, err := os.Stat(u.ropts.JournalPath)
 	return err == nil
+}
+
+// stopContext is ctx, also cancelled when stop closes: work that stops at a safe point (a purge
+// batch, an API call) watches it.
+func stopContext(ctx context.Context, stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(ctx)
+	if stop != nil {
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-c.Done():
+			}
+		}()
+	}
+	return c, cancel
 }

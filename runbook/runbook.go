@@ -34,6 +34,10 @@ type Options struct {
 	// it has one, else a rolling restart), restart or api.
 	Mode           string
 	APIConcurrency int // API mode: requests in flight at once (default 8)
+	// Stop asks the run to stop at the next safe point (the first Ctrl-C): after the current purge
+	// batch, or before the next node (the node being restarted is still waited for). Cancelling
+	// ctx instead abandons every wait at once (the second Ctrl-C).
+	Stop <-chan struct{}
 
 	Out, Err io.Writer // the plan and the report go to Out; progress to Err
 	// Confirm asks the operator to type expect; nil when there is no terminal.
@@ -150,6 +154,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var runErr error
 	for i, u := range units {
 		u.audit = alog
+		if runErr == nil && stopped(o.Stop) {
+			runErr = reauth.ErrInterrupted
+		}
 		if runErr != nil {
 			u.report.Status = StatusNotStarted
 			continue
@@ -197,5 +204,14 @@ func syncReports(rep *Report, units []*unit) {
 func closeAll(units []*unit) {
 	for _, u := range units {
 		u.close()
+	}
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
 	}
 }

@@ -17,7 +17,8 @@ import (
 	"github.com/reauth/reauth/sqlstore"
 )
 
-// withAdmin writes a copy of the sandbox's inventory with an admin block (the line given).
+// withAdmin writes a copy of the sandbox's inventory whose admin block is the line given (none
+// when it is empty): the sandbox's own block is dropped.
 func withAdmin(t *testing.T, c *sandbox.Cluster, admin string) string {
 	t.Helper()
 	b, err := os.ReadFile(c.InventoryPath())
@@ -25,10 +26,21 @@ func withAdmin(t *testing.T, c *sandbox.Cluster, admin string) string {
 		t.Fatal(err)
 	}
 	var out []string
+	skipIndent := -1
 	for _, line := range strings.Split(string(b), "\n") {
+		k := strings.TrimLeft(line, " ")
+		indent := len(line) - len(k)
+		if skipIndent >= 0 && indent > skipIndent && k != "" {
+			continue
+		}
+		skipIndent = -1
+		if strings.HasPrefix(k, "admin:") {
+			skipIndent = indent
+			continue
+		}
 		out = append(out, line)
-		if k := strings.TrimLeft(line, " "); strings.HasPrefix(k, "home:") {
-			out = append(out, line[:len(line)-len(k)]+admin)
+		if strings.HasPrefix(k, "home:") && admin != "" {
+			out = append(out, line[:indent]+admin)
 		}
 	}
 	path := filepath.Join(t.TempDir(), "reauth.yaml")
@@ -140,7 +152,7 @@ func TestRevoke(t *testing.T) {
 		if code, _, _ := revokeCLI(t, nil, "revoke", "--config", good); code != int(reauth.ExitUsage) {
 			t.Fatalf("no --user: exit %d", code)
 		}
-		noAdmin := c.InventoryPath()
+		noAdmin := withAdmin(t, c, "")
 		if code, _, errs := revokeCLI(t, nil, "revoke", "--config", noAdmin, "--user", "user002"); code != int(reauth.ExitUsage) || !strings.Contains(errs, "admin") {
 			t.Fatalf("no admin block: exit %d %s", code, errs)
 		}

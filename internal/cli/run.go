@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -122,11 +125,40 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	}
 	ro.DryRun, ro.Yes, ro.Resume, ro.CookiesFile, ro.ClearPersistedSessions, ro.Products, ro.Mode =
 		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products, o.mode
-	rep, err := runbook.Run(ctx, ro)
+	runCtx, stop := twoStageInterrupt(ctx, streams)
+	defer stop()
+	ro.Stop = ctx.Done()
+	rep, err := runbook.Run(runCtx, ro)
 	if o.json {
 		if jerr := writeJSON(streams.Out, rep); jerr != nil {
 			return jerr
 		}
 	}
 	return err
+}
+
+// twoStageInterrupt turns Ctrl-C into two steps: the first cancels ctx (the caller's: work stops
+// at the next safe point, after the current purge batch or node), the second cancels the returned
+// context (every wait is abandoned at once).
+func twoStageInterrupt(ctx context.Context, streams IO) (context.Context, func()) {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-sigs:
+				if n++; n == 1 {
+					fmt.Fprintln(streams.Err, "interrupt: stopping at the next safe point (after the current batch or node); press Ctrl-C again to stop waiting")
+				} else {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return runCtx, func() { signal.Stop(sigs); cancel() }
 }

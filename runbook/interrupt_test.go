@@ -1,0 +1,68 @@
+package runbook_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/testenv"
+	"github.com/reauth/reauth/sandbox"
+)
+
+// Ctrl-C during the rolling restart: the node being restarted is waited for, the next ones are
+// left untouched, the exit code is 130, and --resume finishes the job and verifies.
+func TestRunCtrlCStopsBeforeNextNode(t *testing.T) {
+	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 4, StartupDelay: 1500 * time.Millisecond})
+	bs := browsers(t, c)
+	cfg := writeInventory(t, t.TempDir(), product{c: c})
+	pids := pidsOf(t, c)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testenv.Binary(t), "run", "--config", cfg, "--yes")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errlog bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		errlog.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "node1: restarting") {
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err = cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	if code != 130 {
+		t.Fatalf("exit %d (%v), want 130\n%s\n%s", code, err, out.String(), errlog.String())
+	}
+	got := pidsOf(t, c)
+	if got[0] == pids[0] || got[1] != pids[1] || got[2] != pids[2] {
+		t.Fatalf("pids %v -> %v: want node1 restarted, node2 and node3 untouched", pids, got)
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		t.Fatalf("reauth died of the signal instead of stopping cleanly")
+	}
+	stdout, stderr2, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--resume", "--json")
+	if code != 0 {
+		t.Fatalf("resume exited %d\n%s\n%s", code, stdout, stderr2)
+	}
+	if r := decode(t, stdout); !r.Verified || fmt.Sprint(len(loggedIn(t, c, bs))) != "0" {
+		t.Fatalf("after resume: verified=%v, logged in %v", r.Verified, loggedIn(t, c, bs))
+	}
+}
