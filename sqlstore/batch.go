@@ -39,6 +39,9 @@ type batcher struct {
 	delSQL  map[int]string
 	arrSQL  string // the dialect's one-parameter array delete, "" if none
 	arrBuf  []byte
+	// returning: the dialect deletes and returns a batch in one statement (returningSQL), in
+	// no particular order: a full batch means its window may hold more, so it is run again.
+	returning bool
 }
 
 func newBatcher(s *Store, conn *sql.Conn, w *backup.Writer, o PurgeOptions, cutoff int64) *batcher {
@@ -51,6 +54,9 @@ func newBatcher(s *Store, conn *sql.Conn, w *backup.Writer, o PurgeOptions, cuto
 	}
 	if ad, ok := s.dialect.(arrayDeleter); ok {
 		b.arrSQL = ad.DeleteByArray(s.info.Qualified, s.qID, s.idType())
+	}
+	if text, _ := s.returningSQL(0, 0, o); text != "" && !s.noReturning {
+		b.returning = true
 	}
 	return b
 }
@@ -96,8 +102,10 @@ func (b *batcher) run(ctx context.Context) (int, float64, error) {
 			return 0, 0, err
 		}
 		switch {
-		case got == n: // the window may hold more: continue it from the last id
-			b.lo = b.ids[len(b.ids)-1]
+		case got == n: // the window may hold more: continue it from the last id, or run it again
+			if !b.returning {
+				b.lo = b.ids[len(b.ids)-1]
+			}
 			return got, ms, nil
 		case got > 0:
 			// The window ran out before the batch filled: widen it in proportion, so that the
@@ -118,10 +126,14 @@ func (b *batcher) run(ctx context.Context) (int, float64, error) {
 }
 
 // window backs up and deletes the rows in scope with lo < id <= hi (at most one batch), in one
-// transaction: select and lock, append to the backup and fsync, delete by the exact ids, commit.
+// transaction: select and lock, append to the backup and fsync, delete by the exact ids, commit;
+// or, where the dialect can, delete returning the rows, append and fsync them, commit.
 func (b *batcher) window(ctx context.Context, hi int64) (int, float64, error) {
 	s := b.s
 	text, args := s.batchSQL(b.lo, hi, b.o)
+	if b.returning {
+		text, args = s.returningSQL(b.lo, hi, b.o)
+	}
 	t0 := time.Now()
 	tx, err := b.conn.BeginTx(ctx, &sql.TxOptions{Isolation: s.dialect.TxIsolation()})
 	if err != nil {
@@ -130,7 +142,7 @@ func (b *batcher) window(ctx context.Context, hi int64) (int, float64, error) {
 	defer tx.Rollback() // no-op after Commit
 	rows, err := tx.QueryContext(ctx, text, args...)
 	if err != nil {
-		return 0, 0, fmt.Errorf("select batch from %s: %w", s.info.Qualified, err)
+		return 0, 0, fmt.Errorf("batch from %s: %w", s.info.Qualified, err)
 	}
 	b.ids = b.ids[:0]
 	for rows.Next() {
@@ -160,8 +172,10 @@ func (b *batcher) window(ctx context.Context, hi int64) (int, float64, error) {
 	if s.afterSync != nil {
 		s.afterSync()
 	}
-	if err := b.deleteIDs(ctx, tx); err != nil {
-		return 0, 0, err
+	if !b.returning { // else the rows read are the rows the statement deleted
+		if err := b.deleteIDs(ctx, tx); err != nil {
+			return 0, 0, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, 0, fmt.Errorf("commit batch on %s: %w", s.info.Qualified, err)

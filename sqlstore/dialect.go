@@ -90,6 +90,37 @@ func (Postgres) SelectBatch(cols, table, id, w string, n int) string {
 }
 func (Postgres) MaxBindParams() int { return 30000 }
 
+// returningDeleter is a dialect that deletes a batch and returns the deleted rows in ONE
+// statement: no separate locking SELECT (the DELETE locks what it deletes), no id list sent
+// back, and the rows the backup gets are exactly the rows deleted. The transaction still
+// commits only after the rows are fsynced to the backup.
+type returningDeleter interface {
+	// DeleteReturning deletes at most n rows matching where and returns cols of each;
+	// "" when the dialect (or server) cannot.
+	DeleteReturning(cols, table, id, where string, n int) string
+}
+
+// DeleteReturning: the ids come from an ARRAY(subquery) (an InitPlan evaluated once), so the
+// delete is index lookups whatever the planner thinks of IN (subquery) on a big table.
+func (Postgres) DeleteReturning(cols, table, id, w string, n int) string {
+	return "DELETE FROM " + table + " WHERE " + id + " = ANY(ARRAY(SELECT " + id + " FROM " + table + where(w) +
+		" LIMIT " + strconv.Itoa(n) + ")) RETURNING " + cols
+}
+
+// DeleteReturning needs SQLite 3.35 (modernc bundles a newer one).
+func (SQLite) DeleteReturning(cols, table, id, w string, n int) string {
+	return "DELETE FROM " + table + " WHERE " + id + " IN (SELECT " + id + " FROM " + table + where(w) +
+		" LIMIT " + strconv.Itoa(n) + ") RETURNING " + cols
+}
+
+// DeleteReturning uses MariaDB's single-table DELETE … ORDER BY … LIMIT … RETURNING.
+func (d MySQL) DeleteReturning(cols, table, id, w string, n int) string {
+	if !d.Returning {
+		return ""
+	}
+	return "DELETE FROM " + table + where(w) + " ORDER BY " + id + " LIMIT " + strconv.Itoa(n) + " RETURNING " + cols
+}
+
 // arrayDeleter is a dialect that deletes a batch with ONE array parameter instead of an IN list
 // of one parameter per id: for PostgreSQL that halves the delete's time (measured: 2000 ids,
 // 15 ms as an IN list, 8 ms as an array), because the server plans one parameter, not 2000.
@@ -113,6 +144,9 @@ func (Postgres) TxIsolation() sql.IsolationLevel { return sql.LevelDefault }
 type MySQL struct {
 	limitDialect
 	MariaDB bool
+	// Returning: the server has DELETE … RETURNING (MariaDB 10.5+; MySQL has none). Open sets it
+	// from the server's version, whatever the JDBC URL called the engine.
+	Returning bool
 }
 
 func (d MySQL) Engine() reauth.Engine {

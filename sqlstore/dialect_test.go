@@ -190,3 +190,27 @@ func TestPostgresArrayDelete(t *testing.T) {
 		}
 	}
 }
+
+func TestDeleteReturningSQL(t *testing.T) {
+	cases := []struct {
+		d    Dialect
+		want string
+	}{
+		{Postgres{}, `DELETE FROM "t" WHERE "id" = ANY(ARRAY(SELECT "id" FROM "t" WHERE c LIMIT 5)) RETURNING "id", "x"`},
+		{SQLite{}, `DELETE FROM "t" WHERE "id" IN (SELECT "id" FROM "t" WHERE c LIMIT 5) RETURNING "id", "x"`},
+		{MySQL{MariaDB: true, Returning: true}, "DELETE FROM `t` WHERE c ORDER BY `id` LIMIT 5 RETURNING `id`, `x`"},
+		{MySQL{}, ""}, // MySQL has no RETURNING: SELECT … FOR UPDATE, then DELETE
+	}
+	for _, c := range cases {
+		q := c.d.Quote
+		got := c.d.(returningDeleter).DeleteReturning(q("id")+", "+q("x"), q("t"), q("id"), "c", 5)
+		if got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.d.Engine(), got, c.want)
+		}
+	}
+	for _, d := range []Dialect{SQLServer{}, Oracle{}} {
+		if _, ok := d.(returningDeleter); ok {
+			t.Errorf("%s: RETURNING path not tested against a server here", d.Engine())
+		}
+	}
+}

@@ -123,6 +123,18 @@ func (s *Store) Remaining(ctx context.Context, cutoffID int64, o PurgeOptions) (
 	return s.count(ctx, s.scope(q, cutoffID, o), q.args)
 }
 
+// returningSQL is a batch's DELETE … RETURNING over the window (lo, hi], "" when the dialect has
+// none.
+func (s *Store) returningSQL(lo, hi int64, o PurgeOptions) (string, []any) {
+	rd, ok := s.dialect.(returningDeleter)
+	if !ok {
+		return "", nil
+	}
+	q := &query{d: s.dialect}
+	cond := and(s.qID+" > "+q.arg(lo), s.scope(q, hi, o))
+	return rd.DeleteReturning(s.qCols, s.info.Qualified, s.qID, cond, o.batchSize()), q.args
+}
+
 // batchSQL is a batch's SELECT: rows in scope with lo < id <= hi (hi: the end of the batch's id
 // window, never above the cut-off), locked, at most one batch of them.
 func (s *Store) batchSQL(lo, hi int64, o PurgeOptions) (string, []any) {

@@ -67,6 +67,7 @@ type Store struct {
 	userKeys                 *auxTable // Jira: app_user (lower_user_name -> user_key)
 	userIDs                  *auxTable // Bitbucket: stash_user (id -> name)
 	afterSync                func()    // test hook: a batch's rows are durable, its delete not yet run
+	noReturning              bool      // test hook: use SELECT … FOR UPDATE + DELETE even where RETURNING exists
 }
 
 const connectTimeout = 20 * time.Second
@@ -98,11 +99,29 @@ func Open(ctx context.Context, db reauth.Database, p atlassian.Product, opts Opt
 		return nil, reauth.Failed("check the host, port, database name, user and password (REAUTH_DB_PASSWORD overrides the config's)",
 			"connect to %s: %s", db.String(), redact(err.Error(), db))
 	}
+	if m, ok := d.(MySQL); ok {
+		s.dialect = detectMariaDB(cctx, h, m)
+	}
 	if err := s.resolve(cctx, opts.Table); err != nil {
 		h.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// detectMariaDB turns on DELETE … RETURNING when the server is MariaDB 10.5 or later (JDBC URLs
+// often say mysql for a MariaDB server, and MySQL has no RETURNING).
+func detectMariaDB(ctx context.Context, h *sql.DB, d MySQL) MySQL {
+	var v string
+	if err := h.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil || !strings.Contains(v, "MariaDB") {
+		return d
+	}
+	d.MariaDB = true
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err == nil && (major > 10 || (major == 10 && minor >= 5)) {
+		d.Returning = true
+	}
+	return d
 }
 
 // Close closes the database handle.
