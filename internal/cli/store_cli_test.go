@@ -98,7 +98,7 @@ func TestInspectPurgeRestoreCLI(t *testing.T) {
 		t.Fatalf("dry run: %d %s", code, errs)
 	}
 	m = decode(t, out)
-	if m["to_delete"] != 60.0 || m["dry_run"] != true || len(m["sql"].([]any)) != 2 {
+	if m["to_delete"] != 60.0 || m["dry_run"] != true || len(m["sql"].([]any)) == 0 {
 		t.Fatalf("dry run json %v", m)
 	}
 
