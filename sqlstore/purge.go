@@ -223,6 +223,14 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 		return res, fmt.Errorf("purge: connect: %w", err)
 	}
 	defer conn.Close()
+	if sd, ok := s.dialect.(sessionTuner); ok {
+		set, reset := sd.PurgeSession()
+		if _, err := conn.ExecContext(ctx, set); err != nil {
+			s.log.Warn("purge session setting refused", "sql", set, "err", err)
+		} else {
+			defer conn.ExecContext(context.WithoutCancel(ctx), reset)
+		}
+	}
 	start := time.Now()
 	b := newBatcher(s, conn, w, o, cutoff)
 	var loopErr error
