@@ -138,7 +138,7 @@ func Detect(ctx context.Context, client *http.Client, p atlassian.Product, baseU
 		return s, err
 	}
 	s.Version = v
-	if !versionAtLeast(v, p.SessionAPIVersion) {
+	if !atlassian.VersionAtLeast(v, p.SessionAPIVersion) {
 		s.Why = fmt.Sprintf("%s %s has no cluster-wide session endpoint (it came in %s)", p.Name, v, p.SessionAPIVersion)
 		return s, nil
 	}
@@ -287,48 +287,4 @@ func CheckMode(mode string, support Support, persistence bool) error {
 		return nil
 	}
 	return reauth.Usage("use mode: auto, restart or api", "unknown mode %q", mode)
-}
-
-// versionAtLeast compares dotted versions numerically ("9.12.0" >= "9.11"; "10.0.1" >= "9.11").
-func versionAtLeast(v, min string) bool {
-	a, b := versionParts(v), versionParts(min)
-	if len(a) == 0 {
-		return false
-	}
-	for i := 0; i < len(a) || i < len(b); i++ {
-		var x, y int
-		if i < len(a) {
-			x = a[i]
-		}
-		if i < len(b) {
-			y = b[i]
-		}
-		if x != y {
-			return x > y
-		}
-	}
-	return true
-}
-
-// versionParts reads the leading numbers of a version ("9.12.0-m0001" -> 9 12 0).
-func versionParts(v string) []int {
-	var out []int
-	for _, f := range strings.Split(strings.TrimSpace(v), ".") {
-		end := 0
-		for end < len(f) && f[end] >= '0' && f[end] <= '9' {
-			end++
-		}
-		if end == 0 {
-			break
-		}
-		n, err := strconv.Atoi(f[:end])
-		if err != nil {
-			break
-		}
-		out = append(out, n)
-		if end < len(f) {
-			break
-		}
-	}
-	return out
 }

@@ -185,21 +185,6 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestVersionAtLeast(t *testing.T) {
-	for _, tc := range []struct {
-		v, min string
-		want   bool
-	}{
-		{"9.11.0", "9.11.0", true}, {"9.11", "9.11.0", true}, {"9.12.0-m0001", "9.11.0", true},
-		{"10.0.0", "9.11.0", true}, {"9.10.99", "9.11.0", false}, {"9.4.0", "9.11.0", false},
-		{"", "9.11.0", false}, {"abc", "1", false}, {"9.11.0.1", "9.11.0", true},
-	} {
-		if got := versionAtLeast(tc.v, tc.min); got != tc.want {
-			t.Errorf("versionAtLeast(%q, %q) = %v", tc.v, tc.min, got)
-		}
-	}
-}
-
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {

@@ -102,7 +102,7 @@ func hibernateConfig(p atlassian.Product, t dbTarget, version string) string {
     <property name="hibernate.setup">true</property>
   </properties>
 </%s>
-`, root, versionBuild(versionParts(version)), driver, esc(t.Password), esc(t.JDBCURL()), esc(t.User), dialect, root)
+`, root, versionBuild(atlassian.VersionParts(version)), driver, esc(t.Password), esc(t.JDBCURL()), esc(t.User), dialect, root)
 }
 
 // bitbucketProperties is shared/bitbucket.properties (Java properties escaping).

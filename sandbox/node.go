@@ -108,7 +108,7 @@ func newNode(dir, name string, logTo io.Writer) (*node, int, error) {
 	n := &node{st: st, name: name, dir: st.Dir, p: p, m: m, phase: stateStarting,
 		log:      log.New(logTo, name+" ", log.LstdFlags|log.Lmicroseconds),
 		sessions: newSessionStore(), tokens: map[string]token{}, started: time.Now(),
-		sessionAPI: p.SessionAPI != "" && versionAtLeast(st.Version, p.SessionAPIVersion)}
+		sessionAPI: p.SessionAPI != "" && atlassian.VersionAtLeast(st.Version, p.SessionAPIVersion)}
 	return n, ns.Port, nil
 }
 
@@ -270,41 +270,4 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// versionAtLeast compares dotted version numbers ("9.12.0" >= "9.11").
-func versionAtLeast(v, min string) bool {
-	a, b := versionParts(v), versionParts(min)
-	for i := 0; i < len(a) || i < len(b); i++ {
-		var x, y int
-		if i < len(a) {
-			x = a[i]
-		}
-		if i < len(b) {
-			y = b[i]
-		}
-		if x != y {
-			return x > y
-		}
-	}
-	return true
-}
-
-func versionParts(v string) []int {
-	var out []int
-	cur, in := 0, false
-	for _, r := range v + "." {
-		switch {
-		case r >= '0' && r <= '9':
-			cur, in = cur*10+int(r-'0'), true
-		case r == '.':
-			out, cur, in = append(out, cur), 0, false
-		default: // "9.12.0-m0001": stop at the first non-numeric part
-			if in {
-				out = append(out, cur)
-			}
-			return out
-		}
-	}
-	return out
 }

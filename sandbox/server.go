@@ -199,7 +199,7 @@ func (n *node) handleWhoAmI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *node) handleServerInfo(w http.ResponseWriter, r *http.Request) {
-	parts := versionParts(n.st.Version)
+	parts := atlassian.VersionParts(n.st.Version)
 	if n.p.ID == atlassian.Bamboo {
 		writeJSONBody(w, http.StatusOK, map[string]any{"version": n.st.Version, "edition": "",
 			"buildNumber": fmt.Sprint(versionBuild(parts)), "state": "RUNNING"})

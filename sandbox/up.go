@@ -88,7 +88,7 @@ func (o *Options) defaults() error {
 	if o.Version == "" {
 		o.Version = DefaultVersion(o.Product)
 	}
-	if len(versionParts(o.Version)) == 0 {
+	if len(atlassian.VersionParts(o.Version)) == 0 {
 		return reauth.Usage("use a version like 9.12.0", "sandbox: version %q", o.Version)
 	}
 	if o.AdminPassword == "" {

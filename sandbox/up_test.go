@@ -197,21 +197,6 @@ func TestParseDBURL(t *testing.T) {
 	}
 }
 
-func TestVersionAtLeast(t *testing.T) {
-	tests := []struct {
-		v, min string
-		want   bool
-	}{
-		{"9.12.0", "9.11.0", true}, {"9.11", "9.11.0", true}, {"9.10.2", "9.11.0", false},
-		{"10.0.0", "9.11.0", true}, {"9.4.0-rc1", "9.4.0", true}, {"8.20", "9.4.0", false},
-	}
-	for _, tt := range tests {
-		if got := versionAtLeast(tt.v, tt.min); got != tt.want {
-			t.Errorf("versionAtLeast(%q, %q) = %v", tt.v, tt.min, got)
-		}
-	}
-}
-
 func TestUpRejectsBadOptions(t *testing.T) {
 	tests := []Options{
 		{},

@@ -6,11 +6,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -125,28 +122,11 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 	}
 
 	// First Ctrl-C: the caller's ctx is cancelled: stop before the next node. Second: abandon the wait.
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
+	runCtx, stop := twoStageInterrupt(ctx, func() {
+		view.note("interrupt: stopping after the current node (press Ctrl-C again to stop waiting for it)")
+	})
+	defer stop()
 	opts.Stop = ctx.Done()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-sigs:
-				if n++; n == 1 {
-					view.note("interrupt: stopping after the current node (press Ctrl-C again to stop waiting for it)")
-				} else {
-					cancel()
-					return
-				}
-			}
-		}
-	}()
 	view.start()
 	res, runErr := rollout.Run(runCtx, plan, opts)
 	view.stop()

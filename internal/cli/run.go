@@ -125,7 +125,9 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	}
 	ro.DryRun, ro.Yes, ro.Resume, ro.CookiesFile, ro.ClearPersistedSessions, ro.Products, ro.Mode =
 		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products, o.mode
-	runCtx, stop := twoStageInterrupt(ctx, streams)
+	runCtx, stop := twoStageInterrupt(ctx, func() {
+		fmt.Fprintln(streams.Err, "interrupt: stopping at the next safe point (after the current batch or node); press Ctrl-C again to stop waiting")
+	})
 	defer stop()
 	ro.Stop = ctx.Done()
 	rep, err := runbook.Run(runCtx, ro)
@@ -140,7 +142,7 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 // twoStageInterrupt turns Ctrl-C into two steps: the first cancels ctx (the caller's: work stops
 // at the next safe point, after the current purge batch or node), the second cancels the returned
 // context (every wait is abandoned at once).
-func twoStageInterrupt(ctx context.Context, streams IO) (context.Context, func()) {
+func twoStageInterrupt(ctx context.Context, first func()) (context.Context, func()) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -152,7 +154,7 @@ func twoStageInterrupt(ctx context.Context, streams IO) (context.Context, func()
 				return
 			case <-sigs:
 				if n++; n == 1 {
-					fmt.Fprintln(streams.Err, "interrupt: stopping at the next safe point (after the current batch or node); press Ctrl-C again to stop waiting")
+					first()
 				} else {
 					cancel()
 					return
