@@ -122,20 +122,12 @@ func (u *unit) prepare(ctx context.Context) error {
 	}
 	u.prod = prod
 	u.report = ProductReport{Product: string(ip.ID), Status: StatusPlanned, Excluded: ip.ExcludeUsers}
-	db, err := databaseOf(o, ip)
+	st, db, err := OpenStore(ctx, o.Inventory, ip, prod, o.Getenv, o.Prompt)
 	if err != nil {
 		return err
 	}
-	if err := atlassian.ResolvePassword(&db, o.Getenv, o.Prompt); err != nil {
-		return err
-	}
-	u.db = db
+	u.db, u.store = db, st
 	u.report.Database = db.String()
-	st, err := sqlstore.Open(ctx, db, prod, sqlstore.Options{Table: ip.Table})
-	if err != nil {
-		return err
-	}
-	u.store = st
 	u.report.Table = st.Table().Name
 	if ip.Canary != nil && !o.verifyOnly { // verify replays cookies; it logs nobody in
 		if u.canary, err = ip.Canary.Password.Resolve(o.Getenv); err != nil {
@@ -171,12 +163,28 @@ func (u *unit) prepare(ctx context.Context) error {
 	return nil
 }
 
+// OpenStore opens a product's token table as the inventory describes it: its database block, or
+// discovery from its home directory; the password from the inventory's reference, the config,
+// REAUTH_DB_PASSWORD or prompt. reauth run and reauth revoke both open their stores here.
+func OpenStore(ctx context.Context, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product,
+	getenv func(string) string, prompt func(string) (string, error)) (*sqlstore.Store, reauth.Database, error) {
+	db, err := databaseOf(inv, ip, getenv)
+	if err != nil {
+		return nil, db, err
+	}
+	if err := atlassian.ResolvePassword(&db, getenv, prompt); err != nil {
+		return nil, db, err
+	}
+	st, err := sqlstore.Open(ctx, db, prod, sqlstore.Options{Table: ip.Table})
+	return st, db, err
+}
+
 // databaseOf finds the product's database: from its home directory, or from the inventory's
 // database block.
-func databaseOf(o *Options, ip *inventory.Product) (reauth.Database, error) {
+func databaseOf(inv *inventory.Inventory, ip *inventory.Product, getenv func(string) string) (reauth.Database, error) {
 	if ip.Database == nil {
-		d, err := atlassian.Discover(atlassian.DiscoverOptions{Product: ip.ID, Home: o.Inventory.Resolve(ip.Home),
-			Install: o.Inventory.Resolve(ip.Install), Getenv: o.Getenv})
+		d, err := atlassian.Discover(atlassian.DiscoverOptions{Product: ip.ID, Home: inv.Resolve(ip.Home),
+			Install: inv.Resolve(ip.Install), Getenv: getenv})
 		if err != nil {
 			return reauth.Database{}, err
 		}
@@ -188,7 +196,7 @@ func databaseOf(o *Options, ip *inventory.Product) (reauth.Database, error) {
 	}
 	db.User = ip.Database.User
 	if !ip.Database.Password.IsZero() {
-		pw, err := ip.Database.Password.Resolve(o.Getenv)
+		pw, err := ip.Database.Password.Resolve(getenv)
 		if err != nil {
 			return reauth.Database{}, reauth.Usage("set the database password_env or password_file", "%v", err)
 		}

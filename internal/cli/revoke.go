@@ -15,6 +15,7 @@ import (
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/audit"
 	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/runbook"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -261,33 +262,8 @@ func revokeProduct(inv *inventory.Inventory, id string) (*inventory.Product, err
 	return nil, reauth.Usage("name one with --product ("+strings.Join(names, ", ")+")", "the inventory has %d products", len(inv.Products))
 }
 
-// openInventoryStore opens the product's token table from the inventory: its database block, or
-// discovery from its home directory.
+// openInventoryStore opens the product's token table from the inventory, as reauth run does.
 func openInventoryStore(ctx context.Context, streams IO, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product) (*sqlstore.Store, error) {
-	var db reauth.Database
-	if ip.Database == nil {
-		d, err := atlassian.Discover(atlassian.DiscoverOptions{Product: ip.ID, Home: inv.Resolve(ip.Home),
-			Install: inv.Resolve(ip.Install), Getenv: streams.getenv})
-		if err != nil {
-			return nil, err
-		}
-		db = d.Database
-	} else {
-		var err error
-		if db, err = atlassian.ParseJDBCURL(ip.Database.JDBCURL); err != nil {
-			return nil, reauth.Usage("fix database.jdbc_url in the inventory", "%v", err)
-		}
-		db.User = ip.Database.User
-		if !ip.Database.Password.IsZero() {
-			pw, err := ip.Database.Password.Resolve(streams.getenv)
-			if err != nil {
-				return nil, err
-			}
-			db.Password, db.PasswordSource = pw, "inventory reference"
-		}
-	}
-	if err := atlassian.ResolvePassword(&db, streams.getenv, streams.ReadPassword); err != nil {
-		return nil, err
-	}
-	return sqlstore.Open(ctx, db, prod, sqlstore.Options{Table: ip.Table})
+	st, _, err := runbook.OpenStore(ctx, inv, ip, prod, streams.getenv, streams.ReadPassword)
+	return st, err
 }
