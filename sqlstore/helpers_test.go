@@ -21,17 +21,18 @@ type target struct {
 	sql  *sql.DB
 	db   reauth.Database
 	d    Dialect
+	x    *testenv.DB // the server's fresh database (nil for SQLite)
 }
 
 func pgTarget(t testing.TB) target {
 	x := testenv.Postgres(t)
-	return target{name: "postgres", sql: x.SQL, d: Postgres{}, db: reauth.Database{Engine: reauth.Postgres, Host: x.Host, Port: x.Port,
+	return target{name: "postgres", x: x, sql: x.SQL, d: Postgres{}, db: reauth.Database{Engine: reauth.Postgres, Host: x.Host, Port: x.Port,
 		Name: x.Name, User: x.User, Password: reauth.NewSecret(x.Pass), Params: map[string]string{"sslmode": "disable"}}}
 }
 
 func mariaTarget(t testing.TB) target {
 	x := testenv.MariaDB(t)
-	return target{name: "mariadb", sql: x.SQL, d: MySQL{MariaDB: true}, db: reauth.Database{Engine: reauth.MariaDB, Host: x.Host,
+	return target{name: "mariadb", x: x, sql: x.SQL, d: MySQL{MariaDB: true}, db: reauth.Database{Engine: reauth.MariaDB, Host: x.Host,
 		Port: x.Port, Name: x.Name, User: x.User, Password: reauth.NewSecret(x.Pass)}}
 }
 

@@ -1,13 +1,8 @@
 package sqlstore
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,53 +10,10 @@ import (
 	"github.com/reauth/reauth/internal/testenv"
 )
 
-// loadDump pipes a real third-party dump into the server's own client (psql / mariadb), after
-// dropping what cannot apply here: the stray warning line, ownership and grants to roles that
-// do not exist, \connect.
+// loadDump restores a real third-party dump into the target's database.
 func loadDump(t *testing.T, tg target, file string) {
 	t.Helper()
-	path := filepath.Join(testenv.Realcases(t), "schema", file)
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	first := true
-	for sc.Scan() {
-		line := sc.Text()
-		if first && strings.HasPrefix(line, "Warning:") {
-			first = false
-			continue
-		}
-		first = false
-		if strings.Contains(line, " OWNER TO ") || strings.HasPrefix(line, `\connect`) ||
-			strings.HasPrefix(line, "GRANT ") || strings.HasPrefix(line, "REVOKE ") {
-			continue
-		}
-		b.WriteString(strings.ReplaceAll(line, "{{postgresUser}}", tg.db.User))
-		b.WriteByte('\n')
-	}
-	var cmd *exec.Cmd
-	switch tg.name {
-	case "postgres":
-		if _, err := exec.LookPath("psql"); err != nil {
-			testenv.Missing(t, "the psql client")
-		}
-		cmd = exec.Command("psql", "-q", "-X", "-1", "-v", "ON_ERROR_STOP=1", "-d",
-			fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", tg.db.User, tg.db.Password.Reveal(), tg.db.Host, tg.db.Port, tg.db.Name))
-	case "mariadb":
-		if _, err := exec.LookPath("mariadb"); err != nil {
-			testenv.Missing(t, "the mariadb client")
-		}
-		cmd = exec.Command("mariadb", "--no-defaults", "-h", tg.db.Host, "-P", fmt.Sprint(tg.db.Port), "-u", tg.db.User,
-			"-p"+tg.db.Password.Reveal(), tg.db.Name)
-	}
-	cmd.Stdin = &b
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("load %s: %v\n%s", file, err, out)
-	}
+	testenv.LoadDump(t, tg.x, file)
 }
 
 type dumpCase struct {
