@@ -171,13 +171,22 @@ func (w *Writer) Rows() int64 { return w.rows }
 // Append adds one row; vals are in manifest column order, each nil or of the Go type of its
 // column's Kind (int64, float64, string, time.Time, bool, []byte). Call Sync to make it durable.
 func (w *Writer) Append(vals []any) error {
-	if w.done {
-		return errors.New("backup: append after close")
+	b, err := w.EncodeRow(w.line[:0], vals)
+	if err != nil {
+		return err
 	}
+	w.line = b
+	return w.AppendEncoded(b, 1)
+}
+
+// EncodeRow appends vals' JSON line (with its "\n") to dst, as Append would write it. It only
+// reads the manifest's columns, so concurrent callers may encode rows while another goroutine
+// appends: the purge encodes each batch on its database worker, off the writer's critical path.
+func (w *Writer) EncodeRow(dst []byte, vals []any) ([]byte, error) {
 	if len(vals) != len(w.cols) {
-		return fmt.Errorf("backup: row has %d values, manifest has %d columns", len(vals), len(w.cols))
+		return dst, fmt.Errorf("backup: row has %d values, manifest has %d columns", len(vals), len(w.cols))
 	}
-	b := append(w.line[:0], '{')
+	b := append(dst, '{')
 	for i, c := range w.cols {
 		if i > 0 {
 			b = append(b, ',')
@@ -186,16 +195,23 @@ func (w *Writer) Append(vals []any) error {
 		b = append(b, ':')
 		var err error
 		if b, err = appendValue(b, vals[i]); err != nil {
-			return fmt.Errorf("backup: column %s: %w", c.Name, err)
+			return dst, fmt.Errorf("backup: column %s: %w", c.Name, err)
 		}
 	}
-	b = append(b, '}', '\n')
-	w.line = b
-	w.sum.Write(b)
-	if _, err := w.bw.Write(b); err != nil {
+	return append(b, '}', '\n'), nil
+}
+
+// AppendEncoded adds rows lines made by EncodeRow (whole lines only). Call Sync to make them
+// durable.
+func (w *Writer) AppendEncoded(lines []byte, rows int) error {
+	if w.done {
+		return errors.New("backup: append after close")
+	}
+	w.sum.Write(lines)
+	if _, err := w.bw.Write(lines); err != nil {
 		return fmt.Errorf("write backup: %w", err)
 	}
-	w.rows++
+	w.rows += int64(rows)
 	return nil
 }
 

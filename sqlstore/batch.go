@@ -3,50 +3,165 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/reauth/reauth/backup"
 )
 
-// maxWindowFactor caps how wide (in ids, as a multiple of the batch size) one batch's id window
-// may grow when ids are sparse or the filters match few rows.
+// maxWindowFactor caps how wide (in ids, as a multiple of the batch size) one id window may be
+// probed when ids are sparse or the filters match few rows.
 const maxWindowFactor = 1024
 
-// batcher runs one batch at a time on one connection, reusing its buffers.
+// idWindow is a batch's scope: rows in scope with lo < id <= hi, at most one batch of them.
+type idWindow struct{ lo, hi int64 }
+
+// windower hands out DISJOINT id windows to the purge's workers, so that batches can run on
+// several connections at once without ever touching the same row.
 //
-// Each batch reads an id WINDOW (lo, hi] with ORDER BY id LIMIT n, never the whole rest of the
-// table: on a table the planner has no statistics for (just bulk-loaded, or grown since the last
-// ANALYZE), PostgreSQL estimates a handful of rows and sorts every remaining row for every batch,
-// which made a purge quadratic. A window bounds what any plan can touch. Its width adapts:
-// it grows while windows come back short of a batch, and gaps are skipped with an index
-// MIN(id) lookup.
+// Each window comes from a cheap probe that reads at most one batch of ids from the id index:
+// the MAX and COUNT of the first n ids in scope after lo, within a bounded id range. The range
+// bound matters: on a table the planner has no statistics for (just bulk-loaded, or grown since
+// the last ANALYZE), PostgreSQL estimates a handful of rows and may sort every remaining row;
+// bounding the probe's range to about twice the id span of the last full batch bounds what any
+// plan can touch. Gaps are skipped with an index MIN(id) lookup. Rows issued after the cut-off
+// are never in scope, so a window computed ahead stays valid while other batches run.
+type windower struct {
+	s       *Store
+	o       PurgeOptions
+	cutoff  int64
+	mu      sync.Mutex
+	lo      int64 // every row in scope with id <= lo is in a window already handed out
+	width   int64 // current probe range in ids
+	started bool
+	done    bool
+}
+
+func newWindower(s *Store, o PurgeOptions, cutoff int64) *windower {
+	return &windower{s: s, o: o, cutoff: cutoff, lo: math.MinInt64, width: 2 * int64(o.batchSize())}
+}
+
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// finish stops handing out windows (an error elsewhere, or Ctrl-C).
+func (wd *windower) finish() {
+	wd.mu.Lock()
+	wd.done = true
+	wd.mu.Unlock()
+}
+
+// next returns the next window, probed on conn (outside any transaction); ok false: no more.
+func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, error) {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	n := int64(wd.o.batchSize())
+	maxWidth := n * maxWindowFactor
+	for !wd.done {
+		if !wd.started {
+			first, ok, err := wd.nextID(ctx, conn, wd.lo)
+			if err != nil || !ok {
+				wd.done = true
+				return idWindow{}, false, err
+			}
+			wd.lo, wd.started = first-1, true
+		}
+		if wd.lo >= wd.cutoff {
+			break
+		}
+		lim := min(satAdd(wd.lo, wd.width), wd.cutoff)
+		hi, cnt, err := wd.probe(ctx, conn, lim)
+		if err != nil {
+			wd.done = true
+			return idWindow{}, false, err
+		}
+		switch {
+		case cnt >= n: // a full batch ends at its n-th id; the next probe spans about two of these
+			w := idWindow{wd.lo, hi}
+			wd.width = min(max(2*(hi-wd.lo), 2*n), maxWidth)
+			wd.lo = hi
+			return w, true, nil
+		case cnt > 0: // the range holds less than a batch: it is the window, and the next is wider
+			w := idWindow{wd.lo, lim}
+			wd.width = min(wd.width*2, maxWidth)
+			wd.lo = lim
+			return w, true, nil
+		}
+		// Nothing in scope up to lim: skip to the next id, and widen.
+		wd.width = min(wd.width*2, maxWidth)
+		next, ok, err := wd.nextID(ctx, conn, lim)
+		if err != nil || !ok {
+			wd.done = true
+			return idWindow{}, false, err
+		}
+		wd.lo = next - 1
+	}
+	wd.done = true
+	return idWindow{}, false, nil
+}
+
+// probe returns the highest id and the count of the first batch of rows in scope with
+// lo < id <= lim: the index-ordered LIMIT reads at most one batch of index entries.
+func (wd *windower) probe(ctx context.Context, conn *sql.Conn, lim int64) (int64, int64, error) {
+	s := wd.s
+	q := &query{d: s.dialect}
+	cond := and(s.qID+" > "+q.arg(wd.lo), s.scope(q, lim, wd.o))
+	inner := s.dialect.SelectTop(s.qID, s.info.Qualified, cond, "", s.qID, wd.o.batchSize())
+	var hi, cnt any
+	if err := conn.QueryRowContext(ctx, "SELECT MAX("+s.qID+"), COUNT(*) FROM ("+inner+") w", q.args...).Scan(&hi, &cnt); err != nil {
+		return 0, 0, fmt.Errorf("find the next batch of %s: %w", s.info.Qualified, err)
+	}
+	c, _, err := toInt(cnt)
+	if err != nil || c == 0 {
+		return 0, 0, err
+	}
+	h, _, err := toInt(hi)
+	return h, c, err
+}
+
+// nextID is the smallest id above after and up to the cut-off (ok false: none).
+func (wd *windower) nextID(ctx context.Context, conn *sql.Conn, after int64) (int64, bool, error) {
+	s := wd.s
+	q := &query{d: s.dialect}
+	text := "SELECT MIN(" + s.qID + ") FROM " + s.info.Qualified + " WHERE " + s.qID + " > " + q.arg(after) + " AND " + s.qID + " <= " + q.arg(wd.cutoff)
+	var v any
+	if err := conn.QueryRowContext(ctx, text, q.args...).Scan(&v); err != nil {
+		return 0, false, fmt.Errorf("find the next id in %s: %w", s.info.Qualified, err)
+	}
+	return toInt(v)
+}
+
+// batcher runs one worker's batches on its connection, reusing its buffers.
 type batcher struct {
 	s       *Store
 	conn    *sql.Conn
+	g       *backup.Group
 	w       *backup.Writer
 	o       PurgeOptions
-	cutoff  int64
-	lo      int64 // every row in scope with id <= lo is done
-	width   int64 // current window width in ids
-	started bool
 	scanner *rowScanner
 	idIdx   int
 	ids     []int64
+	lines   []byte // the batch's backup lines, encoded here, off the writer's path
 	args    []any
 	delSQL  map[int]string
 	arrSQL  string // the dialect's one-parameter array delete, "" if none
 	arrBuf  []byte
-	// returning: the dialect deletes and returns a batch in one statement (returningSQL), in
-	// no particular order: a full batch means its window may hold more, so it is run again.
+	// returning: the dialect deletes and returns a batch in one statement (returningSQL).
 	returning bool
 }
 
-func newBatcher(s *Store, conn *sql.Conn, w *backup.Writer, o PurgeOptions, cutoff int64) *batcher {
-	b := &batcher{s: s, conn: conn, w: w, o: o, cutoff: cutoff, lo: math.MinInt64, width: int64(o.batchSize()),
-		scanner: newRowScanner(s.info.Columns), delSQL: map[int]string{}}
+func newBatcher(s *Store, conn *sql.Conn, g *backup.Group, w *backup.Writer, o PurgeOptions) *batcher {
+	b := &batcher{s: s, conn: conn, g: g, w: w, o: o, scanner: newRowScanner(s.info.Columns), delSQL: map[int]string{}}
 	for i, c := range s.info.Columns {
 		if c.Name == s.info.ID {
 			b.idIdx = i
@@ -61,126 +176,114 @@ func newBatcher(s *Store, conn *sql.Conn, w *backup.Writer, o PurgeOptions, cuto
 	return b
 }
 
-func satAdd(a, b int64) int64 {
-	if a > math.MaxInt64-b {
-		return math.MaxInt64
+// maxDeadlockRetries bounds how often a window is retried after the database chose its
+// transaction as a deadlock victim: two workers' batches are disjoint, but InnoDB locks the
+// record just past a range it scans, which belongs to the neighbouring window.
+const maxDeadlockRetries = 10
+
+// run backs up and deletes the rows in scope in win, and returns how many it deleted and how
+// long its transactions held locks (the longest one). A window holds at most one batch when
+// probed; should it hold more (rows restored into it meanwhile), it is run again until a batch
+// comes back short.
+func (b *batcher) run(ctx context.Context, win idWindow) (int, float64, error) {
+	total, worst, retries := 0, 0.0, 0
+	for {
+		got, ms, full, err := b.window(ctx, win)
+		if errors.Is(err, errRetry) && retries < maxDeadlockRetries {
+			retries++
+			continue
+		}
+		total += got
+		worst = max(worst, ms)
+		if err != nil || !full {
+			return total, worst, err
+		}
 	}
-	return a + b
 }
 
-// nextID is the smallest id above after and up to the cut-off (ok false: none).
-func (b *batcher) nextID(ctx context.Context, after int64) (int64, bool, error) {
+// errRetry marks a batch rolled back by a deadlock before any of its rows reached the backup:
+// running it again is safe and changes nothing else.
+var errRetry = errors.New("deadlock before the backup write")
+
+// window backs up and deletes the rows in scope in win (at most one batch), in one transaction:
+// delete returning the rows (or select, lock and delete them by their exact ids), hand them to
+// the backup writer and WAIT until they are fsynced, then commit. Any writer error rolls back.
+// full reports that the batch was full and did not reach hi: the window may hold more.
+func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool, error) {
 	s := b.s
-	q := &query{d: s.dialect}
-	text := "SELECT MIN(" + s.qID + ") FROM " + s.info.Qualified + " WHERE " + s.qID + " > " + q.arg(after) + " AND " + s.qID + " <= " + q.arg(b.cutoff)
-	var v any
-	if err := b.conn.QueryRowContext(ctx, text, q.args...).Scan(&v); err != nil {
-		return 0, false, fmt.Errorf("find the next id in %s: %w", s.info.Qualified, err)
+	text, args := s.batchSQL(win.lo, win.hi, b.o)
+	if b.returning {
+		text, args = s.returningSQL(win.lo, win.hi, b.o)
 	}
-	n, ok, err := toInt(v)
-	return n, ok, err
-}
-
-// run deletes the next batch and returns how many rows it deleted (0: nothing left) and how
-// long its transaction held locks.
-func (b *batcher) run(ctx context.Context) (int, float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
-	n := b.o.batchSize()
-	maxWidth := int64(n) * maxWindowFactor
-	if !b.started {
-		first, ok, err := b.nextID(ctx, b.lo)
-		if err != nil || !ok {
-			return 0, 0, err
-		}
-		b.lo, b.started = first-1, true
-	}
-	for b.lo < b.cutoff {
-		hi := min(satAdd(b.lo, b.width), b.cutoff)
-		got, ms, err := b.window(ctx, hi)
-		if err != nil {
-			return 0, 0, err
-		}
-		switch {
-		case got == n: // the window may hold more: continue it from the last id, or run it again
-			if !b.returning {
-				b.lo = b.ids[len(b.ids)-1]
-			}
-			return got, ms, nil
-		case got > 0:
-			// The window ran out before the batch filled: widen it in proportion, so that the
-			// next one holds about a batch (at most doubling: density can change).
-			b.lo = hi
-			b.width = min(max(b.width*int64(n)/int64(got), b.width+1), b.width*2, maxWidth)
-			return got, ms, nil
-		}
-		// Nothing in scope in this window: skip to the next id, and widen.
-		b.width = min(b.width*2, maxWidth)
-		next, ok, err := b.nextID(ctx, hi)
-		if err != nil || !ok {
-			return 0, 0, err
-		}
-		b.lo = next - 1
-	}
-	return 0, 0, nil
-}
-
-// window backs up and deletes the rows in scope with lo < id <= hi (at most one batch), in one
-// transaction: select and lock, append to the backup and fsync, delete by the exact ids, commit;
-// or, where the dialect can, delete returning the rows, append and fsync them, commit.
-func (b *batcher) window(ctx context.Context, hi int64) (int, float64, error) {
-	s := b.s
-	text, args := s.batchSQL(b.lo, hi, b.o)
-	if b.returning {
-		text, args = s.returningSQL(b.lo, hi, b.o)
-	}
 	t0 := time.Now()
 	tx, err := b.conn.BeginTx(ctx, &sql.TxOptions{Isolation: s.dialect.TxIsolation()})
 	if err != nil {
-		return 0, 0, fmt.Errorf("begin batch: %w", err)
+		return 0, 0, false, fmt.Errorf("begin batch: %w", err)
 	}
 	defer tx.Rollback() // no-op after Commit
 	rows, err := tx.QueryContext(ctx, text, args...)
 	if err != nil {
-		return 0, 0, fmt.Errorf("batch from %s: %w", s.info.Qualified, err)
+		return 0, 0, false, retryable(fmt.Errorf("batch from %s: %w", s.info.Qualified, err))
 	}
-	b.ids = b.ids[:0]
+	b.ids, b.lines = b.ids[:0], b.lines[:0]
+	top := int64(math.MinInt64)
 	for rows.Next() {
 		vals, err := b.scanner.scan(rows)
 		if err != nil {
 			rows.Close()
-			return 0, 0, fmt.Errorf("read batch from %s: %w", s.info.Qualified, err)
+			return 0, 0, false, fmt.Errorf("read batch from %s: %w", s.info.Qualified, err)
 		}
 		id, _ := vals[b.idIdx].(int64)
 		b.ids = append(b.ids, id)
-		if err := b.w.Append(vals); err != nil {
+		top = max(top, id)
+		if b.lines, err = b.w.EncodeRow(b.lines, vals); err != nil {
 			rows.Close()
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, 0, fmt.Errorf("read batch from %s: %w", s.info.Qualified, err)
+		return 0, 0, false, retryable(fmt.Errorf("read batch from %s: %w", s.info.Qualified, err))
 	}
 	if len(b.ids) == 0 {
-		return 0, 0, nil
+		return 0, 0, false, nil
+	}
+	// Delete before the backup write (else the rows read are the rows the statement deleted):
+	// the invariant is only that nothing commits before its rows are durable, and a deadlock
+	// met here leaves nothing in the backup, so the batch can simply be run again.
+	if !b.returning {
+		if err := b.deleteIDs(ctx, tx); err != nil {
+			return 0, 0, false, retryable(err)
+		}
 	}
 	// The rows are on disk before their delete can commit.
-	if err := b.w.Sync(); err != nil {
-		return 0, 0, err
+	if err := b.g.Write(b.lines, len(b.ids)); err != nil {
+		return 0, 0, false, err
 	}
 	if s.afterSync != nil {
 		s.afterSync()
 	}
-	if !b.returning { // else the rows read are the rows the statement deleted
-		if err := b.deleteIDs(ctx, tx); err != nil {
-			return 0, 0, err
-		}
-	}
 	if err := tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("commit batch on %s: %w", s.info.Qualified, err)
+		return 0, 0, false, fmt.Errorf("commit batch on %s: %w", s.info.Qualified, err)
 	}
-	return len(b.ids), float64(time.Since(t0).Microseconds()) / 1000, nil
+	full := len(b.ids) >= b.o.batchSize() && top < win.hi
+	return len(b.ids), float64(time.Since(t0).Microseconds()) / 1000, full, nil
+}
+
+// retryable wraps err with errRetry when the database rolled the transaction back as a deadlock
+// victim (MySQL/MariaDB 1213, SQLSTATE 40001 serialization failure or 40P01 deadlock).
+func retryable(err error) error {
+	var my *mysql.MySQLError
+	if errors.As(err, &my) && my.Number == 1213 {
+		return fmt.Errorf("%w: %w", errRetry, err)
+	}
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) && (st.SQLState() == "40001" || st.SQLState() == "40P01") {
+		return fmt.Errorf("%w: %w", errRetry, err)
+	}
+	return err
 }
 
 // deleteIDs deletes exactly b.ids: one array parameter where the dialect has one, else IN lists

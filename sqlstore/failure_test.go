@@ -39,14 +39,15 @@ func connectionKilled(t *testing.T, insideBatch bool) {
 	}
 	batches := 0
 	if insideBatch {
-		// After the 4th batch's rows are fsynced, before its DELETE runs.
+		// After the 4th batch's rows are fsynced, before its transaction commits.
 		s.afterSync = func() {
 			if batches++; batches == 4 {
 				kill()
 			}
 		}
 	}
-	res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, BackupPath: path, Progress: func(p PurgeProgress) {
+	// One worker: the test counts batches exactly (two in flight: TestTwoBatchesInFlightKilled).
+	res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, Workers: 1, BackupPath: path, Progress: func(p PurgeProgress) {
 		if p.Batches == 3 && !insideBatch {
 			kill()
 		}

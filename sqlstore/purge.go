@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -39,9 +38,12 @@ type PurgeOptions struct {
 	// stores a user key (Jira 8+) or a numeric id (Bitbucket).
 	Users, ExcludeUsers []string
 	BatchSize           int
-	BackupPath          string // the new backup file (never overwritten)
-	ReauthVersion       string // recorded in the backup's manifest
-	Progress            func(PurgeProgress)
+	// Workers is how many batches run at once, each on its own connection (default
+	// DefaultWorkers; always 1 on SQLite).
+	Workers       int
+	BackupPath    string // the new backup file (never overwritten)
+	ReauthVersion string // recorded in the backup's manifest
+	Progress      func(PurgeProgress)
 	// PlanTop is how many users Plan lists (default 20).
 	PlanTop int
 }
@@ -191,10 +193,11 @@ func (s *Store) Plan(ctx context.Context, o PurgeOptions) (PurgePlan, error) {
 	return p, nil
 }
 
-// Purge backs up and deletes the rows in scope with id <= cut-off, in batches: each batch's rows
-// are selected (locked), appended to the backup and fsynced, then deleted by their exact ids in
-// the same transaction. Rows issued after the cut-off are kept. Cancelling ctx stops after the
-// current batch with a finished backup and an error saying how to continue. The backup is
+// Purge backs up and deletes the rows in scope with id <= cut-off, in batches over disjoint id
+// windows, several at once (Workers): each batch's rows are deleted returning them (or selected
+// and locked), appended to the backup and fsynced, and only then is its transaction committed
+// (deleted by their exact ids first, where the rows were selected). Rows issued after the
+// cut-off are kept. Cancelling ctx stops after the batches in flight with a finished backup and an error saying how to continue. The backup is
 // re-read and checked before success is reported.
 func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) {
 	if err := s.checkFilters(o); err != nil {
@@ -217,49 +220,23 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	if err != nil {
 		return res, err
 	}
-	conn, err := s.sql.Conn(ctx)
-	if err != nil {
-		w.Close()
-		return res, fmt.Errorf("purge: connect: %w", err)
-	}
-	defer conn.Close()
-	if sd, ok := s.dialect.(sessionTuner); ok {
-		set, reset := sd.PurgeSession()
-		if _, err := conn.ExecContext(ctx, set); err != nil {
-			s.log.Warn("purge session setting refused", "sql", set, "err", err)
-		} else {
-			defer conn.ExecContext(context.WithoutCancel(ctx), reset)
-		}
-	}
 	start := time.Now()
-	b := newBatcher(s, conn, w, o, cutoff)
-	var loopErr error
-	for {
-		if ctx.Err() != nil {
-			loopErr = reauth.ErrInterrupted
-			break
-		}
-		n, ms, err := b.run(context.WithoutCancel(ctx))
-		if err != nil {
-			loopErr = err
-			break
-		}
-		if n == 0 {
-			break
-		}
+	interrupted, loopErr := s.pipeline(ctx, o, cutoff, w, func(n int, ms float64) {
 		res.Deleted += int64(n)
 		res.Batches++
 		res.MaxBatchMS = math.Max(res.MaxBatchMS, ms)
 		if o.Progress != nil {
 			o.Progress(PurgeProgress{Deleted: res.Deleted, ToDelete: toDelete, Batches: res.Batches, Elapsed: time.Since(start)})
 		}
-	}
+	})
+	written := w.Rows()
 	sum, cerr := w.Close()
 	res.SHA256 = sum.SHA256
-	if loopErr != nil {
-		hint := fmt.Sprintf("the backup %s holds every row deleted so far (%d, and possibly rows of the failed batch that were not deleted: restore skips rows that exist); keep it. To finish, run the purge again "+
-			"with the same cut-off: --cutoff-id %d (tokens issued since then are kept)", o.BackupPath, res.Deleted, cutoff)
-		if errors.Is(loopErr, reauth.ErrInterrupted) {
+	if loopErr != nil || interrupted {
+		hint := fmt.Sprintf("the backup %s holds every row deleted so far (%d), and possibly rows of batches that failed and were not deleted "+
+			"(%d rows in the file: restore skips rows that exist); keep it. To finish, run the purge again "+
+			"with the same cut-off: --cutoff-id %d (tokens issued since then are kept)", o.BackupPath, res.Deleted, written, cutoff)
+		if loopErr == nil {
 			return res, &reauth.Error{Code: reauth.ExitInterrupted, Op: "purge",
 				Err: fmt.Errorf("interrupted after %d batches (%d rows deleted)", res.Batches, res.Deleted), Hint: hint}
 		}
@@ -268,14 +245,16 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	if cerr != nil {
 		return res, cerr
 	}
-	// Re-read the whole file: success is only reported for a backup that reads back complete.
+	// Re-read the whole file: success is only reported for a backup that reads back complete,
+	// and (no batch failed) holds exactly the rows deleted.
 	v, err := backup.Verify(o.BackupPath)
 	if err != nil {
 		return res, fmt.Errorf("check the backup after the purge: %w", err)
 	}
-	if v.Rows != res.Deleted || v.SHA256 != sum.SHA256 {
+	if v.Rows != sum.Rows || v.SHA256 != sum.SHA256 || sum.Rows != res.Deleted {
 		return res, reauth.Failed("keep the file and restore from it: reauth restore TARGET "+o.BackupPath,
-			"backup check failed: the file holds %d rows (sha256 %s), the purge deleted %d (sha256 %s)", v.Rows, v.SHA256, res.Deleted, sum.SHA256)
+			"backup check failed: the file holds %d rows (sha256 %s), the writer wrote %d (sha256 %s) and the purge deleted %d",
+			v.Rows, v.SHA256, sum.Rows, sum.SHA256, res.Deleted)
 	}
 	if res.Kept, err = s.count(ctx, "", nil); err != nil {
 		return res, err

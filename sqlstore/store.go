@@ -64,10 +64,11 @@ type Store struct {
 	info    TableInfo
 	// quoted identifiers, built once
 	qID, qUser, qTime, qCols string
-	userKeys                 *auxTable // Jira: app_user (lower_user_name -> user_key)
-	userIDs                  *auxTable // Bitbucket: stash_user (id -> name)
-	afterSync                func()    // test hook: a batch's rows are durable, its delete not yet run
-	noReturning              bool      // test hook: use SELECT … FOR UPDATE + DELETE even where RETURNING exists
+	userKeys                 *auxTable    // Jira: app_user (lower_user_name -> user_key)
+	userIDs                  *auxTable    // Bitbucket: stash_user (id -> name)
+	afterSync                func()       // test hook: a batch's rows are durable, its delete not yet run
+	noReturning              bool         // test hook: use SELECT … FOR UPDATE + DELETE even where RETURNING exists
+	beforeSync               func() error // test hook: run by the backup writer before each fsync; an error fails that fsync
 }
 
 const connectTimeout = 20 * time.Second
