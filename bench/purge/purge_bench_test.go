@@ -16,7 +16,7 @@
 // and the parts behind them). Targets (reported, not asserted): ratio_manual <= 1.0, longest
 // batch <= 200 ms, peak RSS <= 100 MiB and flat from 100k to 1M rows.
 //
-//	go test ./bench/purge -run '^$' -bench . -benchtime 1x [-rows 100000,1000000] [-logins=false]
+//	go test ./bench/purge -run '^$' -bench . -benchtime 1x [-rows 100000,1000000] [-logins=false] [-batch-size N]
 //
 // REAUTH_BENCH_ROWS=100000 does what -rows does. One iteration takes minutes at 1M rows, so run
 // it with -benchtime 1x; -short skips it.
@@ -45,6 +45,7 @@ import (
 var (
 	rowsFlag   = flag.String("rows", "", "comma-separated row counts (default 100000,1000000; or REAUTH_BENCH_ROWS)")
 	loginsFlag = flag.Bool("logins", true, "run the concurrent login loop during (a) and (c)")
+	batchFlag  = flag.Int("batch-size", 0, "reauth purge --batch-size (default: reauth's own default)")
 )
 
 // result is one engine and row count: the JSON line the benchmark prints.
@@ -229,6 +230,9 @@ func runTool(ctx context.Context, bin string, db *testenv.DB, backupFile string)
 	var out purgeOut
 	cmd := exec.CommandContext(ctx, bin, "purge", "--product", "jira", "--jdbc-url", db.JDBC, "--db-user", db.User,
 		"--yes", "--json", "--backup", backupFile)
+	if *batchFlag > 0 {
+		cmd.Args = append(cmd.Args, "--batch-size", strconv.Itoa(*batchFlag))
+	}
 	cmd.Env = append(os.Environ(), "REAUTH_DB_PASSWORD="+db.Pass)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
