@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -226,7 +227,8 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "reauth-bin-")
+		removeStaleBinaries()
+		dir, err := os.MkdirTemp("", fmt.Sprintf("reauth-bin-%d-", os.Getpid()))
 		if err != nil {
 			binErr = err
 			return
@@ -243,4 +245,20 @@ func Binary(t testing.TB) string {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// removeStaleBinaries deletes the binaries that test processes which have ended built (there is
+// no hook at the end of a test process to remove its own): their directories are named after the
+// building process's pid.
+func removeStaleBinaries() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "reauth-bin-*"))
+	for _, d := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d), "reauth-bin-%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
