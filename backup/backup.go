@@ -113,6 +113,8 @@ type Summary struct {
 // Writer appends rows to a new backup file. It is not safe for concurrent use.
 type Writer struct {
 	f    *os.File
+	cw   *countingWriter
+	pub  published // what a Follower may read
 	gz   *gzip.Writer
 	bw   *bufio.Writer
 	sum  hash.Hash
@@ -138,8 +140,9 @@ func Create(path string, m Manifest) (*Writer, error) {
 	}
 	// BestSpeed: the backup must not make a purge slower than a manual dump; token rows are
 	// short hex strings, which compress well even at level 1.
-	gz, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
-	w := &Writer{f: f, gz: gz, bw: bufio.NewWriterSize(gz, 64<<10), sum: sha256.New(), cols: m.Columns}
+	cw := &countingWriter{f: f}
+	gz, _ := gzip.NewWriterLevel(cw, gzip.BestSpeed)
+	w := &Writer{f: f, cw: cw, gz: gz, bw: bufio.NewWriterSize(gz, 64<<10), sum: sha256.New(), cols: m.Columns}
 	m.Type, m.Format = manifestType, FormatVersion
 	if err := writeJSONLine(w.bw, m); err != nil {
 		w.abort()
@@ -159,6 +162,7 @@ func Create(path string, m Manifest) (*Writer, error) {
 
 func (w *Writer) abort() {
 	w.done = true
+	w.pub.publish(w.cw.n, true)
 	w.f.Close()
 }
 
@@ -227,6 +231,7 @@ func (w *Writer) Sync() error {
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("sync backup file: %w", err)
 	}
+	w.pub.publish(w.cw.n, false)
 	return nil
 }
 
@@ -250,6 +255,7 @@ func (w *Writer) Close() (Summary, error) {
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
+	w.pub.publish(w.cw.n, true)
 	if err != nil {
 		return s, fmt.Errorf("finish backup file %s: %w", s.Path, err)
 	}

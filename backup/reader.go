@@ -243,11 +243,20 @@ func decodeValue(k Kind, v json.RawMessage) (any, error) {
 // Verify reads the whole file and checks its trailer (row count and sha256). A file without a
 // trailer fails verification (restore can still read it).
 func Verify(path string) (Summary, error) {
-	r, err := Open(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return Summary{}, fmt.Errorf("open backup file: %w", err)
+	}
+	defer f.Close()
+	return verifyFrom(f, path)
+}
+
+// verifyFrom is Verify over src (the file, or a Follower's view of it while it is written).
+func verifyFrom(src io.Reader, path string) (Summary, error) {
+	r, err := NewReader(src, path)
 	if err != nil {
 		return Summary{}, err
 	}
-	defer r.Close()
 	r.hashOnly = true
 	for {
 		if _, err := r.Next(); err == io.EOF {

@@ -197,8 +197,9 @@ func (s *Store) Plan(ctx context.Context, o PurgeOptions) (PurgePlan, error) {
 // windows, several at once (Workers): each batch's rows are deleted returning them (or selected
 // and locked), appended to the backup and fsynced, and only then is its transaction committed
 // (deleted by their exact ids first, where the rows were selected). Rows issued after the
-// cut-off are kept. Cancelling ctx stops after the batches in flight with a finished backup and an error saying how to continue. The backup is
-// re-read and checked before success is reported.
+// cut-off are kept. Cancelling ctx stops after the batches in flight with a finished backup
+// and an error saying how to continue. The backup is read back from the file (as it is
+// written) and checked before success is reported.
 func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) {
 	if err := s.checkFilters(o); err != nil {
 		return PurgeResult{}, err
@@ -220,6 +221,13 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	if err != nil {
 		return res, err
 	}
+	// Verify the file as it is written (the same checks as backup.Verify, on the bytes read back
+	// from the file), so that the check after the last batch is not a second pass over it all.
+	fl, err := w.Follow()
+	if err != nil {
+		w.Close()
+		return res, err
+	}
 	start := time.Now()
 	interrupted, loopErr := s.pipeline(ctx, o, cutoff, w, func(n int, ms float64) {
 		res.Deleted += int64(n)
@@ -232,6 +240,7 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	written := w.Rows()
 	sum, cerr := w.Close()
 	res.SHA256 = sum.SHA256
+	v, verr := fl.Wait()
 	if loopErr != nil || interrupted {
 		hint := fmt.Sprintf("the backup %s holds every row deleted so far (%d), and possibly rows of batches that failed and were not deleted "+
 			"(%d rows in the file: restore skips rows that exist); keep it. To finish, run the purge again "+
@@ -245,11 +254,10 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	if cerr != nil {
 		return res, cerr
 	}
-	// Re-read the whole file: success is only reported for a backup that reads back complete,
-	// and (no batch failed) holds exactly the rows deleted.
-	v, err := backup.Verify(o.BackupPath)
-	if err != nil {
-		return res, fmt.Errorf("check the backup after the purge: %w", err)
+	// Success is only reported for a backup that reads back complete from the file, and (no
+	// batch failed) holds exactly the rows deleted.
+	if verr != nil {
+		return res, fmt.Errorf("check the backup after the purge: %w", verr)
 	}
 	if v.Rows != sum.Rows || v.SHA256 != sum.SHA256 || sum.Rows != res.Deleted {
 		return res, reauth.Failed("keep the file and restore from it: reauth restore TARGET "+o.BackupPath,
