@@ -120,3 +120,29 @@ func checkTablePlusBackup(t *testing.T, tg target, path string, n int64) {
 		}
 	}
 }
+
+// A caller that has just counted (Plan) passes ToDelete: progress reports it, and Purge does not
+// count again; without a fixed cut-off the count is Purge's own.
+func TestPurgeToDeleteFromPlan(t *testing.T) {
+	tg := sqliteTarget(t)
+	setupJira(t, tg, 120)
+	s := openStore(t, tg, "jira", Options{})
+	ctx := ctxT(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name     string
+		o        PurgeOptions
+		progress int64
+	}{
+		{"from plan", PurgeOptions{CutoffID: 60, ToDelete: 59}, 59}, // a stale count is only shown, never used
+		{"no cut-off: counted", PurgeOptions{ToDelete: 5}, 60},
+	} {
+		var seen int64
+		tc.o.BatchSize, tc.o.BackupPath = 50, filepath.Join(dir, tc.name)
+		tc.o.Progress = func(p PurgeProgress) { seen = p.ToDelete }
+		res, err := s.Purge(ctx, tc.o)
+		if err != nil || res.Deleted != 60 || seen != tc.progress {
+			t.Fatalf("%s: %+v %v, progress ToDelete %d", tc.name, res, err, seen)
+		}
+	}
+}

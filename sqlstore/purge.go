@@ -44,6 +44,10 @@ type PurgeOptions struct {
 	BackupPath    string // the new backup file (never overwritten)
 	ReauthVersion string // recorded in the backup's manifest
 	Progress      func(PurgeProgress)
+	// ToDelete is the count of rows in scope when the caller has just counted them (a Plan with
+	// the same options and CutoffID): it only feeds Progress, so Purge then skips its own COUNT
+	// (about a second per million rows on MariaDB).
+	ToDelete int64
 	// PlanTop is how many users Plan lists (default 20).
 	PlanTop int
 }
@@ -212,10 +216,12 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 		return PurgeResult{}, err
 	}
 	res := PurgeResult{CutoffID: cutoff, Backup: o.BackupPath}
-	q := &query{d: s.dialect}
-	toDelete, err := s.count(ctx, s.scope(q, cutoff, o), q.args)
-	if err != nil {
-		return res, err
+	toDelete := o.ToDelete
+	if toDelete <= 0 || o.CutoffID == 0 {
+		q := &query{d: s.dialect}
+		if toDelete, err = s.count(ctx, s.scope(q, cutoff, o), q.args); err != nil {
+			return res, err
+		}
 	}
 	w, err := backup.Create(o.BackupPath, s.manifest(cutoff, o))
 	if err != nil {
