@@ -401,3 +401,21 @@ func TestClearPersistedSessions(t *testing.T) {
 		t.Errorf("restored=%v, removed while %q: SESSIONS.ser must be gone before the start", r.restored, r.removedWhile)
 	}
 }
+
+// A node in ERROR before its restart (a failed earlier start) counts as down, not as a failure:
+// it fails only if it keeps reporting ERROR, and nothing else, after its restart command returned.
+func TestErrorFromBeforeTheRestart(t *testing.T) {
+	plan, nodes, rs := cluster(t, "")
+	nodes[0].set("ERROR", 500)
+	opts := fastOpts(t)
+	res, err := Run(context.Background(), plan, opts)
+	if err != nil || !res.Nodes[0].Restarted {
+		t.Fatalf("a node restarted out of ERROR: %v %+v", err, res.Nodes)
+	}
+	nodes[0].set("ERROR", 500)
+	rs[0].fault = "ignore" // the restart command returns, the node stays in ERROR
+	res, err = Run(context.Background(), plan, opts)
+	if err == nil || !strings.Contains(res.Nodes[0].Error, "still reports ERROR") {
+		t.Fatalf("a node that stayed in ERROR: %v %+v", err, res.Nodes)
+	}
+}

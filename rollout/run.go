@@ -219,6 +219,7 @@ func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g ga
 		b              = backoff{o: o}
 		idf, hasIdent  = n.Restarter.(Identifier)
 		identityProven bool
+		seenOther      bool // a state other than ERROR was seen since the restart was issued
 	)
 	for {
 		if !cmdFinished {
@@ -238,11 +239,18 @@ func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g ga
 		changed := state != lastState
 		lastState = state
 		now := o.Now()
-		if !ready && state == "ERROR" {
+		if state != "ERROR" {
+			seenOther = true
+		} else if seenOther {
 			// Jira/Bitbucket say ERROR when start-up was prevented: it does not recover by waiting.
 			nr.WentDown = true
 			return fail("the node reports ERROR: its start-up failed (see the product's log on the node)")
+		} else if cmdFinished && now.Sub(cmdFinishedAt) >= o.DownTimeout {
+			nr.WentDown = true
+			return fail("the node still reports ERROR %v after its restart command returned: it did not start again (see the product's log on the node)", o.DownTimeout.Round(time.Millisecond))
 		}
+		// An ERROR seen before any other state is the node's state from before the restart (it
+		// failed earlier, and --resume restarts it again): it counts as down, not as a failure.
 		if !ready {
 			stableSince = time.Time{}
 			if !nr.WentDown {
