@@ -190,7 +190,7 @@ func (s *Store) Plan(ctx context.Context, o PurgeOptions) (PurgePlan, error) {
 		sel + " -- args " + fmt.Sprint(args) + " (then each batch's id window (lo, hi], up to the cut-off)",
 		del + ", in the same transaction, after the rows are fsynced to the backup",
 	}
-	if ret, rargs := s.returningSQL(math.MinInt64, cutoff, o); ret != "" && !s.noReturning {
+	if ret, rargs, _ := s.windowReturningSQL(math.MinInt64, cutoff, o); ret != "" && !s.noReturning {
 		p.SQL = []string{ret + " -- args " + fmt.Sprint(rargs) + " (then each batch's id window (lo, hi], up to the cut-off);" +
 			" the returned rows are fsynced to the backup before the transaction commits"}
 	}
