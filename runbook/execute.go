@@ -42,7 +42,7 @@ func (u *unit) execute(ctx context.Context) (err error) {
 		u.captureBefore(ctx)
 		// The cut-off is fixed now, under the lock and after the canary logged in: every token
 		// issued before this moment goes (the canary's too); tokens issued later are kept.
-		p, err := u.store.Plan(ctx, sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers})
+		p, err := u.store.Plan(ctx, sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers, PlanTop: -1})
 		if err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	pctx, cancel := stopContext(ctx, u.o.Stop)
 	defer cancel()
 	res, err := u.store.Purge(pctx, sqlstore.PurgeOptions{
-		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path,
+		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path, ToDelete: u.purge.ToDelete,
 		Progress: func(p sqlstore.PurgeProgress) {
 			if time.Since(last) > 500*time.Millisecond {
 				last = time.Now()

@@ -48,7 +48,7 @@ type PurgeOptions struct {
 	// the same options and CutoffID): it only feeds Progress, so Purge then skips its own COUNT
 	// (about a second per million rows on MariaDB).
 	ToDelete int64
-	// PlanTop is how many users Plan lists (default 20).
+	// PlanTop is how many users Plan lists (0: 20; negative: none, when nobody will read them).
 	PlanTop int
 }
 
@@ -171,11 +171,13 @@ func (s *Store) Plan(ctx context.Context, o PurgeOptions) (PurgePlan, error) {
 	}
 	p.ToKeep = total - p.ToDelete
 	top := o.PlanTop
-	if top <= 0 {
+	if top == 0 {
 		top = 20
 	}
-	if p.PerUser, err = s.topUsers(ctx, q, cond, top); err != nil {
-		return p, err
+	if top > 0 { // a GROUP BY over the scope: about a second per million rows on MariaDB
+		if p.PerUser, err = s.topUsers(ctx, q, cond, top); err != nil {
+			return p, err
+		}
 	}
 	sel, args := s.batchSQL(math.MinInt64, cutoff, o)
 	n := min(o.batchSize(), s.dialect.MaxBindParams())

@@ -145,6 +145,9 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 		return err
 	}
 	defer st.Close()
+	if o.json && o.yes && !o.dryRun {
+		po.PlanTop = -1 // nobody reads the per-user list: skip its GROUP BY
+	}
 	plan, err := st.Plan(ctx, po)
 	if err != nil {
 		return err
@@ -170,7 +173,7 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	}
 	defer release()
 	// The cut-off is the plan's: what was confirmed is what is deleted.
-	po.CutoffID = plan.CutoffID
+	po.CutoffID, po.ToDelete = plan.CutoffID, plan.ToDelete
 	po.BackupPath = o.backup
 	if po.BackupPath == "" {
 		po.BackupPath = backup.DefaultName(string(p.ID), streams.now())
