@@ -85,8 +85,8 @@ type Options struct {
 	// before reauth calls it "never went down" (default 2m, at most StartTimeout).
 	DownTimeout  time.Duration
 	PollInterval time.Duration // first interval between probes; it doubles up to MaxPoll (default 100ms)
-	MaxPoll      time.Duration // the backoff cap (default 500ms)
-	StableWindow time.Duration // RUNNING continuously this long counts as up (default 2s)
+	MaxPoll      time.Duration // the backoff cap (default 250ms)
+	StableWindow time.Duration // RUNNING continuously this long counts as up (default 500ms)
 	JournalPath  string        // "" = no journal
 	Resume       bool          // skip the nodes the journal lists as restarted
 	// ClearPersistedSessions removes SESSIONS.ser while a node is down, where Tomcat persists
@@ -105,8 +105,12 @@ const (
 	DefaultStartTimeout = 20 * time.Minute
 	DefaultDownTimeout  = 2 * time.Minute
 	DefaultPollInterval = 100 * time.Millisecond
-	DefaultMaxPoll      = 500 * time.Millisecond
-	DefaultStableWindow = 2 * time.Second
+	// A RUNNING answer must hold for DefaultStableWindow (re-probed at most every DefaultMaxPoll)
+	// before the next node goes: long enough to catch a node that flaps straight back to ERROR or
+	// STARTING, short enough to keep reauth's overhead under a second a node. Raise it with
+	// defaults.stable_window for products known to flap.
+	DefaultMaxPoll      = 250 * time.Millisecond
+	DefaultStableWindow = 500 * time.Millisecond
 	DefaultDrainTimeout = 5 * time.Minute
 )
 
