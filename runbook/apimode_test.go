@@ -17,7 +17,7 @@ func TestRunAPIModeNoRestart(t *testing.T) {
 	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 10, RememberFraction: 0.5, Version: "9.12.0"})
 	bs := browsers(t, c)
 	cfg := writeInventory(t, t.TempDir(), product{c: c, exclude: []string{"user007"}, admin: true})
-	pids := pidsOf(t, c)
+	pids := c.PIDs()
 	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json")
 	if code != 0 {
 		t.Fatalf("run exited %d\n%s\n%s", code, stdout, stderr)
@@ -29,7 +29,7 @@ func TestRunAPIModeNoRestart(t *testing.T) {
 	if !strings.Contains(stdout, `"mode": "api"`) {
 		t.Fatalf("mode is not api:\n%s", stdout)
 	}
-	if got := pidsOf(t, c); fmt.Sprint(got) != fmt.Sprint(pids) {
+	if got := c.PIDs(); fmt.Sprint(got) != fmt.Sprint(pids) {
 		t.Fatalf("a node restarted in API mode: %v -> %v", pids, got)
 	}
 	// Every node drops the sessions when the cluster-wide invalidation reaches it: poll a while.
@@ -53,12 +53,12 @@ func TestRunAutoFallsBackToRestart(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "auto: rolling restart, because Jira 9.10.0 has no cluster-wide session endpoint") {
 		t.Fatalf("dry run exited %d\n%s\n%s", code, stdout, stderr)
 	}
-	pids := pidsOf(t, c)
+	pids := c.PIDs()
 	_, stderr, code = reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--mode", "api")
 	if code != 4 {
 		t.Fatalf("--mode api on Jira 9.10 exited %d, want 4\n%s", code, stderr)
 	}
-	if got := pidsOf(t, c); fmt.Sprint(got) != fmt.Sprint(pids) {
+	if got := c.PIDs(); fmt.Sprint(got) != fmt.Sprint(pids) {
 		t.Fatalf("refused run restarted nodes: %v -> %v", pids, got)
 	}
 }

@@ -312,12 +312,12 @@ func TestRunBadInventory(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(bad), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pids := pidsOf(t, c)
+	pids := c.PIDs()
 	_, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes")
 	if code != int(reauth.ExitUsage) || !strings.Contains(stderr, "nodez") || !strings.Contains(stderr, "reauth.yaml:10:") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	if got := pidsOf(t, c); fmt.Sprint(got) != fmt.Sprint(pids) {
+	if got := c.PIDs(); fmt.Sprint(got) != fmt.Sprint(pids) {
 		t.Fatalf("nodes restarted by a bad inventory: %v -> %v", pids, got)
 	}
 }
@@ -327,7 +327,7 @@ func TestRunDryRun(t *testing.T) {
 	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 1})
 	bs := browsers(t, c)
 	cfg := writeInventory(t, t.TempDir(), product{c: c, exclude: []string{"user001"}})
-	pids := pidsOf(t, c)
+	pids := c.PIDs()
 	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--dry-run")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
@@ -337,7 +337,7 @@ func TestRunDryRun(t *testing.T) {
 			t.Errorf("plan lacks %q:\n%s", want, stdout)
 		}
 	}
-	if got := pidsOf(t, c); fmt.Sprint(got) != fmt.Sprint(pids) {
+	if got := c.PIDs(); fmt.Sprint(got) != fmt.Sprint(pids) {
 		t.Fatalf("dry run restarted nodes: %v -> %v", pids, got)
 	}
 	if n := len(loggedIn(t, c, bs)); n != len(bs) {
@@ -347,17 +347,4 @@ func TestRunDryRun(t *testing.T) {
 	if _, _, code := reauthCmd(t, nil, "run", "--config", cfg); code != int(reauth.ExitRefused) {
 		t.Fatalf("run without --yes and without a terminal exited %d, want 4", code)
 	}
-}
-
-func pidsOf(t *testing.T, c *sandbox.Cluster) []int {
-	t.Helper()
-	st, err := c.Status(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []int
-	for _, s := range st {
-		out = append(out, s.PID)
-	}
-	return out
 }

@@ -23,7 +23,7 @@ func TestRunCtrlCStopsBeforeNextNode(t *testing.T) {
 	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 4, StartupDelay: 1500 * time.Millisecond})
 	bs := browsers(t, c)
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
-	pids := pidsOf(t, c)
+	pids := c.PIDs()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -51,8 +51,8 @@ func TestRunCtrlCStopsBeforeNextNode(t *testing.T) {
 	if code != 130 {
 		t.Fatalf("exit %d (%v), want 130\n%s\n%s", code, err, out.String(), errlog.String())
 	}
-	got := pidsOf(t, c)
-	if got[0] == pids[0] || got[1] != pids[1] || got[2] != pids[2] {
+	got := c.PIDs()
+	if got["node1"] == pids["node1"] || got["node2"] != pids["node2"] || got["node3"] != pids["node3"] {
 		t.Fatalf("pids %v -> %v: want node1 restarted, node2 and node3 untouched", pids, got)
 	}
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

@@ -235,3 +235,17 @@ func (c *Cluster) Fault(name string) (Fault, error) {
 	}
 	return readFault(c.st.Dir, name), nil
 }
+
+// PIDs maps each node to the pid of its live process (0 when it is not running): a restart shows
+// as a changed pid, which is how tests prove that a node did, or did not, restart.
+func (c *Cluster) PIDs() map[string]int {
+	out := map[string]int{}
+	for _, n := range c.Nodes() {
+		pid := readPID(c.st.Dir, n.Name)
+		if !alive(pid) {
+			pid = 0
+		}
+		out[n.Name] = pid
+	}
+	return out
+}

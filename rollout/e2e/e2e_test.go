@@ -52,18 +52,6 @@ func opts(t *testing.T) rollout.Options {
 		MaxPoll: 200 * time.Millisecond, JournalPath: t.TempDir() + "/journal.json"}
 }
 
-func pids(t *testing.T, c *sandbox.Cluster) map[string]int {
-	st, err := c.Status(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	for _, s := range st {
-		out[s.Name] = s.PID
-	}
-	return out
-}
-
 // sampler probes every node every 50 ms and keeps the smallest number seen RUNNING at once.
 type sampler struct {
 	mu      sync.Mutex
@@ -110,7 +98,7 @@ func (s *sampler) finish() (min, samples int) {
 
 func TestRollingRestartOfRealNodes(t *testing.T) {
 	c, plan, _ := up(t, 3, false)
-	before := pids(t, c)
+	before := c.PIDs()
 	var mu sync.Mutex
 	var order []string
 	o := opts(t)
@@ -138,7 +126,7 @@ func TestRollingRestartOfRealNodes(t *testing.T) {
 	if min < len(plan.Nodes)-1 || samples < 20 {
 		t.Errorf("at one moment only %d of %d nodes were RUNNING (%d samples)", min, len(plan.Nodes), samples)
 	}
-	after := pids(t, c)
+	after := c.PIDs()
 	for _, n := range res.Nodes {
 		if !n.Restarted || !n.WentDown || n.ReadyAfterMS < 1000 {
 			t.Errorf("%+v: every node has a 1 s start-up, so it must have been seen down and ready after >= 1 s", n)
@@ -155,7 +143,7 @@ func TestFailedStartStopsTheRunAndResumeFinishes(t *testing.T) {
 	if err := c.SetFault("node2", sandbox.FaultFailNextStart); err != nil {
 		t.Fatal(err)
 	}
-	before := pids(t, c)
+	before := c.PIDs()
 	o := opts(t)
 	o.StartTimeout = 6 * time.Second
 	res, err := rollout.Run(context.Background(), plan, o)
@@ -168,7 +156,7 @@ func TestFailedStartStopsTheRunAndResumeFinishes(t *testing.T) {
 			t.Errorf("%s: %q, want %q", res.Nodes[i].Name, res.Nodes[i].Status, w)
 		}
 	}
-	if after := pids(t, c); after["node3"] != before["node3"] {
+	if after := c.PIDs(); after["node3"] != before["node3"] {
 		t.Errorf("node3 was touched: pid %d -> %d", before["node3"], after["node3"])
 	}
 	msg := err.Error()
@@ -182,7 +170,7 @@ func TestFailedStartStopsTheRunAndResumeFinishes(t *testing.T) {
 	if err := c.WaitRunning(context.Background(), 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	mid := pids(t, c)
+	mid := c.PIDs()
 	o.Resume = true
 	res, err = rollout.Run(context.Background(), plan, o)
 	if err != nil {
@@ -191,7 +179,7 @@ func TestFailedStartStopsTheRunAndResumeFinishes(t *testing.T) {
 	if res.Nodes[0].Status != rollout.StatusSkipped || !res.Nodes[1].Restarted || !res.Nodes[2].Restarted {
 		t.Errorf("resume = %+v", res.Nodes)
 	}
-	if after := pids(t, c); after["node1"] != mid["node1"] || after["node3"] == mid["node3"] {
+	if after := c.PIDs(); after["node1"] != mid["node1"] || after["node3"] == mid["node3"] {
 		t.Errorf("resume restarted node1 again or not node3: %v -> %v", mid, after)
 	}
 }
@@ -211,7 +199,7 @@ func TestStuckAndFakeRestarts(t *testing.T) {
 			if err := c.SetFault("node1", tc.fault); err != nil {
 				t.Fatal(err)
 			}
-			before := pids(t, c)
+			before := c.PIDs()
 			o := opts(t)
 			o.StartTimeout = 4 * time.Second
 			o.DownTimeout = time.Second
@@ -222,7 +210,7 @@ func TestStuckAndFakeRestarts(t *testing.T) {
 			if !strings.Contains(res.Nodes[0].Error, tc.want) || res.Nodes[1].Status != rollout.StatusUntouched {
 				t.Errorf("result = %+v", res.Nodes)
 			}
-			if pids(t, c)["node2"] != before["node2"] {
+			if c.PIDs()["node2"] != before["node2"] {
 				t.Error("node2 was touched")
 			}
 			// Clean up: clear the fault and bring node1 back.
@@ -241,7 +229,7 @@ func TestStuckAndFakeRestarts(t *testing.T) {
 func TestInterruptStopsBeforeTheNextNode(t *testing.T) {
 	t.Parallel()
 	c, plan, _ := up(t, 3, false)
-	before := pids(t, c)
+	before := c.PIDs()
 	stop := make(chan struct{})
 	var once sync.Once
 	o := opts(t)
@@ -258,7 +246,7 @@ func TestInterruptStopsBeforeTheNextNode(t *testing.T) {
 	if !res.Nodes[0].Restarted || res.Nodes[1].Status != rollout.StatusUntouched || res.Nodes[2].Status != rollout.StatusUntouched {
 		t.Errorf("result = %+v", res.Nodes)
 	}
-	after := pids(t, c)
+	after := c.PIDs()
 	if after["node2"] != before["node2"] || after["node3"] != before["node3"] {
 		t.Errorf("nodes after the interrupt were touched: %v -> %v", before, after)
 	}
@@ -268,7 +256,7 @@ func TestInterruptStopsBeforeTheNextNode(t *testing.T) {
 func TestPersistenceRefusedInPreflight(t *testing.T) {
 	t.Parallel()
 	c, plan, _ := up(t, 2, true)
-	before := pids(t, c)
+	before := c.PIDs()
 	for _, clear := range []bool{false, true} {
 		o := opts(t)
 		o.ClearPersistedSessions = clear
@@ -280,7 +268,7 @@ func TestPersistenceRefusedInPreflight(t *testing.T) {
 			t.Errorf("clear with a single restart command: %v", err)
 		}
 	}
-	if after := pids(t, c); after["node1"] != before["node1"] || after["node2"] != before["node2"] {
+	if after := c.PIDs(); after["node1"] != before["node1"] || after["node2"] != before["node2"] {
 		t.Error("preflight touched a node")
 	}
 }
@@ -299,7 +287,7 @@ func TestSSHRestartOfASandboxNode(t *testing.T) {
 			KnownHosts: s.KnownHosts, Command: exe + " sandbox restart-node --dir " + c.Dir() + " --node " + n.Name})
 		n.Install = "" // the persistence check over SSH is covered in sshmethod
 	}
-	before := pids(t, c)
+	before := c.PIDs()
 	o := opts(t)
 	if err := rollout.Preflight(context.Background(), plan, o); err != nil {
 		t.Fatal(err)
@@ -308,7 +296,7 @@ func TestSSHRestartOfASandboxNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := pids(t, c)
+	after := c.PIDs()
 	for _, n := range res.Nodes {
 		if !n.Restarted || !n.WentDown || after[n.Name] == before[n.Name] {
 			t.Errorf("%+v (pid %d -> %d)", n, before[n.Name], after[n.Name])
