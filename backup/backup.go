@@ -1,16 +1,16 @@
 // Package backup is reauth's backup file: gzip-compressed JSON Lines holding a manifest line, one
 // line per deleted token row, and a trailer line with the row count and the sha256 of the row
-// lines. The writer appends, flushes and fsyncs per batch, so that a crash in the middle of a
-// purge leaves every row whose delete committed readable; the reader verifies the trailer and can
+// lines. The writer appends one gzip member per batch and fsyncs it, so that a crash in the
+// middle of a purge leaves every row whose delete committed readable; the reader verifies the trailer and can
 // still read a file whose trailer is missing (a crash), reporting it as truncated.
 package backup
 
 import (
-	"bufio"
-	"compress/gzip"
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -19,7 +19,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/reauth/reauth"
 )
@@ -110,22 +111,91 @@ type Summary struct {
 	SHA256 string
 }
 
-// Writer appends rows to a new backup file. It is not safe for concurrent use.
+// Writer appends rows to a new backup file. It is not safe for concurrent use, but Batches
+// (NewBatch) may be filled and sealed on other goroutines while it appends.
+//
+// The file is a sequence of gzip members (RFC 1952 allows several; every gzip reader reads them
+// as one stream): the manifest, one member per batch of rows, and the trailer. A batch is
+// compressed by whoever fills it (the purge's database workers, in parallel), so appending it
+// is only a write; a crash can only cut the last member, and every complete member before it
+// reads back.
 type Writer struct {
-	f    *os.File
-	cw   *countingWriter
-	pub  published // what a Follower may read
-	gz   *gzip.Writer
-	bw   *bufio.Writer
-	sum  hash.Hash
-	cols []Column
-	rows int64
-	line []byte // reused per row: the purge loop stays allocation-light
-	done bool
+	f       *os.File
+	cw      *countingWriter
+	pub     published // what a Follower may read
+	sum     hash.Hash
+	cols    []Column
+	rows    int64
+	pending *Batch // rows given to Append, sealed and written by Sync
+	done    bool
+}
+
+// Batch is a group of rows encoded as JSON lines and then compressed into one gzip member. Fill
+// it with Row, Seal it, hand it to Writer.AppendBatch (or Group.Write), then Reset to reuse it.
+type Batch struct {
+	cols   []Column
+	lines  []byte // the rows' JSON lines, each with its "\n"
+	rows   int
+	member bytes.Buffer // the sealed gzip member
+	gz     *gzip.Writer
+	sealed bool
+}
+
+// NewBatch makes an empty batch for w's columns. It only reads the manifest's columns, so it may
+// be used on any goroutine.
+func (w *Writer) NewBatch() *Batch { return newBatch(w.cols) }
+
+func newBatch(cols []Column) *Batch {
+	b := &Batch{cols: cols}
+	// BestSpeed: the backup must not make a purge slower than a manual dump; token rows are
+	// short hex strings, which compress well even at level 1.
+	b.gz, _ = gzip.NewWriterLevel(&b.member, gzip.BestSpeed)
+	return b
+}
+
+// Reset empties the batch for reuse.
+func (b *Batch) Reset() {
+	b.lines, b.rows, b.sealed = b.lines[:0], 0, false
+	b.member.Reset()
+}
+
+// Rows is how many rows the batch holds.
+func (b *Batch) Rows() int { return b.rows }
+
+// Row appends one row; vals are in manifest column order, each nil or of the Go type of its
+// column's Kind (int64, float64, string, time.Time, bool, []byte).
+func (b *Batch) Row(vals []any) error {
+	if b.sealed {
+		return errors.New("backup: row added to a sealed batch")
+	}
+	line, err := encodeRow(b.lines, b.cols, vals)
+	if err != nil {
+		return err
+	}
+	b.lines = line
+	b.rows++
+	return nil
+}
+
+// Seal compresses the batch's rows into its gzip member.
+func (b *Batch) Seal() error {
+	if b.sealed {
+		return nil
+	}
+	b.member.Reset()
+	b.gz.Reset(&b.member)
+	if _, err := b.gz.Write(b.lines); err != nil {
+		return fmt.Errorf("compress backup batch: %w", err)
+	}
+	if err := b.gz.Close(); err != nil {
+		return fmt.Errorf("compress backup batch: %w", err)
+	}
+	b.sealed = true
+	return nil
 }
 
 // Create makes a new backup file at path (mode 0600, O_EXCL: an existing file is never
-// overwritten) and writes the manifest, flushed and synced.
+// overwritten) and writes the manifest, synced.
 func Create(path string, m Manifest) (*Writer, error) {
 	if len(m.Columns) == 0 {
 		return nil, errors.New("backup: manifest has no columns")
@@ -138,13 +208,10 @@ func Create(path string, m Manifest) (*Writer, error) {
 		}
 		return nil, fmt.Errorf("create backup file: %w", err)
 	}
-	// BestSpeed: the backup must not make a purge slower than a manual dump; token rows are
-	// short hex strings, which compress well even at level 1.
-	cw := &countingWriter{f: f}
-	gz, _ := gzip.NewWriterLevel(cw, gzip.BestSpeed)
-	w := &Writer{f: f, cw: cw, gz: gz, bw: bufio.NewWriterSize(gz, 64<<10), sum: sha256.New(), cols: m.Columns}
+	w := &Writer{f: f, cw: &countingWriter{f: f}, sum: sha256.New(), cols: m.Columns}
+	w.pending = w.NewBatch()
 	m.Type, m.Format = manifestType, FormatVersion
-	if err := writeJSONLine(w.bw, m); err != nil {
+	if err := w.writeMember(m); err != nil {
 		w.abort()
 		return nil, fmt.Errorf("write backup manifest: %w", err)
 	}
@@ -160,6 +227,24 @@ func Create(path string, m Manifest) (*Writer, error) {
 	return w, nil
 }
 
+// writeMember writes v as one JSON line in a gzip member of its own (the manifest, the trailer).
+func (w *Writer) writeMember(v any) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	gz, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if _, err := gz.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	if err := gz.Close(); err != nil {
+		return err
+	}
+	_, err = w.cw.Write(buf.Bytes())
+	return err
+}
+
 func (w *Writer) abort() {
 	w.done = true
 	w.pub.publish(w.cw.n, true)
@@ -172,61 +257,41 @@ func (w *Writer) Path() string { return w.f.Name() }
 // Rows is the number of rows appended so far.
 func (w *Writer) Rows() int64 { return w.rows }
 
-// Append adds one row; vals are in manifest column order, each nil or of the Go type of its
-// column's Kind (int64, float64, string, time.Time, bool, []byte). Call Sync to make it durable.
+// Append adds one row to a batch that the next Sync writes; vals are as Batch.Row takes them.
 func (w *Writer) Append(vals []any) error {
-	b, err := w.EncodeRow(w.line[:0], vals)
-	if err != nil {
-		return err
-	}
-	w.line = b
-	return w.AppendEncoded(b, 1)
-}
-
-// EncodeRow appends vals' JSON line (with its "\n") to dst, as Append would write it. It only
-// reads the manifest's columns, so concurrent callers may encode rows while another goroutine
-// appends: the purge encodes each batch on its database worker, off the writer's critical path.
-func (w *Writer) EncodeRow(dst []byte, vals []any) ([]byte, error) {
-	if len(vals) != len(w.cols) {
-		return dst, fmt.Errorf("backup: row has %d values, manifest has %d columns", len(vals), len(w.cols))
-	}
-	b := append(dst, '{')
-	for i, c := range w.cols {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, c.Name)
-		b = append(b, ':')
-		var err error
-		if b, err = appendValue(b, vals[i]); err != nil {
-			return dst, fmt.Errorf("backup: column %s: %w", c.Name, err)
-		}
-	}
-	return append(b, '}', '\n'), nil
-}
-
-// AppendEncoded adds rows lines made by EncodeRow (whole lines only). Call Sync to make them
-// durable.
-func (w *Writer) AppendEncoded(lines []byte, rows int) error {
 	if w.done {
 		return errors.New("backup: append after close")
 	}
-	w.sum.Write(lines)
-	if _, err := w.bw.Write(lines); err != nil {
+	return w.pending.Row(vals)
+}
+
+// AppendBatch writes a batch (sealing it if needed). Call Sync to make it durable.
+func (w *Writer) AppendBatch(b *Batch) error {
+	if w.done {
+		return errors.New("backup: append after close")
+	}
+	if b.rows == 0 {
+		return nil
+	}
+	if err := b.Seal(); err != nil {
+		return err
+	}
+	if _, err := w.cw.Write(b.member.Bytes()); err != nil {
 		return fmt.Errorf("write backup: %w", err)
 	}
-	w.rows += int64(rows)
+	w.sum.Write(b.lines)
+	w.rows += int64(b.rows)
 	return nil
 }
 
-// Sync makes every appended row durable: buffer → gzip flush → fsync. The purge calls it before
-// each batch's DELETE commits.
+// Sync makes every appended row durable: the rows Append took are written as a batch, then
+// the file is fsynced. The purge calls it before each batch's DELETE commits.
 func (w *Writer) Sync() error {
-	if err := w.bw.Flush(); err != nil {
-		return fmt.Errorf("write backup: %w", err)
-	}
-	if err := w.gz.Flush(); err != nil {
-		return fmt.Errorf("write backup: %w", err)
+	if w.pending.rows > 0 {
+		if err := w.AppendBatch(w.pending); err != nil {
+			return err
+		}
+		w.pending.Reset()
 	}
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("sync backup file: %w", err)
@@ -235,19 +300,20 @@ func (w *Writer) Sync() error {
 	return nil
 }
 
-// Close writes the trailer, finishes the gzip stream, syncs and closes the file.
+// Close writes the trailer, syncs and closes the file.
 func (w *Writer) Close() (Summary, error) {
 	if w.done {
 		return Summary{}, errors.New("backup: already closed")
 	}
+	var err error
+	if w.pending.rows > 0 {
+		err = w.AppendBatch(w.pending)
+		w.pending.Reset()
+	}
 	w.done = true
 	s := Summary{Path: w.f.Name(), Rows: w.rows, SHA256: hex.EncodeToString(w.sum.Sum(nil))}
-	err := writeJSONLine(w.bw, Trailer{Type: trailerType, Rows: s.Rows, SHA256: s.SHA256})
 	if err == nil {
-		err = w.bw.Flush()
-	}
-	if err == nil {
-		err = w.gz.Close()
+		err = w.writeMember(Trailer{Type: trailerType, Rows: s.Rows, SHA256: s.SHA256})
 	}
 	if err == nil {
 		err = w.f.Sync()
@@ -260,6 +326,26 @@ func (w *Writer) Close() (Summary, error) {
 		return s, fmt.Errorf("finish backup file %s: %w", s.Path, err)
 	}
 	return s, nil
+}
+
+// encodeRow appends vals' JSON line (with its "\n") to dst.
+func encodeRow(dst []byte, cols []Column, vals []any) ([]byte, error) {
+	if len(vals) != len(cols) {
+		return dst, fmt.Errorf("backup: row has %d values, manifest has %d columns", len(vals), len(cols))
+	}
+	b := append(dst, '{')
+	for i, c := range cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, c.Name)
+		b = append(b, ':')
+		var err error
+		if b, err = appendValue(b, vals[i]); err != nil {
+			return dst, fmt.Errorf("backup: column %s: %w", c.Name, err)
+		}
+	}
+	return append(b, '}', '\n'), nil
 }
 
 func appendValue(b []byte, v any) ([]byte, error) {
@@ -288,34 +374,4 @@ func appendValue(b []byte, v any) ([]byte, error) {
 	default:
 		return b, fmt.Errorf("unsupported value type %T", v)
 	}
-}
-
-// appendString writes s as a JSON string. Invalid UTF-8 is replaced (as encoding/json does);
-// text columns of the token tables hold ASCII tokens and login names.
-func appendString(b []byte, s string) []byte {
-	const hexd = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
 }

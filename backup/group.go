@@ -6,10 +6,11 @@ import (
 )
 
 // Group lets several goroutines (the purge's database workers) append batches to one Writer and
-// wait until each batch is durable. One goroutine owns the Writer; when several batches are
-// waiting, it appends them all and one flush+fsync covers them (group commit): the fsync is the
-// dominant cost of a batch's backup, so overlapping it with other batches' database work is what
-// makes a pipelined purge faster than a sequential one.
+// wait until each batch is durable. Each worker compresses its own batch (Batch.Seal), so the
+// one goroutine that owns the Writer only writes and fsyncs: when several batches are waiting,
+// it appends them all and one fsync covers them (group commit). The fsync is the dominant cost
+// of a batch's backup, so overlapping it with other batches' database work is what makes a
+// pipelined purge faster than a sequential one.
 //
 // Once an append or sync fails, every later Write fails with the same error without touching
 // the file: a batch told "durable" never is when it is not.
@@ -28,8 +29,7 @@ type Group struct {
 }
 
 type groupReq struct {
-	lines []byte
-	rows  int
+	b     *Batch
 	reply chan error
 }
 
@@ -40,9 +40,9 @@ func NewGroup(w *Writer, beforeSync func() error) *Group {
 	return g
 }
 
-// Write appends rows lines (made by Writer.EncodeRow) and returns once they are fsynced, or
-// with the error that kept them from being durable. lines may be reused after it returns.
-func (g *Group) Write(lines []byte, rows int) error {
+// Write seals b (on the caller's goroutine), appends it and returns once it is fsynced, or with
+// the error that kept it from being durable. b may be reset and reused after it returns.
+func (g *Group) Write(b *Batch) error {
 	g.mu.Lock()
 	err, closed := g.err, g.closed
 	g.mu.Unlock()
@@ -52,7 +52,10 @@ func (g *Group) Write(lines []byte, rows int) error {
 	if closed {
 		return errors.New("backup: write after the group stopped")
 	}
-	r := &groupReq{lines: lines, rows: rows, reply: make(chan error, 1)}
+	if err := b.Seal(); err != nil {
+		return err
+	}
+	r := &groupReq{b: b, reply: make(chan error, 1)}
 	g.in <- r
 	return <-r.reply
 }
@@ -101,7 +104,7 @@ func (g *Group) loop() {
 		err := g.Err()
 		for _, p := range pending {
 			if err == nil {
-				err = g.w.AppendEncoded(p.lines, p.rows)
+				err = g.w.AppendBatch(p.b)
 			}
 		}
 		if err == nil && g.beforeSync != nil {

@@ -40,18 +40,17 @@ func TestGroup(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					var lines []byte
+					b := w.NewBatch()
 					for batch := range 25 {
-						lines = lines[:0]
+						b.Reset()
 						for r := range 3 {
 							id := int64(worker*1000 + batch*10 + r)
-							var err error
-							if lines, err = w.EncodeRow(lines, []any{id, fmt.Sprint("t", id)}); err != nil {
+							if err := b.Row([]any{id, fmt.Sprint("t", id)}); err != nil {
 								t.Error(err)
 								return
 							}
 						}
-						err := g.Write(lines, 3)
+						err := g.Write(b)
 						mu.Lock()
 						if err == nil {
 							durable += 3

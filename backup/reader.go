@@ -3,7 +3,6 @@ package backup
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -15,6 +14,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/reauth/reauth"
 )
@@ -95,10 +96,20 @@ func corrupt(path, format string, args ...any) error {
 		Err: fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))}
 }
 
-// readLine returns the next line without its "\n"; complete is false for a final partial line
-// or end of data (the stream was cut: a crash while writing).
+// readLine returns the next line without its "\n" (line[:len(line)+1] is the line with it); it
+// is valid until the next read. complete is false for a final partial line or end of data (the
+// stream was cut: a crash while writing).
 func (r *Reader) readLine() (line []byte, complete bool, err error) {
-	b, err := r.br.ReadBytes('\n')
+	b, err := r.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		// A line longer than the buffer: gather it.
+		long := append([]byte(nil), b...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			b, err = r.br.ReadSlice('\n')
+			long = append(long, b...)
+		}
+		b = long
+	}
 	switch {
 	case err == nil:
 		return b[:len(b)-1], true, nil
@@ -167,8 +178,7 @@ func (r *Reader) Next() ([]any, error) {
 			return nil, corrupt(r.path, "row %d: %v", r.rows+1, err)
 		}
 	}
-	r.sum.Write(line)
-	r.sum.Write([]byte{'\n'})
+	r.sum.Write(line[:len(line)+1])
 	r.rows++
 	return vals, nil
 }
