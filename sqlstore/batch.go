@@ -151,17 +151,20 @@ type batcher struct {
 	scanner *rowScanner
 	idIdx   int
 	ids     []int64
-	lines   []byte // the batch's backup lines, encoded here, off the writer's path
+	batch   *backup.Batch // the batch's backup rows, encoded and compressed here, off the writer's path
 	args    []any
 	delSQL  map[int]string
 	arrSQL  string // the dialect's one-parameter array delete, "" if none
 	arrBuf  []byte
 	// returning: the dialect deletes and returns a batch in one statement (returningSQL).
 	returning bool
+	// pgText: run batches through pgTextWindow (PostgreSQL); off after a value it cannot convert.
+	pgText bool
+	params [][]byte
 }
 
 func newBatcher(s *Store, conn *sql.Conn, g *backup.Group, w *backup.Writer, o PurgeOptions) *batcher {
-	b := &batcher{s: s, conn: conn, g: g, w: w, o: o, scanner: newRowScanner(s.info.Columns), delSQL: map[int]string{}}
+	b := &batcher{s: s, conn: conn, g: g, w: w, o: o, scanner: newRowScanner(s.info.Columns), delSQL: map[int]string{}, batch: w.NewBatch()}
 	for i, c := range s.info.Columns {
 		if c.Name == s.info.ID {
 			b.idIdx = i
@@ -173,6 +176,7 @@ func newBatcher(s *Store, conn *sql.Conn, g *backup.Group, w *backup.Writer, o P
 	if text, _ := s.returningSQL(0, 0, o); text != "" && !s.noReturning {
 		b.returning = true
 	}
+	b.pgText = b.pgTextEligible()
 	return b
 }
 
@@ -210,6 +214,13 @@ var errRetry = errors.New("deadlock before the backup write")
 // the backup writer and WAIT until they are fsynced, then commit. Any writer error rolls back.
 // full reports that the batch was full and did not reach hi: the window may hold more.
 func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool, error) {
+	if b.pgText {
+		n, ms, handled, err := b.pgTextWindow(ctx, win)
+		if handled {
+			return n, ms, false, err // a ranged delete: the window is done
+		}
+		b.pgText = false // a value the text path does not convert: the generic way from now on
+	}
 	s := b.s
 	text, args := s.batchSQL(win.lo, win.hi, b.o)
 	ranged := false
@@ -228,7 +239,8 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 	if err != nil {
 		return 0, 0, false, retryable(fmt.Errorf("batch from %s: %w", s.info.Qualified, err))
 	}
-	b.ids, b.lines = b.ids[:0], b.lines[:0]
+	b.ids = b.ids[:0]
+	b.batch.Reset()
 	top := int64(math.MinInt64)
 	for rows.Next() {
 		vals, err := b.scanner.scan(rows)
@@ -239,7 +251,7 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 		id, _ := vals[b.idIdx].(int64)
 		b.ids = append(b.ids, id)
 		top = max(top, id)
-		if b.lines, err = b.w.EncodeRow(b.lines, vals); err != nil {
+		if err = b.batch.Row(vals); err != nil {
 			rows.Close()
 			return 0, 0, false, err
 		}
@@ -260,7 +272,7 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 		}
 	}
 	// The rows are on disk before their delete can commit.
-	if err := b.g.Write(b.lines, len(b.ids)); err != nil {
+	if err := b.g.Write(b.batch); err != nil {
 		return 0, 0, false, err
 	}
 	if s.afterSync != nil {

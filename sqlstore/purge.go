@@ -50,6 +50,10 @@ type PurgeOptions struct {
 	ToDelete int64
 	// PlanTop is how many users Plan lists (0: 20; negative: none, when nobody will read them).
 	PlanTop int
+	// SkipCounts: Plan and Purge do not count the rows in scope (PurgePlan.ToDelete and ToKeep
+	// stay 0, Progress gets ToDelete 0), when nobody reads the counts: each COUNT reads the whole
+	// table (about half a second per million rows on MariaDB).
+	SkipCounts bool
 }
 
 // PurgeProgress is reported after every committed batch.
@@ -160,16 +164,18 @@ func (s *Store) Plan(ctx context.Context, o PurgeOptions) (PurgePlan, error) {
 		return PurgePlan{}, err
 	}
 	p := PurgePlan{CutoffID: cutoff, Excluded: lowerAll(o.ExcludeUsers)}
-	total, err := s.count(ctx, "", nil)
-	if err != nil {
-		return p, err
-	}
 	q := &query{d: s.dialect}
 	cond := s.scope(q, cutoff, o)
-	if p.ToDelete, err = s.count(ctx, cond, q.args); err != nil {
-		return p, err
+	if !o.SkipCounts {
+		total, err := s.count(ctx, "", nil)
+		if err != nil {
+			return p, err
+		}
+		if p.ToDelete, err = s.count(ctx, cond, q.args); err != nil {
+			return p, err
+		}
+		p.ToKeep = total - p.ToDelete
 	}
-	p.ToKeep = total - p.ToDelete
 	top := o.PlanTop
 	if top == 0 {
 		top = 20
@@ -219,7 +225,7 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	}
 	res := PurgeResult{CutoffID: cutoff, Backup: o.BackupPath}
 	toDelete := o.ToDelete
-	if toDelete <= 0 || o.CutoffID == 0 {
+	if (toDelete <= 0 || o.CutoffID == 0) && !o.SkipCounts {
 		q := &query{d: s.dialect}
 		if toDelete, err = s.count(ctx, s.scope(q, cutoff, o), q.args); err != nil {
 			return res, err

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"  // driver "mysql"
@@ -69,6 +70,8 @@ type Store struct {
 	afterSync                func()       // test hook: a batch's rows are durable, its delete not yet run
 	noReturning              bool         // test hook: use SELECT … FOR UPDATE + DELETE even where RETURNING exists
 	beforeSync               func() error // test hook: run by the backup writer before each fsync; an error fails that fsync
+	noPGText                 bool         // test hook: read batches through database/sql on PostgreSQL too
+	pgTextBatches            atomic.Int64 // batches the PostgreSQL text path ran (tests check it was used)
 }
 
 const connectTimeout = 20 * time.Second
