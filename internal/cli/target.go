@@ -146,7 +146,7 @@ func (p *progressPrinter) update(deleted, total int64, batches int, elapsed time
 	if p.streams.ErrTTY {
 		every = 200 * time.Millisecond
 	}
-	if now.Sub(p.last) < every && deleted < total {
+	if now.Sub(p.last) < every && (total <= 0 || deleted < total) {
 		return
 	}
 	p.last = now
@@ -155,6 +155,9 @@ func (p *progressPrinter) update(deleted, total int64, batches int, elapsed time
 		pct = float64(deleted) * 100 / float64(total)
 	}
 	msg := fmt.Sprintf("purge: %d/%d tokens deleted (%.0f%%), %d batches, %s", deleted, total, pct, batches, elapsed.Round(time.Millisecond))
+	if total <= 0 { // not counted beforehand (--yes --json)
+		msg = fmt.Sprintf("purge: %d tokens deleted, %d batches, %s", deleted, batches, elapsed.Round(time.Millisecond))
+	}
 	if p.streams.ErrTTY {
 		fmt.Fprintf(p.streams.Err, "\r\033[K%s", msg)
 		p.drawn = true
