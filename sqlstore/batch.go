@@ -41,10 +41,43 @@ type windower struct {
 	width   int64 // current probe range in ids
 	started bool
 	done    bool
+	// limited: each batch statement has its own LIMIT (MySQL/MariaDB, and every SELECT … FOR
+	// UPDATE path), so a window holding more than a batch only takes another pass (batcher.run)
+	// and windows need not be probed: after the first probe, a window is span ids wide, span
+	// following the rows the last windows actually held (observe). A probe cost MariaDB a
+	// materialized subquery per batch, as much as a sixth of a purge.
+	limited bool
+	span    int64
+	gap     bool // the last window held no row: skip to the next id before the next window
 }
 
 func newWindower(s *Store, o PurgeOptions, cutoff int64) *windower {
-	return &windower{s: s, o: o, cutoff: cutoff, lo: math.MinInt64, width: 2 * int64(o.batchSize())}
+	_, _, ranged := s.windowReturningSQL(0, 0, o)
+	limited := !(ranged && !s.noReturning)
+	return &windower{s: s, o: o, cutoff: cutoff, lo: math.MinInt64, width: 2 * int64(o.batchSize()), limited: limited}
+}
+
+// observe adjusts the window span (limited windowers) to what a finished window held: about a
+// batch per window, growing at most twice per window, and a skip past an empty one.
+func (wd *windower) observe(win idWindow, rows int) {
+	if !wd.limited {
+		return
+	}
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if wd.span == 0 {
+		return
+	}
+	n := int64(wd.o.batchSize())
+	maxWidth := n * maxWindowFactor
+	width := max(win.hi-win.lo, 1)
+	if rows == 0 {
+		wd.gap = true
+		wd.span = min(satAdd(wd.span, wd.span), maxWidth)
+		return
+	}
+	want := width * n / int64(rows) // width <= maxWidth and n <= 100,000: no overflow
+	wd.span = min(max(want, 1), satAdd(wd.span, wd.span), maxWidth)
 }
 
 func satAdd(a, b int64) int64 {
@@ -68,6 +101,22 @@ func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, e
 	n := int64(wd.o.batchSize())
 	maxWidth := n * maxWindowFactor
 	for !wd.done {
+		if wd.limited && wd.span > 0 {
+			if wd.gap {
+				next, ok, err := wd.nextID(ctx, conn, wd.lo)
+				if err != nil || !ok {
+					wd.done = true
+					return idWindow{}, false, err
+				}
+				wd.lo, wd.gap = next-1, false
+			}
+			if wd.lo >= wd.cutoff {
+				break
+			}
+			w := idWindow{wd.lo, min(satAdd(wd.lo, wd.span), wd.cutoff)}
+			wd.lo = w.hi
+			return w, true, nil
+		}
 		if !wd.started {
 			first, ok, err := wd.nextID(ctx, conn, wd.lo)
 			if err != nil || !ok {
@@ -89,6 +138,9 @@ func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, e
 		case cnt >= n: // a full batch ends at its n-th id; the next probe spans about two of these
 			w := idWindow{wd.lo, hi}
 			wd.width = min(max(2*(hi-wd.lo), 2*n), maxWidth)
+			if wd.limited {
+				wd.span = max(hi-wd.lo, 1)
+			}
 			wd.lo = hi
 			return w, true, nil
 		case cnt > 0: // the range holds less than a batch: it is the window, and the next is wider
@@ -161,6 +213,11 @@ type batcher struct {
 	// pgText: run batches through pgTextWindow (PostgreSQL); off after a value it cannot convert.
 	pgText bool
 	params [][]byte
+	// raw, rawDest, rawVals: readRow's byte-level scan (nil when a column is of a kind TextRow
+	// does not take).
+	raw     []sql.RawBytes
+	rawDest []any
+	rawVals [][]byte
 }
 
 func newBatcher(s *Store, conn *sql.Conn, g *backup.Group, w *backup.Writer, o PurgeOptions) *batcher {
@@ -177,6 +234,13 @@ func newBatcher(s *Store, conn *sql.Conn, g *backup.Group, w *backup.Writer, o P
 		b.returning = true
 	}
 	b.pgText = b.pgTextEligible()
+	if textKinds(s.info.Columns) {
+		n := len(s.info.Columns)
+		b.raw, b.rawDest, b.rawVals = make([]sql.RawBytes, n), make([]any, n), make([][]byte, n)
+		for i := range b.raw {
+			b.rawDest[i] = &b.raw[i]
+		}
+	}
 	return b
 }
 
@@ -243,18 +307,13 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 	b.batch.Reset()
 	top := int64(math.MinInt64)
 	for rows.Next() {
-		vals, err := b.scanner.scan(rows)
+		id, err := b.readRow(rows)
 		if err != nil {
 			rows.Close()
 			return 0, 0, false, fmt.Errorf("read batch from %s: %w", s.info.Qualified, err)
 		}
-		id, _ := vals[b.idIdx].(int64)
 		b.ids = append(b.ids, id)
 		top = max(top, id)
-		if err = b.batch.Row(vals); err != nil {
-			rows.Close()
-			return 0, 0, false, err
-		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -283,6 +342,35 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 	}
 	full := !ranged && len(b.ids) >= b.o.batchSize() && top < win.hi
 	return len(b.ids), float64(time.Since(t0).Microseconds()) / 1000, full, nil
+}
+
+// readRow adds the current row to the batch and returns its id. It first reads every value as
+// the driver's bytes (sql.RawBytes: no allocation, no conversion) and lets Batch.TextRow write
+// them; a row it does not take (a time not in UTC, a float where an integer was expected) is
+// scanned again into typed values (database/sql allows a second Scan of the same row).
+func (b *batcher) readRow(rows *sql.Rows) (int64, error) {
+	if b.raw != nil {
+		if err := rows.Scan(b.rawDest...); err != nil {
+			return 0, err
+		}
+		for i := range b.raw {
+			b.rawVals[i] = b.raw[i]
+		}
+		if err := b.batch.TextRow(b.rawVals); err == nil {
+			if id, err := strconv.ParseInt(string(b.raw[b.idIdx]), 10, 64); err == nil {
+				return id, nil
+			}
+			return 0, fmt.Errorf("id %q is not an integer", b.raw[b.idIdx])
+		} else if !errors.Is(err, backup.ErrNotText) {
+			return 0, err
+		}
+	}
+	vals, err := b.scanner.scan(rows)
+	if err != nil {
+		return 0, err
+	}
+	id, _ := vals[b.idIdx].(int64)
+	return id, b.batch.Row(vals)
 }
 
 // retryable wraps err with errRetry when the database rolled the transaction back as a deadlock

@@ -23,7 +23,12 @@ func (b *batcher) pgTextEligible() bool {
 	if _, ok := b.s.dialect.(Postgres); !ok || !b.returning || b.s.noPGText {
 		return false
 	}
-	for _, c := range b.s.info.Columns {
+	return textKinds(b.s.info.Columns)
+}
+
+// textKinds: every column is of a kind Batch.TextRow converts (integers, text, times).
+func textKinds(cols []backup.Column) bool {
+	for _, c := range cols {
 		switch c.Kind {
 		case backup.KindInt, backup.KindString, backup.KindTime:
 		default:

@@ -94,6 +94,9 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 					return
 				}
 				n, ms, err := b.run(bctx, win)
+				if err == nil {
+					wd.observe(win, n)
+				}
 				ack := make(chan struct{})
 				results <- batchResult{n: n, ms: ms, err: err, ack: ack}
 				<-ack
