@@ -134,6 +134,7 @@ type Writer struct {
 // it with Row, Seal it, hand it to Writer.AppendBatch (or Group.Write), then Reset to reuse it.
 type Batch struct {
 	cols   []Column
+	keys   [][]byte // each column's `"name":`, encoded once
 	lines  []byte // the rows' JSON lines, each with its "\n"
 	rows   int
 	member bytes.Buffer // the sealed gzip member
@@ -146,7 +147,10 @@ type Batch struct {
 func (w *Writer) NewBatch() *Batch { return newBatch(w.cols) }
 
 func newBatch(cols []Column) *Batch {
-	b := &Batch{cols: cols}
+	b := &Batch{cols: cols, keys: make([][]byte, len(cols))}
+	for i, c := range cols {
+		b.keys[i] = append(appendString(nil, c.Name), ':')
+	}
 	// BestSpeed: the backup must not make a purge slower than a manual dump; token rows are
 	// short hex strings, which compress well even at level 1.
 	b.gz, _ = gzip.NewWriterLevel(&b.member, gzip.BestSpeed)
@@ -168,7 +172,7 @@ func (b *Batch) Row(vals []any) error {
 	if b.sealed {
 		return errors.New("backup: row added to a sealed batch")
 	}
-	line, err := encodeRow(b.lines, b.cols, vals)
+	line, err := encodeRow(b.lines, b.cols, b.keys, vals)
 	if err != nil {
 		return err
 	}
@@ -328,8 +332,8 @@ func (w *Writer) Close() (Summary, error) {
 	return s, nil
 }
 
-// encodeRow appends vals' JSON line (with its "\n") to dst.
-func encodeRow(dst []byte, cols []Column, vals []any) ([]byte, error) {
+// encodeRow appends vals' JSON line (with its "\n") to dst; keys are the columns' encoded names.
+func encodeRow(dst []byte, cols []Column, keys [][]byte, vals []any) ([]byte, error) {
 	if len(vals) != len(cols) {
 		return dst, fmt.Errorf("backup: row has %d values, manifest has %d columns", len(vals), len(cols))
 	}
@@ -338,8 +342,7 @@ func encodeRow(dst []byte, cols []Column, vals []any) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, c.Name)
-		b = append(b, ':')
+		b = append(b, keys[i]...)
 		var err error
 		if b, err = appendValue(b, vals[i]); err != nil {
 			return dst, fmt.Errorf("backup: column %s: %w", c.Name, err)

@@ -32,8 +32,7 @@ func (b *Batch) TextRow(vals [][]byte) error {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendString(out, c.Name)
-		out = append(out, ':')
+		out = append(out, b.keys[i]...)
 		v := vals[i]
 		if v == nil {
 			out = append(out, "null"...)
