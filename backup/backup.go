@@ -135,7 +135,7 @@ type Writer struct {
 type Batch struct {
 	cols   []Column
 	keys   [][]byte // each column's `"name":`, encoded once
-	lines  []byte // the rows' JSON lines, each with its "\n"
+	lines  []byte   // the rows' JSON lines, each with its "\n"
 	rows   int
 	member bytes.Buffer // the sealed gzip member
 	gz     *gzip.Writer

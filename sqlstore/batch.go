@@ -19,8 +19,12 @@ import (
 // probed when ids are sparse or the filters match few rows.
 const maxWindowFactor = 1024
 
-// idWindow is a batch's scope: rows in scope with lo < id <= hi, at most one batch of them.
-type idWindow struct{ lo, hi int64 }
+// idWindow is a batch's scope: rows in scope with lo < id <= hi, at most n of them per batch
+// (the batch size when the window was handed out).
+type idWindow struct {
+	lo, hi int64
+	n      int
+}
 
 // windower hands out DISJOINT id windows to the purge's workers, so that batches can run on
 // several connections at once without ever touching the same row.
@@ -35,6 +39,7 @@ type idWindow struct{ lo, hi int64 }
 type windower struct {
 	s       *Store
 	o       PurgeOptions
+	z       *batchSizer
 	cutoff  int64
 	mu      sync.Mutex
 	lo      int64 // every row in scope with id <= lo is in a window already handed out
@@ -51,10 +56,10 @@ type windower struct {
 	gap     bool // the last window held no row: skip to the next id before the next window
 }
 
-func newWindower(s *Store, o PurgeOptions, cutoff int64) *windower {
-	_, _, ranged := s.windowReturningSQL(0, 0, o)
+func newWindower(s *Store, o PurgeOptions, z *batchSizer, cutoff int64) *windower {
+	_, _, ranged := s.windowReturningSQL(0, 0, o, 1)
 	limited := !(ranged && !s.noReturning)
-	return &windower{s: s, o: o, cutoff: cutoff, lo: math.MinInt64, width: 2 * int64(o.batchSize()), limited: limited}
+	return &windower{s: s, o: o, z: z, cutoff: cutoff, lo: math.MinInt64, width: 2 * int64(z.size()), limited: limited}
 }
 
 // observe adjusts the window span (limited windowers) to what a finished window held: about a
@@ -68,7 +73,7 @@ func (wd *windower) observe(win idWindow, rows int) {
 	if wd.span == 0 {
 		return
 	}
-	n := int64(wd.o.batchSize())
+	n := int64(wd.z.size())
 	maxWidth := n * maxWindowFactor
 	width := max(win.hi-win.lo, 1)
 	if rows == 0 {
@@ -76,7 +81,7 @@ func (wd *windower) observe(win idWindow, rows int) {
 		wd.span = min(satAdd(wd.span, wd.span), maxWidth)
 		return
 	}
-	want := width * n / int64(rows) // width <= maxWidth and n <= 100,000: no overflow
+	want := int64(math.Min(float64(width)/float64(rows)*float64(n), float64(maxWidth))) // ids per row, times the next batch size
 	wd.span = min(max(want, 1), satAdd(wd.span, wd.span), maxWidth)
 }
 
@@ -98,7 +103,7 @@ func (wd *windower) finish() {
 func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, error) {
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
-	n := int64(wd.o.batchSize())
+	n := int64(wd.z.size())
 	maxWidth := n * maxWindowFactor
 	for !wd.done {
 		if wd.limited && wd.span > 0 {
@@ -113,7 +118,7 @@ func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, e
 			if wd.lo >= wd.cutoff {
 				break
 			}
-			w := idWindow{wd.lo, min(satAdd(wd.lo, wd.span), wd.cutoff)}
+			w := idWindow{wd.lo, min(satAdd(wd.lo, wd.span), wd.cutoff), int(n)}
 			wd.lo = w.hi
 			return w, true, nil
 		}
@@ -129,14 +134,14 @@ func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, e
 			break
 		}
 		lim := min(satAdd(wd.lo, wd.width), wd.cutoff)
-		hi, cnt, err := wd.probe(ctx, conn, lim)
+		hi, cnt, err := wd.probe(ctx, conn, lim, int(n))
 		if err != nil {
 			wd.done = true
 			return idWindow{}, false, err
 		}
 		switch {
 		case cnt >= n: // a full batch ends at its n-th id; the next probe spans about two of these
-			w := idWindow{wd.lo, hi}
+			w := idWindow{wd.lo, hi, int(n)}
 			wd.width = min(max(2*(hi-wd.lo), 2*n), maxWidth)
 			if wd.limited {
 				wd.span = max(hi-wd.lo, 1)
@@ -144,7 +149,7 @@ func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, e
 			wd.lo = hi
 			return w, true, nil
 		case cnt > 0: // the range holds less than a batch: it is the window, and the next is wider
-			w := idWindow{wd.lo, lim}
+			w := idWindow{wd.lo, lim, int(n)}
 			wd.width = min(wd.width*2, maxWidth)
 			wd.lo = lim
 			return w, true, nil
@@ -164,11 +169,11 @@ func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, e
 
 // probe returns the highest id and the count of the first batch of rows in scope with
 // lo < id <= lim: the index-ordered LIMIT reads at most one batch of index entries.
-func (wd *windower) probe(ctx context.Context, conn *sql.Conn, lim int64) (int64, int64, error) {
+func (wd *windower) probe(ctx context.Context, conn *sql.Conn, lim int64, n int) (int64, int64, error) {
 	s := wd.s
 	q := &query{d: s.dialect}
 	cond := and(s.qID+" > "+q.arg(wd.lo), s.scope(q, lim, wd.o))
-	inner := s.dialect.SelectTop(s.qID, s.info.Qualified, cond, "", s.qID, wd.o.batchSize())
+	inner := s.dialect.SelectTop(s.qID, s.info.Qualified, cond, "", s.qID, n)
 	var hi, cnt any
 	if err := conn.QueryRowContext(ctx, "SELECT MAX("+s.qID+"), COUNT(*) FROM ("+inner+") w", q.args...).Scan(&hi, &cnt); err != nil {
 		return 0, 0, fmt.Errorf("find the next batch of %s: %w", s.info.Qualified, err)
@@ -196,6 +201,7 @@ func (wd *windower) nextID(ctx context.Context, conn *sql.Conn, after int64) (in
 // batcher runs one worker's batches on its connection, reusing its buffers.
 type batcher struct {
 	s       *Store
+	z       *batchSizer
 	conn    *sql.Conn
 	g       *backup.Group
 	w       *backup.Writer
@@ -220,8 +226,8 @@ type batcher struct {
 	rawVals [][]byte
 }
 
-func newBatcher(s *Store, conn *sql.Conn, g *backup.Group, w *backup.Writer, o PurgeOptions) *batcher {
-	b := &batcher{s: s, conn: conn, g: g, w: w, o: o, scanner: newRowScanner(s.info.Columns), delSQL: map[int]string{}, batch: w.NewBatch()}
+func newBatcher(s *Store, conn *sql.Conn, g *backup.Group, w *backup.Writer, o PurgeOptions, z *batchSizer) *batcher {
+	b := &batcher{s: s, z: z, conn: conn, g: g, w: w, o: o, scanner: newRowScanner(s.info.Columns), delSQL: map[int]string{}, batch: w.NewBatch()}
 	for i, c := range s.info.Columns {
 		if c.Name == s.info.ID {
 			b.idIdx = i
@@ -230,7 +236,7 @@ func newBatcher(s *Store, conn *sql.Conn, g *backup.Group, w *backup.Writer, o P
 	if ad, ok := s.dialect.(arrayDeleter); ok {
 		b.arrSQL = ad.DeleteByArray(s.info.Qualified, s.qID, s.idType())
 	}
-	if text, _ := s.returningSQL(0, 0, o); text != "" && !s.noReturning {
+	if text, _ := s.returningSQL(0, 0, o, 1); text != "" && !s.noReturning {
 		b.returning = true
 	}
 	b.pgText = b.pgTextEligible()
@@ -286,10 +292,10 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 		b.pgText = false // a value the text path does not convert: the generic way from now on
 	}
 	s := b.s
-	text, args := s.batchSQL(win.lo, win.hi, b.o)
+	text, args := s.batchSQL(win.lo, win.hi, b.o, win.n)
 	ranged := false
 	if b.returning {
-		text, args, ranged = s.windowReturningSQL(win.lo, win.hi, b.o)
+		text, args, ranged = s.windowReturningSQL(win.lo, win.hi, b.o, win.n)
 	}
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
@@ -340,8 +346,10 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 	if err := tx.Commit(); err != nil {
 		return 0, 0, false, fmt.Errorf("commit batch on %s: %w", s.info.Qualified, err)
 	}
-	full := !ranged && len(b.ids) >= b.o.batchSize() && top < win.hi
-	return len(b.ids), float64(time.Since(t0).Microseconds()) / 1000, full, nil
+	full := !ranged && len(b.ids) >= win.n && top < win.hi
+	ms := float64(time.Since(t0).Microseconds()) / 1000
+	b.z.observe(len(b.ids), win.n, ms)
+	return len(b.ids), ms, full, nil
 }
 
 // readRow adds the current row to the batch and returns its id. It first reads every value as
@@ -392,14 +400,14 @@ func retryable(err error) error {
 // batch, so no LIMIT subquery is needed, and one index range scan costs the database about
 // half of ARRAY(SELECT … LIMIT n) plus n index lookups (measured in bench/purge). MariaDB's
 // DELETE … ORDER BY id LIMIT n is already a range scan and keeps its LIMIT.
-func (s *Store) windowReturningSQL(lo, hi int64, o PurgeOptions) (string, []any, bool) {
+func (s *Store) windowReturningSQL(lo, hi int64, o PurgeOptions, n int) (string, []any, bool) {
 	switch s.dialect.(type) {
 	case Postgres, SQLite:
 		q := &query{d: s.dialect}
 		cond := and(s.qID+" > "+q.arg(lo), s.scope(q, hi, o))
 		return "DELETE FROM " + s.info.Qualified + where(cond) + " RETURNING " + s.qCols, q.args, true
 	}
-	text, args := s.returningSQL(lo, hi, o)
+	text, args := s.returningSQL(lo, hi, o, n)
 	return text, args, false
 }
 

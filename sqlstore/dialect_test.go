@@ -92,7 +92,7 @@ func TestGeneratedSQL(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := c.s
-			got, args := s.batchSQL(math.MinInt64, 99, o)
+			got, args := s.batchSQL(math.MinInt64, 99, o, o.batchSize())
 			if got != c.batch {
 				t.Errorf("batch select:\n got %s\nwant %s", got, c.batch)
 			}

@@ -47,7 +47,7 @@ func textKinds(cols []backup.Column) bool {
 // pgx's: the caller then runs the window the generic way.
 func (b *batcher) pgTextWindow(ctx context.Context, win idWindow) (n int, ms float64, handled bool, err error) {
 	s := b.s
-	text, args, _ := s.windowReturningSQL(win.lo, win.hi, b.o)
+	text, args, _ := s.windowReturningSQL(win.lo, win.hi, b.o, win.n)
 	params, ok := textParams(b.params[:0], args)
 	if !ok {
 		return 0, 0, false, nil
@@ -111,6 +111,7 @@ func (b *batcher) pgTextWindow(ctx context.Context, win idWindow) (n int, ms flo
 			return fmt.Errorf("commit batch on %s: the database rolled the transaction back", s.info.Qualified)
 		}
 		n, ms = b.batch.Rows(), float64(time.Since(t0).Microseconds())/1000
+		b.z.observe(n, win.n, ms)
 		s.pgTextBatches.Add(1)
 		return nil
 	})

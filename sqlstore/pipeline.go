@@ -66,7 +66,8 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 		}
 	}
 	g := backup.NewGroup(w, s.beforeSync)
-	wd := newWindower(s, o, cutoff)
+	z := newBatchSizer(o)
+	wd := newWindower(s, o, z, cutoff)
 	results := make(chan batchResult)
 	var stopped atomic.Bool // ctx was cancelled while there was work left
 	var wg sync.WaitGroup
@@ -76,7 +77,7 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 			defer wg.Done()
 			// A batch is not cancelled by Ctrl-C: it finishes, so the backup and the table agree.
 			bctx := context.WithoutCancel(ctx)
-			b := newBatcher(s, c, g, w, o)
+			b := newBatcher(s, c, g, w, o, z)
 			for {
 				if ctx.Err() != nil {
 					stopped.Store(true)

@@ -11,11 +11,10 @@ import (
 	"github.com/reauth/reauth/backup"
 )
 
-// DefaultBatchSize keeps one batch's row locks short. Measured with BenchmarkPurge (100,000
-// Jira tokens, this 2-core machine under load from other jobs): the longest batch (select +
-// backup fsync + delete + commit) was 36 ms at 2000 rows on PostgreSQL 15 and 43 ms on MariaDB
-// 10.11, against 84-86 ms at 5000 rows, for only 10-15% more throughput. 2000 stays well under
-// the 100 ms a login may wait for a locked row.
+// DefaultBatchSize is the first batch's size in an adaptive purge (batchsize.go) and restore's
+// batch size. Measured with BenchmarkPurge (100,000 Jira tokens, this 2-core machine under load
+// from other jobs): 2000 rows held their locks 36 ms on PostgreSQL 15 and 43 ms on MariaDB 10.11,
+// well under the 100 ms a login may wait for a locked row.
 const DefaultBatchSize = 2000
 
 // batchTimeout bounds one batch. A batch is not cancelled by Ctrl-C (it finishes, so that the
@@ -37,7 +36,9 @@ type PurgeOptions struct {
 	// Users / ExcludeUsers are login names, matched case-insensitively, also where the table
 	// stores a user key (Jira 8+) or a numeric id (Bitbucket).
 	Users, ExcludeUsers []string
-	BatchSize           int
+	// BatchSize fixes the rows per batch; 0 sizes batches by the time they hold their locks
+	// (TargetBatchTime, starting at DefaultBatchSize).
+	BatchSize int
 	// Workers is how many batches run at once, each on its own connection (default
 	// DefaultWorkers; always 1 on SQLite).
 	Workers       int
@@ -135,22 +136,22 @@ func (s *Store) Remaining(ctx context.Context, cutoffID int64, o PurgeOptions) (
 
 // returningSQL is a batch's DELETE … RETURNING over the window (lo, hi], "" when the dialect has
 // none.
-func (s *Store) returningSQL(lo, hi int64, o PurgeOptions) (string, []any) {
+func (s *Store) returningSQL(lo, hi int64, o PurgeOptions, n int) (string, []any) {
 	rd, ok := s.dialect.(returningDeleter)
 	if !ok {
 		return "", nil
 	}
 	q := &query{d: s.dialect}
 	cond := and(s.qID+" > "+q.arg(lo), s.scope(q, hi, o))
-	return rd.DeleteReturning(s.qCols, s.info.Qualified, s.qID, cond, o.batchSize()), q.args
+	return rd.DeleteReturning(s.qCols, s.info.Qualified, s.qID, cond, n), q.args
 }
 
 // batchSQL is a batch's SELECT: rows in scope with lo < id <= hi (hi: the end of the batch's id
-// window, never above the cut-off), locked, at most one batch of them.
-func (s *Store) batchSQL(lo, hi int64, o PurgeOptions) (string, []any) {
+// window, never above the cut-off), locked, at most n of them.
+func (s *Store) batchSQL(lo, hi int64, o PurgeOptions, n int) (string, []any) {
 	q := &query{d: s.dialect}
 	cond := and(s.qID+" > "+q.arg(lo), s.scope(q, hi, o))
-	return s.dialect.SelectBatch(s.qCols, s.info.Qualified, s.qID, cond, o.batchSize()), q.args
+	return s.dialect.SelectBatch(s.qCols, s.info.Qualified, s.qID, cond, n), q.args
 }
 
 // Plan reports what Purge would do, from reads only: the cut-off, how many rows go and stay,
@@ -185,7 +186,7 @@ func (s *Store) Plan(ctx context.Context, o PurgeOptions) (PurgePlan, error) {
 			return p, err
 		}
 	}
-	sel, args := s.batchSQL(math.MinInt64, cutoff, o)
+	sel, args := s.batchSQL(math.MinInt64, cutoff, o, o.batchSize())
 	n := min(o.batchSize(), s.dialect.MaxBindParams())
 	del := deleteByIDs(s.dialect, s.info.Qualified, s.qID, 3) + " -- … the exact ids the SELECT returned, at most " +
 		strconv.Itoa(n) + " per statement"
@@ -198,7 +199,7 @@ func (s *Store) Plan(ctx context.Context, o PurgeOptions) (PurgePlan, error) {
 		sel + " -- args " + fmt.Sprint(args) + " (then each batch's id window (lo, hi], up to the cut-off)",
 		del + ", in the same transaction, after the rows are fsynced to the backup",
 	}
-	if ret, rargs, _ := s.windowReturningSQL(math.MinInt64, cutoff, o); ret != "" && !s.noReturning {
+	if ret, rargs, _ := s.windowReturningSQL(math.MinInt64, cutoff, o, o.batchSize()); ret != "" && !s.noReturning {
 		p.SQL = []string{ret + " -- args " + fmt.Sprint(rargs) + " (then each batch's id window (lo, hi], up to the cut-off);" +
 			" the returned rows are fsynced to the backup before the transaction commits"}
 	}

@@ -63,11 +63,13 @@ again: they are kept, and counted as "kept". Narrow it with:
 Login names also match where the table stores a Jira user key (app_user) or a Bitbucket user id
 (stash_user).
 
-How: in batches of --batch-size rows (default ` + fmt.Sprint(sqlstore.DefaultBatchSize) + `, each a short transaction). Every batch's rows
-are written to the backup file and fsynced BEFORE its delete commits, so every deleted row is in
-the backup. The backup (gzip JSON Lines, mode 0600, never overwritten; default name
-reauth-<product>-<UTC time>.jsonl.gz in the current directory) is read back and checked (row
-count and sha256) before success is reported. 'reauth restore' puts the rows back.
+How: in batches, each a short transaction. By default each batch is sized by how long it
+holds its locks: from ` + fmt.Sprint(sqlstore.DefaultBatchSize) + ` rows toward about ` + fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds()) + ` ms per batch, up to ` + fmt.Sprint(sqlstore.MaxAdaptiveBatch) + ` rows,
+smaller when the database is busy; --batch-size N fixes it. Every batch's rows are written to
+the backup file and fsynced BEFORE its delete commits, so every deleted row is in the backup.
+The backup (gzip JSON Lines, mode 0600, never overwritten; default name reauth-<product>-<UTC
+time>.jsonl.gz in the current directory) is read back and checked (row count and sha256) before
+success is reported. 'reauth restore' puts the rows back.
 
 Safety: --dry-run does every read and prints the counts per user and the exact SQL, and changes
 nothing. Without --yes, purge asks you to type the product name; without --yes and without a
@@ -100,7 +102,7 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
 				return err
 			}
 			if o.batchSize < 0 || o.batchSize > 100000 {
-				return usageError{cmd: "purge", err: fmt.Errorf("--batch-size must be between 1 and 100000")}
+				return usageError{cmd: "purge", err: fmt.Errorf("--batch-size must be between 1 and 100000 (or leave it out: batches are then sized by time)")}
 			}
 			if o.cutoffID < 0 {
 				return usageError{cmd: "purge", err: fmt.Errorf("--cutoff-id must be positive")}
@@ -113,7 +115,7 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
 	f.StringArrayVar(&o.users, "user", nil, "only this user's tokens (login name; repeatable)")
 	f.StringArrayVar(&o.excludeUsers, "exclude-user", nil, "keep this user's tokens (login name; repeatable)")
 	f.StringVar(&o.before, "before", "", "only tokens whose time is before TIME (RFC 3339 or UTC date; Bitbucket: expiry)")
-	f.IntVar(&o.batchSize, "batch-size", sqlstore.DefaultBatchSize, "rows per batch (one short transaction each)")
+	f.IntVar(&o.batchSize, "batch-size", 0, "rows per batch, one short transaction each (default: sized to hold locks ~"+fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds())+" ms)")
 	f.StringVar(&o.backup, "backup", "", "backup file to create (default reauth-<product>-<UTC time>.jsonl.gz here)")
 	f.Int64Var(&o.cutoffID, "cutoff-id", 0, "purge ids up to this one (default: the highest id now); to finish an interrupted purge")
 	f.BoolVar(&o.dryRun, "dry-run", false, "do every read, print counts per user and the SQL, change nothing")

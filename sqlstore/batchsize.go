@@ -1,0 +1,61 @@
+package sqlstore
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// Adaptive batch size. Without --batch-size, a purge sizes its batches by how long they hold
+// their locks, as the best online-change tools size their chunks by time: it starts at
+// DefaultBatchSize rows and moves each batch toward TargetBatchTime, between minAdaptiveBatch and
+// MaxAdaptiveBatch rows, by at most half down or up per batch. A database that deletes fast gets
+// fewer, larger batches (fewer commits, fsyncs and round trips); one that is loaded, or slow
+// for any reason, gets smaller ones, so that a product's own writes never wait long on them.
+const (
+	// TargetBatchTime is how long an adaptive batch aims to hold its locks: well under the
+	// 100 ms a login may wait on a locked row, with room for the noise of a busy server.
+	TargetBatchTime  = 40 * time.Millisecond
+	MaxAdaptiveBatch = 10000
+	minAdaptiveBatch = 200
+)
+
+// batchSizer is a purge's batch size: fixed (--batch-size) or adaptive. Safe for the workers
+// to share.
+type batchSizer struct {
+	mu    sync.Mutex
+	n     int
+	fixed bool
+}
+
+func newBatchSizer(o PurgeOptions) *batchSizer {
+	if o.BatchSize > 0 {
+		return &batchSizer{n: o.BatchSize, fixed: true}
+	}
+	return &batchSizer{n: DefaultBatchSize}
+}
+
+// size is the size of the next batch.
+func (z *batchSizer) size() int {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.n
+}
+
+// observe takes a committed batch of rows rows, asked to hold at most asked, whose transaction
+// held its locks for ms milliseconds. A batch much shorter than asked (the end of a window, or
+// of the purge) says little about the rate and is ignored.
+func (z *batchSizer) observe(rows, asked int, ms float64) {
+	if z.fixed || ms <= 0 || rows < asked/4 || rows == 0 {
+		return
+	}
+	ideal := float64(rows) * float64(TargetBatchTime.Microseconds()) / 1000 / ms
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	cur := float64(z.n)
+	ideal = math.Min(math.Max(ideal, cur/2), cur*3/2)
+	// Whole hundreds: MySQL's statements carry the LIMIT in their text, and few distinct texts
+	// keep the drivers' statement caches small.
+	n := int(math.Floor(ideal/100)) * 100
+	z.n = min(max(n, minAdaptiveBatch), MaxAdaptiveBatch)
+}
