@@ -45,10 +45,16 @@ func TestBatchSizer(t *testing.T) {
 	if n := z.size(); n != minAdaptiveBatch {
 		t.Fatalf("slow batches settle at %d, want the minimum %d", n, minAdaptiveBatch)
 	}
-	// On target: the size stays.
+	// On target: the size stays; one batch ten times slower (a busy CPU) does not halve it.
 	z = newBatchSizer(PurgeOptions{})
-	z.observe(DefaultBatchSize, DefaultBatchSize, float64(TargetBatchTime.Milliseconds()))
+	for range 5 {
+		z.observe(DefaultBatchSize, DefaultBatchSize, float64(TargetBatchTime.Milliseconds()))
+	}
 	if n := z.size(); n != DefaultBatchSize {
-		t.Fatalf("a batch on target moved the size to %d", n)
+		t.Fatalf("batches on target moved the size to %d", n)
+	}
+	z.observe(DefaultBatchSize, DefaultBatchSize, float64(10*TargetBatchTime.Milliseconds()))
+	if n := z.size(); n <= DefaultBatchSize/2 || n >= DefaultBatchSize {
+		t.Fatalf("one slow batch moved the size from %d to %d", DefaultBatchSize, n)
 	}
 }
