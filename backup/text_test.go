@@ -7,8 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func textCols() []Column {
@@ -138,4 +141,38 @@ func TestBatchesAreGzipMembers(t *testing.T) {
 	if n != 2 || !r.Truncated() {
 		t.Fatalf("cut file: %d rows, truncated %v; want 2 rows, truncated", n, r.Truncated())
 	}
+}
+
+// FuzzTextRow: any text either is refused with ErrNotText and leaves the batch as it was, or
+// gives a line the reader decodes to the same integer, instant and (valid UTF-8) string.
+func FuzzTextRow(f *testing.F) {
+	for _, s := range [][3]string{{"1", "2025-03-01 12:00:00+00", "abc"}, {"-42", "2025-03-01 11:59:59.123456", "ünï\t\""},
+		{"9223372036854775807", "9999-12-31T23:59:59.999999999Z", "\xff"}, {"1.5", "infinity", ""}, {"007", "2025-02-30 24:00:00+00:00", "x"}} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, id, created, token string) {
+		b := newBatch(textCols())
+		err := b.TextRow([][]byte{[]byte(id), []byte(created), []byte(token)})
+		if err != nil {
+			if !errors.Is(err, ErrNotText) || len(b.lines) != 0 || b.Rows() != 0 {
+				t.Fatalf("refused with %v, batch %q", err, b.lines)
+			}
+			return
+		}
+		r := &Reader{m: Manifest{Columns: textCols()}}
+		vals, err := r.decodeRow(bytes.TrimSuffix(b.lines, []byte("\n")))
+		if err != nil {
+			t.Fatalf("line %s does not decode: %v", b.lines, err)
+		}
+		if want, err := strconv.ParseInt(id, 10, 64); err != nil || vals[0] != want {
+			t.Fatalf("id %q read back as %v", id, vals[0])
+		}
+		want, err := time.Parse("2006-01-02 15:04:05.999999999", strings.NewReplacer("T", " ", "+00:00", "", "+00", "", "Z", "").Replace(created))
+		if err != nil || !want.Equal(vals[1].(time.Time)) {
+			t.Fatalf("time %q read back as %v (%v)", created, vals[1], err)
+		}
+		if utf8.ValidString(token) && vals[2] != token {
+			t.Fatalf("token %q read back as %q", token, vals[2])
+		}
+	})
 }

@@ -16,7 +16,7 @@
 // and the parts behind them). Targets (reported, not asserted): ratio_manual <= 1.0, longest
 // batch <= 200 ms, peak RSS <= 100 MiB and flat from 100k to 1M rows.
 //
-//	go test ./bench/purge -run '^$' -bench . -benchtime 1x [-rows 100000,1000000] [-logins=false] [-batch-size N]
+//	go test ./bench/purge -run '^$' -bench . -benchtime 1x [-rows 100000,1000000] [-logins=false] [-batch-size N] [-repeat N]
 //
 // REAUTH_BENCH_ROWS=100000 does what -rows does. One iteration takes minutes at 1M rows, so run
 // it with -benchtime 1x; -short skips it.
@@ -47,6 +47,7 @@ var (
 	rowsFlag   = flag.String("rows", "", "comma-separated row counts (default 100000,1000000; or REAUTH_BENCH_ROWS)")
 	loginsFlag = flag.Bool("logins", true, "run the concurrent login loop during (a) and (c)")
 	batchFlag  = flag.Int("batch-size", 0, "reauth purge --batch-size (default: reauth's own default)")
+	repeatFlag = flag.Int("repeat", 1, "runs per engine and row count; with more than one, a line of medians follows")
 )
 
 // result is one engine and row count: the JSON line the benchmark prints.
@@ -115,14 +116,15 @@ func BenchmarkPurge(b *testing.B) {
 					b.Fatal(err)
 				}
 				var all []result
-				for i := 0; i < b.N; i++ {
+				for i := 0; i < max(*repeatFlag, 1); i++ {
 					r := runOnce(b, e, db, bin, rows)
 					all = append(all, r)
 					line, _ := json.Marshal(r)
 					fmt.Println(string(line))
 				}
-				// With -benchtime Nx, the metrics are the medians of N runs (the worst for the
-				// longest batch and the peak RSS): one run on a shared machine is noisy.
+				// With -repeat N, the metrics are the medians of N runs (the worst for the longest
+				// batch and the peak RSS): one run on a shared machine is noisy. (Not b.N: the
+				// framework would first run it once more to calibrate.)
 				med := func(f func(result) float64) float64 {
 					v := make([]float64, len(all))
 					for i, r := range all {
