@@ -99,10 +99,14 @@ func parseLine(line string) (Cookie, error) {
 	domain := strings.ToLower(f[0])
 	if strings.HasPrefix(domain, ".") {
 		// Old writers mark domain cookies with a leading dot instead of (or as well as) TRUE.
-		domain, sub = domain[1:], true
+		domain, sub = strings.TrimLeft(domain, "."), true
 	}
 	if domain == "" || f[5] == "" {
 		return Cookie{}, errors.New("empty domain or cookie name")
+	}
+	if strings.HasPrefix(domain, "#") {
+		// Written back, the line would read as a comment.
+		return Cookie{}, fmt.Errorf("domain %q is not a host name", f[0])
 	}
 	if strings.ContainsAny(f[5]+f[6], "; ") || strings.ContainsAny(f[5], "=") {
 		return Cookie{}, fmt.Errorf("cookie %q: name or value holds a character a cookie cannot carry", f[5])
@@ -136,6 +140,9 @@ func Write(w io.Writer, cookies []Cookie) error {
 	for _, c := range cookies {
 		if strings.ContainsAny(c.Domain+c.Path+c.Name+c.Value, "\t\r\n") {
 			return fmt.Errorf("cookie %q: a field holds a tab or newline", c.Name)
+		}
+		if strings.HasPrefix(c.Domain, "#") {
+			return fmt.Errorf("cookie %q: domain %q would read back as a comment", c.Name, c.Domain)
 		}
 		prefix := ""
 		if c.HTTPOnly {
