@@ -160,12 +160,12 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 		if o.json {
 			return writeJSON(streams.Out, dryRunJSON{DryRun: true, Product: string(p.ID), Table: st.Table().Qualified, PurgePlan: plan})
 		}
-		printPurgePlan(streams, st, plan, db)
+		printPurgePlan(streams, st, plan, db, o.batchSize)
 		fmt.Fprintln(streams.Out, "dry run: nothing was changed")
 		return nil
 	}
 	if !o.json {
-		printPurgePlan(streams, st, plan, db)
+		printPurgePlan(streams, st, plan, db, o.batchSize)
 	}
 	what := fmt.Sprintf("delete %d %s remember-me tokens (ids up to %d) from %s, after backing them up", plan.ToDelete, p.Name, plan.CutoffID, st.Table().Qualified)
 	if err := confirmTyped(streams, o.yes, string(p.ID), what); err != nil {
@@ -215,7 +215,7 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	return nil
 }
 
-func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db reauth.Database) {
+func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db reauth.Database, batchSize int) {
 	w := streams.Out
 	fmt.Fprintf(w, "plan for %s (%s)\n", st.Table().Qualified, db.String())
 	fmt.Fprintf(w, "  cut-off id   %d (tokens issued later are kept)\n", plan.CutoffID)
@@ -232,6 +232,12 @@ func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db 
 			}
 			fmt.Fprintf(w, "    %8d  %s\n", u.Count, name)
 		}
+	}
+	if batchSize > 0 {
+		fmt.Fprintf(w, "  batches      %d rows each (--batch-size)\n", batchSize)
+	} else {
+		fmt.Fprintf(w, "  batches      sized to hold their locks ~%d ms each (the first: %d rows; --batch-size N fixes it)\n",
+			sqlstore.TargetBatchTime.Milliseconds(), sqlstore.DefaultBatchSize)
 	}
 	fmt.Fprintln(w, "  SQL, per batch:")
 	for _, q := range plan.SQL {

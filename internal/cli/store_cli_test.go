@@ -101,6 +101,19 @@ func TestInspectPurgeRestoreCLI(t *testing.T) {
 	if m["to_delete"] != 60.0 || m["dry_run"] != true || len(m["sql"].([]any)) == 0 {
 		t.Fatalf("dry run json %v", m)
 	}
+	// The plan says how batches are sized: by time unless --batch-size fixes them.
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{nil, "batches      sized to hold their locks ~50 ms each"},
+		{[]string{"--batch-size", "25"}, "batches      25 rows each (--batch-size)"},
+	} {
+		code, out, errs = storeCLI(t, env, false, "", append(args("purge", "--dry-run"), tc.flags...)...)
+		if code != 0 || !strings.Contains(out, tc.want) || !strings.Contains(out, "to delete    90") {
+			t.Fatalf("dry run %v: exit %d, want %q in:\n%s%s", tc.flags, code, tc.want, out, errs)
+		}
+	}
 
 	path := filepath.Join(t.TempDir(), "tokens.jsonl.gz")
 	code, out, errs = storeCLI(t, env, false, "", args("purge", "--exclude-user", "admin", "--batch-size", "25", "--backup", path, "--yes", "--json")...)
