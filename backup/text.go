@@ -106,7 +106,8 @@ func appendTextTime(out, v []byte) ([]byte, bool) {
 			}
 		}
 	}
-	if !inRange(v[5:7], 1, 12) || !inRange(v[8:10], 1, 31) || !inRange(v[11:13], 0, 23) || !inRange(v[14:16], 0, 59) || !inRange(v[17:19], 0, 59) {
+	if !inRange(v[5:7], 1, 12) || !inRange(v[8:10], 1, daysIn(v[0:4], v[5:7])) || !inRange(v[11:13], 0, 23) ||
+		!inRange(v[14:16], 0, 59) || !inRange(v[17:19], 0, 59) {
 		return out, false
 	}
 	rest := v[len(layout):]
@@ -131,6 +132,22 @@ func appendTextTime(out, v []byte) ([]byte, bool) {
 	out = append(out, v[11:len(layout)]...)
 	out = append(out, rest[:frac]...)
 	return append(out, 'Z', '"'), true
+}
+
+// daysIn is the number of days in the month (two digits, 01-12) of the year (four digits).
+func daysIn(year, month []byte) int {
+	m := int(month[0]-'0')*10 + int(month[1]-'0')
+	switch m {
+	case 4, 6, 9, 11:
+		return 30
+	case 2:
+		y := int(year[0]-'0')*1000 + int(year[1]-'0')*100 + int(year[2]-'0')*10 + int(year[3]-'0')
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31
 }
 
 func inRange(d []byte, lo, hi int) bool {
