@@ -7,9 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/reauth/reauth"
@@ -240,7 +243,10 @@ func (c *Cluster) layout(p atlassian.Product, t dbTarget, nodes int) error {
 }
 
 // freePorts picks n free loopback ports. A node keeps its port for life, so that a restarted
-// node comes back on the same URL.
+// node comes back on the same URL. The ports are taken below the kernel's ephemeral range: a
+// port from that range can be handed, while its node restarts, to any outgoing connection of
+// this machine (a database client's, say) as its local port, and the node could then not bind
+// it again.
 func freePorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
@@ -248,8 +254,18 @@ func freePorts(n int) ([]int, error) {
 			l.Close()
 		}
 	}()
+	lo, hi := 20000, ephemeralLow()-1
 	var out []int
-	for i := 0; i < n; i++ {
+	for tries := 0; len(out) < n && tries < 200 && hi-lo > 1000; tries++ {
+		port := lo + rand.IntN(hi-lo)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue // taken: try another
+		}
+		ls = append(ls, l)
+		out = append(out, port)
+	}
+	for len(out) < n { // no room below the ephemeral range: let the kernel choose
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("find a free port: %w", err)
@@ -258,4 +274,22 @@ func freePorts(n int) ([]int, error) {
 		out = append(out, l.Addr().(*net.TCPAddr).Port)
 	}
 	return out, nil
+}
+
+// ephemeralLow is the first port of the kernel's range for outgoing connections (Linux; 32768,
+// its default, elsewhere).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 32768
+	}
+	v, err := strconv.Atoi(f[0])
+	if err != nil || v < 1024 {
+		return 32768
+	}
+	return v
 }

@@ -3,8 +3,10 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -220,5 +222,26 @@ func TestUpRejectsBadOptions(t *testing.T) {
 				t.Errorf("%+v: bad options created %s", o, o.Dir)
 			}
 		}
+	}
+}
+
+// Node ports come from below the kernel's ephemeral range, so that no outgoing connection can
+// take a node's port while the node restarts; they are distinct and free.
+func TestFreePortsBelowEphemeralRange(t *testing.T) {
+	ports, err := freePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, seen := ephemeralLow(), map[int]bool{}
+	for _, p := range ports {
+		if p >= low || p < 1024 || seen[p] {
+			t.Fatalf("ports %v: want 5 distinct ports below %d", ports, low)
+		}
+		seen[p] = true
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			t.Fatalf("port %d is not free: %v", p, err)
+		}
+		l.Close()
 	}
 }
