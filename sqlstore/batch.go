@@ -204,7 +204,6 @@ type batcher struct {
 	z       *batchSizer
 	conn    *sql.Conn
 	g       *backup.Group
-	w       *backup.Writer
 	o       PurgeOptions
 	scanner *rowScanner
 	idIdx   int
@@ -227,7 +226,7 @@ type batcher struct {
 }
 
 func newBatcher(s *Store, conn *sql.Conn, g *backup.Group, w *backup.Writer, o PurgeOptions, z *batchSizer) *batcher {
-	b := &batcher{s: s, z: z, conn: conn, g: g, w: w, o: o, scanner: newRowScanner(s.info.Columns), delSQL: map[int]string{}, batch: w.NewBatch()}
+	b := &batcher{s: s, z: z, conn: conn, g: g, o: o, scanner: newRowScanner(s.info.Columns), delSQL: map[int]string{}, batch: w.NewBatch()}
 	for i, c := range s.info.Columns {
 		if c.Name == s.info.ID {
 			b.idIdx = i
@@ -336,12 +335,8 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 			return 0, 0, false, retryable(err)
 		}
 	}
-	// The rows are on disk before their delete can commit.
-	if err := b.g.Write(b.batch); err != nil {
+	if err := b.durable(); err != nil {
 		return 0, 0, false, err
-	}
-	if s.afterSync != nil {
-		s.afterSync()
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, 0, false, fmt.Errorf("commit batch on %s: %w", s.info.Qualified, err)
@@ -350,6 +345,18 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 	ms := float64(time.Since(t0).Microseconds()) / 1000
 	b.z.observe(len(b.ids), win.n, ms)
 	return len(b.ids), ms, full, nil
+}
+
+// durable writes the batch's rows to the backup and returns once they are fsynced: the one step
+// every batch takes before its delete may commit (both read paths call it).
+func (b *batcher) durable() error {
+	if err := b.g.Write(b.batch); err != nil {
+		return err
+	}
+	if b.s.afterSync != nil {
+		b.s.afterSync()
+	}
+	return nil
 }
 
 // readRow adds the current row to the batch and returns its id. It first reads every value as

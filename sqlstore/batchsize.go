@@ -34,10 +34,7 @@ type batchSizer struct {
 const rateWeight = 0.3
 
 func newBatchSizer(o PurgeOptions) *batchSizer {
-	if o.BatchSize > 0 {
-		return &batchSizer{n: o.BatchSize, fixed: true}
-	}
-	return &batchSizer{n: DefaultBatchSize}
+	return &batchSizer{n: o.batchSize(), fixed: o.BatchSize > 0}
 }
 
 // size is the size of the next batch.

@@ -95,12 +95,8 @@ func (b *batcher) pgTextWindow(ctx context.Context, win idWindow) (n int, ms flo
 		if b.batch.Rows() == 0 {
 			return nil
 		}
-		// The rows are on disk before their delete can commit.
-		if err := b.g.Write(b.batch); err != nil {
+		if err := b.durable(); err != nil {
 			return err
-		}
-		if s.afterSync != nil {
-			s.afterSync()
 		}
 		res, err := pc.Exec(ctx, "COMMIT").ReadAll()
 		committed = true // or failed: there is nothing left to roll back
