@@ -128,6 +128,7 @@ type run struct {
 	pace   *pacer
 	brk    *breaker
 	cancel context.CancelCauseFunc
+	calls  context.Context // the caller's context, for calls in flight (not cancelled by a stop)
 
 	mu        sync.Mutex
 	outcomes  []outcome
@@ -159,6 +160,9 @@ func Invalidate(ctx context.Context, o Options) (Result, error) {
 	}
 	r := &run{o: &o, pace: newPacer(o.RatePerSec), brk: newBreaker(o.Breaker),
 		outcomes: make([]outcome, len(o.Users)), failures: map[int]UserFailure{}, start: time.Now()}
+	// A stop (breaker, credentials) cancels ctx: no new call starts. Calls already sent run on
+	// the caller's context and finish, so a session the node ended is counted as ended.
+	r.calls = ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r.cancel = cancel
@@ -201,12 +205,9 @@ func (r *run) user(ctx context.Context, base string, i int) {
 		if err := r.waitTurn(ctx); err != nil {
 			return // stopped: the user stays pending (not done)
 		}
-		code, retryAfter, err := r.call(ctx, base, name)
-		if ctx.Err() != nil {
-			return
-		}
+		code, retryAfter, err := r.call(r.calls, base, name)
 		switch {
-		case err == nil && code/100 == 2:
+		case err == nil && code/100 == 2: // also after a stop: the node did end the sessions
 			r.brk.record(false)
 			r.finish(i, ended, UserFailure{})
 			return
@@ -214,6 +215,8 @@ func (r *run) user(ctx context.Context, base string, i int) {
 			r.brk.record(false)
 			r.finish(i, notFound, UserFailure{})
 			return
+		case ctx.Err() != nil:
+			return // stopped meanwhile: the user stays pending (not done)
 		case err == nil && (code == http.StatusUnauthorized || code == http.StatusForbidden):
 			r.cancel(errStop{authError(r.o.Product, code, r.o.Auth)})
 			return
