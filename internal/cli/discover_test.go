@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -177,8 +178,19 @@ func TestDiscoverExitCodes(t *testing.T) {
 			if code != tt.code || !strings.Contains(stderr, tt.stderr) {
 				t.Errorf("exit %d (want %d), stderr %q (want %q)", code, tt.code, stderr, tt.stderr)
 			}
-			if out != "" {
+			wantJSON := slices.Contains(tt.args, "--json")
+			switch {
+			case !wantJSON && out != "":
 				t.Errorf("stdout not empty on error: %q", out)
+			case wantJSON:
+				// --json: exactly one JSON object, saying what went wrong.
+				var m struct {
+					Error    string `json:"error"`
+					ExitCode int    `json:"exit_code"`
+				}
+				if err := json.Unmarshal([]byte(out), &m); err != nil || m.ExitCode != tt.code || !strings.Contains(m.Error, "no database settings") {
+					t.Errorf("stdout on error with --json: %q (%v)", out, err)
+				}
 			}
 		})
 	}

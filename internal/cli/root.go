@@ -67,6 +67,59 @@ func (o IO) now() time.Time {
 
 // Run runs the reauth command line args and returns the process exit code.
 func Run(ctx context.Context, args []string, streams IO) int {
+	out := &countingWriter{w: streams.Out}
+	if streams.Out != nil {
+		streams.Out = out
+	}
+	code := run(ctx, args, streams)
+	// --json promises exactly one JSON object on stdout: a command that failed before printing
+	// its own (or printed nothing) gets one that says why, as stderr does.
+	if code != int(reauth.ExitOK) && out.n == 0 && streams.Out != nil && wantsJSON(args) {
+		_ = writeJSON(streams.Out, out.failure)
+	}
+	return code
+}
+
+// jsonFailure is the one JSON object of a --json run that failed before printing its result.
+type jsonFailure struct {
+	Error    string `json:"error"`
+	Hint     string `json:"hint,omitempty"`
+	ExitCode int    `json:"exit_code"`
+}
+
+// countingWriter counts what a command wrote to stdout, and carries the failure to report.
+type countingWriter struct {
+	w       io.Writer
+	n       int
+	failure jsonFailure
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
+}
+
+// wantsJSON reports whether args ask for --json (before any "--", as the flag parser reads them).
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--json" || a == "--json=true" || a == "--json=1" {
+			return true
+		}
+	}
+	return false
+}
+
+func run(ctx context.Context, args []string, streams IO) int {
+	fail := func(err error, code reauth.ExitCode) int {
+		if c, ok := streams.Out.(*countingWriter); ok {
+			c.failure = jsonFailure{Error: err.Error(), Hint: reauth.HintOf(err), ExitCode: int(code)}
+		}
+		return int(code)
+	}
 	root := newRootCmd(streams)
 	root.SetArgs(args)
 	root.SetIn(streams.In)
@@ -82,13 +135,13 @@ func Run(ctx context.Context, args []string, streams IO) int {
 	}
 	if ue.err != nil {
 		fmt.Fprintf(streams.Err, "reauth: %v\nRun 'reauth %s --help' for usage.\n", ue.err, ue.cmd)
-		return int(reauth.ExitUsage)
+		return fail(reauth.WithHint(ue.err, "run '"+strings.TrimSpace("reauth "+ue.cmd)+" --help' for usage"), reauth.ExitUsage)
 	}
 	if ctx.Err() != nil && reauth.CodeOf(err) == reauth.ExitFailed {
 		err = reauth.WithCode(err, reauth.ExitInterrupted)
 	}
 	printError(streams.Err, err)
-	return int(reauth.CodeOf(err))
+	return fail(err, reauth.CodeOf(err))
 }
 
 // isCobraUsage recognises the usage errors cobra returns without going through the flag error func.
