@@ -1,13 +1,13 @@
 package sandbox
 
 import (
+	"bytes"
 	"path/filepath"
 
-	"bytes"
-	"github.com/reauth/reauth/atlassian"
-	"strings"
-
 	"go.yaml.in/yaml/v3"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
 )
 
 // The inventory's shape (design.md), exactly: the rolling-restart code parses it strictly.
@@ -61,7 +61,7 @@ func (c *Cluster) inventory() ([]byte, error) {
 		p.Table = m.table
 	}
 	for _, n := range c.Nodes() {
-		cmd := shellQuote(c.st.Exe) + " sandbox restart-node --dir " + shellQuote(c.st.Dir) + " --node " + shellQuote(n.Name)
+		cmd := reauth.ShellQuote(c.st.Exe) + " sandbox restart-node --dir " + reauth.ShellQuote(c.st.Dir) + " --node " + reauth.ShellQuote(n.Name)
 		p.Nodes = append(p.Nodes, invNode{Name: n.Name, URL: n.URL, Install: n.Dir, Restart: invRestart{Exec: invExec{Command: cmd}}})
 	}
 	var b bytes.Buffer
@@ -74,12 +74,4 @@ func (c *Cluster) inventory() ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
