@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/sqlstore"
 )
@@ -69,6 +72,15 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 	// Read the manifest first: a file that is not a backup is refused before connecting.
 	r, err := backup.Open(path)
 	if err != nil {
+		var re *reauth.Error
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return reauth.Refused("give the path of the file the purge wrote (its output names it: reauth-PRODUCT-TIME.jsonl.gz)",
+				"backup %s: no such file; nothing was changed", path)
+		case errors.Is(err, backup.ErrCorrupt) || !errors.As(err, &re):
+			return reauth.Refused("give a backup file written by reauth purge (gzip JSON Lines that start with its manifest); keep this file as it is",
+				"%v; nothing was changed", err)
+		}
 		return err
 	}
 	m := r.Manifest()
