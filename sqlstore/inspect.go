@@ -19,8 +19,12 @@ type UserCount struct {
 // Inspection is what inspect reports. Oldest/Newest come from the time column: a creation time
 // (Jira, Confluence) or, for Bitbucket, an expiry time.
 type Inspection struct {
-	Product      string      `json:"product"`
+	Product string `json:"product"`
+	// Table is the table's name as the database spells it (as discover's token_table, but in
+	// the database's case); Schema its schema; Qualified the quoted name the SQL uses.
 	Table        string      `json:"table"`
+	Schema       string      `json:"schema,omitempty"`
+	Qualified    string      `json:"qualified"`
 	Total        int64       `json:"total"`
 	Users        int64       `json:"users"`
 	TimeColumn   string      `json:"time_column,omitempty"`
@@ -35,7 +39,7 @@ type Inspection struct {
 func (s *Store) Inspect(ctx context.Context, top int) (Inspection, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	in := Inspection{Product: string(s.product.ID), Table: s.info.Qualified, TimeColumn: s.info.Time,
+	in := Inspection{Product: string(s.product.ID), Table: s.info.Name, Schema: s.info.Schema, Qualified: s.info.Qualified, TimeColumn: s.info.Time,
 		TimeIsExpiry: s.info.TimeIsExpiry, Top: []UserCount{}}
 	list := "COUNT(*), COUNT(DISTINCT " + s.qUser + ")"
 	if s.qTime != "" {

@@ -75,7 +75,7 @@ func runInspect(ctx context.Context, streams IO, o inspectOptions) error {
 	if o.json {
 		return writeJSON(streams.Out, in)
 	}
-	fmt.Fprintf(streams.Out, "%s remember-me tokens in %s (%s)\n", p.Name, in.Table, db.String())
+	fmt.Fprintf(streams.Out, "%s remember-me tokens in %s (%s)\n", p.Name, in.Qualified, db.String())
 	printInspection(streams.Out, in)
 	return nil
 }
