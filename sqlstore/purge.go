@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/reauth/reauth"
@@ -257,9 +259,17 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	res.SHA256 = sum.SHA256
 	v, verr := fl.Wait()
 	if loopErr != nil || interrupted {
-		hint := fmt.Sprintf("the backup %s holds every row deleted so far (%d), and possibly rows of batches that failed and were not deleted "+
-			"(%d rows in the file: restore skips rows that exist); keep it. To finish, run the purge again "+
-			"with the same cut-off: --cutoff-id %d (tokens issued since then are kept)", o.BackupPath, res.Deleted, written, cutoff)
+		hint := fmt.Sprintf("the backup %s holds every row deleted so far (%d)", o.BackupPath, res.Deleted)
+		if extra := written - res.Deleted; extra > 0 {
+			hint += fmt.Sprintf(", and %d rows of batches that failed and were not deleted (restore skips rows that exist)", extra)
+		}
+		if cerr == nil && verr == nil && v.Rows == sum.Rows && v.SHA256 == sum.SHA256 {
+			hint += fmt.Sprintf("; it was read back and checked (%d rows, sha256 %s): keep it", v.Rows, sum.SHA256)
+		} else {
+			hint += fmt.Sprintf("; it did not read back complete (%v): keep it, restore takes every complete row in it", errors.Join(cerr, verr))
+		}
+		hint += ". To finish, run the same purge again with the same cut-off (tokens issued since then are kept) and a new backup file: " +
+			ResumeFlags(cutoff, o)
 		if loopErr == nil {
 			return res, &reauth.Error{Code: reauth.ExitInterrupted, Op: "purge",
 				Err: fmt.Errorf("interrupted after %d batches (%d rows deleted)", res.Batches, res.Deleted), Hint: hint}
@@ -283,6 +293,22 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 		return res, err
 	}
 	return res, nil
+}
+
+// ResumeFlags are the purge flags that finish an interrupted purge: its cut-off and its filters,
+// quoted for a POSIX shell where needed.
+func ResumeFlags(cutoff int64, o PurgeOptions) string {
+	f := []string{"--cutoff-id", strconv.FormatInt(cutoff, 10)}
+	for _, u := range o.Users {
+		f = append(f, "--user", reauth.ShellQuote(u))
+	}
+	for _, u := range o.ExcludeUsers {
+		f = append(f, "--exclude-user", reauth.ShellQuote(u))
+	}
+	if o.Before != nil {
+		f = append(f, "--before", o.Before.UTC().Format(time.RFC3339Nano))
+	}
+	return strings.Join(f, " ")
 }
 
 func (s *Store) idType() string {

@@ -39,9 +39,11 @@ type purgeJSON struct {
 
 // dryRunJSON is what --dry-run --json prints.
 type dryRunJSON struct {
-	DryRun  bool   `json:"dry_run"`
-	Product string `json:"product"`
-	Table   string `json:"table"`
+	DryRun    bool   `json:"dry_run"`
+	Product   string `json:"product"`
+	Table     string `json:"table"` // as inspect's: the name as the database spells it
+	Schema    string `json:"schema,omitempty"`
+	Qualified string `json:"qualified"`
 	sqlstore.PurgePlan
 }
 
@@ -54,8 +56,9 @@ func newPurgeCmd(streams IO) *cobra.Command {
 back in. (Restart the nodes afterwards, or 'reauth run' does both: sessions live in memory.)
 
 What goes: every token issued before this run, i.e. with an id up to the highest id seen when the
-purge starts (the "cut-off"). Tokens created while it runs belong to users who just logged in
-again: they are kept, and counted as "kept". Narrow it with:
+purge starts (the "cut-off"). Tokens created since belong to users who just logged in again:
+they are kept. ("kept" in the result counts every token left in the table: those, and those
+your filters left out.) Narrow it with:
   --user U           only these users' tokens (repeat the flag; login names, any case)
   --exclude-user U   keep these users' tokens, e.g. your own admin account (repeatable)
   --before TIME      only tokens whose time is before TIME (RFC 3339 or a UTC date). For
@@ -71,10 +74,12 @@ The backup (gzip JSON Lines, mode 0600, never overwritten; default name reauth-<
 time>.jsonl.gz in the current directory) is read back and checked (row count and sha256) before
 success is reported. 'reauth restore' puts the rows back.
 
-Safety: --dry-run does every read and prints the counts per user and the exact SQL, and changes
+Safety: --dry-run reads the table and prints the counts per user and the exact SQL, and changes
 nothing. Without --yes, purge asks you to type the product name; without --yes and without a
-terminal it refuses (exit 4). One run at a time per database (exit 5 if another holds the lock).
-Ctrl-C stops after the current batch, with a complete backup; finish with --cutoff-id (printed).
+terminal it refuses (exit 4) before connecting. One run at a time per database: the lock is
+taken before the plan is shown (exit 5 if another run holds it). Ctrl-C stops after the batches
+in flight, with a complete, checked backup, and prints the flags that finish the job: the same
+cut-off (--cutoff-id) and the same filters.
 
 ` + targetHelp + `
 
@@ -94,15 +99,15 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
   # One user's tokens only:
   reauth purge --product bitbucket --home /var/atlassian/application-data/bitbucket --user jdoe --yes
 
-  # Finish a purge that was interrupted (same cut-off, new backup file):
-  reauth purge --product jira --home … --cutoff-id 10452 --yes`,
+  # Finish a purge that was interrupted (same cut-off and filters, new backup file):
+  reauth purge --product jira --home /var/atlassian/application-data/jira --cutoff-id 10452 --exclude-user admin --yes`,
 		Args: needArgs(0, "no positional arguments; TARGET is given by flags"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.target.check("purge"); err != nil {
 				return err
 			}
 			if o.batchSize < 0 || o.batchSize > 100000 {
-				return usageError{cmd: "purge", err: fmt.Errorf("--batch-size must be between 1 and 100000 (or leave it out: batches are then sized by time)")}
+				return usageError{cmd: "purge", err: fmt.Errorf("--batch-size must be between 1 and 100000 (or leave it out, or 0: batches are then sized by time)")}
 			}
 			if o.cutoffID < 0 {
 				return usageError{cmd: "purge", err: fmt.Errorf("--cutoff-id must be positive")}
@@ -142,11 +147,25 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	if err != nil {
 		return err
 	}
+	if !o.yes && !o.dryRun && !canConfirm(streams) {
+		// Refuse before connecting: nothing could be confirmed anyway.
+		return reauth.Refused("add --yes to confirm without a terminal (after checking the plan with --dry-run)",
+			"not confirmed: purge needs confirmation and there is no terminal to ask on; nothing was changed")
+	}
 	st, p, db, err := o.target.open(ctx, streams)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if !o.dryRun {
+		// Lock before planning: the plan confirmed is then the plan run, and another run holding
+		// the lock is reported before anyone types a confirmation.
+		release, err := st.Lock(ctx, "purge")
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	if o.json && o.yes && !o.dryRun {
 		// Nobody reads the per-user list or the counts before the purge (--json reports what was
 		// deleted and kept): skip the GROUP BY and the two COUNTs, each a pass over the table.
@@ -158,10 +177,20 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	}
 	if o.dryRun {
 		if o.json {
-			return writeJSON(streams.Out, dryRunJSON{DryRun: true, Product: string(p.ID), Table: st.Table().Qualified, PurgePlan: plan})
+			return writeJSON(streams.Out, dryRunJSON{DryRun: true, Product: string(p.ID), Table: st.Table().Name, Schema: st.Table().Schema,
+				Qualified: st.Table().Qualified, PurgePlan: plan})
 		}
 		printPurgePlan(streams, st, plan, db, o.batchSize)
 		fmt.Fprintln(streams.Out, "dry run: nothing was changed")
+		return nil
+	}
+	if plan.CutoffID <= 0 {
+		// An empty table: no token was issued before this run. (A cut-off of 0 would mean "the
+		// highest id when the purge starts" to Purge, which would take tokens issued since.)
+		if o.json {
+			return writeJSON(streams.Out, purgeJSON{})
+		}
+		fmt.Fprintf(streams.Out, "nothing to delete: %s holds no tokens; no backup was written\n", st.Table().Qualified)
 		return nil
 	}
 	if !o.json {
@@ -171,11 +200,6 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	if err := confirmTyped(streams, o.yes, string(p.ID), what); err != nil {
 		return err
 	}
-	release, err := st.Lock(ctx, "purge")
-	if err != nil {
-		return err
-	}
-	defer release()
 	// The cut-off is the plan's: what was confirmed is what is deleted.
 	po.CutoffID, po.ToDelete = plan.CutoffID, plan.ToDelete
 	po.BackupPath = o.backup
@@ -208,9 +232,9 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	if o.json {
 		return writeJSON(streams.Out, out)
 	}
-	fmt.Fprintf(streams.Out, "deleted %d tokens in %d batches (longest %.1f ms); kept %d\n", res.Deleted, res.Batches, res.MaxBatchMS, res.Kept)
+	fmt.Fprintf(streams.Out, "deleted %d tokens in %d batches (longest %.1f ms); kept %d (the tokens left in the table)\n", res.Deleted, res.Batches, res.MaxBatchMS, res.Kept)
 	fmt.Fprintf(streams.Out, "backup  %s (checked: %d rows, sha256 %s)\n", res.Backup, res.Deleted, res.SHA256)
-	fmt.Fprintf(streams.Out, "undo    reauth restore --product %s … %s\n", p.ID, res.Backup)
+	fmt.Fprintf(streams.Out, "undo    reauth restore %s %s\n", o.target.again(), res.Backup)
 	fmt.Fprintln(streams.Out, "next    restart every node (sessions live in memory), e.g. reauth restart --config FILE")
 	return nil
 }

@@ -78,7 +78,7 @@ func TestInspectPurgeRestoreCLI(t *testing.T) {
 		t.Fatalf("inspect: %d %s", code, errs)
 	}
 	m := decode(t, out)
-	if m["product"] != "jira" || m["table"] != `"public"."remembermetoken"` || m["total"] != 90.0 || m["users"] != 3.0 {
+	if m["product"] != "jira" || m["table"] != "remembermetoken" || m["schema"] != "public" || m["qualified"] != `"public"."remembermetoken"` || m["total"] != 90.0 || m["users"] != 3.0 {
 		t.Fatalf("inspect json %v", m)
 	}
 
@@ -175,6 +175,35 @@ func TestPurgeLockedCLI(t *testing.T) {
 	if code != 5 || count(t, x) != 5 || !strings.Contains(errs, "pid ") {
 		t.Fatalf("purge while locked: exit %d, stderr %s", code, errs)
 	}
+	// On a terminal the lock is checked before the plan and the prompt: nobody types a
+	// confirmation for a run that cannot go ahead.
+	code, out, errs := storeCLI(t, map[string]string{"REAUTH_DB_PASSWORD": x.Pass}, true, "jira\n",
+		"purge", "--product", "jira", "--jdbc-url", x.JDBC, "--db-user", x.User, "--backup", filepath.Join(t.TempDir(), "b"))
+	if code != 5 || count(t, x) != 5 || strings.Contains(errs, "Type the product name") || strings.Contains(out, "plan for") {
+		t.Fatalf("purge on a terminal while locked: exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// An empty table: nothing was issued before the run, so nothing goes, no backup is written,
+// and a token created after the plan is not taken (a cut-off of 0 must not mean "now").
+func TestPurgeEmptyTableCLI(t *testing.T) {
+	x := jiraDB(t, 0)
+	path := filepath.Join(t.TempDir(), "b.jsonl.gz")
+	env := map[string]string{"REAUTH_DB_PASSWORD": x.Pass}
+	code, out, errs := storeCLI(t, env, false, "", "purge", "--product", "jira", "--jdbc-url", x.JDBC, "--db-user", x.User,
+		"--backup", path, "--yes", "--json")
+	m := decode(t, out)
+	if code != 0 || m["deleted"] != 0.0 || m["batches"] != 0.0 || m["backup"] != "" {
+		t.Fatalf("purge of an empty table: exit %d %v %s", code, m, errs)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("a backup file was written for nothing: %v", err)
+	}
+	code, out, _ = storeCLI(t, env, false, "", "purge", "--product", "jira", "--jdbc-url", x.JDBC, "--db-user", x.User,
+		"--backup", path, "--yes")
+	if code != 0 || !strings.Contains(out, "nothing to delete") {
+		t.Fatalf("purge of an empty table: exit %d %s", code, out)
+	}
 }
 
 // TARGET from a home directory: the password comes from the product's own dbconfig.xml.
@@ -218,7 +247,7 @@ func TestStoreVerbsUsage(t *testing.T) {
 	// A file that is not a backup is refused before connecting anywhere.
 	bad := filepath.Join(t.TempDir(), "bad.gz")
 	os.WriteFile(bad, []byte("not gzip"), 0o600)
-	if code, _, errs := storeCLI(t, nil, false, "", "restore", "--product", "jira", "--jdbc-url", "jdbc:postgresql://127.0.0.1:1/d", bad, "--yes"); code != 1 || !strings.Contains(errs, "corrupt") {
+	if code, _, errs := storeCLI(t, nil, false, "", "restore", "--product", "jira", "--jdbc-url", "jdbc:postgresql://127.0.0.1:1/d", bad, "--yes"); code != 4 || !strings.Contains(errs, "corrupt") {
 		t.Errorf("restore of a non-backup: exit %d %s", code, errs)
 	}
 }
@@ -232,7 +261,7 @@ func TestPurgeInterruptedBinary(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "b.jsonl.gz")
 	cmd := exec.Command(testenv.Binary(t), "purge", "--product", "jira", "--jdbc-url", x.JDBC, "--db-user", x.User,
-		"--batch-size", "5", "--backup", path, "--yes", "--json")
+		"--batch-size", "5", "--backup", path, "--yes", "--json", "--exclude-user", "u7")
 	cmd.Env = append(os.Environ(), "REAUTH_DB_PASSWORD="+x.Pass)
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -260,7 +289,8 @@ func TestPurgeInterruptedBinary(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Fatalf("exit %d, want 130\n%s", code, errText.String())
 	}
-	if !strings.Contains(errText.String(), "--cutoff-id 20000") {
+	// The way to finish repeats the cut-off and the filters, and says the backup was checked.
+	if !strings.Contains(errText.String(), "--cutoff-id 20000 --exclude-user u7") || !strings.Contains(errText.String(), "read back and checked") {
 		t.Fatalf("no way to continue in:\n%s", errText.String())
 	}
 	m := decode(t, out.String())

@@ -106,11 +106,36 @@ func (t *targetFlags) open(ctx context.Context, streams IO) (*sqlstore.Store, at
 
 // confirmTyped asks the operator to type the product name before a change, unless --yes.
 // Without a terminal there is nobody to ask: refuse (exit 4), nothing changed.
+// canConfirm reports whether a confirmation can be asked for: stdin is a terminal.
+func canConfirm(streams IO) bool { return streams.InTTY && streams.In != nil }
+
+// again is the TARGET flags to repeat in a follow-up command (e.g. the restore that undoes a
+// purge). A --jdbc-url is not repeated: it may carry a password property.
+func (t targetFlags) again() string {
+	f := []string{"--product", t.product}
+	switch {
+	case t.home != "":
+		f = append(f, "--home", reauth.ShellQuote(t.home))
+		if t.install != "" {
+			f = append(f, "--install", reauth.ShellQuote(t.install))
+		}
+	default:
+		f = append(f, "--jdbc-url", "URL")
+		if t.dbUser != "" {
+			f = append(f, "--db-user", reauth.ShellQuote(t.dbUser))
+		}
+	}
+	if t.table != "" {
+		f = append(f, "--table", reauth.ShellQuote(t.table))
+	}
+	return strings.Join(f, " ")
+}
+
 func confirmTyped(streams IO, yes bool, product, what string) error {
 	if yes {
 		return nil
 	}
-	if !streams.InTTY || streams.In == nil {
+	if !canConfirm(streams) {
 		return reauth.Refused("add --yes to confirm without a terminal (after checking the plan with --dry-run)",
 			"not confirmed: %s needs confirmation and there is no terminal to ask on; nothing was changed", what)
 	}
