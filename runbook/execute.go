@@ -109,6 +109,17 @@ func (u *unit) step(step, outcome string, fields map[string]any) {
 // (fsynced) before its delete commits. On resume it uses the same cut-off and a new backup part.
 func (u *unit) purgeStep(ctx context.Context) error {
 	j := u.journal
+	if j.CutoffID <= 0 {
+		// The table was empty at the cut-off: no token was issued before this run. (A cut-off of
+		// 0 would tell Purge "the highest id now", taking tokens issued since.)
+		j.Phase = PhasePurged
+		if err := j.save(u.o.Now()); err != nil {
+			return err
+		}
+		u.step("purge", "ok", map[string]any{"deleted": 0, "cutoff_id": 0, "note": "the token table was empty at the cut-off: nothing to purge, no backup"})
+		fmt.Fprintf(u.o.Err, "%s: nothing to purge: the token table was empty at the cut-off\n", u.prod.ID)
+		return nil
+	}
 	j.Phase = PhasePurging
 	path := u.backupPath()
 	j.Backups = append(j.Backups, path)

@@ -348,3 +348,30 @@ func TestRunDryRun(t *testing.T) {
 		t.Fatalf("run without --yes and without a terminal exited %d, want 4", code)
 	}
 }
+
+// An empty token table (nobody ticked remember-me): the run deletes nothing, writes no backup,
+// still restarts the nodes (sessions live in memory) and verifies. The cut-off is then 0, which
+// must not be read as "the highest id when the purge starts".
+func TestRunEmptyTokenTable(t *testing.T) {
+	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 3, RememberFraction: -1})
+	bs := browsers(t, c)
+	cfg := writeInventory(t, t.TempDir(), product{c: c})
+	pids := c.PIDs()
+	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	r := decode(t, stdout)
+	if r.Deleted != 0 || r.NodesRestarted != 2 || !r.Verified || len(r.Products) != 1 || len(r.Products[0].Backups) != 0 {
+		t.Fatalf("run on an empty token table: %+v\n%s", r, stderr)
+	}
+	if !strings.Contains(stderr, "nothing to purge") {
+		t.Errorf("stderr does not say there was nothing to purge:\n%s", stderr)
+	}
+	if got := c.PIDs(); fmt.Sprint(got) == fmt.Sprint(pids) {
+		t.Fatalf("nodes not restarted: %v", got)
+	}
+	if n := len(loggedIn(t, c, bs)); n != 0 {
+		t.Fatalf("%d browsers still logged in after the restart", n)
+	}
+}
