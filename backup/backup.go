@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -56,11 +57,33 @@ type Database struct {
 	Name   string `json:"name,omitempty"`
 	Schema string `json:"schema,omitempty"`
 	User   string `json:"user,omitempty"`
+	// Instance is the SQL Server named instance.
+	Instance string `json:"instance,omitempty"`
+}
+
+// SamePlace reports whether d and o name the same database: engine, host, port, name and
+// instance (the user and the configured schema may differ: the table check covers the table).
+func (d Database) SamePlace(o Database) bool {
+	return strings.EqualFold(d.Engine, o.Engine) && strings.EqualFold(d.Host, o.Host) && d.Port == o.Port &&
+		d.Name == o.Name && strings.EqualFold(d.Instance, o.Instance)
+}
+
+// String is the identity as a person reads it: engine host:port/name[.schema].
+func (d Database) String() string {
+	s := fmt.Sprintf("%s %s:%d/%s", d.Engine, d.Host, d.Port, d.Name)
+	if d.Instance != "" {
+		s = fmt.Sprintf("%s %s\\%s:%d/%s", d.Engine, d.Host, d.Instance, d.Port, d.Name)
+	}
+	if d.Schema != "" {
+		s += " schema " + d.Schema
+	}
+	return s
 }
 
 // DatabaseOf copies the non-secret identity of db.
 func DatabaseOf(db reauth.Database) Database {
-	return Database{Engine: string(db.Engine), Host: db.Host, Port: db.Port, Name: db.Name, Schema: db.Schema, User: db.User}
+	return Database{Engine: string(db.Engine), Host: db.Host, Port: db.Port, Name: db.Name, Schema: db.Schema, User: db.User,
+		Instance: db.Instance}
 }
 
 // Filters records the purge's scope in the manifest, so a reader knows what the rows are.

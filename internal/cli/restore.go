@@ -93,6 +93,10 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 	if !o.json {
 		describeBackup(streams.Out, path, m)
 	}
+	if here := backup.DatabaseOf(db); !m.Database.SamePlace(here) {
+		// Allowed (a copy of production, a moved database), but never by accident.
+		fmt.Fprintf(streams.Err, "warning: this backup was taken from %s; restoring into %s\n", m.Database, here)
+	}
 	what := fmt.Sprintf("insert the tokens of backup %s into %s (%s); rows already there are skipped", path, st.Table().Qualified, db.String())
 	if err := confirmTyped(streams, o.yes, string(p.ID), what); err != nil {
 		return err
@@ -115,6 +119,6 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 }
 
 func describeBackup(w io.Writer, path string, m backup.Manifest) {
-	fmt.Fprintf(w, "backup %s: %s tokens from %s (%s %s:%d/%s), cut-off id %d, taken %s by reauth %s\n", path, m.Product,
-		m.Table, m.Database.Engine, m.Database.Host, m.Database.Port, m.Database.Name, m.CutoffID, m.Started.Format("2006-01-02 15:04:05Z"), m.ReauthVersion)
+	fmt.Fprintf(w, "backup %s: %s tokens from %s (%s), cut-off id %d, taken %s by reauth %s\n", path, m.Product,
+		m.Table, m.Database, m.CutoffID, m.Started.Format("2006-01-02 15:04:05Z"), m.ReauthVersion)
 }

@@ -150,6 +150,17 @@ func TestInspectPurgeRestoreCLI(t *testing.T) {
 	if m = decode(t, out); m["restored"] != 60.0 || m["skipped"] != 0.0 || count(t, x) != 90 {
 		t.Fatalf("restore json %v", m)
 	}
+	if strings.Contains(errs, "warning: this backup was taken from") {
+		t.Fatalf("restore into the database it came from warned:\n%s", errs)
+	}
+	// Into another database: allowed, with a warning naming both.
+	y := jiraDB(t, 0)
+	code, out, errs = storeCLI(t, map[string]string{"REAUTH_DB_PASSWORD": y.Pass}, false, "",
+		"restore", "--product", "jira", "--jdbc-url", y.JDBC, "--db-user", y.User, "--yes", "--json", path)
+	if m = decode(t, out); code != 0 || m["restored"] != 60.0 || count(t, y) != 60 ||
+		!strings.Contains(errs, "warning: this backup was taken from postgres") || !strings.Contains(errs, "/"+x.Name) || !strings.Contains(errs, "/"+y.Name) {
+		t.Fatalf("restore into another database: exit %d %v\n%s", code, m, errs)
+	}
 	code, out, _ = storeCLI(t, env, false, "", append(args("restore", "--yes", "--json"), path)...)
 	if m = decode(t, out); code != 0 || m["restored"] != 0.0 || m["skipped"] != 60.0 {
 		t.Fatalf("second restore: %d %v", code, m)
