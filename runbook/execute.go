@@ -130,8 +130,13 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	last := time.Time{}
 	pctx, cancel := stopContext(ctx, u.o.Stop)
 	defer cancel()
+	var abort context.Context
+	if u.o.Stop != nil {
+		abort = ctx // with a Stop (the first Ctrl-C), ctx is cancelled by the second: batches in flight are abandoned
+	}
 	res, err := u.store.Purge(pctx, sqlstore.PurgeOptions{
 		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path, ToDelete: u.purge.ToDelete,
+		Abort: abort,
 		Progress: func(p sqlstore.PurgeProgress) {
 			if time.Since(last) > 500*time.Millisecond {
 				last = time.Now()

@@ -76,7 +76,11 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 		go func() {
 			defer wg.Done()
 			// A batch is not cancelled by Ctrl-C: it finishes, so the backup and the table agree.
+			// Only Abort (a second Ctrl-C) abandons it.
 			bctx := context.WithoutCancel(ctx)
+			if o.Abort != nil {
+				bctx = o.Abort
+			}
 			b := newBatcher(s, c, g, w, o, z)
 			for {
 				if ctx.Err() != nil {

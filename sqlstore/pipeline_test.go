@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -144,5 +146,79 @@ func TestPurgeToDeleteFromPlan(t *testing.T) {
 		if err != nil || res.Deleted != 60 || seen != tc.progress {
 			t.Fatalf("%s: %+v %v, progress ToDelete %d", tc.name, res, err, seen)
 		}
+	}
+}
+
+// Ctrl-C twice while a batch waits on a row lock held by the product: the first interrupt lets
+// the batch finish (it cannot), the second (Abort) abandons it at once: it rolls back, the
+// purge exits 130 with the way to finish, nothing was deleted without its backup, and a rerun
+// with the same cut-off completes once the lock is gone.
+func TestSecondInterruptAbandonsBatch(t *testing.T) {
+	tg := pgTarget(t)
+	setupJira(t, tg, 400)
+	table, id := tbl(tg)
+	s := openStore(t, tg, "jira", Options{})
+	lockTx, err := tg.sql.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lockTx.Rollback()
+	if _, err := lockTx.Exec("SELECT 1 FROM " + table + " WHERE " + id + " = 10 FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, interrupt := context.WithCancel(ctxT(t))
+	abort, abortNow := context.WithCancel(ctxT(t))
+	path := filepath.Join(t.TempDir(), "b")
+	type out struct {
+		res PurgeResult
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, Workers: 1, BackupPath: path, Abort: abort})
+		done <- out{res, err}
+	}()
+	// Wait until the batch is blocked on the lock.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var waiting int
+		if err := tg.sql.QueryRow("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() " +
+			"AND application_name = 'reauth' AND wait_event_type = 'Lock'").Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the purge's batch never waited on the row lock")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	interrupt()
+	select {
+	case o := <-done:
+		t.Fatalf("the first interrupt abandoned a batch in flight: %+v %v", o.res, o.err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	t0 := time.Now()
+	abortNow()
+	var o out
+	select {
+	case o = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the second interrupt did not abandon the blocked batch")
+	}
+	if reauth.CodeOf(o.err) != reauth.ExitInterrupted || !strings.Contains(reauth.HintOf(o.err), "--cutoff-id") || o.res.Deleted != 0 {
+		t.Fatalf("after the second interrupt (%v): %+v %v", time.Since(t0), o.res, o.err)
+	}
+	t.Logf("abandoned in %v: %v\n  hint: %s", time.Since(t0), o.err, reauth.HintOf(o.err))
+	checkTablePlusBackup(t, tg, path, 400)
+	if n := len(ids(t, tg.sql, table, id)); n != 400 {
+		t.Fatalf("%d rows left, want 400: the abandoned batch must roll back", n)
+	}
+	lockTx.Rollback()
+	res, err := s.Purge(ctxT(t), PurgeOptions{CutoffID: o.res.CutoffID, BackupPath: path + ".2"})
+	if err != nil || res.Deleted != 400 {
+		t.Fatalf("rerun: %+v %v", res, err)
 	}
 }

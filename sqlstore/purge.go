@@ -57,6 +57,10 @@ type PurgeOptions struct {
 	// stay 0, Progress gets ToDelete 0), when nobody reads the counts: each COUNT reads the whole
 	// table (about half a second per million rows on MariaDB).
 	SkipCounts bool
+	// Abort, when cancelled, abandons the batches in flight too (a second Ctrl-C): cancelling
+	// Purge's ctx only stops it after them. An abandoned batch rolls back; its rows may already
+	// be in the backup (restore skips rows that exist). nil: batches in flight always finish.
+	Abort context.Context
 }
 
 // PurgeProgress is reported after every committed batch.
@@ -273,6 +277,11 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 		if loopErr == nil {
 			return res, &reauth.Error{Code: reauth.ExitInterrupted, Op: "purge",
 				Err: fmt.Errorf("interrupted after %d batches (%d rows deleted)", res.Batches, res.Deleted), Hint: hint}
+		}
+		if o.Abort != nil && o.Abort.Err() != nil {
+			return res, &reauth.Error{Code: reauth.ExitInterrupted, Op: "purge",
+				Err: fmt.Errorf("interrupted again: the batches in flight were abandoned and rolled back, after %d batches (%d rows deleted)",
+					res.Batches, res.Deleted), Hint: hint}
 		}
 		return res, &reauth.Error{Code: reauth.ExitFailed, Op: "purge", Err: loopErr, Hint: hint}
 	}

@@ -79,7 +79,8 @@ nothing. Without --yes, purge asks you to type the product name; without --yes a
 terminal it refuses (exit 4) before connecting. One run at a time per database: the lock is
 taken before the plan is shown (exit 5 if another run holds it). Ctrl-C stops after the batches
 in flight, with a complete, checked backup, and prints the flags that finish the job: the same
-cut-off (--cutoff-id) and the same filters.
+cut-off (--cutoff-id) and the same filters. A second Ctrl-C abandons the batches in flight (say,
+one waiting on a lock): they roll back, and the backup still holds every deleted row.
 
 ` + targetHelp + `
 
@@ -211,6 +212,11 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	}
 	pp := &progressPrinter{streams: streams}
 	po.Progress = func(pr sqlstore.PurgeProgress) { pp.update(pr.Deleted, pr.ToDelete, pr.Batches, pr.Elapsed) }
+	abort, stopSignals := twoStageInterrupt(ctx, func() {
+		fmt.Fprintln(streams.Err, "interrupt: stopping after the batches in flight (the backup stays complete); press Ctrl-C again to abandon them (they roll back)")
+	})
+	defer stopSignals()
+	po.Abort = abort
 	res, err := st.Purge(ctx, po)
 	pp.done()
 	out := purgeJSON{Deleted: res.Deleted, Kept: res.Kept, Backup: res.Backup, SHA256: res.SHA256, Batches: res.Batches,

@@ -314,3 +314,60 @@ func TestPurgeInterruptedBinary(t *testing.T) {
 		t.Fatalf("backup after Ctrl-C: %+v %v (%d rows deleted)", v, err, 20000-left)
 	}
 }
+
+// Ctrl-C twice on the real binary while its batch waits on a row lock the product holds: the
+// first says it waits for the batch, the second abandons it: exit 130, nothing deleted, the way
+// to finish printed.
+func TestPurgeSecondInterruptBinary(t *testing.T) {
+	x := jiraDB(t, 0)
+	if _, err := x.SQL.Exec("INSERT INTO remembermetoken SELECT g, now(), md5(g::text), 'u' || (g % 50) FROM generate_series(1, 2000) g"); err != nil {
+		t.Fatal(err)
+	}
+	lockTx, err := x.SQL.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lockTx.Rollback()
+	if _, err := lockTx.Exec("SELECT 1 FROM remembermetoken WHERE id = 3 FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testenv.Binary(t), "purge", "--product", "jira", "--jdbc-url", x.JDBC, "--db-user", x.User,
+		"--backup", filepath.Join(t.TempDir(), "b.jsonl.gz"), "--yes")
+	cmd.Env = append(os.Environ(), "REAUTH_DB_PASSWORD="+x.Pass)
+	var errText bytes.Buffer
+	cmd.Stderr = &errText
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for waiting := 0; waiting == 0; {
+		if err := x.SQL.QueryRow("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() " +
+			"AND application_name = 'reauth' AND wait_event_type = 'Lock'").Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the purge never waited on the lock\n%s", errText.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+		t.Fatalf("the first Ctrl-C abandoned the batch in flight\n%s", errText.String())
+	case <-time.After(500 * time.Millisecond):
+	}
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the second Ctrl-C did not stop it\n%s", errText.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 || count(t, x) != 2000 ||
+		!strings.Contains(errText.String(), "press Ctrl-C again") || !strings.Contains(errText.String(), "--cutoff-id 2000") {
+		t.Fatalf("exit %d, %d rows left\n%s", code, count(t, x), errText.String())
+	}
+}
