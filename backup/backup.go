@@ -221,6 +221,25 @@ func (b *Batch) Seal() error {
 	return nil
 }
 
+func errExists(path string) error {
+	return reauth.Refused("choose another --backup file name; reauth never overwrites a backup",
+		"backup file %s already exists", path)
+}
+
+// CheckNew refuses, without writing anything, a backup path that Create would refuse: one that
+// exists, or whose directory does not (so that a dry run or a plan finds it before any change).
+func CheckNew(path string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return errExists(path)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return reauth.Refused("create the directory first, or give --backup a path in an existing directory",
+			"the backup's directory %s does not exist", dir)
+	}
+	return nil
+}
+
 // Create makes a new backup file at path (mode 0600, O_EXCL: an existing file is never
 // overwritten) and writes the manifest, synced.
 func Create(path string, m Manifest) (*Writer, error) {
@@ -230,8 +249,7 @@ func Create(path string, m Manifest) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return nil, reauth.Refused("choose another --backup file name; reauth never overwrites a backup",
-				"backup file %s already exists", path)
+			return nil, errExists(path)
 		}
 		return nil, fmt.Errorf("create backup file: %w", err)
 	}

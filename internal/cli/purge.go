@@ -74,8 +74,8 @@ The backup (gzip JSON Lines, mode 0600, never overwritten; default name reauth-<
 time>.jsonl.gz in the current directory) is read back and checked (row count and sha256) before
 success is reported. 'reauth restore' puts the rows back.
 
-Safety: --dry-run reads the table and prints the counts per user and the exact SQL, and changes
-nothing. Without --yes, purge asks you to type the product name; without --yes and without a
+Safety: --dry-run checks what the real run needs (the table, DELETE rights, a new backup file
+name), prints the counts per user and the exact SQL, and changes nothing. Without --yes, purge asks you to type the product name; without --yes and without a
 terminal it refuses (exit 4) before connecting. One run at a time per database: the lock is
 taken before the plan is shown (exit 5 if another run holds it). Ctrl-C stops after the batches
 in flight, with a complete, checked backup, and prints the flags that finish the job: the same
@@ -158,6 +158,16 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 		return err
 	}
 	defer st.Close()
+	// Preflight, for a dry run too: what would make the real run fail is said before any change
+	// and before anyone confirms.
+	if err := st.CheckDeleteRights(ctx); err != nil {
+		return err
+	}
+	if o.backup != "" {
+		if err := backup.CheckNew(o.backup); err != nil {
+			return err
+		}
+	}
 	if !o.dryRun {
 		// Lock before planning: the plan confirmed is then the plan run, and another run holding
 		// the lock is reported before anyone types a confirmation.

@@ -371,3 +371,38 @@ func TestPurgeSecondInterruptBinary(t *testing.T) {
 		t.Fatalf("exit %d, %d rows left\n%s", code, count(t, x), errText.String())
 	}
 }
+
+// The purge's preflight runs for a dry run too, before any confirmation: a user without DELETE
+// on the table, or a --backup file that exists, is refused (exit 4) with what to do.
+func TestPurgePreflightCLI(t *testing.T) {
+	x := jiraDB(t, 6)
+	role := "ro_" + x.Name
+	for _, q := range []string{`CREATE ROLE ` + role + ` LOGIN PASSWORD 'ropw'`, `GRANT SELECT ON remembermetoken TO ` + role} {
+		if _, err := x.SQL.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		_, _ = x.SQL.Exec(`REVOKE ALL ON remembermetoken FROM ` + role)
+		_, _ = x.SQL.Exec(`DROP ROLE ` + role)
+	})
+	for _, flags := range [][]string{{"--dry-run"}, {"--yes"}} {
+		code, out, errs := storeCLI(t, map[string]string{"REAUTH_DB_PASSWORD": "ropw"}, false, "",
+			append([]string{"purge", "--product", "jira", "--jdbc-url", x.JDBC, "--db-user", role}, flags...)...)
+		if code != 4 || !strings.Contains(errs, "grant DELETE") || strings.Contains(out, "plan for") || count(t, x) != 6 {
+			t.Fatalf("purge %v as a read-only user: exit %d\n%s\n%s", flags, code, out, errs)
+		}
+	}
+	existing := filepath.Join(t.TempDir(), "b.jsonl.gz")
+	if err := os.WriteFile(existing, []byte("an older backup"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := storeCLI(t, map[string]string{"REAUTH_DB_PASSWORD": x.Pass}, false, "",
+		"purge", "--product", "jira", "--jdbc-url", x.JDBC, "--db-user", x.User, "--dry-run", "--backup", existing)
+	if code != 4 || !strings.Contains(errs, "already exists") {
+		t.Fatalf("dry run onto an existing backup: exit %d\n%s", code, errs)
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "an older backup" {
+		t.Fatal("the existing file was touched")
+	}
+}
