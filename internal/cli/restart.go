@@ -43,6 +43,14 @@ The first failure stops the run: the nodes after it are not touched (exit 3 when
 restarted, 1 when the first failed). A journal beside the config file remembers the nodes already
 restarted: --resume continues with the node that failed. Ctrl-C stops before the next node (the
 current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`,
+		Example: `  # Preflight every node and print the order and the commands; restart nothing:
+  reauth restart --config reauth.yaml --product jira --dry-run
+
+  # Restart Jira's nodes one at a time, asked to confirm on the terminal:
+  reauth restart --config reauth.yaml --product jira
+
+  # Node 2 did not come back; after fixing it, continue with that node:
+  reauth restart --config reauth.yaml --product jira --resume --yes`,
 		Args: needArgs(0, "no positional arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.config == "" {

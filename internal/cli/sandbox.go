@@ -33,7 +33,14 @@ func newSandboxUpCmd(streams IO) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up --dir DIR [--product P] [--nodes N] [--db URL] [--users K] [--startup-delay D] [--persistence] [--version V]",
 		Short: "Create a sandbox in DIR, start its nodes and log its users in",
-		Args:  needArgs(0, "no positional arguments"),
+		Example: `  # A 3-node Jira on SQLite with 100 logged-in users, then the whole job on it:
+  reauth sandbox up --dir /tmp/sb --product jira --nodes 3 --users 100
+  reauth run --config /tmp/sb/reauth.yaml --yes
+  reauth sandbox down --dir /tmp/sb
+
+  # Confluence on a real PostgreSQL, nodes that take 5 s to start:
+  reauth sandbox up --dir /tmp/sb2 --product confluence --db postgres://u:pw@127.0.0.1:5432/sb --startup-delay 5s`,
+		Args: needArgs(0, "no positional arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.Dir == "" {
 				return usageError{cmd: "sandbox up", err: fmt.Errorf("--dir is required")}
@@ -95,9 +102,10 @@ Try:
 func newSandboxDownCmd(streams IO) *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
-		Use:   "down --dir DIR",
-		Short: "Stop every node of the sandbox (its files stay for inspection)",
-		Args:  needArgs(0, "no positional arguments"),
+		Use:     "down --dir DIR",
+		Short:   "Stop every node of the sandbox (its files stay for inspection)",
+		Example: `  reauth sandbox down --dir /tmp/sb`,
+		Args:    needArgs(0, "no positional arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
 			cl, err := openSandbox(dir)
 			if err != nil {
