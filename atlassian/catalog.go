@@ -162,6 +162,9 @@ var catalog = map[ProductID]Product{
 		Table: func() TokenTable {
 			t := seraphTable // UNCONFIRMED: Seraph's shape is the likely one
 			t.Name, t.TimeKind = "rememberme_token", TimeTimestamp
+			// Only what a purge needs is required: the time column is used when it is there
+			// (inspect's oldest/newest, --before), so a table without it still works.
+			t.Required = []string{"id", "token", "username"}
 			return t
 		}(),
 		Ready:       Readiness{Path: "/rest/api/latest/status", StateKey: "status", StartingCode: 200, Confirmed: true},

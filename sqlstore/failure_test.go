@@ -150,6 +150,29 @@ func TestBambooFromCatalog(t *testing.T) {
 	}
 }
 
+// Bamboo's time column is UNCONFIRMED too: a table without it is purged all the same (inspect
+// has no oldest/newest), and only --before, which needs it, is refused.
+func TestBambooWithoutTimeColumn(t *testing.T) {
+	tg := pgTarget(t)
+	mustExec(t, tg.sql, "CREATE TABLE rememberme_token (id bigint PRIMARY KEY, token varchar(255), username varchar(255))")
+	for i := 1; i <= 12; i++ {
+		mustExec(t, tg.sql, "INSERT INTO rememberme_token VALUES ($1, $2, $3)", i, fmt.Sprint("t", i), fmt.Sprint("u", i%3))
+	}
+	s := openStore(t, tg, "bamboo", Options{})
+	ctx := ctxT(t)
+	in, err := s.Inspect(ctx, 5)
+	if err != nil || in.Total != 12 || in.Oldest != nil || in.TimeColumn != "" {
+		t.Fatalf("inspect: %+v %v", in, err)
+	}
+	before := time.Now()
+	if _, err := s.Purge(ctx, PurgeOptions{BackupPath: filepath.Join(t.TempDir(), "x"), Before: &before}); reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Fatalf("--before without a time column: %v", err)
+	}
+	if res, err := s.Purge(ctx, PurgeOptions{BackupPath: filepath.Join(t.TempDir(), "b")}); err != nil || res.Deleted != 12 {
+		t.Fatalf("purge %+v %v", res, err)
+	}
+}
+
 // A backup whose trailer is missing (the purge crashed while writing it) is restored with a
 // warning: every complete row.
 func TestRestoreWithoutTrailer(t *testing.T) {

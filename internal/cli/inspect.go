@@ -28,8 +28,9 @@ how many distinct users, the oldest and newest token, and the users with the mos
 reads; run it before a purge to see what a purge would touch.
 
 Oldest/newest come from the table's time column: the creation time for Jira, Confluence (stored
-as epoch milliseconds) and Bamboo; for Bitbucket it is the tokens' EXPIRY time (Bitbucket stores
-no creation time). Users are shown by login name where the table stores a user key (Jira 8+,
+as epoch milliseconds) and Bamboo (its table's shape is not documented: shown when it has a
+"created" column); for Bitbucket it is the tokens' EXPIRY time (Bitbucket stores no creation
+time). Users are shown by login name where the table stores a user key (Jira 8+,
 through app_user) or a numeric id (Bitbucket, through stash_user).
 
 ` + targetHelp + `
