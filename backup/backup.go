@@ -68,16 +68,10 @@ func (d Database) SamePlace(o Database) bool {
 		d.Name == o.Name && strings.EqualFold(d.Instance, o.Instance)
 }
 
-// String is the identity as a person reads it: engine host:port/name[.schema].
+// String is the identity as a person reads it, as reauth.Database writes it.
 func (d Database) String() string {
-	s := fmt.Sprintf("%s %s:%d/%s", d.Engine, d.Host, d.Port, d.Name)
-	if d.Instance != "" {
-		s = fmt.Sprintf("%s %s\\%s:%d/%s", d.Engine, d.Host, d.Instance, d.Port, d.Name)
-	}
-	if d.Schema != "" {
-		s += " schema " + d.Schema
-	}
-	return s
+	return reauth.Database{Engine: reauth.Engine(d.Engine), Host: d.Host, Port: d.Port, Name: d.Name, Schema: d.Schema,
+		User: d.User, Instance: d.Instance}.String()
 }
 
 // DatabaseOf copies the non-secret identity of db.

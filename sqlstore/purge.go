@@ -273,7 +273,7 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 			hint += fmt.Sprintf("; it did not read back complete (%v): keep it, restore takes every complete row in it", errors.Join(cerr, verr))
 		}
 		hint += ". To finish, run the same purge again with the same cut-off (tokens issued since then are kept) and a new backup file: " +
-			ResumeFlags(cutoff, o)
+			resumeFlags(cutoff, o)
 		if loopErr == nil {
 			return res, &reauth.Error{Code: reauth.ExitInterrupted, Op: "purge",
 				Err: fmt.Errorf("interrupted after %d batches (%d rows deleted)", res.Batches, res.Deleted), Hint: hint}
@@ -304,9 +304,9 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	return res, nil
 }
 
-// ResumeFlags are the purge flags that finish an interrupted purge: its cut-off and its filters,
+// resumeFlags are the purge flags that finish an interrupted purge: its cut-off and its filters,
 // quoted for a POSIX shell where needed.
-func ResumeFlags(cutoff int64, o PurgeOptions) string {
+func resumeFlags(cutoff int64, o PurgeOptions) string {
 	f := []string{"--cutoff-id", strconv.FormatInt(cutoff, 10)}
 	for _, u := range o.Users {
 		f = append(f, "--user", reauth.ShellQuote(u))

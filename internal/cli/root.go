@@ -71,13 +71,13 @@ func Run(ctx context.Context, args []string, streams IO) int {
 	if streams.Out != nil {
 		streams.Out = out
 	}
-	code := run(ctx, args, streams)
+	code, err := run(ctx, args, streams)
 	// --json promises exactly one JSON object on stdout: a command that failed before printing
 	// its own (or printed nothing) gets one that says why, as stderr does.
-	if code != int(reauth.ExitOK) && out.n == 0 && streams.Out != nil && wantsJSON(args) {
-		_ = writeJSON(streams.Out, out.failure)
+	if err != nil && out.n == 0 && streams.Out != nil && wantsJSON(args) {
+		_ = writeJSON(streams.Out, jsonFailure{Error: err.Error(), Hint: reauth.HintOf(err), ExitCode: int(code)})
 	}
-	return code
+	return int(code)
 }
 
 // jsonFailure is the one JSON object of a --json run that failed before printing its result.
@@ -87,11 +87,10 @@ type jsonFailure struct {
 	ExitCode int    `json:"exit_code"`
 }
 
-// countingWriter counts what a command wrote to stdout, and carries the failure to report.
+// countingWriter counts what a command wrote to stdout.
 type countingWriter struct {
-	w       io.Writer
-	n       int
-	failure jsonFailure
+	w io.Writer
+	n int
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
@@ -113,13 +112,8 @@ func wantsJSON(args []string) bool {
 	return false
 }
 
-func run(ctx context.Context, args []string, streams IO) int {
-	fail := func(err error, code reauth.ExitCode) int {
-		if c, ok := streams.Out.(*countingWriter); ok {
-			c.failure = jsonFailure{Error: err.Error(), Hint: reauth.HintOf(err), ExitCode: int(code)}
-		}
-		return int(code)
-	}
+// run executes args and returns the exit code with the error behind it (nil on success).
+func run(ctx context.Context, args []string, streams IO) (reauth.ExitCode, error) {
 	root := newRootCmd(streams)
 	root.SetArgs(args)
 	root.SetIn(streams.In)
@@ -127,7 +121,7 @@ func run(ctx context.Context, args []string, streams IO) int {
 	root.SetErr(streams.Err)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return int(reauth.ExitOK)
+		return reauth.ExitOK, nil
 	}
 	var ue usageError
 	if !errors.As(err, &ue) && isCobraUsage(err) {
@@ -135,13 +129,13 @@ func run(ctx context.Context, args []string, streams IO) int {
 	}
 	if ue.err != nil {
 		fmt.Fprintf(streams.Err, "reauth: %v\nRun 'reauth %s --help' for usage.\n", ue.err, ue.cmd)
-		return fail(reauth.WithHint(ue.err, "run '"+strings.TrimSpace("reauth "+ue.cmd)+" --help' for usage"), reauth.ExitUsage)
+		return reauth.ExitUsage, reauth.WithHint(ue.err, "run '"+strings.TrimSpace("reauth "+ue.cmd)+" --help' for usage")
 	}
 	if ctx.Err() != nil && reauth.CodeOf(err) == reauth.ExitFailed {
 		err = reauth.WithCode(err, reauth.ExitInterrupted)
 	}
 	printError(streams.Err, err)
-	return fail(err, reauth.CodeOf(err))
+	return reauth.CodeOf(err), err
 }
 
 // isCobraUsage recognises the usage errors cobra returns without going through the flag error func.
