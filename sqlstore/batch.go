@@ -108,12 +108,10 @@ func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, e
 	for !wd.done {
 		if wd.limited && wd.span > 0 {
 			if wd.gap {
-				next, ok, err := wd.nextID(ctx, conn, wd.lo)
-				if err != nil || !ok {
-					wd.done = true
+				if ok, err := wd.seek(ctx, conn); !ok {
 					return idWindow{}, false, err
 				}
-				wd.lo, wd.gap = next-1, false
+				wd.gap = false
 			}
 			if wd.lo >= wd.cutoff {
 				break
@@ -123,12 +121,10 @@ func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, e
 			return w, true, nil
 		}
 		if !wd.started {
-			first, ok, err := wd.nextID(ctx, conn, wd.lo)
-			if err != nil || !ok {
-				wd.done = true
+			if ok, err := wd.seek(ctx, conn); !ok {
 				return idWindow{}, false, err
 			}
-			wd.lo, wd.started = first-1, true
+			wd.started = true
 		}
 		if wd.lo >= wd.cutoff {
 			break
@@ -165,6 +161,17 @@ func (wd *windower) next(ctx context.Context, conn *sql.Conn) (idWindow, bool, e
 	}
 	wd.done = true
 	return idWindow{}, false, nil
+}
+
+// seek moves lo to just below the next id in scope after it; false (and done) when there is none.
+func (wd *windower) seek(ctx context.Context, conn *sql.Conn) (bool, error) {
+	next, ok, err := wd.nextID(ctx, conn, wd.lo)
+	if err != nil || !ok {
+		wd.done = true
+		return false, err
+	}
+	wd.lo = next - 1
+	return true, nil
 }
 
 // probe returns the highest id and the count of the first batch of rows in scope with
