@@ -1,0 +1,113 @@
+package reauth
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// StateDir is reauth's private directory on the admin host: backups (which hold live login
+// tokens), run and restart journals, and the audit log when no other place is configured. It is
+// $XDG_STATE_HOME/reauth, else ~/.local/state/reauth, or what --state-dir names; reauth creates
+// it (and its backups directory) 0700.
+//
+// It is one place for every command, so that a journal written by `run` is found by `restart`,
+// and never beside the inventory (a Kubernetes ConfigMap mount is read-only, and an ops-scripts
+// checkout is one `git add -A` away from publishing a backup).
+type StateDir struct {
+	Path string // absolute
+}
+
+// ResolveStateDir says where the state directory is: override (--state-dir) when given, else
+// $XDG_STATE_HOME/reauth (when absolute, as the XDG spec requires), else $HOME/.local/state/reauth.
+// It creates nothing: see Ensure.
+func ResolveStateDir(override string, getenv func(string) string) (StateDir, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	dir := override
+	switch {
+	case dir != "":
+	case filepath.IsAbs(getenv("XDG_STATE_HOME")):
+		dir = filepath.Join(getenv("XDG_STATE_HOME"), "reauth")
+	case filepath.IsAbs(getenv("HOME")):
+		dir = filepath.Join(getenv("HOME"), ".local", "state", "reauth")
+	default:
+		return StateDir{}, Usage("pass --state-dir DIR (a private directory reauth may create), or set HOME or XDG_STATE_HOME",
+			"no state directory: neither XDG_STATE_HOME nor HOME is set to an absolute path")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return StateDir{}, Usage("pass --state-dir as an absolute path", "state directory %q: %v", dir, err)
+	}
+	return StateDir{Path: abs}, nil
+}
+
+// Ensure creates the state directory and its subdirectory sub (if any), each 0700 when created,
+// and returns the path of the deepest. An existing directory that anyone else may write to (a
+// shared /tmp, say) is refused: another user could replace a journal or read a backup's name.
+func (d StateDir) Ensure(sub ...string) (string, error) {
+	if d.Path == "" {
+		return "", Usage("pass --state-dir DIR", "no state directory")
+	}
+	dir := d.Path
+	for i := -1; i < len(sub); i++ {
+		if i >= 0 {
+			dir = filepath.Join(dir, sub[i])
+		}
+		if err := ensurePrivateDir(dir); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+func ensurePrivateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if os.IsNotExist(err) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return Refused("pass --state-dir DIR naming a directory you can write to", "create state directory %s: %w", dir, err)
+		}
+		return os.Chmod(dir, 0o700) // MkdirAll applies the umask; the backups must stay private
+	}
+	if err != nil {
+		return Refused("pass --state-dir DIR naming a directory you can write to", "state directory %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return Refused("pass --state-dir DIR naming a directory", "state directory %s is not a directory", dir)
+	}
+	if fi.Mode().Perm()&0o002 != 0 && fi.Mode()&os.ModeSticky == 0 {
+		return Refused(fmt.Sprintf("run 'chmod 700 %s', or pass --state-dir DIR naming a private directory", ShellQuote(dir)),
+			"state directory %s is writable by every user", dir)
+	}
+	return nil
+}
+
+// Backups is where backups go when neither --backup nor the inventory's backup_dir says.
+func (d StateDir) Backups() string { return filepath.Join(d.Path, "backups") }
+
+// AuditLog is the audit log when the inventory's defaults.audit_log does not name one.
+func (d StateDir) AuditLog() string { return filepath.Join(d.Path, "audit.jsonl") }
+
+// RunJournal is the journal of `reauth run` for product of the inventory at inventoryPath.
+func (d StateDir) RunJournal(inventoryPath, product string) string {
+	return filepath.Join(d.Path, "journal-"+product+"-"+scope(inventoryPath)+".run.json")
+}
+
+// RestartJournal is the journal of a product's rolling restart: one name for the restart step of
+// `reauth run` and for `reauth restart`, so that either can resume what the other left.
+func (d StateDir) RestartJournal(inventoryPath, product string) string {
+	return filepath.Join(d.Path, "journal-"+product+"-"+scope(inventoryPath)+".restart.json")
+}
+
+// scope tells apart two inventories naming the same product (two Jira clusters run from one host):
+// a short hash of the inventory's absolute path.
+func scope(inventoryPath string) string {
+	if abs, err := filepath.Abs(inventoryPath); err == nil {
+		inventoryPath = abs
+	}
+	sum := sha256.Sum256([]byte(inventoryPath))
+	return hex.EncodeToString(sum[:4])
+}
