@@ -139,8 +139,11 @@ func readProductConfig(p Product, home string) (dbSettings, string, error) {
 			continue
 		}
 		if err != nil {
-			return dbSettings{}, path, reauth.Refused("make "+path+" readable by this user (run reauth as the product's user or root)",
-				"read %s: %s", path, shortErr(err))
+			hint := "make " + path + " readable by this user (run reauth as the product's user or root)"
+			if notAConfig(err) {
+				hint = "check --home: " + path + " must be the product's config file, a regular file"
+			}
+			return dbSettings{}, path, reauth.Refused(hint, "read %s: %s", path, shortErr(err))
 		}
 		s, err := parseProductConfig(p, data)
 		if err != nil {

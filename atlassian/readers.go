@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/reauth/reauth/internal/boundedfile"
 )
 
 // dbSettings is what one config file says about the database, before the URL is parsed and the
@@ -241,23 +243,15 @@ func seraphCookie(data []byte) (string, error) {
 // maxConfigSize bounds what reauth reads from a config file: real ones are a few KiB.
 const maxConfigSize = 8 << 20
 
+// readConfigFile reads a product config file: a regular file of at most maxConfigSize bytes.
 func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory, not a file", path)
-	}
-	if st.Size() > maxConfigSize {
-		return nil, fmt.Errorf("%s is %d bytes: too large for a config file", path, st.Size())
-	}
-	return os.ReadFile(path)
+	return boundedfile.Read(path, maxConfigSize)
+}
+
+// notAConfig reports whether err says the path is no config file at all (a pipe, a device, a
+// directory, a huge file), rather than one reauth may not read.
+func notAConfig(err error) bool {
+	return errors.Is(err, boundedfile.ErrNotRegular) || errors.Is(err, boundedfile.ErrDirectory) || errors.Is(err, boundedfile.ErrTooLarge)
 }
 
 // shortErr is the OS error without the path it repeats.

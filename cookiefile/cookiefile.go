@@ -13,6 +13,7 @@ package cookiefile
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reauth/reauth/internal/boundedfile"
 )
 
 // Header is the first line every Netscape cookie file starts with.
@@ -168,14 +171,17 @@ func boolField(b bool) string {
 	return "FALSE"
 }
 
-// Load reads the cookie file at path.
+// maxFile bounds a whole cookie file: a browser's export of every site is a few MiB.
+const maxFile = 32 << 20
+
+// Load reads the cookie file at path: a regular file (not a pipe or device) of at most maxFile bytes.
 func Load(path string) ([]Cookie, error) {
-	f, err := os.Open(path)
+	b, err := boundedfile.Read(path, maxFile)
 	if err != nil {
-		return nil, fmt.Errorf("open cookie file: %w", err)
+		return nil, fmt.Errorf("cookie file: %w", err)
 	}
-	defer f.Close()
-	cs, err := Read(f)
+	defer clear(b)
+	cs, err := Read(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -47,6 +47,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/boundedfile"
 )
 
 // Inventory is a parsed reauth.yaml.
@@ -178,11 +179,12 @@ func (r SecretRef) Resolve(getenv func(string) string) (reauth.Secret, error) {
 		if !filepath.IsAbs(p) && r.Dir != "" {
 			p = filepath.Join(r.Dir, p)
 		}
-		b, err := os.ReadFile(p)
+		b, err := boundedfile.Read(p, maxSecretFile)
 		if err != nil {
-			return reauth.Secret{}, reauth.Usage("check the *_file path in the inventory",
+			return reauth.Secret{}, reauth.Usage("check the *_file path in the inventory: a regular file with the secret on its first line",
 				"line %d: read secret file: %w", r.Line, err)
 		}
+		defer clear(b)
 		v, _, _ := strings.Cut(string(b), "\n")
 		v = strings.TrimRight(v, "\r")
 		if v == "" {
@@ -193,11 +195,17 @@ func (r SecretRef) Resolve(getenv func(string) string) (reauth.Secret, error) {
 	return reauth.Secret{}, nil
 }
 
+// Size limits: a real inventory is a few KiB, a secret one line.
+const (
+	maxInventory  = 4 << 20
+	maxSecretFile = 64 << 10
+)
+
 // Load reads and parses the inventory file at path.
 func Load(path string) (*Inventory, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.Read(path, maxInventory)
 	if err != nil {
-		return nil, reauth.Usage("give the path of your reauth.yaml with --config", "read inventory: %w", err)
+		return nil, reauth.Usage("give the path of your reauth.yaml (a regular file) with --config", "read inventory: %w", err)
 	}
 	inv, err := Parse(data, path)
 	if err != nil {

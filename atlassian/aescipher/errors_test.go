@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -93,6 +94,11 @@ func TestDecryptErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	fifo := filepath.Join(t.TempDir(), "javax.crypto.spec.SecretKeySpec_fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
 	cases := []struct {
 		name   string
 		class  string
@@ -117,6 +123,10 @@ func TestDecryptErrors(t *testing.T) {
 			saying: []string{"is a directory"}},
 		{name: "key file too large", field: fieldJSON(t, map[string]string{"sealedObjectFilePath": asciiSealed, "keyFilePath": big}),
 			saying: []string{"too large", big}},
+		{name: "key path is a FIFO", field: fieldJSON(t, map[string]string{"sealedObjectFilePath": asciiSealed, "keyFilePath": fifo}),
+			saying: []string{"named pipe", fifo}},
+		{name: "sealed object is /dev/zero", field: fieldJSON(t, map[string]string{"sealedObjectFilePath": "/dev/zero", "keyFilePath": asciiKey}),
+			saying: []string{"character device", "/dev/zero"}},
 		{name: "missing sealed file from env", field: fieldJSON(t, map[string]string{"keyFilePath": asciiKey}),
 			env: map[string]string{EnvSealedObject: "/nonexistent/sealed"}, is: fs.ErrNotExist, saying: []string{"/nonexistent/sealed", "environment variable " + EnvSealedObject}},
 		{name: "no key path anywhere", field: fieldJSON(t, map[string]string{"sealedObjectFilePath": asciiSealed}),

@@ -3,10 +3,11 @@ package aescipher
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/reauth/reauth/internal/boundedfile"
 )
 
 // Size limits for the files: a real key file is about 140 bytes, a sealed object about 250 plus
@@ -17,34 +18,22 @@ const (
 )
 
 // readLimited reads a key or sealed-object file, with errors that name the path, where it came
-// from (src), and what to do.
+// from (src), and what to do. A pipe or device is refused, and at most limit bytes are read.
 func readLimited(path, src, what string, limit int64) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fileError(path, src, what, err)
-	}
-	if fi.IsDir() {
+	b, err := boundedfile.Read(path, limit)
+	switch {
+	case err == nil:
+		return b, nil
+	case errors.Is(err, boundedfile.ErrDirectory):
 		return nil, fmt.Errorf("%s file %q (from %s) is a directory: give the path of the file itself", what, path, src)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s file %q (from %s) is not a regular file (%s)", what, path, src, fi.Mode().Type())
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s file %q (from %s) is %d bytes, too large to be the one the encryption tool wrote (under %d): check the path", what, path, src, fi.Size(), limit)
-	}
-	f, err := os.Open(path)
-	if err != nil {
+	case errors.Is(err, boundedfile.ErrNotRegular):
+		return nil, fmt.Errorf("%s file (from %s): %w", what, src, err)
+	case errors.Is(err, boundedfile.ErrTooLarge):
+		return nil, fmt.Errorf("%s file %q (from %s) is too large to be the one the encryption tool wrote (over %d bytes): check the path", what, path, src, limit)
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
 		return nil, fileError(path, src, what, err)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s file %q (from %s): %w", what, path, src, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s file %q (from %s) grew past %d bytes while being read: check the path", what, path, src, limit)
-	}
-	return b, nil
+	return nil, fmt.Errorf("read %s file %q (from %s): %w", what, path, src, err)
 }
 
 // fileError explains why a file could not be opened: missing (and, for a relative path, against

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/reauth/reauth/internal/boundedfile"
 )
 
 // DefaultTimeout bounds one command when none is configured.
@@ -83,9 +85,12 @@ func (r *Restarter) run(ctx context.Context, what, command string, log io.Writer
 	return nil
 }
 
-// ReadFile reads a local file (the node runs on this machine).
+// maxReadFile bounds what ReadFile returns: it reads Tomcat's server.xml and context.xml.
+const maxReadFile = 8 << 20
+
+// ReadFile reads a local file (the node runs on this machine): a regular file, at most maxReadFile bytes.
 func (r *Restarter) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	return os.ReadFile(path)
+	return boundedfile.Read(path, maxReadFile)
 }
 
 // RemoveFiles removes local files; "*" in a path matches one path element. Missing files are fine.
