@@ -268,6 +268,10 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 		if p.Database.JDBCURL, err = d.str(df["jdbc_url"], "jdbc_url"); err != nil {
 			return err
 		}
+		if db, err := atlassian.ParseJDBCURL(p.Database.JDBCURL); err == nil && !db.Password.IsZero() {
+			return d.err(df["jdbc_url"].Line, "remove the password from jdbc_url and give it with password_env (an environment variable) or password_file",
+				"database: jdbc_url carries a password (not shown)")
+		}
 		if p.Database.User, err = d.str(df["user"], "user"); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package inventory
 import (
 	"net/url"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -18,6 +19,9 @@ func (d *decoder) kubernetes(n *yaml.Node) (*Kubernetes, error) {
 		if *dst, err = d.str(f[key], key); err != nil {
 			return nil, err
 		}
+	}
+	if hasUserinfo(k.URLTemplate) {
+		return nil, d.err(f["url_template"].Line, credentialsHint, "kubernetes: url_template carries a user name or password (not shown)")
 	}
 	if k.StatefulSet == "" {
 		return nil, d.err(n.Line, "add 'statefulset: <name>' (the Helm release name)", "kubernetes: statefulset is required")
@@ -42,6 +46,9 @@ func (d *decoder) node(n *yaml.Node, node *Node) error {
 	}
 	if node.URL == "" {
 		return d.err(n.Line, "add 'url: http://host:port' (the node's own address, not the load balancer)", "node %q has no url", node.Name)
+	}
+	if hasUserinfo(node.URL) {
+		return d.err(f["url"].Line, credentialsHint, "node %q: url carries a user name or password (not shown)", node.Name)
 	}
 	if u, err := url.Parse(node.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return d.err(f["url"].Line, "write the node's base URL, e.g. http://10.0.0.11:8080", "node %q: bad url %q", node.Name, node.URL)
@@ -120,6 +127,10 @@ func (d *decoder) ssh(n *yaml.Node, node string) (*SSH, error) {
 	if s.Host == "" {
 		return nil, d.err(n.Line, "add 'host: <address>'", "node %q: ssh needs a host", node)
 	}
+	if strings.Contains(s.Host, "@") {
+		return nil, d.err(f["host"].Line, "write only the address in host, the login in 'user:', and the key in 'key_file:' (passwords are not used)",
+			"node %q: ssh host carries a user name or password (not shown)", node)
+	}
 	if pn := f["port"]; pn != nil {
 		ps, _ := d.str(pn, "port")
 		if s.Port, err = strconv.Atoi(ps); err != nil || s.Port < 1 || s.Port > 65535 {
@@ -145,3 +156,13 @@ func (d *decoder) ssh(n *yaml.Node, node string) (*SSH, error) {
 	}
 	return s, nil
 }
+
+// credentialsHint is what to do instead of credentials in a URL: they would be printed in the
+// plan, in errors and in --json, and they are never how reauth authenticates to a node anyway.
+const credentialsHint = "remove the user:password@ part: the node URL is printed in plans, errors and --json. " +
+	"reauth talks to the product with admin: {user: ..., token_env: ...} (or password_env / token_file), never with URL credentials"
+
+// hasUserinfo reports whether a node URL (or URL template) may carry a user:password@ part: it has
+// an @ anywhere. A node's base URL never needs one, and a malformed URL (http://u:p/w@host) hides
+// its userinfo from url.Parse, so the text is what is looked at.
+func hasUserinfo(raw string) bool { return strings.Contains(raw, "@") }

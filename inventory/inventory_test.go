@@ -114,6 +114,12 @@ func TestParseErrors(t *testing.T) {
 		{"kube and nodes", "products:\n  - product: jira\n    kubernetes: {statefulset: j}\n    nodes:\n      - name: n1\n        url: http://h:1\n        restart: {exec: {command: x}}\n", "both kubernetes and nodes", 5},
 		{"env and file", "products:\n  - product: jira\n    canary: {user: c, password_env: A, password_file: b}\n" + node[len("  - product: jira\n"):], "both password_env and password_file", 3},
 		{"yaml syntax", "products: [\n", "fix the YAML", 0},
+		{"credentials in a node url", "products:\n  - product: jira\n    nodes:\n      - name: n1\n        url: http://ops:hunter2@h:8080\n        restart: {exec: {command: x}}\n", "token_env", 5},
+		{"credentials in a malformed node url", "products:\n  - product: jira\n    nodes:\n      - name: n1\n        url: ftp://ops:hunter2/x@h\n        restart: {exec: {command: x}}\n", "user name or password", 5},
+		{"credentials in url_template", "products:\n  - product: jira\n    kubernetes: {statefulset: j, url_template: 'http://ops:hunter2@{pod}:8080'}\n", "token_env", 3},
+		{"credentials in ssh host", "products:\n  - product: jira\n    nodes:\n      - name: n1\n        url: http://h:8080\n        restart: {ssh: {host: 'ops:hunter2@h', command: x}}\n", "user name or password", 6},
+		{"password in jdbc_url", "products:\n  - product: jira\n    database:\n      jdbc_url: jdbc:postgresql://db/jira?user=u&password=hunter2\n" + node[len("  - product: jira\n"):], "password_env", 4},
+		{"userinfo in jdbc_url", "products:\n  - product: jira\n    database:\n      jdbc_url: jdbc:mysql://u:hunter2@db/jira\n" + node[len("  - product: jira\n"):], "password_env", 4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -72,6 +72,10 @@ func (t *targetFlags) database(streams IO) (atlassian.Product, reauth.Database, 
 		if db, err = atlassian.ParseJDBCURL(t.jdbcURL); err != nil {
 			return p, db, reauth.WithCode(reauth.WithHint(err, "check --jdbc-url (e.g. jdbc:postgresql://host:5432/jira)"), reauth.ExitUsage)
 		}
+		if !db.Password.IsZero() {
+			return p, db, reauth.Usage("remove the password from --jdbc-url (it would stay in your shell history and the process list): set REAUTH_DB_PASSWORD, or let reauth ask on a terminal",
+				"--jdbc-url carries a password (not shown)")
+		}
 		db.User = t.dbUser
 	} else {
 		d, err := atlassian.Discover(atlassian.DiscoverOptions{Product: p.ID, Home: t.home, Install: t.install, Getenv: streams.getenv})
