@@ -62,6 +62,20 @@ func decodePassword(cipherClass, field string, present bool, getenv func(string)
 		"does not know; set %s or enter it at the prompt", class, EnvPassword)
 }
 
+// PasswordEnv names the environment variables a database password may be read from:
+// REAUTH_DB_PASSWORD and the official images' ATL_JDBC_PASSWORD / JDBC_PASSWORD.
+func PasswordEnv() []string {
+	names := []string{EnvPassword}
+	seen := map[string]bool{}
+	for _, p := range All() {
+		if p.EnvJDBCPrefix != "" && !seen[p.EnvJDBCPrefix] {
+			seen[p.EnvJDBCPrefix] = true
+			names = append(names, p.EnvJDBCPrefix+"PASSWORD")
+		}
+	}
+	return names
+}
+
 // ResolvePassword applies the password override: REAUTH_DB_PASSWORD (getenv) wins; else the
 // decoded config password; else, when the config password could not be decoded (PasswordProblem)
 // or is absent, prompt (nil when there is no terminal) is asked; else a refusal (exit 4) that says

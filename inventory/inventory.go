@@ -234,6 +234,30 @@ func (inv *Inventory) fixDirs() {
 	}
 }
 
+// SecretEnv names every environment variable the inventory reads a secret from (*_env).
+func (inv *Inventory) SecretEnv() []string {
+	var names []string
+	add := func(refs ...SecretRef) {
+		for _, r := range refs {
+			if r.Env != "" {
+				names = append(names, r.Env)
+			}
+		}
+	}
+	for _, p := range inv.Products {
+		if p.Database != nil {
+			add(p.Database.Password)
+		}
+		if p.Canary != nil {
+			add(p.Canary.Password)
+		}
+		if p.Admin != nil {
+			add(p.Admin.Password, p.Admin.Token)
+		}
+	}
+	return names
+}
+
 // Product returns the product with the given id, or an error listing the inventory's products.
 func (inv *Inventory) Product(id string) (*Product, error) {
 	var names []string

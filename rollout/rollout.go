@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/rollout/execmethod"
 )
 
 // Restarter restarts one node.
@@ -65,7 +66,7 @@ type Node struct {
 }
 
 // Drain holds shell commands run on this machine before and after each node (take it out of the
-// load balancer and back). They see REAUTH_NODE and REAUTH_NODE_URL.
+// load balancer and back). They see REAUTH_NODE and REAUTH_NODE_URL, and not Plan.SecretEnv.
 type Drain struct {
 	Before, After string
 	Timeout       time.Duration // default 5m
@@ -76,6 +77,14 @@ type Plan struct {
 	Product atlassian.Product
 	Nodes   []Node
 	Drain   Drain
+	// SecretEnv names the environment variables reauth read secrets from: the drain hooks run
+	// without them (execmethod.Env).
+	SecretEnv []string
+}
+
+// hookEnv is the environment of node n's drain hooks.
+func (p Plan) hookEnv(n Node) execmethod.Env {
+	return execmethod.Env{Drop: p.SecretEnv, Set: []string{"REAUTH_NODE=" + n.Name, "REAUTH_NODE_URL=" + n.URL}}
 }
 
 // Options tune the health gates. Zero values take the defaults below.

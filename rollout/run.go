@@ -123,7 +123,7 @@ func restartNode(ctx context.Context, plan Plan, n Node, o Options) NodeResult {
 		return nr
 	}
 	log := prefixWriter(o.Log, n.Name+"| ")
-	hookEnv := []string{"REAUTH_NODE=" + n.Name, "REAUTH_NODE_URL=" + n.URL}
+	hookEnv := plan.hookEnv(n)
 	drainTimeout := plan.Drain.Timeout
 	if drainTimeout <= 0 {
 		drainTimeout = DefaultDrainTimeout
@@ -308,8 +308,7 @@ func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g ga
 		if t <= 0 {
 			t = DefaultDrainTimeout
 		}
-		env := []string{"REAUTH_NODE=" + n.Name, "REAUTH_NODE_URL=" + n.URL}
-		if err := execmethod.RunShell(ctx, plan.Drain.After, env, t, prefixWriter(o.Log, n.Name+"| ")); err != nil {
+		if err := execmethod.RunShell(ctx, plan.Drain.After, plan.hookEnv(n), t, prefixWriter(o.Log, n.Name+"| ")); err != nil {
 			nr.Restarted = true
 			return fail("restarted, but the drain after-hook failed (the node may still be out of the load balancer): %v", err)
 		}

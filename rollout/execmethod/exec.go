@@ -27,7 +27,32 @@ const DefaultTimeout = 10 * time.Minute
 type Restarter struct {
 	Command, StopCmd, StartCmd string
 	Timeout                    time.Duration
-	Env                        []string // extra KEY=VALUE for the commands
+	Env                        Env
+}
+
+// Env is the environment of a child command: reauth's own, without the variables in Drop, plus
+// Set (KEY=VALUE). Drop names every variable reauth read a secret from (REAUTH_DB_PASSWORD, the
+// inventory's *_env): a drain hook or restart script has no business with the database password
+// or the admin token, and would hand them to everything it runs in turn.
+type Env struct {
+	Drop []string
+	Set  []string
+}
+
+// Environ returns the environment the child gets.
+func (e Env) Environ() []string {
+	drop := make(map[string]bool, len(e.Drop))
+	for _, k := range e.Drop {
+		drop[k] = true
+	}
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, e.Set...)
 }
 
 // Method implements rollout.Restarter.
@@ -117,16 +142,16 @@ func (r *Restarter) RemoveFiles(ctx context.Context, paths []string, log io.Writ
 	return nil
 }
 
-// RunShell runs `sh -c command` with extra environment env, its output to log, killed (with its
-// whole process group) after timeout or when ctx is done.
-func RunShell(ctx context.Context, command string, env []string, timeout time.Duration, log io.Writer) error {
+// RunShell runs `sh -c command` in environment env, its output to log, killed (with its whole
+// process group) after timeout or when ctx is done.
+func RunShell(ctx context.Context, command string, env Env, timeout time.Duration, log io.Writer) error {
 	if log == nil {
 		log = io.Discard
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.Command("sh", "-c", command)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = env.Environ()
 	// Output goes to a temporary file, copied to log afterwards: a command that starts a daemon
 	// (a node) hands it our stdout, and a pipe would then stay open long after the command is done.
 	out, err := os.CreateTemp("", "reauth-exec-*.log")

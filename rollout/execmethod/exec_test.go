@@ -15,7 +15,7 @@ import (
 func TestRestartCommandAndOutput(t *testing.T) {
 	dir := t.TempDir()
 	var log bytes.Buffer
-	r := &Restarter{Command: "echo restarted; echo oops >&2; touch " + filepath.Join(dir, "done"), Env: []string{"X=1"}}
+	r := &Restarter{Command: "echo restarted; echo oops >&2; touch " + filepath.Join(dir, "done"), Env: Env{Set: []string{"X=1"}}}
 	if err := r.Preflight(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 func TestDaemonDoesNotHoldTheCommand(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "d.pid")
 	start := time.Now()
-	if err := RunShell(context.Background(), "sleep 5 & echo $! > "+pidFile, nil, time.Minute, nil); err != nil {
+	if err := RunShell(context.Background(), "sleep 5 & echo $! > "+pidFile, Env{}, time.Minute, nil); err != nil {
 		t.Fatal(err)
 	}
 	if time.Since(start) > time.Second {

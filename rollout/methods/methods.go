@@ -37,7 +37,8 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 	if err != nil {
 		return plan, close, err
 	}
-	plan = rollout.Plan{Product: prod, Drain: rollout.Drain{Before: p.Drain.Before, After: p.Drain.After}}
+	plan = rollout.Plan{Product: prod, Drain: rollout.Drain{Before: p.Drain.Before, After: p.Drain.After},
+		SecretEnv: SecretEnv(inv)}
 	if k := p.Kubernetes; k != nil {
 		cfg := kube.Config{Namespace: k.Namespace, StatefulSet: k.StatefulSet, Context: k.Context,
 			Kubeconfig: inv.Resolve(expandHome(k.Kubeconfig, getenv)), Service: k.Service, URLTemplate: k.URLTemplate}
@@ -64,7 +65,7 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 		case n.Restart.Exec != nil:
 			e := n.Restart.Exec
 			node.Restarter = &execmethod.Restarter{Command: e.Command, StopCmd: e.Stop, StartCmd: e.Start, Timeout: e.Timeout,
-				Env: []string{"REAUTH_NODE=" + n.Name, "REAUTH_NODE_URL=" + n.URL}}
+				Env: execmethod.Env{Drop: plan.SecretEnv, Set: []string{"REAUTH_NODE=" + n.Name, "REAUTH_NODE_URL=" + n.URL}}}
 		case n.Restart.SSH != nil:
 			s := n.Restart.SSH
 			cfg := sshmethod.Config{Host: s.Host, Port: s.Port, User: s.User, Command: s.Command, StopCmd: s.Stop, StartCmd: s.Start,
@@ -82,6 +83,13 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 		plan.Nodes = append(plan.Nodes, node)
 	}
 	return plan, close, nil
+}
+
+// SecretEnv names every environment variable reauth may read a secret from: REAUTH_DB_PASSWORD,
+// the official images' JDBC password variables, and each *_env reference of the inventory (every
+// product's: a hook of one product has no business with another's secrets either).
+func SecretEnv(inv *inventory.Inventory) []string {
+	return append(atlassian.PasswordEnv(), inv.SecretEnv()...)
 }
 
 // Options are the rollout options from the inventory: the product's start_timeout, else the
