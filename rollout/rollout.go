@@ -108,6 +108,9 @@ type Options struct {
 	// waited for. Cancelling ctx instead abandons the wait at once (the second Ctrl-C).
 	Stop <-chan struct{}
 	Now  func() time.Time
+	// BeforeNode is checked before each node is touched (the run's lock is still held, say); an
+	// error stops the rollout there, the node and those after it untouched.
+	BeforeNode func(context.Context) error
 }
 
 const (

@@ -35,6 +35,16 @@ func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 		if stopped(ctx, o.Stop) {
 			return res, interrupted(res, i)
 		}
+		if o.BeforeNode != nil {
+			if err := o.BeforeNode(ctx); err != nil {
+				code := reauth.ExitFailed
+				if res.Restarted() > 0 {
+					code = reauth.ExitPartial
+				}
+				return res, &reauth.Error{Code: code, Op: "restart",
+					Err: fmt.Errorf("stopped before node %s (%s): %w", n.Name, summary(res), err), Hint: reauth.HintOf(err)}
+			}
+		}
 		nr := restartNode(ctx, plan, n, o)
 		res.Nodes[i] = nr
 		if nr.Status == StatusRestarted {

@@ -27,11 +27,10 @@ func (u *unit) execute(ctx context.Context) (err error) {
 			u.step("failed", "error", map[string]any{"phase": string(j.Phase), "error": err.Error()})
 		}
 	}()
-	release, err := u.store.Lock(ctx, "reauth run "+u.runID())
-	if err != nil {
+	// The lock was taken in preflight and is still held (checked before every batch and node).
+	if err := u.store.CheckLock(ctx); err != nil {
 		return err
 	}
-	defer release()
 	u.step("lock", "ok", nil)
 
 	if !u.resumed {
@@ -71,6 +70,9 @@ func (u *unit) execute(ctx context.Context) (err error) {
 	u.report.Deleted, u.report.Kept, u.report.Backups, u.report.SHA256 = j.Deleted, j.Kept, j.Backups, j.SHA256
 
 	if j.Phase == PhasePurged {
+		if err := u.store.CheckLock(ctx); err != nil {
+			return err
+		}
 		step := u.restartStep
 		if u.useAPI() {
 			step = u.apiStep

@@ -67,11 +67,17 @@ type unit struct {
 	jar       []*http.Cookie
 	captured  []session
 	auth      apimode.Auth // API mode: the admin credential
+	unlock    func() error // releases the run lock, held from preflight to the report
 	audit     *audit.Log
 	report    ProductReport
 }
 
 func (u *unit) close() {
+	if u.unlock != nil {
+		if err := u.unlock(); err != nil {
+			fmt.Fprintf(u.o.Err, "warning: %s: release the run lock: %v\n", u.prod.ID, err)
+		}
+	}
 	if u.store != nil {
 		u.store.Close()
 	}
@@ -233,6 +239,7 @@ func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options 
 	ro.HTTP = o.HTTP
 	ro.Events = u.progress
 	ro.Now = o.Now
+	ro.BeforeNode = func(ctx context.Context) error { return u.store.CheckLock(ctx) }
 	return ro
 }
 
@@ -275,13 +282,13 @@ func preflightAll(ctx context.Context, o Options, units []*unit) error {
 }
 
 func (u *unit) preflight(ctx context.Context) error {
-	release, err := u.store.Lock(ctx, "reauth preflight")
+	// The lock is taken here and held until the report: no other run can slip in between the
+	// plan the operator confirms and the purge it describes.
+	release, err := u.store.Lock(ctx, "reauth run "+u.o.runID)
 	if err != nil {
 		return err
 	}
-	if err := release(); err != nil {
-		return err
-	}
+	u.unlock = release
 	if err := u.store.CheckDeleteRights(ctx); err != nil {
 		return err
 	}

@@ -10,41 +10,64 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/reauth/reauth"
 )
 
-// locker takes the one-run-at-a-time lock of a database. acquire returns a release function, or
+// locker takes the one-run-at-a-time lock of a database. acquire returns the held lock, or
 // (nil, holder) when another session holds the lock; holder describes it where the database can
 // tell ("" otherwise).
 type locker interface {
-	acquire(ctx context.Context, conn *sql.Conn, name string) (release func(context.Context) error, holder string, err error)
+	acquire(ctx context.Context, conn *sql.Conn, name string) (held heldLock, holder string, err error)
+	// scopeSQL asks the server which database the session is in: the lock is named after the
+	// database as the server knows it, not as the JDBC URL spells it ("" for SQLite's file lock).
+	scopeSQL() string
 }
 
-// sqlLocker is a lock taken and released by single statements on one session.
+// heldLock is a lock this process holds. held answers false (nil error) when the database no
+// longer counts this session as the holder: the session died (idle timeout, killed backend,
+// failover) and with it the lock, so another run may have taken it.
+type heldLock struct {
+	held    func(context.Context) (bool, error)
+	release func(context.Context) error
+}
+
+// sqlLocker is a lock taken, checked and released by single statements on one session.
 type sqlLocker struct {
-	acquireSQL, holderSQL, releaseSQL string
-	key                               func(name string) any
+	acquireSQL, holderSQL, checkSQL, releaseSQL, scope string
+	key                                                func(name string) any
 }
 
-func (l sqlLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (func(context.Context) error, string, error) {
+func (l sqlLocker) scopeSQL() string { return l.scope }
+
+func (l sqlLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (heldLock, string, error) {
 	k := l.key(name)
 	var ok int64
 	if err := conn.QueryRowContext(ctx, l.acquireSQL, k).Scan(&ok); err != nil {
-		return nil, "", err
+		return heldLock{}, "", err
 	}
 	if ok != 1 {
 		var who sql.NullString
 		if err := conn.QueryRowContext(ctx, l.holderSQL, k).Scan(&who); err != nil {
-			return nil, "", nil // the lock is held; who holds it is a nicety
+			return heldLock{}, "", nil // the lock is held; who holds it is a nicety
 		}
-		return nil, strings.TrimSpace(who.String), nil
+		return heldLock{}, strings.TrimSpace(who.String), nil
 	}
-	return func(ctx context.Context) error {
-		_, err := conn.ExecContext(ctx, l.releaseSQL, k)
-		return err
+	return heldLock{
+		held: func(ctx context.Context) (bool, error) {
+			var n int64
+			if err := conn.QueryRowContext(ctx, l.checkSQL, k).Scan(&n); err != nil {
+				return false, err
+			}
+			return n == 1, nil
+		},
+		release: func(ctx context.Context) error {
+			_, err := conn.ExecContext(ctx, l.releaseSQL, k)
+			return err
+		},
 	}, "", nil
 }
 
@@ -65,16 +88,22 @@ var pgLocker = sqlLocker{
 		"FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted " +
 		"AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) " +
 		"AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 LIMIT 1",
+	checkSQL: "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() " +
+		"AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1",
 	releaseSQL: "SELECT pg_advisory_unlock($1)",
+	scope:      "SELECT current_database()",
 	key:        pgLockKey,
 }
 
-// MySQL lock names are server-wide (not per database) and at most 64 characters.
+// MySQL lock names are server-wide (not per database) and at most 64 characters. The scope
+// folds case where the server does (lower_case_table_names), so JIRADB and jiradb contend.
 var mysqlLocker = sqlLocker{
 	acquireSQL: "SELECT COALESCE(GET_LOCK(?, 0), 0)",
 	holderSQL: "SELECT CONCAT('connection ', p.ID, ' user ', p.USER, ' from ', p.HOST, ' running for ', p.TIME, ' s') " +
 		"FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)",
+	checkSQL:   "SELECT COALESCE(IS_USED_LOCK(?) = CONNECTION_ID(), 0)",
 	releaseSQL: "SELECT RELEASE_LOCK(?)",
+	scope:      "SELECT CASE WHEN @@lower_case_table_names = 0 THEN DATABASE() ELSE LOWER(DATABASE()) END",
 	key:        func(name string) any { return truncate(name, 64) },
 }
 
@@ -85,7 +114,9 @@ var sqlServerLocker = sqlLocker{
 	holderSQL: "SELECT TOP (1) CONCAT('session ', s.session_id, ' program ', s.program_name, ' host ', s.host_name, " +
 		"' login ', s.login_name) FROM sys.dm_tran_locks l JOIN sys.dm_exec_sessions s ON s.session_id = l.request_session_id " +
 		"WHERE l.resource_type = 'APPLICATION' AND l.request_status = 'GRANT' AND l.resource_description LIKE '%' + @p1 + '%'",
+	checkSQL:   "SELECT CASE WHEN APPLOCK_MODE('public', @p1, 'Session') = 'Exclusive' THEN 1 ELSE 0 END",
 	releaseSQL: "EXEC sp_releaseapplock @Resource = @p1, @LockOwner = 'Session'",
+	scope:      "SELECT DB_NAME()",
 	key:        func(name string) any { return truncate(name, 255) },
 }
 
@@ -110,11 +141,16 @@ func oracleLockID(name string) int64 {
 	return int64(h.Sum32() % 1073741824)
 }
 
-func (oracleLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (func(context.Context) error, string, error) {
+// The lock is named after the schema the session works in (DBMS_LOCK ids are instance-wide).
+func (oracleLocker) scopeSQL() string {
+	return "SELECT SYS_CONTEXT('USERENV', 'DB_NAME') || '.' || SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL"
+}
+
+func (oracleLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (heldLock, string, error) {
 	id := oracleLockID(name)
 	var r int64
 	if _, err := conn.ExecContext(ctx, oracleAcquireSQL, sql.Out{Dest: &r}, id); err != nil {
-		return nil, "", reauth.WithHint(err, "reauth takes its run lock with DBMS_LOCK: ask the DBA to run "+
+		return heldLock{}, "", reauth.WithHint(err, "reauth takes its run lock with DBMS_LOCK: ask the DBA to run "+
 			"GRANT EXECUTE ON SYS.DBMS_LOCK TO <product user>")
 	}
 	switch r {
@@ -122,14 +158,26 @@ func (oracleLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (f
 	case 1:
 		var who sql.NullString
 		_ = conn.QueryRowContext(ctx, oracleHolderSQL, id).Scan(&who)
-		return nil, who.String, nil
+		return heldLock{}, who.String, nil
 	default:
-		return nil, "", fmt.Errorf("DBMS_LOCK.REQUEST returned %d", r)
+		return heldLock{}, "", fmt.Errorf("DBMS_LOCK.REQUEST returned %d", r)
 	}
-	return func(ctx context.Context) error {
-		var r int64
-		_, err := conn.ExecContext(ctx, oracleReleaseSQL, sql.Out{Dest: &r}, id)
-		return err
+	return heldLock{
+		// Asking again answers 4 ("already own it") while this session holds the lock; it needs
+		// no grant on v$lock. Any other answer means the lock was lost (a 0 re-took it: another
+		// run may have held it meanwhile, so it still counts as lost).
+		held: func(ctx context.Context) (bool, error) {
+			var r int64
+			if _, err := conn.ExecContext(ctx, oracleAcquireSQL, sql.Out{Dest: &r}, id); err != nil {
+				return false, err
+			}
+			return r == 4, nil
+		},
+		release: func(ctx context.Context) error {
+			var r int64
+			_, err := conn.ExecContext(ctx, oracleReleaseSQL, sql.Out{Dest: &r}, id)
+			return err
+		},
 	}, "", nil
 }
 
@@ -137,26 +185,41 @@ func (oracleLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (f
 // when the process dies, so a crash leaves no stale lock; the file's text names the holder.
 type fileLocker struct{}
 
-func (fileLocker) acquire(_ context.Context, _ *sql.Conn, path string) (func(context.Context) error, string, error) {
+func (fileLocker) scopeSQL() string { return "" }
+
+func (fileLocker) acquire(_ context.Context, _ *sql.Conn, path string) (heldLock, string, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, "", fmt.Errorf("open lock file: %w", err)
+		return heldLock{}, "", fmt.Errorf("open lock file: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		b := make([]byte, 512)
 		n, _ := f.ReadAt(b, 0)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, strings.TrimSpace(string(b[:n])), nil
+			return heldLock{}, strings.TrimSpace(string(b[:n])), nil
 		}
-		return nil, "", fmt.Errorf("lock %s: %w", path, err)
+		return heldLock{}, "", fmt.Errorf("lock %s: %w", path, err)
 	}
 	host, _ := os.Hostname()
 	_ = f.Truncate(0)
 	_, _ = fmt.Fprintf(f, "pid %d on %s since %s", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
-	return func(context.Context) error {
-		_ = f.Truncate(0)
-		return f.Close() // closing drops the flock
+	return heldLock{
+		// The flock lives as long as the open file, but a lock file removed (or replaced) under
+		// it lets another run lock a new file at the same path: held only while the path is
+		// still the file locked.
+		held: func(context.Context) (bool, error) {
+			a, err1 := f.Stat()
+			b, err2 := os.Stat(path)
+			if err1 != nil || err2 != nil {
+				return false, nil
+			}
+			return os.SameFile(a, b), nil
+		},
+		release: func(context.Context) error {
+			_ = f.Truncate(0)
+			return f.Close() // closing drops the flock
+		},
 	}, "", nil
 }
 
@@ -173,13 +236,79 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// lockKeepAlive is how often a held lock's session is used and checked when nothing else uses
+// it: often enough for any idle timeout a DBA sets (PostgreSQL idle_session_timeout, MySQL
+// wait_timeout), cheap enough to go unnoticed.
+const lockKeepAlive = 5 * time.Second
+
+// ErrLockLost is the cause of the error a run gets when its lock is gone.
+var ErrLockLost = errors.New("the run lock was lost")
+
+// runLock is the lock a Store holds: its session is kept alive and checked, and the first loss
+// seen is kept so that every later check reports it.
+type runLock struct {
+	name  string
+	held  heldLock
+	conn  *sql.Conn // nil for SQLite's file lock
+	mu    sync.Mutex
+	lost  error
+	stop  chan struct{}
+	done  chan struct{}
+	every time.Duration
+}
+
+func (l *runLock) check(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost != nil {
+		return l.lost
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ok, err := l.held.held(cctx)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // interrupted, not lost
+	}
+	if err != nil || !ok {
+		why := "the database no longer counts reauth's session as its holder"
+		if err != nil {
+			why = "its database session died (" + err.Error() + ")"
+		}
+		l.lost = &reauth.Error{Code: reauth.ExitFailed, Op: "lock",
+			Err: fmt.Errorf("%w: %s, so another run may have started; stopped at a safe point", ErrLockLost, why),
+			Hint: "check that no other reauth run is working on this database (idle timeouts, a killed session " +
+				"or a failover end the lock), then continue with --resume"}
+	}
+	return l.lost
+}
+
+func (l *runLock) keepAlive() {
+	defer close(l.done)
+	t := time.NewTicker(l.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			if l.check(context.Background()) != nil {
+				return
+			}
+		}
+	}
+}
+
 // Lock takes the one-run-at-a-time lock of this database, on a dedicated connection held until
 // release. When another run holds it, the error has exit code 5 and names the holder when the
-// database can tell.
+// database can tell. The lock is named after the database as the server reports it, so two
+// spellings of one database (jdbc:mysql and jdbc:mariadb, a host alias) contend. While it is
+// held, a background check keeps its session alive, and CheckLock (run before every purge
+// batch) reports a lost lock. One Store holds one lock at a time.
 func (s *Store) Lock(ctx context.Context, purpose string) (release func() error, err error) {
-	name := "reauth:" + string(s.db.Engine) + ":" + s.db.Name
-	if s.dialect.Engine() == reauth.SQLite {
-		name = s.db.Name + ".reauth-lock"
+	s.lockMu.Lock()
+	defer s.lockMu.Unlock()
+	if s.lock != nil {
+		return nil, fmt.Errorf("lock %s: this store already holds the run lock (%s)", s.db.String(), s.lock.name)
 	}
 	var conn *sql.Conn
 	if s.dialect.Engine() != reauth.SQLite {
@@ -189,8 +318,13 @@ func (s *Store) Lock(ctx context.Context, purpose string) (release func() error,
 	}
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	rel, holder, err := s.dialect.locker().acquire(lctx, conn, name)
-	if err == nil && rel == nil {
+	name, err := s.lockName(lctx, conn)
+	var held heldLock
+	var holder string
+	if err == nil {
+		held, holder, err = s.dialect.locker().acquire(lctx, conn, name)
+	}
+	if err == nil && held.release == nil {
 		if holder == "" {
 			holder = "another session (the database does not say which)"
 		}
@@ -207,21 +341,78 @@ func (s *Store) Lock(ctx context.Context, purpose string) (release func() error,
 		}
 		return nil, fmt.Errorf("lock %s: %w", s.db.String(), err)
 	}
+	every := s.lockEvery
+	if every <= 0 {
+		every = lockKeepAlive
+	}
+	l := &runLock{name: name, held: held, conn: conn, stop: make(chan struct{}), done: make(chan struct{}), every: every}
+	go l.keepAlive()
+	s.lock = l
 	s.log.Info("lock taken", "purpose", purpose, "name", name)
+	var once sync.Once
 	return func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		err := rel(ctx)
-		if conn != nil {
-			if err != nil {
-				// The unlock failed: throw the session away rather than return it to the pool
-				// still holding the lock (closing a session drops its session locks).
-				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			}
-			if cerr := conn.Close(); err == nil {
-				err = cerr
-			}
-		}
+		var err error
+		once.Do(func() { err = s.unlock(l) })
 		return err
 	}, nil
+}
+
+// lockName is "reauth:<engine family>:<database as the server names it>"; SQLite's is the lock
+// file beside the database.
+func (s *Store) lockName(ctx context.Context, conn *sql.Conn) (string, error) {
+	q := s.dialect.locker().scopeSQL()
+	if q == "" {
+		return s.db.Name + ".reauth-lock", nil
+	}
+	var scope sql.NullString
+	if err := conn.QueryRowContext(ctx, q).Scan(&scope); err != nil {
+		return "", fmt.Errorf("ask the server which database this is: %w", err)
+	}
+	family := string(s.dialect.Engine())
+	if family == string(reauth.MariaDB) {
+		family = string(reauth.MySQL) // one protocol, one server: the URL's word for it must not matter
+	}
+	return "reauth:" + family + ":" + scope.String, nil
+}
+
+func (s *Store) unlock(l *runLock) error {
+	close(l.stop)
+	<-l.done
+	s.lockMu.Lock()
+	if s.lock == l {
+		s.lock = nil
+	}
+	s.lockMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.held.release(ctx)
+	if l.conn != nil {
+		if err != nil || l.lost != nil {
+			// The unlock failed (or the session is gone): throw the session away rather than
+			// return it to the pool still holding the lock (closing a session drops its locks).
+			_ = l.conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		if cerr := l.conn.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if l.lost != nil {
+		return nil // nothing left to release; the loss was reported where it was seen
+	}
+	return err
+}
+
+// CheckLock reports whether the run lock this store holds is still held: nil when it is (or
+// when the store holds none), an error wrapping ErrLockLost once it is lost. Long runs call it
+// before each step that changes something (every purge batch, every node).
+func (s *Store) CheckLock(ctx context.Context) error {
+	s.lockMu.Lock()
+	l := s.lock
+	s.lockMu.Unlock()
+	if l == nil {
+		return nil
+	}
+	return l.check(ctx)
 }

@@ -88,6 +88,12 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 					wd.finish()
 					return
 				}
+				// A lost run lock stops the purge before its next batch: another run may be
+				// working on the table now.
+				if err := s.CheckLock(bctx); err != nil {
+					results <- batchResult{err: err}
+					return
+				}
 				pctx, cancel := context.WithTimeout(bctx, batchTimeout)
 				win, ok, err := wd.next(pctx, c)
 				cancel()

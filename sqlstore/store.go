@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,9 @@ type Store struct {
 	beforeSync               func() error // test hook: run by the backup writer before each fsync; an error fails that fsync
 	noPGText                 bool         // test hook: read batches through database/sql on PostgreSQL too
 	pgTextBatches            atomic.Int64 // batches the PostgreSQL text path ran (tests check it was used)
+	lockMu                   sync.Mutex
+	lock                     *runLock      // the run lock this store holds (nil when none)
+	lockEvery                time.Duration // test hook: the lock's keep-alive period (default lockKeepAlive)
 }
 
 const connectTimeout = 20 * time.Second
@@ -129,7 +133,15 @@ func detectMariaDB(ctx context.Context, h *sql.DB, d MySQL) MySQL {
 }
 
 // Close closes the database handle.
-func (s *Store) Close() error { return s.sql.Close() }
+func (s *Store) Close() error {
+	s.lockMu.Lock()
+	l := s.lock
+	s.lockMu.Unlock()
+	if l != nil {
+		_ = s.unlock(l) // a run lock still held goes with the store
+	}
+	return s.sql.Close()
+}
 
 // Table is the resolved token table.
 func (s *Store) Table() TableInfo { return s.info }
