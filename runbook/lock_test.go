@@ -98,4 +98,3 @@ func TestRunLockLostBetweenNodes(t *testing.T) {
 func quoteYAML(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
-
