@@ -15,6 +15,7 @@ import (
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/cookiefile"
 	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/report"
 	"github.com/reauth/reauth/runbook"
 	"github.com/reauth/reauth/sandbox"
 )
@@ -27,6 +28,9 @@ type Options struct {
 	Dir      string    // where to build the sandbox ("" = a temporary directory, removed after)
 	Users    int       // browsers to log in (default 36)
 	Nodes    int       // default 3
+	// Report is where the run's evidence report goes (.html or .md); "" = report.html in Dir, or
+	// reauth-demo-RUNID.html in the temporary directory when Dir is "".
+	Report string
 }
 
 // Result is the demo's outcome. Its JSON names are part of the CLI contract.
@@ -40,6 +44,7 @@ type Result struct {
 	FreshLoginWorks    bool    `json:"fresh_login_works"`
 	Seconds            float64 `json:"seconds"`
 	Dir                string  `json:"dir,omitempty"`
+	Report             string  `json:"report,omitempty"` // the evidence report's path
 }
 
 // Run runs the demo. The sandbox is always torn down, also on failure.
@@ -110,6 +115,11 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	if rep != nil {
 		res.Deleted, res.NodesRestarted, res.Verified = rep.Deleted, rep.NodesRestarted, rep.Verified
 	}
+	if rep != nil && rep.AuditLog != "" {
+		if res.Report, err = writeReport(o, rep, err); err != nil {
+			return res, err
+		}
+	}
 	if err != nil {
 		return res, fmt.Errorf("reauth run: %w", err)
 	}
@@ -127,14 +137,44 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	say("   A fresh login as %s works: %v.", user, res.FreshLoginWorks)
 	res.Seconds = time.Since(start).Seconds()
 	say("")
+	say("== 5. The evidence report, for the incident ticket")
+	say("   %s", res.Report)
+	say("   One self-contained page (open it in a browser, print it, attach it): the outcome, a timeline")
+	say("   of every node's restart with its downtime, token counts, the proof per node and the backup.")
+	say("   `reauth report --audit-log FILE -o FILE.html` rebuilds it from the audit log alone.")
+	say("")
 	say("Done in %.1f s. On a real cluster: write a reauth.yaml (see README.md), then", res.Seconds)
 	say("  reauth run --config reauth.yaml --dry-run     # the plan, nothing changed")
-	say("  reauth run --config reauth.yaml               # the job, with backup, restart and proof")
+	say("  reauth run --config reauth.yaml --report incident.html   # the job, with backup, restart, proof and report")
 	if res.SessionsValidAfter != 0 || !res.FreshLoginWorks || !res.Verified {
 		return res, fmt.Errorf("the demo did not end as it should: %d browser(s) still logged in, fresh login works: %v, verified: %v",
 			res.SessionsValidAfter, res.FreshLoginWorks, res.Verified)
 	}
 	return res, nil
+}
+
+// writeReport writes the run's evidence report from its audit log and returns its path. runErr
+// is the run's own error: the report is written for a failed run too.
+func writeReport(o Options, rep *runbook.Report, runErr error) (string, error) {
+	path := o.Report
+	switch {
+	case path != "":
+	case o.Dir != "":
+		path = filepath.Join(o.Dir, "report.html")
+	default:
+		path = filepath.Join(os.TempDir(), "reauth-demo-"+rep.RunID+".html")
+	}
+	r, err := report.Load(rep.AuditLog, rep.RunID)
+	if err == nil {
+		err = report.Write(path, r)
+	}
+	if err != nil {
+		if runErr != nil {
+			return "", fmt.Errorf("reauth run: %w (and its report: %v)", runErr, err)
+		}
+		return "", fmt.Errorf("evidence report: %w", err)
+	}
+	return path, nil
 }
 
 func storyOut(o Options) io.Writer {

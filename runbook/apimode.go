@@ -91,6 +91,7 @@ func (u *unit) apiStep(ctx context.Context) error {
 		urls = append(urls, n.URL)
 	}
 	last := time.Time{}
+	u.step(StepAPIStart, "ok", map[string]any{"users": len(u.journal.APIUsers), "nodes": len(urls)})
 	actx, cancel := stopContext(ctx, u.o.Stop)
 	defer cancel()
 	res, err := apimode.Invalidate(actx, apimode.Options{

@@ -55,7 +55,7 @@ func (u *unit) execute(ctx context.Context) (err error) {
 		if err := j.save(u.o.Now()); err != nil {
 			return reauth.Refused("check that the inventory's directory is writable", "%v", err)
 		}
-		u.step("cutoff", "ok", map[string]any{"cutoff_id": p.CutoffID, "to_delete": p.ToDelete})
+		u.step("cutoff", "ok", map[string]any{"cutoff_id": p.CutoffID, "to_delete": p.ToDelete, "to_keep": p.ToKeep})
 	} else {
 		u.step("resume", "ok", map[string]any{"phase": string(j.Phase), "cutoff_id": j.CutoffID})
 		fmt.Fprintf(u.o.Err, "%s: resuming run %s from phase %q (cut-off id %d)\n", u.prod.ID, j.RunID, j.Phase, j.CutoffID)
@@ -130,6 +130,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	}
 	started := time.Now()
 	last := time.Time{}
+	u.step(StepPurgeStart, "ok", map[string]any{"backup": path, "cutoff_id": j.CutoffID})
 	pctx, cancel := stopContext(ctx, u.o.Stop)
 	defer cancel()
 	var abort context.Context

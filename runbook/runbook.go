@@ -150,6 +150,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer alog.Close()
 	rep.AuditLog = logPath
+	logRunStart(alog, o, units, logPath)
 
 	var runErr error
 	for i, u := range units {
@@ -173,6 +174,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if runErr != nil {
 		rep.Error = runErr.Error()
 	}
+	logRunEnd(alog, o, rep, runErr)
 	if !o.Quiet {
 		printReport(o.Out, rep)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/methods"
 	"github.com/reauth/reauth/sqlstore"
+	"github.com/reauth/reauth/verify"
 )
 
 // Product statuses in a report.
@@ -70,6 +71,8 @@ type unit struct {
 	unlock    func() error // releases the run lock, held from preflight to the report
 	audit     *audit.Log
 	report    ProductReport
+	// replayed is every outcome of the last replayAll, for the audit log.
+	replayed []verify.Outcome
 }
 
 func (u *unit) close() {
@@ -244,6 +247,7 @@ func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options 
 }
 
 func (u *unit) progress(e rollout.Event) {
+	u.logNodeEvent(e)
 	line := fmt.Sprintf("%s %s: %s", u.prod.ID, e.Node, e.Phase)
 	if e.State != "" {
 		line += " (" + e.State + ")"

@@ -62,6 +62,7 @@ func (u *unit) captureBefore(ctx context.Context) {
 	}
 	valid, _ := u.replayAll(ctx)
 	u.report.Verify.SessionsBefore = valid
+	u.logReplay("before", u.replayed)
 }
 
 // replayAll replays every session's cookies on every node; it returns how many sessions are still
@@ -70,13 +71,15 @@ func (u *unit) replayAll(ctx context.Context) (int, []verify.Outcome) {
 	r := verify.Replayer{Product: u.prod, Client: verify.NewClient(u.o.HTTP.Timeout)}
 	valid := 0
 	var accepted []verify.Outcome
+	u.replayed = u.replayed[:0]
 	for _, s := range u.sessions() {
 		alive := false
 		for _, c := range s.cookies {
 			for _, n := range u.rplan.Nodes {
 				out := r.Replay(ctx, n.Name, n.URL, c)
+				out.Label = s.label
+				u.replayed = append(u.replayed, out)
 				if out.Accepted {
-					out.Label = s.label
 					accepted = append(accepted, out)
 					alive = true
 				}
@@ -92,6 +95,7 @@ func (u *unit) replayAll(ctx context.Context) (int, []verify.Outcome) {
 // verifyStep runs the three checks and records them. Without a known cut-off (countTokens
 // false) the token check is reported as not done, and the result cannot be verified.
 func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
+	u.step(StepVerifyStart, "ok", nil)
 	v := &u.report.Verify
 	v.TokensChecked, v.TokensRemaining = false, -1
 	if !countTokens {
@@ -120,6 +124,7 @@ func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
 			v.SessionsValidAfter, v.Accepted = u.replayAll(ctx)
 		}
 	}
+	u.logReplay("after", u.replayed)
 	for _, a := range v.Accepted {
 		v.Problems = append(v.Problems, fmt.Sprintf("node %s still accepts %s (%s) as %q", a.Node, a.Cookie, a.Label, a.User))
 	}
@@ -138,7 +143,8 @@ func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
 		outcome = "failed"
 	}
 	u.step("verify", outcome, map[string]any{"tokens_remaining": v.TokensRemaining, "cookies_checked": v.CookiesChecked,
-		"sessions_before": v.SessionsBefore, "sessions_valid_after": v.SessionsValidAfter, "nodes_running": v.NodesRunning})
+		"sessions_before": v.SessionsBefore, "sessions_valid_after": v.SessionsValidAfter, "nodes_running": v.NodesRunning,
+		"tokens_checked": v.TokensChecked, "node_states": v.NodeStates, "problems": v.Problems})
 }
 
 func joinProblems(p []string) string { return strings.Join(p, "; ") }

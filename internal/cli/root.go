@@ -223,6 +223,7 @@ var verbs = []func(IO) *cobra.Command{
 	newDemoCmd,
 	newSandboxCmd,
 	newRevokeCmd,
+	newReportCmd,
 }
 
 // writeJSON prints v as exactly one JSON object on Out.

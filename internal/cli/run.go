@@ -26,12 +26,13 @@ type runOptions struct {
 	clearSer bool
 	mode     string
 	json     bool
+	report   string
 }
 
 func newRunCmd(streams IO) *cobra.Command {
 	o := &runOptions{}
 	c := &cobra.Command{
-		Use:   "run --config FILE [--dry-run] [--yes] [--resume] [--json]",
+		Use:   "run --config FILE [--dry-run] [--yes] [--resume] [--json] [--report FILE.html|FILE.md]",
 		Short: "The whole job: preflight, plan, purge with backup, rolling restart, verify, report",
 		Long: `run forces every user of every product in the inventory to log in again, and proves it.
 
@@ -50,7 +51,9 @@ For each product, in order:
                 the product can (Jira 9.11+, Bamboo 9.4+, admin credentials in the inventory) and
                 --mode allows, end every user's sessions through its REST API with no restart
   9. verify     no old token left; every captured cookie rejected by every node; nodes RUNNING
- 10. report     summary, --json, and a line per step in the audit log (JSON Lines, 0600)
+ 10. report     summary, --json, and a line per step in the audit log (JSON Lines, 0600);
+                with --report, an evidence report for people (HTML page or Markdown), built
+                from the audit log ('reauth report' rebuilds the same file later)
 
 A failure stops the run and says what was done and what was not; --resume continues from the
 journal beside the inventory: it never purges twice and restarts only nodes not yet restarted.`,
@@ -62,6 +65,9 @@ journal beside the inventory: it never purges twice and restarts only nodes not 
 
   # In a script, with proof that a browser's exported cookies no longer work:
   reauth run --config reauth.yaml --yes --cookies ~/cookies.txt --json
+
+  # With an evidence report for the incident ticket (.html, or .md for Markdown):
+  reauth run --config reauth.yaml --report incident-4711.html
 
   # After a failure was fixed (a node that did not come back, a lost DB connection):
   reauth run --config reauth.yaml --resume`,
@@ -80,6 +86,7 @@ journal beside the inventory: it never purges twice and restarts only nodes not 
 	f.BoolVar(&o.clearSer, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where session persistence is on")
 	f.StringVar(&o.mode, "mode", "", "how to end in-memory sessions: auto (the product's session API where it has one, else a rolling restart), restart or api; overrides the inventory's mode")
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
+	f.StringVar(&o.report, "report", "", "write an evidence report for people: FILE.html (one self-contained page) or FILE.md (Markdown)")
 	_ = c.MarkFlagRequired("config")
 	return c
 }
@@ -113,6 +120,9 @@ func loadInventory(path string) (*inventory.Inventory, error) {
 }
 
 func runRun(ctx context.Context, streams IO, o *runOptions) error {
+	if err := checkReportFlag(o.report, o.dryRun); err != nil {
+		return err
+	}
 	inv, err := loadInventory(o.config)
 	if err != nil {
 		return err
@@ -136,7 +146,11 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 			return jerr
 		}
 	}
-	return err
+	msgs := streams.Out
+	if o.json {
+		msgs = streams.Err
+	}
+	return writeRunReport(msgs, o.report, rep, err)
 }
 
 // twoStageInterrupt turns Ctrl-C into two steps: the first cancels ctx (the caller's: work stops

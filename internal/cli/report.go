@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/report"
+	"github.com/reauth/reauth/runbook"
+)
+
+type reportOptions struct {
+	auditLog string
+	run      string
+	out      string
+	json     bool
+}
+
+func newReportCmd(streams IO) *cobra.Command {
+	o := &reportOptions{}
+	c := &cobra.Command{
+		Use:   "report --audit-log FILE [--run ID] -o FILE.html|FILE.md [--json]",
+		Short: "Rebuild a run's evidence report (HTML or Markdown) from the audit log",
+		Long: `report writes the evidence report of a 'reauth run' from its audit log alone: the same file that
+'reauth run --report' wrote at the end of the run, byte for byte.
+
+At the top: what was done, to which products and databases, when, by whom (OS user, host), the run
+id and the outcome in one line: verified (old cookies were accepted before and every node rejects
+them now), unproven (the run finished, but no old cookie was shown to be rejected) or failed, with
+the reason. Then a timeline (lock, purge, each node's drain, restart, down, starting, RUNNING and
+stable window with real times, API calls, verify; downtime and failed steps marked), the token
+counts, the per-node proof, the backup with its sha256 and restore command, and what a forced
+re-login does not cover.
+
+The format follows the file name: .html is one self-contained page (no script, no external file:
+it opens offline and prints well), .md is Markdown for a ticket (the timeline as a table). The
+report holds names, counts and cookie fingerprints only: never a token, password or cookie value.
+Without --run, the last run in the audit log is taken, and the command says which.`,
+		Example: `  reauth report --audit-log /var/log/reauth-audit.jsonl -o incident-4711.html
+  reauth report --audit-log reauth-audit.jsonl --run 20261127T010203Z-a1b2c3 -o run.md`,
+		Args: needArgs(0, "no arguments"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runReport(streams, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.auditLog, "audit-log", "", "the audit log the run wrote (defaults.audit_log in the inventory)")
+	f.StringVar(&o.run, "run", "", "the run id (default: the last run in the audit log)")
+	f.StringVarP(&o.out, "output", "o", "", "the report file: FILE.html or FILE.md")
+	f.BoolVar(&o.json, "json", false, "print one JSON object (report, run_id, outcome, reason) on stdout")
+	_ = c.MarkFlagRequired("audit-log")
+	_ = c.MarkFlagRequired("output")
+	return c
+}
+
+// reportResult is `reauth report --json`.
+type reportResult struct {
+	Report  string `json:"report"`
+	RunID   string `json:"run_id"`
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason"`
+}
+
+func runReport(streams IO, o *reportOptions) error {
+	if _, err := report.FormatOf(o.out); err != nil {
+		return err
+	}
+	r, err := report.Load(o.auditLog, o.run)
+	if err != nil {
+		return err
+	}
+	if o.run == "" {
+		fmt.Fprintf(streams.Err, "report: run %s, the last run in %s (pass --run ID for another)\n", r.RunID, o.auditLog)
+	}
+	if err := report.Write(o.out, r); err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(streams.Out, reportResult{Report: o.out, RunID: r.RunID, Outcome: r.Outcome, Reason: r.Reason})
+	}
+	fmt.Fprintf(streams.Out, "Evidence report: %s (run %s: %s)\n", o.out, r.RunID, r.Outcome)
+	return nil
+}
+
+// checkReportFlag refuses a --report that cannot be written, before the run changes anything.
+func checkReportFlag(path string, dryRun bool) error {
+	if path == "" {
+		return nil
+	}
+	if dryRun {
+		return reauth.Usage("drop --report, or run without --dry-run", "--report documents what a run did: a dry run does nothing")
+	}
+	_, err := report.FormatOf(path)
+	return err
+}
+
+// writeRunReport writes the report of the run that just ended, from its audit log (so that it is
+// the same file `reauth report` rebuilds later). runErr is the run's own error: a report that
+// cannot be written never hides it.
+func writeRunReport(w io.Writer, path string, rep *runbook.Report, runErr error) error {
+	if path == "" || rep == nil {
+		return runErr
+	}
+	if rep.AuditLog == "" {
+		fmt.Fprintf(w, "no report written to %s: the run stopped before changing anything and wrote no audit line\n", path)
+		return runErr
+	}
+	rebuild := fmt.Sprintf("rebuild it with: reauth report --audit-log %s --run %s -o %s",
+		reauth.ShellQuote(rep.AuditLog), rep.RunID, reauth.ShellQuote(path))
+	r, err := report.Load(rep.AuditLog, rep.RunID)
+	if err == nil {
+		err = report.Write(path, r)
+	}
+	if err != nil {
+		if runErr != nil {
+			fmt.Fprintf(w, "warning: report not written: %v; %s\n", err, rebuild)
+			return runErr
+		}
+		return reauth.WithHint(fmt.Errorf("the run succeeded, but its report was not written: %w", err), rebuild)
+	}
+	fmt.Fprintf(w, "Evidence report: %s (%s)\n", path, r.Outcome)
+	return runErr
+}

@@ -1,0 +1,168 @@
+// Package report turns one run's lines of the audit log into an evidence report people can read:
+// a self-contained HTML page (inline CSS, an inline SVG timeline, no script, no external resource)
+// or Markdown for tickets. It reads only the audit log, so the report written at the end of a run
+// and one rebuilt later from the same log are byte for byte the same. The audit log holds names,
+// counts and fingerprints only, so no token, password or cookie value can reach a report.
+package report
+
+import (
+	"time"
+)
+
+// Outcome levels, the report's first line.
+const (
+	Verified = "verified" // cookie-level proof: old cookies accepted before, rejected by every node after
+	Unproven = "unproven" // the run finished, but nothing showed that an old cookie stopped working
+	Failed   = "failed"   // the run stopped with an error (or did not finish)
+)
+
+// Report is everything the page shows, built from the audit log by Build.
+type Report struct {
+	RunID    string
+	Operator string
+	Host     string
+	Started  time.Time
+	Ended    time.Time
+	Finished bool // the run's end line is in the log
+	ExitCode int
+	Outcome  string // Verified, Unproven or Failed
+	Reason   string // why, in one sentence
+	Hint     string // the next step the run printed, on failure
+	Summary  string // what was done, in one sentence
+	Mode     string // --mode as given ("" = the inventory's)
+	Resume   bool
+	Cookies  string // base name of the --cookies file, if one was given
+	AuditLog string // the audit log's path as the run wrote it
+
+	Deleted            int64
+	NodesRestarted     int
+	SessionsBefore     int
+	SessionsValidAfter int
+	CookiesChecked     int
+
+	Products   []*Product
+	NotCovered []string // what a forced re-login does not touch, and what this run skipped
+	Timeline   Timeline
+
+	lastLine string // step and outcome of the run's last audit line
+}
+
+// Product is what happened to one product.
+type Product struct {
+	ID, Name, Status string
+	Database, Table  string
+	Mode, Why        string
+	Canary           string
+	CookiesGiven     int
+	ResumedRun       string
+	ResumedPhase     string
+	Warnings         []string
+
+	CutoffID         int64
+	TokensBefore     int64 // rows in the table at the cut-off (-1 unknown)
+	ToDelete         int64
+	ExcludedTokens   int64 // tokens of excluded accounts issued before the cut-off, kept (-1 unknown)
+	Deleted          int64
+	Kept             int64 // rows left after the purge
+	KeptAfterCutoff  int64 // tokens issued after the cut-off (users who logged in again), kept (-1 unknown)
+	TokensRemaining  int64 // tokens issued before the cut-off left after the run (-1 not counted)
+	Excluded         []string
+	TopUsers         []UserCount
+	UsersWithTokens  int
+	Backups          []Backup
+	RestoreTarget    string
+	Purged, Verified bool
+
+	Lock   time.Time
+	Purge  Span
+	API    *API
+	Verify *Verify
+	Fail   *Failure
+	Nodes  []*Node
+	Proof  []ProofRow
+}
+
+// UserCount is one user's number of tokens at the plan (a name and a count, never a value).
+type UserCount struct {
+	User  string
+	Count int64
+}
+
+// Span is a step with a start and an end (zero when not reached).
+type Span struct {
+	Start, End time.Time
+	Failed     bool
+}
+
+// Backup is one backup file of a purge.
+type Backup struct {
+	File      string
+	SHA256    string // "" when the purge stopped before verifying it
+	Rows      int64
+	Encrypted bool
+	Restore   string // the command that puts its rows back
+}
+
+// API is API mode's run: the calls that ended the users' sessions.
+type API struct {
+	Span
+	Users, Ended, NotFound, FailedUsers, Requests int
+	P99MS                                         float64
+}
+
+// Verify is the verify step's result.
+type Verify struct {
+	Span
+	Verified           bool
+	TokensChecked      bool
+	TokensRemaining    int64
+	CookiesChecked     int
+	SessionsBefore     int
+	SessionsValidAfter int
+	NodesRunning       bool
+	NodeStates         map[string]string
+	Problems           []string
+}
+
+// Failure is where a product's run stopped.
+type Failure struct {
+	Time  time.Time
+	Phase string
+	Error string
+}
+
+// Node is one node: its plan and every phase it went through, with real times.
+type Node struct {
+	Name, URL, Method string
+	Status            string // restarted, failed, untouched, skipped (already restarted)
+	Error             string
+	WentDown          bool
+	ReadyAfterMS      int64
+	Phases            []Phase
+	Down, Running     time.Time // seen down; first RUNNING after it
+	Downtime          time.Duration
+	Evidence          string // why we know it restarted
+}
+
+// Phase is one rollout phase of a node, as logged.
+type Phase struct {
+	Name    string // drain, restarting, down, starting, stable, undrain, restarted, failed, skipped
+	State   string
+	Time    time.Time
+	Message string
+}
+
+// ProofRow is one replayed cookie: which nodes accepted it before the run and after it.
+type ProofRow struct {
+	Source string
+	Cookie string // name#fingerprint, never the value
+	Before map[string]string
+	After  map[string]string
+}
+
+// Verdicts of a replayed cookie on a node.
+const (
+	Accepted = "accepted"
+	Rejected = "rejected"
+	NoAnswer = "error"
+)
