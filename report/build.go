@@ -284,7 +284,55 @@ func (p *Product) finish() {
 	for i := range p.Backups {
 		p.Backups[i].Restore = "reauth restore " + target + " " + reauth.ShellQuote(p.Backups[i].File)
 	}
-	sort.SliceStable(p.Proof, func(i, j int) bool { return p.Proof[i].Source < p.Proof[j].Source })
+	p.sumProof()
+}
+
+// maxProofRows is how many replayed cookies the report lists one by one.
+const maxProofRows = 20
+
+// sumProof counts the replays per node and keeps the first rows, the cookies still accepted after
+// the run first.
+func (p *Product) sumProof() {
+	for _, n := range p.Nodes {
+		pn := ProofNode{Node: n.Name}
+		for _, row := range p.Proof {
+			if row.Before[n.Name] == Accepted {
+				pn.AcceptedBefore++
+			}
+			switch row.After[n.Name] {
+			case Accepted:
+				pn.AcceptedAfter++
+			case Rejected:
+				pn.RejectedAfter++
+			case NoAnswer:
+				pn.Errors++
+			default:
+				continue
+			}
+			pn.Replayed++
+		}
+		if len(p.Proof) > 0 {
+			p.ProofNodes = append(p.ProofNodes, pn)
+		}
+	}
+	stillAccepted := func(r ProofRow) bool {
+		for _, v := range r.After {
+			if v == Accepted {
+				return true
+			}
+		}
+		return false
+	}
+	sort.SliceStable(p.Proof, func(i, j int) bool {
+		ai, aj := stillAccepted(p.Proof[i]), stillAccepted(p.Proof[j])
+		if ai != aj {
+			return ai
+		}
+		return p.Proof[i].Source < p.Proof[j].Source
+	})
+	if len(p.Proof) > maxProofRows {
+		p.ProofHidden, p.Proof = len(p.Proof)-maxProofRows, p.Proof[:maxProofRows]
+	}
 }
 
 func (n *Node) finish() {

@@ -79,7 +79,21 @@ type Product struct {
 	Verify *Verify
 	Fail   *Failure
 	Nodes  []*Node
-	Proof  []ProofRow
+	Proof  []ProofRow // the cookies replayed, those still accepted after first; at most maxProofRows
+	// ProofHidden is how many more cookies were replayed than Proof shows (each one is in
+	// ProofNodes' counts).
+	ProofHidden int
+	ProofNodes  []ProofNode
+}
+
+// ProofNode sums up the replayed cookies on one node.
+type ProofNode struct {
+	Node           string
+	Replayed       int // cookies replayed after the run
+	AcceptedBefore int
+	RejectedAfter  int
+	AcceptedAfter  int
+	Errors         int
 }
 
 // UserCount is one user's number of tokens at the plan (a name and a count, never a value).

@@ -46,10 +46,21 @@ type Bar struct {
 
 // Mark is an instant: the lock, a failure.
 type Mark struct {
-	X     float64
-	Class string
-	Label string
-	Title string
+	X      float64
+	TextX  float64 // where its label starts, or ends (Anchor "end") near the right edge
+	Anchor string
+	Class  string
+	Label  string
+	Title  string
+}
+
+func (t *Timeline) mark(at time.Time, class, label, title string) Mark {
+	m := Mark{X: t.x(at), Class: class, Label: label, Title: title, Anchor: "start"}
+	m.TextX = m.X + 3
+	if m.X+60 > float64(t.Width) {
+		m.TextX, m.Anchor = m.X-3, "end"
+	}
+	return m
 }
 
 // Tick is a label on the time axis.
@@ -126,7 +137,7 @@ func (t *Timeline) bar(from, to time.Time, class, label, title string) Bar {
 func (t *Timeline) productLane(p *Product, y float64) Lane {
 	l := Lane{Y: y, Kind: "product", Product: p.ID, Label: p.Name, Sub: "database · " + p.Mode}
 	if !p.Lock.IsZero() {
-		l.Marks = append(l.Marks, Mark{X: t.x(p.Lock), Class: "lock", Label: "lock", Title: "lock taken " + clock(p.Lock)})
+		l.Marks = append(l.Marks, t.mark(p.Lock, "lock", "lock", "lock taken "+clock(p.Lock)))
 	}
 	if !p.Purge.Start.IsZero() {
 		end := p.Purge.End
@@ -157,7 +168,7 @@ func (t *Timeline) productLane(p *Product, y float64) Lane {
 	}
 	if p.Fail != nil {
 		l.Failed = true
-		l.Marks = append(l.Marks, Mark{X: t.x(p.Fail.Time), Class: "fail", Label: "failed", Title: "failed " + clock(p.Fail.Time) + ": " + p.Fail.Error})
+		l.Marks = append(l.Marks, t.mark(p.Fail.Time, "fail", "failed", "failed "+clock(p.Fail.Time)+": "+p.Fail.Error))
 	}
 	if len(l.Bars) == 0 && len(l.Marks) == 0 {
 		l.Note = p.Status
@@ -169,7 +180,7 @@ func (t *Timeline) nodeLane(p *Product, n *Node, y float64) Lane {
 	l := Lane{Y: y, Kind: "node", Product: p.ID, Node: n.Name, Label: n.Name, Sub: n.Method}
 	var open *Bar
 	var openFrom time.Time
-	var openPhase string
+	var openName, openPhase string
 	closeAt := func(at time.Time) {
 		if open != nil {
 			b := t.bar(openFrom, at, open.Class, open.Label, openPhase+" "+clock(openFrom)+" → "+clock(at)+" ("+dur(at.Sub(openFrom))+")")
@@ -179,20 +190,24 @@ func (t *Timeline) nodeLane(p *Product, n *Node, y float64) Lane {
 	}
 	for _, ph := range n.Phases {
 		if pb, ok := phaseBar[ph.Name]; ok {
-			if open != nil && open.Class == pb.class && ph.Name == "starting" && openPhase == "starting" {
+			if open != nil && ph.Name == "starting" && openName == "starting" {
 				continue // a new state while starting (HTTP 503 → STARTING): one bar
 			}
 			closeAt(ph.Time)
-			open, openFrom, openPhase = &Bar{Class: pb.class, Label: pb.label}, ph.Time, ph.Name
+			open, openFrom, openName, openPhase = &Bar{Class: pb.class, Label: pb.label}, ph.Time, ph.Name, ph.Name
 			if ph.State != "" {
 				openPhase += " (" + ph.State + ")"
 			}
 			continue
 		}
+		wasOpen := open != nil
 		closeAt(ph.Time)
 		if ph.Name == "failed" {
+			if wasOpen {
+				l.Bars[len(l.Bars)-1].Failed = true // the phase the node failed in
+			}
 			l.Failed = true
-			l.Marks = append(l.Marks, Mark{X: t.x(ph.Time), Class: "fail", Label: "failed", Title: "failed " + clock(ph.Time) + ": " + ph.Message})
+			l.Marks = append(l.Marks, t.mark(ph.Time, "fail", "failed", "failed "+clock(ph.Time)+": "+ph.Message))
 		}
 	}
 	closeAt(t.End)
