@@ -137,7 +137,7 @@ func (t *Timeline) bar(from, to time.Time, class, label, title string) Bar {
 func (t *Timeline) productLane(p *Product, y float64) Lane {
 	l := Lane{Y: y, Kind: "product", Product: p.ID, Label: p.Name, Sub: "database · " + p.Mode}
 	if !p.Lock.IsZero() {
-		l.Marks = append(l.Marks, t.mark(p.Lock, "lock", "lock", "lock taken "+clock(p.Lock)))
+		l.Marks = append(l.Marks, t.mark(p.Lock, "lock", "lock", "lock held "+clock(p.Lock)))
 	}
 	if !p.Purge.Start.IsZero() {
 		end := p.Purge.End
@@ -264,7 +264,7 @@ func (t *Timeline) rows(r *Report) {
 	}
 	add(r.Started, "run", "started by "+r.Operator+" on "+r.Host, false)
 	for _, p := range r.Products {
-		add(p.Lock, p.ID, "lock taken", false)
+		add(p.Lock, p.ID, "lock held", false)
 		add(p.Purge.Start, p.ID, "purge started", false)
 		if !p.Purge.End.IsZero() {
 			add(p.Purge.End, p.ID, fmt.Sprintf("purge %s: %d token(s) deleted", okFailed(p.Purge.Failed), p.Deleted), p.Purge.Failed)
