@@ -2,7 +2,8 @@
 // time, highest ordinal first, the way `kubectl rollout restart` would but with reauth's health
 // gates between pods: a pod is deleted, its controller recreates it (a new UID), and the next pod
 // is touched only after the new one is Ready in Kubernetes AND the product's status endpoint says
-// RUNNING. It is the only package that imports client-go (heavy: keep it out of the others).
+// RUNNING. It is the only package that imports client-go, and of it only the kubeconfig loader
+// (clientcmd) and the HTTP transport it configures (rest): the API calls are plain JSON (client.go).
 //
 // The product endpoint is reached through url_template ({pod}, {service}, {namespace},
 // {statefulset}, {ordinal}; e.g. "http://{pod}.{service}.{namespace}.svc:8090" when reauth runs
@@ -19,10 +20,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/reauth/reauth"
@@ -40,9 +38,9 @@ type Config struct {
 	URLTemplate string
 }
 
-// Connect resolves kubeconfig, context and namespace as kubectl does, and returns a clientset and
-// the namespace to use.
-func Connect(cfg Config) (kubernetes.Interface, string, error) {
+// Connect resolves kubeconfig, context and namespace as kubectl does (falling back to the pod's
+// service account inside a cluster), and returns a client and the namespace to use.
+func Connect(cfg Config) (*Client, string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if cfg.Kubeconfig != "" {
 		rules.ExplicitPath = cfg.Kubeconfig
@@ -61,16 +59,16 @@ func Connect(cfg Config) (kubernetes.Interface, string, error) {
 	if err != nil {
 		return nil, "", reauth.Refused("set kubernetes.namespace in the inventory", "kubernetes: namespace: %v", err)
 	}
-	cs, err := kubernetes.NewForConfig(rc)
+	c, err := NewClient(rc)
 	if err != nil {
-		return nil, "", fmt.Errorf("kubernetes client: %w", err)
+		return nil, "", reauth.Refused("check the cluster's server and credentials in the kubeconfig", "%w", err)
 	}
-	return cs, ns, nil
+	return c, ns, nil
 }
 
 // Nodes lists the StatefulSet's pods as rollout nodes, highest ordinal first.
-func Nodes(ctx context.Context, client kubernetes.Interface, namespace string, cfg Config, p atlassian.Product) ([]rollout.Node, error) {
-	sts, err := client.AppsV1().StatefulSets(namespace).Get(ctx, cfg.StatefulSet, metav1.GetOptions{})
+func Nodes(ctx context.Context, client *Client, namespace string, cfg Config, p atlassian.Product) ([]rollout.Node, error) {
+	sts, err := client.GetStatefulSet(ctx, namespace, cfg.StatefulSet)
 	if err != nil {
 		return nil, reauth.Refused(fmt.Sprintf("check kubernetes.statefulset/namespace (kubectl -n %s get statefulsets) and that your account may read it", namespace),
 			"kubernetes: statefulset %s/%s: %v", namespace, cfg.StatefulSet, err)
@@ -100,7 +98,7 @@ func Nodes(ctx context.Context, client kubernetes.Interface, namespace string, c
 
 // PodRestarter restarts one pod by deleting it; its StatefulSet recreates it.
 type PodRestarter struct {
-	Client    kubernetes.Interface
+	Client    *Client
 	Namespace string
 	Pod       string
 	Ordinal   int
@@ -116,7 +114,7 @@ func (r *PodRestarter) Method() string { return "kubernetes" }
 
 // Preflight checks that the pod can be read (access to the cluster and namespace).
 func (r *PodRestarter) Preflight(ctx context.Context) error {
-	pod, err := r.Client.CoreV1().Pods(r.Namespace).Get(ctx, r.Pod, metav1.GetOptions{})
+	pod, err := r.Client.GetPod(ctx, r.Namespace, r.Pod)
 	if err != nil {
 		return reauth.Refused(fmt.Sprintf("check access: kubectl -n %s get pod %s", r.Namespace, r.Pod), "kubernetes: pod %s/%s: %v", r.Namespace, r.Pod, err)
 	}
@@ -128,15 +126,13 @@ func (r *PodRestarter) Preflight(ctx context.Context) error {
 
 // Restart deletes the pod (what a rolling restart does per pod); it returns when the delete is issued.
 func (r *PodRestarter) Restart(ctx context.Context, log io.Writer) error {
-	pods := r.Client.CoreV1().Pods(r.Namespace)
-	pod, err := pods.Get(ctx, r.Pod, metav1.GetOptions{})
+	pod, err := r.Client.GetPod(ctx, r.Namespace, r.Pod)
 	if err != nil {
 		return fmt.Errorf("get pod %s: %w", r.Pod, err)
 	}
 	uid := pod.UID
 	// The precondition makes sure we delete the pod we looked at, not a replacement.
-	err = pods.Delete(ctx, r.Pod, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil {
+	if err := r.Client.DeletePod(ctx, r.Namespace, r.Pod, uid); err != nil {
 		return fmt.Errorf("delete pod %s: %w", r.Pod, err)
 	}
 	r.mu.Lock()
@@ -148,7 +144,7 @@ func (r *PodRestarter) Restart(ctx context.Context, log io.Writer) error {
 
 // Identity is the pod's UID: a new pod proves the restart.
 func (r *PodRestarter) Identity(ctx context.Context) (string, error) {
-	pod, err := r.Client.CoreV1().Pods(r.Namespace).Get(ctx, r.Pod, metav1.GetOptions{})
+	pod, err := r.Client.GetPod(ctx, r.Namespace, r.Pod)
 	if err != nil {
 		return "", err
 	}
@@ -158,8 +154,8 @@ func (r *PodRestarter) Identity(ctx context.Context) (string, error) {
 // Ready is the Kubernetes side of the gate: the pod exists, is not being deleted, is not the one
 // deleted, and its Ready condition is true.
 func (r *PodRestarter) Ready(ctx context.Context) (bool, string, error) {
-	pod, err := r.Client.CoreV1().Pods(r.Namespace).Get(ctx, r.Pod, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	pod, err := r.Client.GetPod(ctx, r.Namespace, r.Pod)
+	if IsNotFound(err) {
 		return false, "pod gone", nil
 	}
 	if err != nil {
@@ -195,7 +191,7 @@ func (r *PodRestarter) URL(ctx context.Context) (string, error) {
 	if u := r.templateURL(); u != "" {
 		return u, nil
 	}
-	pod, err := r.Client.CoreV1().Pods(r.Namespace).Get(ctx, r.Pod, metav1.GetOptions{})
+	pod, err := r.Client.GetPod(ctx, r.Namespace, r.Pod)
 	if err != nil {
 		return "", err
 	}

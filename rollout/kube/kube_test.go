@@ -2,125 +2,17 @@ package kube
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/rollout"
 )
-
-const ns = "atlassian"
-
-func pod(name string, uid string, ready bool) *corev1.Pod {
-	st := corev1.ConditionFalse
-	if ready {
-		st = corev1.ConditionTrue
-	}
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID(uid), Labels: map[string]string{"app": "confluence"}},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1",
-			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}},
-	}
-}
-
-// fakeCluster is a StatefulSet controller over the fake clientset: a deleted pod comes back with a
-// new UID, not Ready, and turns Ready after startDelay; the status server answers per pod.
-type fakeCluster struct {
-	client     *fake.Clientset
-	mu         sync.Mutex
-	state      map[string]string // pod -> product state
-	deletions  []string
-	violations []string
-	srv        *httptest.Server
-}
-
-func newFakeCluster(t *testing.T, replicas int32, startDelay time.Duration) *fakeCluster {
-	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "confluence", Namespace: ns},
-		Spec: appsv1.StatefulSetSpec{Replicas: &replicas, ServiceName: "confluence-headless"}}
-	fc := &fakeCluster{state: map[string]string{}}
-	fc.client = fake.NewClientset(sts)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	for i := int32(0); i < replicas; i++ {
-		name := fmt.Sprintf("confluence-%d", i)
-		if _, err := fc.client.CoreV1().Pods(ns).Create(ctx, pod(name, name+"-uid-1", true), metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		fc.state[name] = "RUNNING"
-	}
-	w, err := fc.client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		gen := 1
-		for ev := range w.ResultChan() {
-			if ev.Type != watch.Deleted {
-				continue
-			}
-			p := ev.Object.(*corev1.Pod)
-			fc.mu.Lock()
-			fc.deletions = append(fc.deletions, p.Name)
-			for other, st := range fc.state {
-				if other != p.Name && st != "RUNNING" {
-					fc.violations = append(fc.violations, fmt.Sprintf("%s deleted while %s was %s", p.Name, other, st))
-				}
-			}
-			fc.state[p.Name] = "DOWN"
-			fc.mu.Unlock()
-			gen++
-			go func(name string, gen int) {
-				time.Sleep(20 * time.Millisecond) // the controller recreates the pod
-				np := pod(name, fmt.Sprintf("%s-uid-%d", name, gen), false)
-				if _, err := fc.client.CoreV1().Pods(ns).Create(ctx, np, metav1.CreateOptions{}); err != nil {
-					return
-				}
-				fc.set(name, "STARTING")
-				time.Sleep(startDelay)
-				np.Status.Conditions[0].Status = corev1.ConditionTrue
-				if _, err := fc.client.CoreV1().Pods(ns).UpdateStatus(ctx, np, metav1.UpdateOptions{}); err != nil {
-					return
-				}
-				fc.set(name, "RUNNING")
-			}(p.Name, gen)
-		}
-	}()
-	fc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/status")
-		fc.mu.Lock()
-		st, ok := fc.state[name]
-		fc.mu.Unlock()
-		if !ok || st == "DOWN" {
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]string{"state": st})
-	}))
-	t.Cleanup(fc.srv.Close)
-	return fc
-}
-
-func (fc *fakeCluster) set(name, st string) {
-	fc.mu.Lock()
-	fc.state[name] = st
-	fc.mu.Unlock()
-}
 
 func confluence(t *testing.T) atlassian.Product {
 	p, err := atlassian.Lookup("confluence")
@@ -134,7 +26,7 @@ func TestRollingRestartHighestOrdinalFirst(t *testing.T) {
 	fc := newFakeCluster(t, 3, 150*time.Millisecond)
 	cfg := Config{StatefulSet: "confluence", URLTemplate: fc.srv.URL + "/{pod}"}
 	ctx := context.Background()
-	nodes, err := Nodes(ctx, fc.client, ns, cfg, confluence(t))
+	nodes, err := Nodes(ctx, fc.client(t), ns, cfg, confluence(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,9 +60,9 @@ func TestRollingRestartHighestOrdinalFirst(t *testing.T) {
 		t.Errorf("not one at a time: %v", fc.violations)
 	}
 	for i := 0; i < 3; i++ {
-		p, _ := fc.client.CoreV1().Pods(ns).Get(ctx, fmt.Sprintf("confluence-%d", i), metav1.GetOptions{})
-		if strings.HasSuffix(string(p.UID), "-uid-1") {
-			t.Errorf("pod %s was not replaced", p.Name)
+		p := fc.pods[fmt.Sprintf("confluence-%d", i)]
+		if p == nil || strings.HasSuffix(string(p.UID), "-uid-1") {
+			t.Errorf("pod confluence-%d was not replaced: %+v", i, p)
 		}
 	}
 }
@@ -179,7 +71,7 @@ func TestRollingRestartHighestOrdinalFirst(t *testing.T) {
 func TestPodNeverReady(t *testing.T) {
 	fc := newFakeCluster(t, 2, time.Hour)
 	ctx := context.Background()
-	nodes, err := Nodes(ctx, fc.client, ns, Config{StatefulSet: "confluence", URLTemplate: fc.srv.URL + "/{pod}"}, confluence(t))
+	nodes, err := Nodes(ctx, fc.client(t), ns, Config{StatefulSet: "confluence", URLTemplate: fc.srv.URL + "/{pod}"}, confluence(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,11 +100,11 @@ func TestPodNeverReady(t *testing.T) {
 
 func TestNodesErrors(t *testing.T) {
 	fc := newFakeCluster(t, 1, time.Millisecond)
-	_, err := Nodes(context.Background(), fc.client, ns, Config{StatefulSet: "jira"}, confluence(t))
+	_, err := Nodes(context.Background(), fc.client(t), ns, Config{StatefulSet: "jira"}, confluence(t))
 	if reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(reauth.HintOf(err), "kubectl -n atlassian get statefulsets") {
 		t.Errorf("missing sts: %v", err)
 	}
-	nodes, err := Nodes(context.Background(), fc.client, ns, Config{StatefulSet: "confluence"}, confluence(t))
+	nodes, err := Nodes(context.Background(), fc.client(t), ns, Config{StatefulSet: "confluence"}, confluence(t))
 	if err != nil {
 		t.Fatal(err)
 	}
