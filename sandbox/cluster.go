@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/reauth/reauth"
@@ -216,7 +217,8 @@ func (c *Cluster) WaitRunning(ctx context.Context, timeout time.Duration) error 
 				break
 			}
 			if runningPID(c.st.Dir, n.Name) == 0 {
-				return reauth.Failed("see "+filepath.Join(n.Dir, "node.log"), "sandbox node %s exited while starting", n.Name)
+				return reauth.Failed("see "+filepath.Join(n.Dir, "node.log"), "sandbox node %s exited while starting: %s",
+					n.Name, lastLine(filepath.Join(n.Dir, "node.log")))
 			}
 			select {
 			case <-ctx.Done():
@@ -248,4 +250,14 @@ func (c *Cluster) PIDs() map[string]int {
 		out[n.Name] = pid
 	}
 	return out
+}
+
+// lastLine is the last line of a node's log (why it exited, usually), "" when there is none.
+func lastLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
 }

@@ -7,8 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -208,7 +206,7 @@ func UserName(i int) string { return fmt.Sprintf("user%03d", i) }
 
 // layout writes everything on disk but the processes: ports, state, home, node dirs, inventory.
 func (c *Cluster) layout(p atlassian.Product, t dbTarget, nodes int) error {
-	ports, err := freePorts(nodes)
+	ports, err := freePorts(nodes, c.st.Dir)
 	if err != nil {
 		return err
 	}
@@ -240,40 +238,6 @@ func (c *Cluster) layout(p atlassian.Product, t dbTarget, nodes int) error {
 		return err
 	}
 	return writeFile(c.InventoryPath(), inv, 0o644)
-}
-
-// freePorts picks n free loopback ports. A node keeps its port for life, so that a restarted
-// node comes back on the same URL. The ports are taken below the kernel's ephemeral range: a
-// port from that range can be handed, while its node restarts, to any outgoing connection of
-// this machine (a database client's, say) as its local port, and the node could then not bind
-// it again.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	lo, hi := 20000, ephemeralLow()-1
-	var out []int
-	for tries := 0; len(out) < n && tries < 200 && hi-lo > 1000; tries++ {
-		port := lo + rand.IntN(hi-lo)
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue // taken: try another
-		}
-		ls = append(ls, l)
-		out = append(out, port)
-	}
-	for len(out) < n { // no room below the ephemeral range: let the kernel choose
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
 }
 
 // ephemeralLow is the first port of the kernel's range for outgoing connections (Linux; 32768,

@@ -228,10 +228,12 @@ func TestUpRejectsBadOptions(t *testing.T) {
 // Node ports come from below the kernel's ephemeral range, so that no outgoing connection can
 // take a node's port while the node restarts; they are distinct and free.
 func TestFreePortsBelowEphemeralRange(t *testing.T) {
-	ports, err := freePorts(5)
+	owner := t.TempDir()
+	ports, err := freePorts(5, owner)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { releasePorts(owner, ports) })
 	low, seen := ephemeralLow(), map[int]bool{}
 	for _, p := range ports {
 		if p >= low || p < 1024 || seen[p] {
