@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 // up starts a sandbox for a test and stops it at cleanup, checking that no node is left behind.
 func up(t *testing.T, o Options) *Cluster {
 	t.Helper()
+	testenv.Slow(t)
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 	}

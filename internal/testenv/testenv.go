@@ -73,6 +73,16 @@ func Need(t testing.TB, key, what string) string {
 	return v
 }
 
+// Slow marks a test that needs a real server or real processes: `go test -short` skips it
+// outside CI, for a fast inner loop (CI never skips it). Every helper here that hands out a real
+// server or builds the binary calls it, so such tests are marked by what they use.
+func Slow(t testing.TB) {
+	t.Helper()
+	if testing.Short() && os.Getenv("CI") == "" {
+		t.Skip("slow (real servers or processes): skipped by -short; run without -short, as CI does")
+	}
+}
+
 // Missing fails the test in CI and skips it elsewhere.
 func Missing(t testing.TB, what string) {
 	t.Helper()
@@ -104,6 +114,7 @@ type DB struct {
 // Postgres creates a fresh database on the test PostgreSQL server.
 func Postgres(t testing.TB) *DB {
 	t.Helper()
+	Slow(t)
 	base := Need(t, "REAUTH_TEST_PG_URL", "a PostgreSQL server")
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
@@ -145,6 +156,7 @@ func afterAt(u string) string {
 // MariaDB creates a fresh database on the test MariaDB server.
 func MariaDB(t testing.TB) *DB {
 	t.Helper()
+	Slow(t)
 	base := Need(t, "REAUTH_TEST_MYSQL_URL", "a MariaDB server")
 	cfg, err := mysql.ParseDSN(base)
 	if err != nil {
@@ -188,6 +200,7 @@ type SSH struct {
 // SSHServer returns the test sshd's coordinates.
 func SSHServer(t testing.TB) SSH {
 	t.Helper()
+	Slow(t)
 	return SSH{
 		Addr:       Need(t, "REAUTH_TEST_SSH_ADDR", "a loopback sshd"),
 		User:       Need(t, "REAUTH_TEST_SSH_USER", "the sshd user"),
@@ -226,6 +239,7 @@ var (
 // Binary builds ./cmd/reauth once per test process and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
+	Slow(t)
 	binOnce.Do(func() {
 		removeStaleBinaries()
 		dir, err := os.MkdirTemp("", fmt.Sprintf("reauth-bin-%d-", os.Getpid()))
