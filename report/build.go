@@ -121,6 +121,11 @@ func (p *Product) apply(e audit.Entry) {
 		p.verifyLine(e)
 	case "replay":
 		p.replayLine(e)
+	case "proof":
+		var o ProofObject
+		if e.Get("proof", &o) {
+			p.ProofObject = &o
+		}
 	case "failed":
 		p.Fail = &Failure{Time: e.Time, Phase: str(e, "phase"), Error: str(e, "error")}
 	}
@@ -246,6 +251,7 @@ func (p *Product) finish() {
 		p.Backups[i].Restore = "reauth restore " + target + " " + reauth.ShellQuote(p.Backups[i].File)
 	}
 	p.sumProof()
+	p.applyProofObject()
 }
 
 func (n *Node) finish() {
@@ -303,6 +309,10 @@ func (r *Report) finish() {
 	if r.ExitCode != 0 {
 		r.Outcome = Failed
 		r.Reason = fmt.Sprintf("exit %d (%s): %s", r.ExitCode, exitName(r.ExitCode), firstLine(r.Reason))
+		return
+	}
+	if outcome, reason, ok := proofObjectOutcome(r); ok {
+		r.Outcome, r.Reason = outcome, reason
 		return
 	}
 	r.Outcome, r.Reason = proofOutcome(r)

@@ -218,3 +218,50 @@ func head(s, from string, n int) string {
 	}
 	return s[i:min(len(s), i+n)]
 }
+
+// The run's own proof object (the audit log's "proof" step) decides verified or unproven, and
+// its sources, minted token and per-node counts are shown.
+func TestProofObject(t *testing.T) {
+	for _, level := range []string{"cookies", "tokens-only"} {
+		path := filepath.Join(t.TempDir(), "audit.jsonl")
+		f := newFakeRun(t, path, "run-p")
+		f.start(false)
+		for _, n := range []string{"node1", "node2", "node3"} {
+			f.node(n, false)
+		}
+		f.verify(false)
+		proof := map[string]any{"level": level, "cookies_replayed": 4, "sources": map[string]int{"minted": 1, "sampled": 3},
+			"minted": map[string]any{"user": "admin", "row_id": -1234567890, "accepted_before": []string{"node1", "node2", "node3"},
+				"rejected_after": []string{"node1", "node2", "node3"}, "removed": true},
+			"sampled": map[string]any{"asked": 20, "taken": 3, "users": 2, "from": "table"},
+			"nodes": []map[string]any{{"node": "node1", "accepted_before": 4, "rejected_after": 4,
+				"restart": map[string]any{"mode": "restart", "seen_down": true, "running": true, "evidence": "seen down, new process, RUNNING"}}},
+			"issued_before": map[string]any{"by": "created"}}
+		if level != "cookies" {
+			proof["not_proven"], proof["how_to_prove"] = []string{"no cookie could be built"}, "add a canary"
+		}
+		f.at(1, "jira", "proof", "ok", map[string]any{"proof": proof})
+		f.end(0, "", level == "cookies", 0)
+		r, err := Load(path, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		html, md := render(t, r)
+		want := map[string]string{"cookies": Verified, "tokens-only": Unproven}[level]
+		if r.Outcome != want || !strings.Contains(md, "**Outcome: "+want+"**") {
+			t.Errorf("%s: outcome %s: %s", level, r.Outcome, r.Reason)
+		}
+		if level != "cookies" && !strings.Contains(r.Reason, "add a canary") {
+			t.Errorf("unproven without how to prove it: %s", r.Reason)
+		}
+		for _, s := range []string{"Proof level: **" + level + "**; cookies replayed: **4** (minted 1, sampled 3)", "Minted proof token: one row for **admin** (id -1234567890)",
+			"| node1 | 4 | 4 | 4 | 0 | 0 |", "seen down, new process, RUNNING"} {
+			if !strings.Contains(md, s) {
+				t.Errorf("%s: markdown lacks %q:\n%s", level, s, md)
+			}
+		}
+		if !strings.Contains(html, "Proof level: <strong>"+level+"</strong>") {
+			t.Errorf("%s: html lacks the proof level", level)
+		}
+	}
+}

@@ -84,6 +84,7 @@ type Product struct {
 	// ProofNodes' counts).
 	ProofHidden int
 	ProofNodes  []ProofNode
+	ProofObject *ProofObject // the run's own judgement, when its audit log has one
 }
 
 // ProofNode sums up the replayed cookies on one node.

@@ -122,7 +122,7 @@ func skipped(r *Report) []string {
 		}
 		if p.Verify == nil || p.Verify.End.IsZero() {
 			out = append(out, p.Name+": not verified (the run did not reach the checks)")
-		} else if len(p.Proof) == 0 {
+		} else if len(p.Proof) == 0 && (p.ProofObject == nil || p.ProofObject.Level != "cookies") {
 			out = append(out, p.Name+": no old cookie replayed (no canary, no --cookies): cookie-level proof missing")
 		}
 		for _, w := range p.Warnings {

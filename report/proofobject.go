@@ -1,0 +1,140 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ProofObject is the product's proof as the run judged it, from the audit log's "proof" step
+// (the "proof" object of --json): the level, the sources of the replayed cookies (reauth's own
+// minted proof token, sampled purged tokens, the canary, --cookies), per node what it accepted
+// before and rejected after with its restart evidence, and the cookies still accepted after.
+// Runs from before that step have none: the report then judges from the replayed cookies alone.
+type ProofObject struct {
+	Level           string         `json:"level"` // cookies, tokens-only or none
+	CookiesReplayed int            `json:"cookies_replayed"`
+	Sources         map[string]int `json:"sources"`
+	Minted          *struct {
+		User           string   `json:"user"`
+		RowID          int64    `json:"row_id"`
+		AcceptedBefore []string `json:"accepted_before"`
+		RejectedAfter  []string `json:"rejected_after"`
+		Removed        bool     `json:"removed"`
+		Note           string   `json:"note"`
+	} `json:"minted"`
+	Sampled struct {
+		Asked int    `json:"asked"`
+		Taken int    `json:"taken"`
+		Users int    `json:"users"`
+		From  string `json:"from"`
+		Note  string `json:"note"`
+	} `json:"sampled"`
+	Nodes []struct {
+		Node           string `json:"node"`
+		AcceptedBefore int    `json:"accepted_before"`
+		RejectedAfter  int    `json:"rejected_after"`
+		AcceptedAfter  int    `json:"accepted_after"`
+		Errors         int    `json:"errors"`
+		Restart        struct {
+			Mode             string `json:"mode"`
+			SeenDown         bool   `json:"seen_down"`
+			Running          bool   `json:"running"`
+			SessionsChecked  int    `json:"sessions_checked"`
+			SessionsRejected int    `json:"sessions_rejected"`
+			Evidence         string `json:"evidence"`
+		} `json:"restart"`
+	} `json:"nodes"`
+	AcceptedAfter []struct {
+		Node   string `json:"node"`
+		User   string `json:"user"`
+		Source string `json:"source"`
+		Cookie string `json:"cookie"`
+		Next   string `json:"next"`
+	} `json:"accepted_after"`
+	IssuedBefore struct {
+		By   string `json:"by"`
+		Note string `json:"note"`
+	} `json:"issued_before"`
+	NotProven  []string `json:"not_proven"`
+	HowToProve string   `json:"how_to_prove"`
+}
+
+// SourceList names the sources and their cookie counts, in a stable order.
+func (o *ProofObject) SourceList() string {
+	names := make([]string, 0, len(o.Sources))
+	for k := range o.Sources {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s %d", strings.ReplaceAll(k, "_", " "), o.Sources[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// applyProofObject takes the run's own per-node counts and restart evidence where it has them.
+func (p *Product) applyProofObject() {
+	o := p.ProofObject
+	if o == nil || len(o.Nodes) == 0 {
+		return
+	}
+	p.ProofNodes = p.ProofNodes[:0]
+	for _, n := range o.Nodes {
+		p.ProofNodes = append(p.ProofNodes, ProofNode{Node: n.Node, Replayed: n.RejectedAfter + n.AcceptedAfter + n.Errors,
+			AcceptedBefore: n.AcceptedBefore, RejectedAfter: n.RejectedAfter, AcceptedAfter: n.AcceptedAfter, Errors: n.Errors})
+		if nd := p.findNode(n.Node); nd != nil && n.Restart.Evidence != "" {
+			nd.Evidence = n.Restart.Evidence
+		}
+	}
+}
+
+func (p *Product) findNode(name string) *Node {
+	for _, n := range p.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// proofObjectOutcome judges a finished run (exit 0) from the products' proof objects: verified
+// only when the run said so and every product reached cookie-level proof.
+func proofObjectOutcome(r *Report) (string, string, bool) {
+	var missing, how []string
+	found, replayed := false, 0
+	for _, p := range r.Products {
+		o := p.ProofObject
+		if o == nil {
+			continue
+		}
+		found = true
+		replayed += o.CookiesReplayed
+		if o.Level != "cookies" {
+			missing = append(missing, fmt.Sprintf("%s: proof level %s", p.Name, orDash(o.Level)))
+			missing = append(missing, o.NotProven...)
+			if o.HowToProve != "" {
+				how = append(how, o.HowToProve)
+			}
+		}
+	}
+	switch {
+	case !found:
+		return "", "", false
+	case len(missing) > 0 || r.Outcome != Verified:
+		reason := "the run finished but did not prove that old sessions are gone"
+		if len(missing) > 0 {
+			reason = strings.Join(missing, "; ")
+		}
+		if len(how) > 0 {
+			reason += ". " + strings.Join(how, " ")
+		}
+		return Unproven, reason, true
+	}
+	return Verified, fmt.Sprintf("%d old cookie(s) that the nodes accepted before the run are rejected by every node now; "+
+		"no token issued before the run is left; every node is RUNNING", replayed), true
+}
