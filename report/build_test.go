@@ -11,6 +11,9 @@ import (
 	"github.com/reauth/reauth/audit"
 )
 
+// hostileUser is a user name (they come from the token table) that must stay text in both formats.
+const hostileUser = "<script>alert(1)</script>|x"
+
 // fakeRun writes a run's audit lines as the runbook does, on a clock the test advances.
 type fakeRun struct {
 	t   *testing.T
@@ -41,7 +44,7 @@ func (f *fakeRun) start(cookies bool) {
 	f.at(0, "", "run", "started", map[string]any{"products": []string{"jira"}, "audit_log": "/var/log/reauth-audit.jsonl"})
 	plan := map[string]any{"name": "Jira", "status": "planned", "database": "postgres 127.0.0.1:5432/jira as jira",
 		"table": "remembermetoken", "mode": "restart", "to_delete": 5, "to_keep": 1, "per_user_total": 3,
-		"top_users":      []map[string]any{{"user": "alice", "count": 3}, {"user": "bob", "count": 2}},
+		"top_users":      []map[string]any{{"user": "alice", "count": 3}, {"user": hostileUser, "count": 2}},
 		"excluded_users": []string{"breakglass"}, "restore_target": "--product jira --home /srv/jira",
 		"nodes": []map[string]any{{"name": "node1", "url": "http://10.0.0.11:8080", "method": "ssh"},
 			{"name": "node2", "url": "http://10.0.0.12:8080", "method": "ssh"}, {"name": "node3", "url": "http://10.0.0.13:8080", "method": "ssh"}}}
@@ -148,6 +151,10 @@ func TestFailedRunReport(t *testing.T) {
 	if !strings.HasPrefix(md, "# Forced re-login: Jira\n\n**Outcome: failed**: exit 3 (partial") ||
 		!strings.Contains(md, "| jira node2 | **✕ failed: not RUNNING within the start timeout 4s (last state STARTING)** |") {
 		t.Errorf("markdown:\n%s", md)
+	}
+	if strings.Contains(html, "<script>") || !strings.Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;|x") ||
+		!strings.Contains(md, "| &lt;script&gt;alert(1)&lt;/script&gt;\\|x | 2 |") {
+		t.Errorf("a user name is not kept as text")
 	}
 	p := r.Products[0]
 	if p.TokensBefore != 6 || p.ExcludedTokens != 1 || p.KeptAfterCutoff != 2 || len(p.Backups) != 1 ||

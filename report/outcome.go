@@ -25,8 +25,8 @@ func proofOutcome(r *Report) (string, string) {
 	}
 	switch {
 	case r.CookiesChecked == 0:
-		return Unproven, "no old cookie was replayed (no canary in the inventory, no --cookies): the tokens are " +
-			"deleted and every node restarted, but nothing showed that an old cookie stopped working. " +
+		return Unproven, "no old cookie was replayed (no canary in the inventory, no --cookies): the old tokens are " +
+			"deleted and the run ended without error, but nothing showed that an old cookie stopped working. " +
 			"Add a canary account or pass --cookies to prove it"
 	case r.SessionsBefore == 0:
 		return Unproven, fmt.Sprintf("%d cookie(s) were replayed, but no node accepted them before the run either: "+
