@@ -1,6 +1,7 @@
 package runbook_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,9 +53,13 @@ func TestRunCanaryCookiesAndVerify(t *testing.T) {
 
 // `reauth demo --json` runs the whole job on a sandbox and reports it.
 func TestDemoJSON(t *testing.T) {
-	stdout, stderr, code := reauthCmd(t, nil, "demo", "--json", "--users", "12")
+	report := filepath.Join(t.TempDir(), "demo.html") // the demo's evidence report (default: in the temp dir)
+	stdout, stderr, code := reauthCmd(t, nil, "demo", "--json", "--users", "12", "--report", report)
 	if code != 0 {
 		t.Fatalf("demo exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	if st, err := os.Stat(report); err != nil || st.Size() == 0 || !strings.Contains(stdout, `"report": "`+report+`"`) {
+		t.Errorf("demo report %s: %v\n%s", report, err, stdout)
 	}
 	var d struct {
 		SessionsBefore     int   `json:"sessions_before"`
