@@ -83,10 +83,18 @@ func (p *Product) applyProofObject() {
 	if o == nil || len(o.Nodes) == 0 {
 		return
 	}
+	replayed := map[string]int{} // from the replay lines, which count every cookie
+	for _, pn := range p.ProofNodes {
+		replayed[pn.Node] = pn.Replayed
+	}
 	p.ProofNodes = p.ProofNodes[:0]
 	for _, n := range o.Nodes {
-		p.ProofNodes = append(p.ProofNodes, ProofNode{Node: n.Node, Replayed: n.RejectedAfter + n.AcceptedAfter + n.Errors,
-			AcceptedBefore: n.AcceptedBefore, RejectedAfter: n.RejectedAfter, AcceptedAfter: n.AcceptedAfter, Errors: n.Errors})
+		pn := ProofNode{Node: n.Node, Replayed: replayed[n.Node], AcceptedBefore: n.AcceptedBefore,
+			RejectedAfter: n.RejectedAfter, AcceptedAfter: n.AcceptedAfter, Errors: n.Errors}
+		if pn.Replayed == 0 {
+			pn.Replayed = o.CookiesReplayed
+		}
+		p.ProofNodes = append(p.ProofNodes, pn)
 		if nd := p.findNode(n.Node); nd != nil && n.Restart.Evidence != "" {
 			nd.Evidence = n.Restart.Evidence
 		}
