@@ -1,33 +1,34 @@
 // Package backup is reauth's backup file: gzip-compressed JSON Lines holding a manifest line, one
-// line per deleted token row, and a trailer line with the row count and the sha256 of the row
-// lines. The writer appends one gzip member per batch and fsyncs it, so that a crash in the
-// middle of a purge leaves every row whose delete committed readable; the reader verifies the trailer and can
-// still read a file whose trailer is missing (a crash), reporting it as truncated.
+// line per deleted token row, and a trailer line with the row count and the sha256 of the
+// manifest and row lines. The writer appends one gzip member per batch and fsyncs it, so that a
+// crash in the middle of a purge leaves every row whose delete committed readable; the reader
+// returns a batch's rows only once the whole batch is read and checked, verifies the trailer,
+// and reports a file without one as truncated (ErrTruncated). With recipients, every batch is
+// encrypted with age and the manifest is authenticated (age.go).
 package backup
 
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/reauth/reauth"
 )
 
-// FormatVersion is the version of the file format written by this package.
-const FormatVersion = 1
+// FormatVersion is the version of the file format written by this package. Format 2: the
+// trailer's sha256 covers the manifest line too, and the file may be encrypted (age.go).
+const FormatVersion = 2
 
 // Kind says how a column's values are typed in the file (and scanned from the database).
 type Kind string
@@ -101,6 +102,8 @@ type Manifest struct {
 	Filters       Filters   `json:"filters"`
 	ReauthVersion string    `json:"reauth_version"`
 	Started       time.Time `json:"started"`
+	// Encryption is "age" for an encrypted backup (its rows are readable only with an identity).
+	Encryption string `json:"encryption,omitempty"`
 }
 
 // DefaultName is the backup file name used when the operator gives none:
@@ -113,7 +116,7 @@ func DefaultName(product string, t time.Time) string {
 type Trailer struct {
 	Type   string `json:"type"` // "reauth-trailer"
 	Rows   int64  `json:"rows"`
-	SHA256 string `json:"sha256"` // of the row lines, each with its "\n"
+	SHA256 string `json:"sha256"` // of the manifest line (format 2) and the row lines, each with its "\n"
 }
 
 const (
@@ -136,6 +139,9 @@ type Summary struct {
 // compressed by whoever fills it (the purge's database workers, in parallel), so appending it
 // is only a write; a crash can only cut the last member, and every complete member before it
 // reads back.
+//
+// A failed write or sync is sticky: every later Append, Sync and Close returns it, and Close
+// writes no trailer, so that a file missing rows never looks complete.
 type Writer struct {
 	f       *os.File
 	cw      *countingWriter
@@ -145,74 +151,12 @@ type Writer struct {
 	rows    int64
 	pending *Batch // rows given to Append, sealed and written by Sync
 	done    bool
-}
-
-// Batch is a group of rows encoded as JSON lines and then compressed into one gzip member. Fill
-// it with Row, Seal it, hand it to Writer.AppendBatch (or Group.Write), then Reset to reuse it.
-type Batch struct {
-	cols   []Column
-	keys   [][]byte // each column's `"name":`, encoded once
-	lines  []byte   // the rows' JSON lines, each with its "\n"
-	rows   int
-	member bytes.Buffer // the sealed gzip member
-	gz     *gzip.Writer
-	sealed bool
-}
-
-// NewBatch makes an empty batch for w's columns. It only reads the manifest's columns, so it may
-// be used on any goroutine.
-func (w *Writer) NewBatch() *Batch { return newBatch(w.cols) }
-
-func newBatch(cols []Column) *Batch {
-	b := &Batch{cols: cols, keys: make([][]byte, len(cols))}
-	for i, c := range cols {
-		b.keys[i] = append(appendString(nil, c.Name), ':')
-	}
-	// BestSpeed: the backup must not make a purge slower than a manual dump; token rows are
-	// short hex strings, which compress well even at level 1.
-	b.gz, _ = gzip.NewWriterLevel(&b.member, gzip.BestSpeed)
-	return b
-}
-
-// Reset empties the batch for reuse.
-func (b *Batch) Reset() {
-	b.lines, b.rows, b.sealed = b.lines[:0], 0, false
-	b.member.Reset()
-}
-
-// Rows is how many rows the batch holds.
-func (b *Batch) Rows() int { return b.rows }
-
-// Row appends one row; vals are in manifest column order, each nil or of the Go type of its
-// column's Kind (int64, float64, string, time.Time, bool, []byte).
-func (b *Batch) Row(vals []any) error {
-	if b.sealed {
-		return errors.New("backup: row added to a sealed batch")
-	}
-	line, err := encodeRow(b.lines, b.cols, b.keys, vals)
-	if err != nil {
-		return err
-	}
-	b.lines = line
-	b.rows++
-	return nil
-}
-
-// Seal compresses the batch's rows into its gzip member.
-func (b *Batch) Seal() error {
-	if b.sealed {
-		return nil
-	}
-	b.member.Reset()
-	b.gz.Reset(&b.member)
-	if _, err := b.gz.Write(b.lines); err != nil {
-		return fmt.Errorf("compress backup batch: %w", err)
-	}
-	if err := b.gz.Close(); err != nil {
-		return fmt.Errorf("compress backup batch: %w", err)
-	}
-	b.sealed = true
-	return nil
+	err     error   // the first write or sync error
+	enc     *sealer // nil for a clear backup
+	// verifyIDs decrypt the file for Follow: a one-time identity that lives only in this
+	// process's memory, added to the recipients so the writer can read back what it wrote.
+	verifyIDs []Identity
+	syncFile  func() error // the file's fsync (a test hook makes it fail)
 }
 
 func errExists(path string) error {
@@ -235,11 +179,28 @@ func CheckNew(path string) error {
 }
 
 // Create makes a new backup file at path (mode 0600, O_EXCL: an existing file is never
-// overwritten) and writes the manifest, synced.
-func Create(path string, m Manifest) (*Writer, error) {
+// overwritten) and writes the manifest, synced. With recipients the rows are encrypted to them
+// (age); the manifest stays readable, and authenticated.
+func Create(path string, m Manifest, recipients ...Recipient) (*Writer, error) {
 	if len(m.Columns) == 0 {
 		return nil, errors.New("backup: manifest has no columns")
 	}
+	m.Type, m.Format, m.Encryption = manifestType, FormatVersion, ""
+	var verify *age.X25519Identity
+	if len(recipients) > 0 {
+		m.Encryption = encryptionAge
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		verify = id
+		recipients = append(append([]Recipient(nil), recipients...), id.Recipient())
+	}
+	line, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("backup manifest: %w", err)
+	}
+	line = append(line, '\n')
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
@@ -247,10 +208,21 @@ func Create(path string, m Manifest) (*Writer, error) {
 		}
 		return nil, fmt.Errorf("create backup file: %w", err)
 	}
-	w := &Writer{f: f, cw: &countingWriter{f: f}, sum: sha256.New(), cols: m.Columns}
+	w := &Writer{f: f, cw: &countingWriter{f: f}, sum: sha256.New(), cols: m.Columns, syncFile: f.Sync}
 	w.pending = w.NewBatch()
-	m.Type, m.Format = manifestType, FormatVersion
-	if err := w.writeMember(m); err != nil {
+	w.sum.Write(line) // format 2: the checksum covers the manifest
+	member, err := gzipMember(line)
+	if err == nil {
+		_, err = w.cw.Write(member)
+	}
+	if err == nil && verify != nil {
+		var first []byte
+		if w.enc, first, err = newSealer(recipients, line[:len(line)-1]); err == nil {
+			_, err = w.cw.Write(first)
+		}
+		w.verifyIDs = []Identity{verify}
+	}
+	if err != nil {
 		w.abort()
 		return nil, fmt.Errorf("write backup manifest: %w", err)
 	}
@@ -266,21 +238,31 @@ func Create(path string, m Manifest) (*Writer, error) {
 	return w, nil
 }
 
-// writeMember writes v as one JSON line in a gzip member of its own (the manifest, the trailer).
-func (w *Writer) writeMember(v any) error {
-	line, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
+// Encrypted reports whether the rows are encrypted.
+func (w *Writer) Encrypted() bool { return w.enc != nil }
+
+func gzipMember(plain []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	gz, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if _, err := gz.Write(append(line, '\n')); err != nil {
-		return err
+	if _, err := gz.Write(plain); err != nil {
+		return nil, err
 	}
 	if err := gz.Close(); err != nil {
-		return err
+		return nil, err
 	}
-	_, err = w.cw.Write(buf.Bytes())
+	return buf.Bytes(), nil
+}
+
+// writeMember writes a gzip member to the file, encrypted into a frame when the backup is.
+func (w *Writer) writeMember(member []byte) error {
+	if w.enc != nil {
+		frame, err := w.enc.seal(member)
+		if err != nil {
+			return err
+		}
+		member = frame
+	}
+	_, err := w.cw.Write(member)
 	return err
 }
 
@@ -288,6 +270,14 @@ func (w *Writer) abort() {
 	w.done = true
 	w.pub.publish(w.cw.n, true)
 	w.f.Close()
+}
+
+// fail records the writer's first error; it is returned from then on.
+func (w *Writer) fail(err error) error {
+	if w.err == nil {
+		w.err = err
+	}
+	return w.err
 }
 
 // Path is the file's name.
@@ -298,6 +288,9 @@ func (w *Writer) Rows() int64 { return w.rows }
 
 // Append adds one row to a batch that the next Sync writes; vals are as Batch.Row takes them.
 func (w *Writer) Append(vals []any) error {
+	if w.err != nil {
+		return w.err
+	}
 	if w.done {
 		return errors.New("backup: append after close")
 	}
@@ -306,6 +299,9 @@ func (w *Writer) Append(vals []any) error {
 
 // AppendBatch writes a batch (sealing it if needed). Call Sync to make it durable.
 func (w *Writer) AppendBatch(b *Batch) error {
+	if w.err != nil {
+		return w.err
+	}
 	if w.done {
 		return errors.New("backup: append after close")
 	}
@@ -315,8 +311,8 @@ func (w *Writer) AppendBatch(b *Batch) error {
 	if err := b.Seal(); err != nil {
 		return err
 	}
-	if _, err := w.cw.Write(b.member.Bytes()); err != nil {
-		return fmt.Errorf("write backup: %w", err)
+	if err := w.writeMember(b.member.Bytes()); err != nil {
+		return w.fail(fmt.Errorf("write backup: %w", err))
 	}
 	w.sum.Write(b.lines)
 	w.rows += int64(b.rows)
@@ -326,90 +322,56 @@ func (w *Writer) AppendBatch(b *Batch) error {
 // Sync makes every appended row durable: the rows Append took are written as a batch, then
 // the file is fsynced. The purge calls it before each batch's DELETE commits.
 func (w *Writer) Sync() error {
+	if w.err != nil {
+		return w.err
+	}
 	if w.pending.rows > 0 {
 		if err := w.AppendBatch(w.pending); err != nil {
 			return err
 		}
 		w.pending.Reset()
 	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("sync backup file: %w", err)
+	if err := w.syncFile(); err != nil {
+		return w.fail(fmt.Errorf("sync backup file: %w", err))
 	}
 	w.pub.publish(w.cw.n, false)
 	return nil
 }
 
-// Close writes the trailer, syncs and closes the file.
+// Close writes the trailer, syncs and closes the file. After an earlier write or sync error it
+// writes no trailer (the file reads as truncated: every complete batch, no claim of more) and
+// returns that error.
 func (w *Writer) Close() (Summary, error) {
 	if w.done {
 		return Summary{}, errors.New("backup: already closed")
 	}
-	var err error
-	if w.pending.rows > 0 {
+	err := w.err
+	if err == nil && w.pending.rows > 0 {
 		err = w.AppendBatch(w.pending)
 		w.pending.Reset()
 	}
 	w.done = true
 	s := Summary{Path: w.f.Name(), Rows: w.rows, SHA256: hex.EncodeToString(w.sum.Sum(nil))}
 	if err == nil {
-		err = w.writeMember(Trailer{Type: trailerType, Rows: s.Rows, SHA256: s.SHA256})
+		var line, member []byte
+		if line, err = json.Marshal(Trailer{Type: trailerType, Rows: s.Rows, SHA256: s.SHA256}); err == nil {
+			if member, err = gzipMember(append(line, '\n')); err == nil {
+				err = w.writeMember(member)
+			}
+		}
+		if err != nil {
+			err = w.fail(err)
+		}
 	}
 	if err == nil {
-		err = w.f.Sync()
+		err = w.syncFile()
 	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
 	w.pub.publish(w.cw.n, true)
 	if err != nil {
-		return s, fmt.Errorf("finish backup file %s: %w", s.Path, err)
+		return s, fmt.Errorf("finish backup file %s (left without its trailer: restore needs --accept-truncated): %w", s.Path, err)
 	}
 	return s, nil
-}
-
-// encodeRow appends vals' JSON line (with its "\n") to dst; keys are the columns' encoded names.
-func encodeRow(dst []byte, cols []Column, keys [][]byte, vals []any) ([]byte, error) {
-	if len(vals) != len(cols) {
-		return dst, fmt.Errorf("backup: row has %d values, manifest has %d columns", len(vals), len(cols))
-	}
-	b := append(dst, '{')
-	for i, c := range cols {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, keys[i]...)
-		var err error
-		if b, err = appendValue(b, vals[i]); err != nil {
-			return dst, fmt.Errorf("backup: column %s: %w", c.Name, err)
-		}
-	}
-	return append(b, '}', '\n'), nil
-}
-
-func appendValue(b []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return append(b, "null"...), nil
-	case int64:
-		return strconv.AppendInt(b, x, 10), nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return b, fmt.Errorf("cannot store %v in JSON", x)
-		}
-		return strconv.AppendFloat(b, x, 'g', -1, 64), nil
-	case string:
-		return appendString(b, x), nil
-	case time.Time:
-		b = append(b, '"')
-		b = x.AppendFormat(b, time.RFC3339Nano)
-		return append(b, '"'), nil
-	case bool:
-		return strconv.AppendBool(b, x), nil
-	case []byte:
-		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, x)
-		return append(b, '"'), nil
-	default:
-		return b, fmt.Errorf("unsupported value type %T", v)
-	}
 }

@@ -73,7 +73,7 @@ func (w *Writer) Follow() (*Follower, error) {
 	go func() {
 		defer close(fl.done)
 		defer f.Close()
-		fl.sum, fl.err = verifyFrom(&tailReader{f: f, pub: &w.pub}, w.f.Name())
+		fl.sum, fl.err = verifyFrom(&tailReader{f: f, pub: &w.pub}, w.f.Name(), w.verifyIDs)
 	}()
 	return fl, nil
 }

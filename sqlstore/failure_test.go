@@ -173,8 +173,8 @@ func TestBambooWithoutTimeColumn(t *testing.T) {
 	}
 }
 
-// A backup whose trailer is missing (the purge crashed while writing it) is restored with a
-// warning: every complete row.
+// A backup whose trailer is missing (the purge crashed while writing it) is refused unless
+// AcceptTruncated is given; then it is restored with a warning: every complete batch.
 func TestRestoreWithoutTrailer(t *testing.T) {
 	tg := sqliteTarget(t)
 	setupJira(t, tg, 120)
@@ -190,8 +190,14 @@ func TestRestoreWithoutTrailer(t *testing.T) {
 	if _, err := backup.Verify(crashed); err == nil {
 		t.Fatal("a backup without trailer verified")
 	}
+	if _, err := s.Restore(ctx, crashed, RestoreOptions{}); reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Fatalf("restore of a file without trailer, no --accept-truncated: %v, want a refusal", err)
+	}
+	if n := len(snapshot(t, tg.sql, "remembermetoken", "id")); n != 0 {
+		t.Fatalf("the refused restore wrote %d rows", n)
+	}
 	var warned string
-	rr, err := s.Restore(ctx, crashed, RestoreOptions{Warn: func(m string) { warned = m }})
+	rr, err := s.Restore(ctx, crashed, RestoreOptions{AcceptTruncated: true, Warn: func(m string) { warned = m }})
 	if err != nil || rr.Restored != 120 || !rr.Truncated || warned == "" {
 		t.Fatalf("restore %+v %v warning %q", rr, err, warned)
 	}
@@ -201,25 +207,26 @@ func TestRestoreWithoutTrailer(t *testing.T) {
 // dropTrailer writes src without its last line, as a writer that crashed before Close leaves it.
 func dropTrailer(t *testing.T, src, dst string) {
 	t.Helper()
-	f, err := os.Open(src)
+	full, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
+	// The file is a sequence of gzip members, the trailer the last: keep every member before it.
+	br := bytes.NewReader(full)
+	var starts []int
+	zr, err := gzip.NewReader(br)
+	for err == nil {
+		starts = append(starts, len(full)-br.Len()-10) // the header is read: 10 bytes, no extra fields
+		zr.Multistream(false)
+		if _, err = io.Copy(io.Discard, zr); err != nil {
+			t.Fatal(err)
+		}
+		err = zr.Reset(br)
 	}
-	plain, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
+	if err != io.EOF || len(starts) < 2 {
+		t.Fatalf("members %v: %v", starts, err)
 	}
-	lines := bytes.SplitAfter(bytes.TrimSuffix(plain, []byte("\n")), []byte("\n"))
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(bytes.Join(lines[:len(lines)-1], nil))
-	zw.Flush() // no Close: no gzip footer either
-	if err := os.WriteFile(dst, buf.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(dst, full[:starts[len(starts)-1]], 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

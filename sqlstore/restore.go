@@ -16,6 +16,11 @@ type RestoreOptions struct {
 	BatchSize int
 	// Warn receives warnings (a backup without trailer); nil = the store's logger only.
 	Warn func(string)
+	// Identities decrypt an encrypted backup.
+	Identities []backup.Identity
+	// AcceptTruncated restores a backup without trailer (its purge stopped before finishing
+	// it): every complete batch in it. Without it such a file is refused.
+	AcceptTruncated bool
 }
 
 // RestoreResult is what Restore did. Skipped rows already existed (same id): restore is
@@ -27,29 +32,40 @@ type RestoreResult struct {
 }
 
 // Restore puts a backup's rows back, in batches, skipping rows whose id exists. It refuses (exit
-// 4) a backup of another product or table, or whose columns differ from the live table's. A
-// backup without trailer (its purge crashed) is restored with a warning: every complete row.
+// 4, nothing written) a backup of another product or table, or whose columns differ from the
+// live table's; a file that does not verify (checksum, encryption); a file without trailer
+// unless o.AcceptTruncated (then every complete batch); and a file holding any row the purge
+// that wrote it could not have deleted (an id above the manifest's cut-off, or outside its
+// filters): someone added it.
 func (s *Store) Restore(ctx context.Context, path string, o RestoreOptions) (RestoreResult, error) {
 	var res RestoreResult
-	// First pass: check the whole file before writing anything.
-	sum, verr := backup.Verify(path)
-	if verr != nil {
-		if !errors.Is(verr, backup.ErrCorrupt) || !strings.Contains(verr.Error(), "no trailer") {
-			return res, verr
+	// First pass: check the whole file, and every row, before writing anything.
+	rows, truncated, err := s.CheckBackup(ctx, path, o.Identities)
+	if err != nil {
+		return res, err
+	}
+	if truncated {
+		if !o.AcceptTruncated {
+			return res, reauth.Refused("if the purge that wrote it stopped (its output said so), restore every complete batch of it with --accept-truncated",
+				"backup %s has no trailer: it is incomplete (the purge stopped before finishing it) or was cut; nothing was written", path)
 		}
 		res.Truncated = true
-		msg := fmt.Sprintf("backup %s has no trailer (the purge that wrote it stopped before finishing it): restoring its %d complete rows", path, sum.Rows)
+		msg := fmt.Sprintf("backup %s has no trailer (the purge that wrote it stopped before finishing it): restoring the %d rows of its complete batches", path, rows)
 		s.log.Warn(msg)
 		if o.Warn != nil {
 			o.Warn(msg)
 		}
 	}
-	r, err := backup.Open(path)
+	r, err := backup.OpenWith(path, o.Identities)
 	if err != nil {
 		return res, err
 	}
 	defer r.Close()
 	colIdx, err := s.matchBackup(r.Manifest())
+	if err != nil {
+		return res, err
+	}
+	check, err := s.rowChecker(ctx, r.Manifest(), colIdx)
 	if err != nil {
 		return res, err
 	}
@@ -76,6 +92,9 @@ func (s *Store) Restore(ctx context.Context, path string, o RestoreOptions) (Res
 			if err != nil {
 				return res, err
 			}
+			if err := check(r.Rows(), vals); err != nil { // the file changed since the first pass
+				return res, err
+			}
 			batch = append(batch, vals)
 		}
 		if len(batch) == 0 {
@@ -87,6 +106,45 @@ func (s *Store) Restore(ctx context.Context, path string, o RestoreOptions) (Res
 		}
 		res.Restored += added
 		res.Skipped += int64(len(batch)) - added
+	}
+}
+
+// CheckBackup reads the whole file once: every batch authenticated (encrypted) or checksummed,
+// the trailer checked, every row checked against the manifest's scope. A file that fails is
+// refused (exit 4): nothing has been written.
+func (s *Store) CheckBackup(ctx context.Context, path string, ids []backup.Identity) (rows int64, truncated bool, err error) {
+	refuse := func(err error) error {
+		var re *reauth.Error
+		if errors.As(err, &re) && re.Code == reauth.ExitRefused {
+			return err
+		}
+		return &reauth.Error{Code: reauth.ExitRefused, Err: fmt.Errorf("%w; nothing was written", err),
+			Hint: "keep the file as it is and find an intact copy; the checks found it changed or damaged since the purge wrote it"}
+	}
+	r, err := backup.OpenWith(path, ids)
+	if err != nil {
+		return 0, false, refuse(err)
+	}
+	defer r.Close()
+	colIdx, err := s.matchBackup(r.Manifest())
+	if err != nil {
+		return 0, false, err
+	}
+	check, err := s.rowChecker(ctx, r.Manifest(), colIdx)
+	if err != nil {
+		return 0, false, err
+	}
+	for {
+		vals, err := r.Next()
+		if err == io.EOF {
+			return r.Rows(), r.Truncated(), nil
+		}
+		if err != nil {
+			return 0, false, refuse(err)
+		}
+		if err := check(r.Rows(), vals); err != nil {
+			return 0, false, err
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,9 +16,13 @@ import (
 )
 
 type restoreOptions struct {
-	target    targetFlags
-	batchSize int
-	yes, json bool
+	target          targetFlags
+	batchSize       int
+	identity        string
+	toSchema        string
+	acceptTruncated bool
+	dryRun          bool
+	yes, json       bool
 }
 
 type restoreJSON struct {
@@ -29,17 +34,28 @@ type restoreJSON struct {
 func newRestoreCmd(streams IO) *cobra.Command {
 	var o restoreOptions
 	cmd := &cobra.Command{
-		Use:   "restore TARGET FILE [--yes] [--json]",
+		Use:   "restore TARGET FILE [--identity FILE] [--accept-truncated] [--to-schema S] [--dry-run] [--yes] [--json]",
 		Short: "Put back the tokens of a purge from its backup file",
 		Long: `restore undoes a purge: it reads the backup file the purge wrote and inserts its rows back into
 the token table, in batches. Rows whose id is already there are skipped and counted, so running
 it twice is harmless. Restored tokens log their browsers in again (after the nodes restart or the
 product reloads its token cache).
 
-It refuses (exit 4, nothing written) a backup of another product or table, or whose columns no
-longer match the live table (e.g. after an upgrade). The whole file is checked first (row count
-and sha256). A backup without its final trailer line (the purge that wrote it crashed) is
-restored with a warning: every complete row in it.
+The whole file is read and checked before anything is written, and it refuses (exit 4, nothing
+written):
+  - a backup of another product or table, or whose columns no longer match the live table;
+  - a file that does not check: row count and sha256 (which covers the manifest), or for an
+    encrypted backup the authentication of every batch and of the manifest;
+  - any row the purge could not have deleted: an id above the manifest's cut-off, or a row
+    outside its --user/--exclude-user/--before filters (someone added it to the file);
+  - a file without its trailer (the purge that wrote it stopped, or the file was cut), unless
+    --accept-truncated: then every complete batch in it is restored;
+  - a target whose schema differs from the backup's, unless --to-schema names the target's.
+
+An encrypted backup (written with --backup-recipient) needs --identity FILE: an age identity
+file or the SSH private key of one of its recipients. A passphrase-protected SSH key asks for its
+passphrase on the terminal (there is no flag for it). --dry-run shows the backup's manifest
+(no identity needed), checks the whole file when it can, and writes nothing.
 
 ` + targetHelp + `
 
@@ -63,6 +79,10 @@ Exit codes: 0 done; 1 failed; 2 bad flags; 4 refused (not confirmed, or the back
 	}
 	o.target.add(cmd.Flags())
 	cmd.Flags().IntVar(&o.batchSize, "batch-size", sqlstore.DefaultBatchSize, "rows per batch")
+	cmd.Flags().StringVar(&o.identity, "identity", "", "age identity file or SSH private key that decrypts an encrypted backup")
+	cmd.Flags().BoolVar(&o.acceptTruncated, "accept-truncated", false, "restore a backup without trailer (its purge stopped): every complete batch in it")
+	cmd.Flags().StringVar(&o.toSchema, "to-schema", "", "confirm restoring into this schema when it differs from the backup's")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "show the backup's manifest and check the file; write nothing")
 	cmd.Flags().BoolVar(&o.yes, "yes", false, "do not ask for confirmation (required without a terminal)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object: restored, skipped")
 	return cmd
@@ -70,21 +90,14 @@ Exit codes: 0 done; 1 failed; 2 bad flags; 4 refused (not confirmed, or the back
 
 func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) error {
 	// Read the manifest first: a file that is not a backup is refused before connecting.
-	r, err := backup.Open(path)
+	m, err := readManifest(path)
 	if err != nil {
-		var re *reauth.Error
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return reauth.Refused("give the path of the file the purge wrote (its output names it: reauth-PRODUCT-TIME.jsonl.gz)",
-				"backup %s: no such file; nothing was changed", path)
-		case errors.Is(err, backup.ErrCorrupt) || !errors.As(err, &re):
-			return reauth.Refused("give a backup file written by reauth purge (gzip JSON Lines that start with its manifest); keep this file as it is",
-				"%v; nothing was changed", err)
-		}
 		return err
 	}
-	m := r.Manifest()
-	r.Close()
+	ids, err := loadIdentities(streams, o.identity, m)
+	if err != nil {
+		return err
+	}
 	st, p, db, err := o.target.open(ctx, streams)
 	if err != nil {
 		return err
@@ -97,6 +110,12 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 		// Allowed (a copy of production, a moved database), but never by accident.
 		fmt.Fprintf(streams.Err, "warning: this backup was taken from %s; restoring into %s\n", m.Database, here)
 	}
+	if err := checkSchema(streams, m, st.Table().Schema, o.toSchema); err != nil {
+		return err
+	}
+	if o.dryRun {
+		return restoreDryRun(ctx, streams, st, path, m, ids, o)
+	}
 	what := fmt.Sprintf("insert the tokens of backup %s into %s (%s); rows already there are skipped", path, st.Table().Qualified, db.String())
 	if err := confirmTyped(streams, o.yes, string(p.ID), what); err != nil {
 		return err
@@ -106,7 +125,7 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 		return err
 	}
 	defer release()
-	res, err := st.Restore(ctx, path, sqlstore.RestoreOptions{BatchSize: o.batchSize,
+	res, err := st.Restore(ctx, path, sqlstore.RestoreOptions{BatchSize: o.batchSize, Identities: ids, AcceptTruncated: o.acceptTruncated,
 		Warn: func(msg string) { fmt.Fprintf(streams.Err, "warning: %s\n", msg) }})
 	if err != nil {
 		return err
@@ -118,7 +137,78 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 	return nil
 }
 
+// readManifest reads a backup's manifest (no identity needed), refusing what is not a backup.
+func readManifest(path string) (backup.Manifest, error) {
+	r, err := backup.Open(path)
+	if err != nil {
+		var re *reauth.Error
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return backup.Manifest{}, reauth.Refused("give the path of the file the purge wrote (its output names it; reauth backups list shows those in the state directory)",
+				"backup %s: no such file; nothing was changed", path)
+		case errors.Is(err, backup.ErrCorrupt) || !errors.As(err, &re):
+			return backup.Manifest{}, reauth.Refused("give a backup file written by reauth purge (gzip JSON Lines that start with its manifest); keep this file as it is",
+				"%v; nothing was changed", err)
+		}
+		return backup.Manifest{}, err
+	}
+	defer r.Close()
+	return r.Manifest(), nil
+}
+
+// checkSchema warns, and refuses unless --to-schema names the target's schema, when a backup
+// goes into another schema than the one it came from.
+func checkSchema(streams IO, m backup.Manifest, target, toSchema string) error {
+	if m.Database.Schema == "" || strings.EqualFold(m.Database.Schema, target) {
+		return nil
+	}
+	fmt.Fprintf(streams.Err, "warning: this backup was taken from schema %q; the target table is in schema %q\n", m.Database.Schema, target)
+	if !strings.EqualFold(toSchema, target) {
+		return reauth.Refused(fmt.Sprintf("if that is intended, add --to-schema %s", reauth.ShellQuote(target)),
+			"backup of schema %q, target schema %q: not restored; nothing was changed", m.Database.Schema, target)
+	}
+	return nil
+}
+
+// restoreDryRun checks what a restore would: the whole file (with the identity, when encrypted)
+// and every row against the manifest's scope. It writes nothing.
+func restoreDryRun(ctx context.Context, streams IO, st *sqlstore.Store, path string, m backup.Manifest, ids []backup.Identity, o restoreOptions) error {
+	out := restoreDryRunJSON{DryRun: true, backupJSON: manifestJSON(path, m)}
+	if m.Encryption == "" || len(ids) > 0 {
+		rows, truncated, err := st.CheckBackup(ctx, path, ids)
+		if err != nil {
+			return err
+		}
+		out.Checked, out.Rows, out.Truncated = true, rows, truncated
+	}
+	if o.json {
+		return writeJSON(streams.Out, out)
+	}
+	switch {
+	case !out.Checked:
+		fmt.Fprintln(streams.Out, "encrypted: rows not checked (give --identity FILE to check them)")
+	case out.Truncated:
+		fmt.Fprintf(streams.Out, "checked: %d rows in complete batches, NO trailer (restore needs --accept-truncated)\n", out.Rows)
+	default:
+		fmt.Fprintf(streams.Out, "checked: %d rows, trailer and checksum match, every row within the manifest's cut-off and filters\n", out.Rows)
+	}
+	fmt.Fprintln(streams.Out, "dry run: nothing was written")
+	return nil
+}
+
+type restoreDryRunJSON struct {
+	DryRun bool `json:"dry_run"`
+	backupJSON
+	Checked   bool  `json:"checked"`
+	Rows      int64 `json:"rows"`
+	Truncated bool  `json:"truncated"`
+}
+
 func describeBackup(w io.Writer, path string, m backup.Manifest) {
-	fmt.Fprintf(w, "backup %s: %s tokens from %s (%s), cut-off id %d, taken %s by reauth %s\n", path, m.Product,
-		m.Table, m.Database, m.CutoffID, m.Started.Format("2006-01-02 15:04:05Z"), m.ReauthVersion)
+	enc := "clear (it holds live login tokens)"
+	if m.Encryption != "" {
+		enc = "encrypted (" + m.Encryption + ")"
+	}
+	fmt.Fprintf(w, "backup %s: %s tokens from %s (%s), cut-off id %d, taken %s by reauth %s, %s\n", path, m.Product,
+		m.Table, m.Database, m.CutoffID, m.Started.Format("2006-01-02 15:04:05Z"), m.ReauthVersion, enc)
 }

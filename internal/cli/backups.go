@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/backup"
+)
+
+// backupJSON is a backup's manifest as --json shows it (no identity is needed to read it).
+type backupJSON struct {
+	Path      string          `json:"path"`
+	Product   string          `json:"product"`
+	Table     string          `json:"table"`
+	Database  backup.Database `json:"database"`
+	CutoffID  int64           `json:"cutoff_id"`
+	Filters   backup.Filters  `json:"filters"`
+	Started   string          `json:"started"`
+	Version   string          `json:"reauth_version"`
+	Format    int             `json:"format"`
+	Encrypted bool            `json:"encrypted"`
+}
+
+func manifestJSON(path string, m backup.Manifest) backupJSON {
+	return backupJSON{Path: path, Product: m.Product, Table: m.Table, Database: m.Database, CutoffID: m.CutoffID, Filters: m.Filters,
+		Started: m.Started.UTC().Format("2006-01-02T15:04:05Z"), Version: m.ReauthVersion, Format: m.Format, Encrypted: m.Encryption != ""}
+}
+
+// loadIdentities reads --identity for an encrypted backup. A passphrase-protected SSH key asks
+// for the passphrase on the terminal, only when a batch needs it; there is no flag for it.
+func loadIdentities(streams IO, path string, m backup.Manifest) ([]backup.Identity, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if m.Encryption == "" {
+		fmt.Fprintln(streams.Err, "warning: --identity given, but this backup is not encrypted")
+		return nil, nil
+	}
+	b, err := backup.ReadKeyFile(path)
+	if err != nil {
+		return nil, reauth.Refused("give --identity the age identity file or the SSH private key of one of the backup's recipients",
+			"--identity: %v; nothing was changed", err)
+	}
+	var ask func() ([]byte, error)
+	if streams.ReadPassword != nil {
+		ask = func() ([]byte, error) {
+			p, err := streams.ReadPassword("passphrase for " + path + ": ")
+			return []byte(p), err
+		}
+	}
+	ids, err := backup.ParseIdentities(b, ask)
+	if err != nil {
+		return nil, reauth.Refused("give --identity the age identity file (AGE-SECRET-KEY-1…) or the SSH private key (ed25519 or RSA) of one of the backup's recipients",
+			"--identity %s: %v; nothing was changed", path, err)
+	}
+	return ids, nil
+}
+
+// parseRecipients reads --backup-recipient values (and the inventory's backup_recipients): each
+// an age public key, an SSH public key, or the path of a recipients file.
+func parseRecipients(values []string) ([]backup.Recipient, error) {
+	var out []backup.Recipient
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		if strings.HasPrefix(v, "age1") || strings.HasPrefix(v, "ssh-") {
+			r, err := backup.ParseRecipient(v)
+			if err != nil {
+				return nil, reauth.Usage("give an age public key (age1…), an ssh-ed25519 or ssh-rsa public key, or a recipients file", "--backup-recipient: %v", err)
+			}
+			out = append(out, r)
+			continue
+		}
+		b, err := backup.ReadKeyFile(v)
+		if err != nil {
+			return nil, reauth.Usage("give an age public key (age1…), an ssh-ed25519 or ssh-rsa public key, or a recipients file", "--backup-recipient %s: %v", v, err)
+		}
+		rs, err := backup.ParseRecipientsFile(b)
+		if err != nil {
+			return nil, reauth.Usage("a recipients file holds one age or SSH public key a line", "recipients file %s: %v", v, err)
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}
