@@ -111,3 +111,30 @@ func scope(inventoryPath string) string {
 	sum := sha256.Sum256([]byte(inventoryPath))
 	return hex.EncodeToString(sum[:4])
 }
+
+// CheckWritableDir says whether files can be created in dir, without leaving anything behind:
+// for a directory that does not exist yet, its nearest existing parent must be writable (reauth
+// would create the rest). what names the setting in messages ("backup directory", "audit log").
+func CheckWritableDir(dir, what, hint string) error {
+	d := dir
+	for {
+		fi, err := os.Stat(d)
+		if err == nil {
+			if !fi.IsDir() {
+				return Refused(hint, "%s %s: %s is not a directory", what, dir, d)
+			}
+			break
+		}
+		if !os.IsNotExist(err) || filepath.Dir(d) == d {
+			return Refused(hint, "%s %s: %v", what, dir, err)
+		}
+		d = filepath.Dir(d)
+	}
+	f, err := os.CreateTemp(d, ".reauth-probe-*")
+	if err != nil {
+		return Refused(hint, "%s %s cannot be written: %v", what, dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}

@@ -108,7 +108,7 @@ func TestRunDBConnectionKilledMidPurge(t *testing.T) {
 	killed := make(chan int, 1)
 	go func() { killed <- killDeleter(ctx, pg.SQL, pg.Name) }()
 	var out, errb bytes.Buffer
-	_, err = runbook.Run(ctx, runbook.Options{Inventory: inv, Yes: true, Out: &out, Err: &errb, Getenv: os.Getenv})
+	_, err = runbook.Run(ctx, runbook.Options{Inventory: inv, Yes: true, Out: &out, Err: &errb, Getenv: os.Getenv, StateDir: stateDir(cfg)})
 	if n := <-killed; n == 0 {
 		t.Fatal("the purge finished before its connection could be killed: seed more rows")
 	}
@@ -188,7 +188,7 @@ type journal struct {
 
 func readJournal(t *testing.T, cfg, product string) journal {
 	t.Helper()
-	b, err := os.ReadFile(strings.TrimSuffix(cfg, "reauth.yaml") + ".reauth-run-" + product + ".json")
+	b, err := os.ReadFile(stateDir(cfg).RunJournal(cfg, product))
 	if err != nil {
 		t.Fatal(err)
 	}

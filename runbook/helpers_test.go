@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/sandbox"
 )
@@ -127,13 +128,29 @@ func loggedIn(t *testing.T, c *sandbox.Cluster, bs map[string]*sandbox.Browser) 
 	return out
 }
 
+// stateDir is the state directory of a test's runs: beside its inventory, so that a run and its
+// --resume (in or out of process) share it, and no test writes to the real ~/.local/state.
+func stateDir(cfg string) reauth.StateDir {
+	return reauth.StateDir{Path: filepath.Join(filepath.Dir(cfg), "state", "reauth")}
+}
+
+// stateEnv points the binary at the state directory of the --config in args.
+func stateEnv(args []string) []string {
+	for i, a := range args {
+		if a == "--config" && i+1 < len(args) {
+			return []string{"XDG_STATE_HOME=" + filepath.Dir(stateDir(args[i+1]).Path)}
+		}
+	}
+	return nil
+}
+
 // reauthCmd runs the real binary; it returns stdout, stderr and the exit code.
 func reauthCmd(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, testenv.Binary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), stateEnv(args)...), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -28,6 +28,7 @@ func TestRunCtrlCStopsBeforeNextNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, testenv.Binary(t), "run", "--config", cfg, "--yes")
+	cmd.Env = append(os.Environ(), stateEnv(cmd.Args[1:])...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

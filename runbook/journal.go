@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -42,14 +41,16 @@ type Journal struct {
 	Updated   time.Time `json:"updated"`
 }
 
-// journalPath is where a product's journal lives: beside the inventory.
-func journalPath(configPath, product string) string {
-	return filepath.Join(filepath.Dir(configPath), ".reauth-run-"+product+".json")
+// journalPath is where a product's journal lives: in reauth's state directory (never beside the
+// inventory, which may be a read-only ConfigMap mount), one per inventory and product.
+func journalPath(o *Options, product string) string {
+	return o.StateDir.RunJournal(o.Inventory.Path, product)
 }
 
-// restartJournalPath is the rolling-restart journal of that run.
-func restartJournalPath(configPath, product string) string {
-	return filepath.Join(filepath.Dir(configPath), ".reauth-restart-"+product+".json")
+// restartJournalPath is the rolling-restart journal: the one `reauth restart` uses too, so that
+// either resumes what the other left.
+func restartJournalPath(o *Options, product string) string {
+	return o.StateDir.RestartJournal(o.Inventory.Path, product)
 }
 
 // loadJournal reads a journal; ok is false when there is none.

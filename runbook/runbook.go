@@ -30,6 +30,9 @@ type Options struct {
 	// ClearPersistedSessions removes Tomcat's SESSIONS.ser while nodes are down, where persistence is on.
 	ClearPersistedSessions bool
 	Products               []string // only these products of the inventory ("" = all)
+	// StateDir holds the journals, and the backups and audit log when the inventory names no
+	// place for them (zero: resolved from XDG_STATE_HOME or HOME through Getenv).
+	StateDir reauth.StateDir
 	// Mode overrides the inventory's mode for every product: auto (the product's session API where
 	// it has one, else a rolling restart), restart or api.
 	Mode           string
@@ -105,6 +108,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
 	rep := &Report{RunID: newRunID(o.Now()), DryRun: o.DryRun, NotCovered: NotCovered}
 	o.runID = rep.RunID
+	if o.StateDir.Path == "" {
+		sd, err := reauth.ResolveStateDir("", o.Getenv)
+		if err != nil {
+			rep.Error = err.Error()
+			return rep, err
+		}
+		o.StateDir = sd
+	}
 	units, err := prepareAll(ctx, o)
 	defer closeAll(units)
 	if err != nil {
@@ -139,10 +150,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 
-	logPath := o.Inventory.Resolve(o.Inventory.Defaults.AuditLog)
-	if logPath == "" {
-		logPath = o.Inventory.Resolve("reauth-audit.jsonl")
+	if err := ensurePlaces(&o); err != nil {
+		rep.Error = err.Error()
+		return rep, err
 	}
+	logPath := auditLogPath(&o)
 	alog, err := audit.Open(logPath, rep.RunID, o.Now)
 	if err != nil {
 		rep.Error = err.Error()

@@ -153,7 +153,7 @@ func (u *unit) prepare(ctx context.Context) error {
 		return err
 	}
 	u.ropts = rolloutOptions(o, ip, u)
-	jp := journalPath(o.Inventory.Path, string(ip.ID))
+	jp := journalPath(o, string(ip.ID))
 	j, ok, err := loadJournal(jp)
 	if err != nil {
 		return reauth.Refused("", "%v", err)
@@ -233,11 +233,11 @@ func loadJar(path string, p atlassian.Product) ([]*http.Cookie, error) {
 	return out, nil
 }
 
-// rolloutOptions are the inventory's timeouts (as `reauth restart` reads them) plus the run's own
-// journal, so that a run's --resume never mixes with a separate `reauth restart`.
+// rolloutOptions are the inventory's timeouts (as `reauth restart` reads them) plus the restart
+// journal, the one `reauth restart` uses: a rollout left by either is resumed by either.
 func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options {
 	ro := methods.Options(o.Inventory, ip)
-	ro.JournalPath = restartJournalPath(o.Inventory.Path, string(ip.ID))
+	ro.JournalPath = restartJournalPath(o, string(ip.ID))
 	ro.ClearPersistedSessions = o.ClearPersistedSessions
 	ro.HTTP = o.HTTP
 	ro.Events = u.progress
@@ -263,7 +263,7 @@ func (u *unit) progress(e rollout.Event) {
 
 // preflightAll checks every product before anything changes and reports every problem at once.
 func preflightAll(ctx context.Context, o Options, units []*unit) error {
-	var problems []string
+	problems := placeProblems(&o, units)
 	code := reauth.ExitRefused
 	for _, u := range units {
 		if u.resumed && u.journal.Phase == PhaseDone {
@@ -363,10 +363,7 @@ func confirmAll(o Options, units []*unit) error {
 }
 
 func (u *unit) backupPath() string {
-	dir := u.o.Inventory.Resolve(u.o.Inventory.Defaults.BackupDir)
-	if dir == "" {
-		dir = u.o.Inventory.Dir
-	}
+	dir := backupDir(u.o)
 	name := fmt.Sprintf("reauth-%s-%s", u.prod.ID, u.o.Now().UTC().Format("20060102T150405.000Z"))
 	if n := len(u.journal.Backups); n > 0 {
 		name += fmt.Sprintf("-part%d", n+1)

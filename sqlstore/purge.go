@@ -43,10 +43,12 @@ type PurgeOptions struct {
 	BatchSize int
 	// Workers is how many batches run at once, each on its own connection (default
 	// DefaultWorkers; always 1 on SQLite).
-	Workers       int
-	BackupPath    string // the new backup file (never overwritten)
-	ReauthVersion string // recorded in the backup's manifest
-	Progress      func(PurgeProgress)
+	Workers    int
+	BackupPath string // the new backup file (never overwritten)
+	// BackupRecipients encrypt the backup (age); none: a clear backup.
+	BackupRecipients []backup.Recipient
+	ReauthVersion    string // recorded in the backup's manifest
+	Progress         func(PurgeProgress)
 	// ToDelete is the count of rows in scope when the caller has just counted them (a Plan with
 	// the same options and CutoffID): it only feeds Progress, so Purge then skips its own COUNT
 	// (about a second per million rows on MariaDB).
@@ -238,7 +240,7 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 			return res, err
 		}
 	}
-	w, err := backup.Create(o.BackupPath, s.manifest(cutoff, o))
+	w, err := backup.Create(o.BackupPath, s.manifest(cutoff, o), o.BackupRecipients...)
 	if err != nil {
 		return res, err
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reauth/reauth"
-	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -20,6 +19,9 @@ type purgeOptions struct {
 	before              string
 	batchSize           int
 	backup              string
+	recipients          []string
+	allowInTree         bool
+	stateDir            string
 	cutoffID            int64
 	dryRun, yes, json   bool
 }
@@ -33,7 +35,10 @@ type purgeJSON struct {
 	Batches    int     `json:"batches"`
 	MaxBatchMS float64 `json:"max_batch_ms"`
 	CutoffID   int64   `json:"cutoff_id"`
-	Error      string  `json:"error,omitempty"`
+	// BackupEncrypted is false for a backup in clear: it holds live login tokens.
+	BackupEncrypted bool     `json:"backup_encrypted"`
+	Warnings        []string `json:"warnings,omitempty"`
+	Error           string   `json:"error,omitempty"`
 	Hint       string  `json:"hint,omitempty"`
 }
 
@@ -70,9 +75,16 @@ How: in batches, each a short transaction. By default each batch is sized by how
 holds its locks: from ` + fmt.Sprint(sqlstore.DefaultBatchSize) + ` rows toward about ` + fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds()) + ` ms per batch, up to ` + fmt.Sprint(sqlstore.MaxAdaptiveBatch) + ` rows,
 smaller when the database is busy; --batch-size N fixes it. Every batch's rows are written to
 the backup file and fsynced BEFORE its delete commits, so every deleted row is in the backup.
-The backup (gzip JSON Lines, mode 0600, never overwritten; default name reauth-<product>-<UTC
-time>.jsonl.gz in the current directory) is read back and checked (row count and sha256) before
-success is reported. 'reauth restore' puts the rows back.
+The backup (gzip JSON Lines, mode 0600, never overwritten) is read back and checked (row count
+and sha256) before success is reported. 'reauth restore' puts the rows back.
+
+The backup holds live login tokens: each row can be turned back into a working remember-me
+cookie until it expires. By default it goes to reauth's private state directory
+($XDG_STATE_HOME/reauth/backups, else ~/.local/state/reauth/backups, 0700; --state-dir moves it).
+--backup-recipient KEY encrypts it with age (repeatable: an age public key age1…, an ssh-ed25519
+or ssh-rsa public key, or a file of them); 'reauth restore --identity FILE' decrypts it. Without
+a recipient the backup is in clear, and purge says so. A --backup inside a git work tree or inside
+the product's home or shared home is refused unless --allow-backup-in-tree is given.
 
 Safety: --dry-run checks what the real run needs (the table, DELETE rights, a new backup file
 name), prints the counts per user and the exact SQL, and changes nothing. Without --yes, purge asks you to type the product name; without --yes and without a
@@ -122,7 +134,10 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
 	f.StringArrayVar(&o.excludeUsers, "exclude-user", nil, "keep this user's tokens (login name; repeatable)")
 	f.StringVar(&o.before, "before", "", "only tokens whose time is before TIME (RFC 3339 or UTC date; Bitbucket: expiry)")
 	f.IntVar(&o.batchSize, "batch-size", 0, "rows per batch, one short transaction each (default: sized to hold locks ~"+fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds())+" ms)")
-	f.StringVar(&o.backup, "backup", "", "backup file to create (default reauth-<product>-<UTC time>.jsonl.gz here)")
+	f.StringVar(&o.backup, "backup", "", "backup file to create (default: reauth-<product>-<UTC time>.jsonl.gz in the state directory's backups/)")
+	f.StringArrayVar(&o.recipients, "backup-recipient", nil, "encrypt the backup to this age or SSH public key, or the keys in this file (repeatable)")
+	f.BoolVar(&o.allowInTree, "allow-backup-in-tree", false, "accept a --backup inside a git work tree or the product's home")
+	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
 	f.Int64Var(&o.cutoffID, "cutoff-id", 0, "purge ids up to this one (default: the highest id now); to finish an interrupted purge")
 	f.BoolVar(&o.dryRun, "dry-run", false, "do every read, print counts per user and the SQL, change nothing")
 	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (required without a terminal)")
@@ -153,6 +168,10 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 		return reauth.Refused("add --yes to confirm without a terminal (after checking the plan with --dry-run)",
 			"not confirmed: purge needs confirmation and there is no terminal to ask on; nothing was changed")
 	}
+	place, err := o.backupPlace(streams)
+	if err != nil {
+		return err
+	}
 	st, p, db, err := o.target.open(ctx, streams)
 	if err != nil {
 		return err
@@ -163,10 +182,8 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	if err := st.CheckDeleteRights(ctx); err != nil {
 		return err
 	}
-	if o.backup != "" {
-		if err := backup.CheckNew(o.backup); err != nil {
-			return err
-		}
+	if err := place.check(); err != nil {
+		return err
 	}
 	if !o.dryRun {
 		// Lock before planning: the plan confirmed is then the plan run, and another run holding
@@ -192,6 +209,7 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 				Qualified: st.Table().Qualified, PurgePlan: plan})
 		}
 		printPurgePlan(streams, st, plan, db, o.batchSize)
+		place.printWarning(streams.Out)
 		fmt.Fprintln(streams.Out, "dry run: nothing was changed")
 		return nil
 	}
@@ -206,6 +224,7 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	}
 	if !o.json {
 		printPurgePlan(streams, st, plan, db, o.batchSize)
+		place.printWarning(streams.Out)
 	}
 	what := fmt.Sprintf("delete %d %s remember-me tokens (ids up to %d) from %s, after backing them up", plan.ToDelete, p.Name, plan.CutoffID, st.Table().Qualified)
 	if err := confirmTyped(streams, o.yes, string(p.ID), what); err != nil {
@@ -213,10 +232,10 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	}
 	// The cut-off is the plan's: what was confirmed is what is deleted.
 	po.CutoffID, po.ToDelete = plan.CutoffID, plan.ToDelete
-	po.BackupPath = o.backup
-	if po.BackupPath == "" {
-		po.BackupPath = backup.DefaultName(string(p.ID), streams.now())
+	if po.BackupPath, err = place.path(string(p.ID), streams.now()); err != nil {
+		return err
 	}
+	po.BackupRecipients = place.recipients
 	if abs, err := filepath.Abs(po.BackupPath); err == nil {
 		po.BackupPath = abs
 	}
@@ -230,7 +249,7 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	res, err := st.Purge(ctx, po)
 	pp.done()
 	out := purgeJSON{Deleted: res.Deleted, Kept: res.Kept, Backup: res.Backup, SHA256: res.SHA256, Batches: res.Batches,
-		MaxBatchMS: res.MaxBatchMS, CutoffID: res.CutoffID}
+		MaxBatchMS: res.MaxBatchMS, CutoffID: res.CutoffID, BackupEncrypted: len(place.recipients) > 0, Warnings: place.warnings()}
 	if err != nil {
 		if res.Deleted > 0 || res.Batches > 0 {
 			// Some rows are gone: say where they are and how to finish, on stdout too.
@@ -250,7 +269,8 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	}
 	fmt.Fprintf(streams.Out, "deleted %d tokens in %d batches (longest %.1f ms); kept %d (the tokens left in the table)\n", res.Deleted, res.Batches, res.MaxBatchMS, res.Kept)
 	fmt.Fprintf(streams.Out, "backup  %s (checked: %d rows, sha256 %s)\n", res.Backup, res.Deleted, res.SHA256)
-	fmt.Fprintf(streams.Out, "undo    reauth restore %s %s\n", o.target.again(), res.Backup)
+	place.printWarning(streams.Out)
+	fmt.Fprintf(streams.Out, "undo    reauth restore %s %s%s\n", o.target.again(), place.identityHint(), res.Backup)
 	fmt.Fprintln(streams.Out, "next    restart every node (sessions live in memory), e.g. reauth restart --config FILE")
 	return nil
 }

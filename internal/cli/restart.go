@@ -22,7 +22,7 @@ type restartOptions struct {
 	config, product                    string
 	dryRun, yes, resume, clearSessions bool
 	json                               bool
-	journal                            string
+	journal, stateDir                  string
 }
 
 // newRestartCmd is `reauth restart`: the rolling restart of one product's nodes.
@@ -40,8 +40,9 @@ persist sessions to SESSIONS.ser (or, with --clear-persisted-sessions, that reau
 while the node is down). Any problem refuses the run (exit 4) and nothing is changed.
 
 The first failure stops the run: the nodes after it are not touched (exit 3 when some nodes were
-restarted, 1 when the first failed). A journal beside the config file remembers the nodes already
-restarted: --resume continues with the node that failed. Ctrl-C stops before the next node (the
+restarted, 1 when the first failed). A journal in reauth's state directory (the one 'reauth run'
+keeps for its restart step) remembers the nodes already restarted: --resume continues with the
+node that failed, whichever of the two commands stopped. Ctrl-C stops before the next node (the
 current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`,
 		Example: `  # Preflight every node and print the order and the commands; restart nothing:
   reauth restart --config reauth.yaml --product jira --dry-run
@@ -67,7 +68,8 @@ current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted or failed run from its journal")
 	f.BoolVar(&o.clearSessions, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where Tomcat persists sessions")
 	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
-	f.StringVar(&o.journal, "journal", "", "journal file (default: .reauth-journal-<product>.json beside the config)")
+	f.StringVar(&o.journal, "journal", "", "journal file (default: the product's restart journal in the state directory, the one 'reauth run' uses)")
+	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
 	return cmd
 }
 
@@ -97,7 +99,17 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 	opts := methods.Options(inv, p)
 	opts.JournalPath = o.journal
 	if opts.JournalPath == "" {
-		opts.JournalPath = methods.JournalPath(inv, p)
+		// The journal `reauth run` keeps for its restart step: either resumes the other's.
+		sd, err := reauth.ResolveStateDir(o.stateDir, streams.getenv)
+		if err != nil {
+			return err
+		}
+		opts.JournalPath = sd.RestartJournal(inv.Path, string(p.ID))
+		if !o.dryRun {
+			if _, err := sd.Ensure(); err != nil {
+				return err
+			}
+		}
 	}
 	opts.Resume, opts.ClearPersistedSessions = o.resume, o.clearSessions
 	view := newNodeView(streams.Err, streams.ErrTTY && !o.json, plan)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/sandbox"
@@ -56,6 +57,7 @@ type restartJSON struct {
 func runBinary(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(testenv.Binary(t), args...)
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+testStateHome(t))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -70,6 +72,7 @@ func runBinary(t *testing.T, args ...string) (int, string, string) {
 
 func TestRestartCLI(t *testing.T) {
 	c, cfg := restartSandbox(t, 3)
+	stateDir := filepath.Join(testStateHome(t), "reauth")
 
 	// No terminal and no --yes: refused, nothing restarted.
 	code, _, stderr := runBinary(t, "restart", "--config", cfg)
@@ -96,8 +99,12 @@ func TestRestartCLI(t *testing.T) {
 		res.Nodes[1].Status != "failed" || res.Nodes[1].Error == "" || res.Nodes[2].Status != "untouched" || res.Nodes[2].Restarted {
 		t.Fatalf("exit %d, %+v\n%s", code, res, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), ".reauth-journal-jira.json")); err != nil {
-		t.Errorf("journal beside the config: %v", err)
+	// The journal is in the state directory (the one `reauth run` uses), not beside the config.
+	if _, err := os.Stat(reauth.StateDir{Path: stateDir}.RestartJournal(cfg, "jira")); err != nil {
+		t.Errorf("restart journal in the state directory: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(cfg), ".reauth-*")); len(m) > 0 {
+		t.Errorf("files beside the config: %v", m)
 	}
 	// The operator starts node2 again; --resume finishes the job.
 	if err := c.StartNode(context.Background(), "node2"); err != nil {

@@ -25,6 +25,7 @@ type runOptions struct {
 	cookies  string
 	clearSer bool
 	mode     string
+	stateDir string
 	json     bool
 	report   string
 }
@@ -56,7 +57,14 @@ For each product, in order:
                 from the audit log ('reauth report' rebuilds the same file later)
 
 A failure stops the run and says what was done and what was not; --resume continues from the
-journal beside the inventory: it never purges twice and restarts only nodes not yet restarted.`,
+journal: it never purges twice and restarts only nodes not yet restarted.
+
+Where files go: journals in reauth's state directory ($XDG_STATE_HOME/reauth, else
+~/.local/state/reauth, created 0700; --state-dir moves it), never beside the inventory (which may
+be read-only). Backups go to the inventory's defaults.backup_dir, else the state directory's
+backups/; the audit log to defaults.audit_log, else audit.jsonl in the state directory. Preflight
+checks that all three can be written (exit 4), in a dry run too. 'reauth restart' resumes the
+restart step a run left, and the other way round: both use one journal.`,
 		Example: `  # See everything that would happen, change nothing:
   reauth run --config reauth.yaml --dry-run
 
@@ -85,6 +93,7 @@ journal beside the inventory: it never purges twice and restarts only nodes not 
 	f.StringVar(&o.cookies, "cookies", "", "a browser's exported cookies (Netscape cookies.txt) that must be rejected afterwards")
 	f.BoolVar(&o.clearSer, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where session persistence is on")
 	f.StringVar(&o.mode, "mode", "", "how to end in-memory sessions: auto (the product's session API where it has one, else a rolling restart), restart or api; overrides the inventory's mode")
+	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory for journals and default backups (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
 	f.StringVar(&o.report, "report", "", "write an evidence report for people: FILE.html (one self-contained page) or FILE.md (Markdown)")
 	_ = c.MarkFlagRequired("config")
@@ -135,6 +144,9 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	}
 	ro.DryRun, ro.Yes, ro.Resume, ro.CookiesFile, ro.ClearPersistedSessions, ro.Products, ro.Mode =
 		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products, o.mode
+	if ro.StateDir, err = reauth.ResolveStateDir(o.stateDir, streams.getenv); err != nil {
+		return err
+	}
 	runCtx, stop := twoStageInterrupt(ctx, func() {
 		fmt.Fprintln(streams.Err, "interrupt: stopping at the next safe point (after the current batch or node); press Ctrl-C again to stop waiting")
 	})

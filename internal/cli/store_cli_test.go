@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,13 +25,33 @@ import (
 func storeCLI(t *testing.T, env map[string]string, tty bool, in string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	streams := IO{In: strings.NewReader(in), Out: &out, Err: &errb, InTTY: tty,
-		Getenv: func(k string) string { return env[k] }, Now: time.Now}
+	state := testStateHome(t)
+	streams := IO{In: strings.NewReader(in), Out: &out, Err: &errb, InTTY: tty, Now: time.Now,
+		Getenv: func(k string) string {
+			if v, ok := env[k]; ok || k != "XDG_STATE_HOME" {
+				return v
+			}
+			return state
+		}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	code := Run(ctx, args, streams)
 	return code, out.String(), errb.String()
 }
+
+// testStateHome is the XDG_STATE_HOME of a test: reauth's state directory is its reauth/, so
+// that no test writes to the real ~/.local/state.
+func testStateHome(t *testing.T) string {
+	t.Helper()
+	if v, ok := stateHomes.Load(t.Name()); ok {
+		return v.(string)
+	}
+	d := t.TempDir()
+	stateHomes.Store(t.Name(), d)
+	return d
+}
+
+var stateHomes sync.Map
 
 // jiraDB is a fresh PostgreSQL database holding a Jira token table with n rows.
 func jiraDB(t *testing.T, n int) *testenv.DB {

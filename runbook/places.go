@@ -1,0 +1,73 @@
+package runbook
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/backup"
+)
+
+// backupDir is where a run writes its backups: the inventory's backup_dir, else the state
+// directory's backups/ (0700).
+func backupDir(o *Options) string {
+	if d := o.Inventory.Resolve(o.Inventory.Defaults.BackupDir); d != "" {
+		return d
+	}
+	return o.StateDir.Backups()
+}
+
+// auditLogPath is the inventory's audit_log, else audit.jsonl in the state directory.
+func auditLogPath(o *Options) string {
+	if p := o.Inventory.Resolve(o.Inventory.Defaults.AuditLog); p != "" {
+		return p
+	}
+	return o.StateDir.AuditLog()
+}
+
+// placeProblems is the preflight of the places a run writes (in a dry run too): the backup
+// directory (not in a git work tree or a product's home), the audit log's directory and the
+// state directory that holds the journals. A run that cannot write one of them would fail after
+// its first change.
+func placeProblems(o *Options, units []*unit) []string {
+	var problems []string
+	add := func(err error) {
+		if err != nil {
+			problems = append(problems, err.Error())
+			if h := reauth.HintOf(err); h != "" {
+				problems = append(problems, "  hint: "+h)
+			}
+		}
+	}
+	dir := backupDir(o)
+	add(reauth.CheckWritableDir(dir, "backup directory", "set defaults.backup_dir in the inventory to a private directory you can write to, or leave it out (backups then go to the state directory)"))
+	if o.Inventory.Defaults.BackupDir != "" {
+		var homes []string
+		for _, u := range units {
+			homes = append(homes, backup.ProductHomes(u.inv.Home)...)
+		}
+		add(backup.CheckPlace(filepath.Join(dir, "x"), homes, "defaults.backup_dir"))
+	}
+	logPath := auditLogPath(o)
+	add(reauth.CheckWritableDir(filepath.Dir(logPath), "audit log directory", "set defaults.audit_log in the inventory to a file in a directory you can write to"))
+	if fi, err := os.Stat(logPath); err == nil && !fi.Mode().IsRegular() {
+		add(reauth.Refused("set defaults.audit_log to a regular file", "audit log %s is not a regular file", logPath))
+	}
+	add(reauth.CheckWritableDir(o.StateDir.Path, "state directory (journals)", "pass --state-dir DIR naming a private directory you can write to"))
+	return problems
+}
+
+// ensurePlaces creates the state directory (0700), and its backups/ when the run uses it, once
+// the run is confirmed.
+func ensurePlaces(o *Options) error {
+	if _, err := o.StateDir.Ensure(); err != nil {
+		return err
+	}
+	if o.Inventory.Defaults.BackupDir == "" {
+		if _, err := o.StateDir.Ensure("backups"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
