@@ -70,4 +70,3 @@ func ensurePlaces(o *Options) error {
 	}
 	return nil
 }
-

@@ -39,7 +39,7 @@ type purgeJSON struct {
 	BackupEncrypted bool     `json:"backup_encrypted"`
 	Warnings        []string `json:"warnings,omitempty"`
 	Error           string   `json:"error,omitempty"`
-	Hint       string  `json:"hint,omitempty"`
+	Hint            string   `json:"hint,omitempty"`
 }
 
 // dryRunJSON is what --dry-run --json prints.
