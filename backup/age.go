@@ -300,3 +300,37 @@ func ReadKeyFile(path string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// ParseRecipientValues reads recipients as --backup-recipient and the inventory give them: each
+// value an age public key, an SSH public key, or the path of a recipients file (relative paths
+// are resolved by resolve; nil keeps them as they are).
+func ParseRecipientValues(values []string, resolve func(string) string) ([]Recipient, error) {
+	var out []Recipient
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		if strings.HasPrefix(v, "age1") || strings.HasPrefix(v, "ssh-") {
+			r, err := ParseRecipient(v)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+			continue
+		}
+		if resolve != nil {
+			v = resolve(v)
+		}
+		b, err := ReadKeyFile(v)
+		if err != nil {
+			return nil, fmt.Errorf("recipients file: %w", err)
+		}
+		rs, err := ParseRecipientsFile(b)
+		if err != nil {
+			return nil, fmt.Errorf("recipients file %s: %w", v, err)
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}

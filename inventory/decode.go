@@ -177,7 +177,8 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 		return err
 	}
 	if dn := f["defaults"]; dn != nil {
-		df, err := d.fields(dn, "defaults", "start_timeout", "poll_interval", "stable_window", "backup_dir", "audit_log")
+		df, err := d.fields(dn, "defaults", "start_timeout", "poll_interval", "stable_window", "backup_dir", "audit_log",
+			"backup_recipients", "require_encrypted_backups")
 		if err != nil {
 			return err
 		}
@@ -197,6 +198,14 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 		if df2.AuditLog, err = d.str(df["audit_log"], "audit_log"); err != nil {
 			return err
 		}
+		if df2.BackupRecipients, err = d.strs(df["backup_recipients"], "backup_recipients"); err != nil {
+			return err
+		}
+		req, err := d.boolean(df["require_encrypted_backups"], "require_encrypted_backups")
+		if err != nil {
+			return err
+		}
+		df2.RequireEncryptedBackups = req != nil && *req
 	}
 	pn := f["products"]
 	if pn == nil || pn.Kind != yaml.SequenceNode || len(pn.Content) == 0 {
@@ -223,7 +232,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 
 func (d *decoder) product(n *yaml.Node, p *Product) error {
 	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
-		"canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes")
+		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes")
 	if err != nil {
 		return err
 	}
@@ -252,6 +261,9 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 	}
 	if p.StatusPath != "" && !strings.HasPrefix(p.StatusPath, "/") {
 		return d.err(f["status_path"].Line, "write an absolute path such as /status", "status_path must start with /")
+	}
+	if p.BackupRecipients, err = d.strs(f["backup_recipients"], "backup_recipients"); err != nil {
+		return err
 	}
 	if p.ExcludeUsers, err = d.strs(f["exclude_users"], "exclude_users"); err != nil {
 		return err

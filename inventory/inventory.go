@@ -5,7 +5,8 @@
 //
 // Schema (every key; anything else is refused):
 //
-//	defaults: {start_timeout: 20m, poll_interval: 2s, stable_window: 10s, backup_dir: ., audit_log: ./reauth-audit.jsonl}
+//	defaults: {start_timeout: 20m, poll_interval: 2s, stable_window: 10s, backup_dir: DIR, audit_log: FILE,
+//	           backup_recipients: [age1…, "ssh-ed25519 …", recipients-file], require_encrypted_backups: false}
 //	products:
 //	  - product: jira                    # jira|confluence|bitbucket|bamboo|fisheye|crowd
 //	    home: /var/atlassian/application-data/jira
@@ -14,6 +15,7 @@
 //	    table: ...                       # optional token-table override
 //	    status_path: /status             # optional readiness path override (Fisheye's is UNCONFIRMED)
 //	    exclude_users: [admin-breakglass]
+//	    backup_recipients: [age1…]       # added to defaults.backup_recipients for this product
 //	    canary: {user: ..., password_env: ..., password_file: ...}
 //	    admin: {user: ..., password_env/_file: ..., token_env/_file: ...}
 //	    mode: auto                       # auto|restart|api
@@ -65,6 +67,11 @@ type Defaults struct {
 	StableWindow time.Duration
 	BackupDir    string
 	AuditLog     string
+	// BackupRecipients encrypt every product's backups (age or SSH public keys, or recipients
+	// files); a product's own list adds to them.
+	BackupRecipients []string
+	// RequireEncryptedBackups refuses (preflight, exit 4) a run whose backups would be in clear.
+	RequireEncryptedBackups bool
 }
 
 // Product is one product and its nodes.
@@ -77,13 +84,15 @@ type Product struct {
 	Table        string
 	StatusPath   string
 	ExcludeUsers []string
-	Canary       *Credential
-	Admin        *Admin
-	Mode         string
-	StartTimeout time.Duration
-	Drain        Drain
-	Kubernetes   *Kubernetes
-	Nodes        []Node
+	// BackupRecipients encrypt this product's backups, besides the defaults' recipients.
+	BackupRecipients []string
+	Canary           *Credential
+	Admin            *Admin
+	Mode             string
+	StartTimeout     time.Duration
+	Drain            Drain
+	Kubernetes       *Kubernetes
+	Nodes            []Node
 }
 
 // Database is a database given directly rather than found in the home directory.

@@ -139,7 +139,8 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	}
 	res, err := u.store.Purge(pctx, sqlstore.PurgeOptions{
 		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path, ToDelete: u.purge.ToDelete,
-		Abort: abort,
+		BackupRecipients: u.rcpts,
+		Abort:            abort,
 		Progress: func(p sqlstore.PurgeProgress) {
 			if time.Since(last) > 500*time.Millisecond {
 				last = time.Now()

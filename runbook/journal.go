@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -60,7 +61,7 @@ func loadJournal(path string) (j *Journal, ok bool, err error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read run journal: %w", err)
+		return nil, false, fmt.Errorf("read run journal in the state directory %s: %w", filepath.Dir(path), err)
 	}
 	j = &Journal{}
 	if err := json.Unmarshal(b, j); err != nil {

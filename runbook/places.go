@@ -1,6 +1,8 @@
 package runbook
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -54,6 +56,14 @@ func placeProblems(o *Options, units []*unit) []string {
 		add(reauth.Refused("set defaults.audit_log to a regular file", "audit log %s is not a regular file", logPath))
 	}
 	add(reauth.CheckWritableDir(o.StateDir.Path, "state directory (journals)", "pass --state-dir DIR naming a private directory you can write to"))
+	if o.Inventory.Defaults.RequireEncryptedBackups {
+		for _, u := range units {
+			if len(u.rcpts) == 0 {
+				add(reauth.Refused("add defaults.backup_recipients (or the product's backup_recipients) to the inventory: age or SSH public keys",
+					"%s: the inventory requires encrypted backups (defaults.require_encrypted_backups) and names no recipient", u.prod.ID))
+			}
+		}
+	}
 	return problems
 }
 
@@ -69,4 +79,43 @@ func ensurePlaces(o *Options) error {
 		}
 	}
 	return nil
+}
+
+// BackupReport says what a product's backups are: encrypted or not (a clear backup holds live
+// login tokens), and until when they matter.
+type BackupReport struct {
+	Encrypted  bool   `json:"encrypted"`
+	Recipients int    `json:"recipients"`
+	Warning    string `json:"warning,omitempty"`
+}
+
+// clearBackupWarning is said in the plan, the report and --json of a product whose backups are
+// not encrypted.
+const clearBackupWarning = "backups are NOT encrypted: they hold live login tokens, and anyone who reads them can log in as " +
+	"those users until their cookies expire; encrypt them with defaults.backup_recipients (age or SSH public keys) " +
+	"in the inventory, or shred them once no longer needed (reauth backups shred)"
+
+// backupRecipients reads the inventory's recipients for the unit (the defaults' and the
+// product's); recipients files are relative to the inventory.
+func (u *unit) backupRecipients() error {
+	inv := u.o.Inventory
+	values := append(append([]string(nil), inv.Defaults.BackupRecipients...), u.inv.BackupRecipients...)
+	rs, err := backup.ParseRecipientValues(values, inv.Resolve)
+	if err != nil {
+		return reauth.Usage("backup_recipients lists age public keys (age1…), ssh-ed25519 or ssh-rsa public keys, or recipients files",
+			"backup_recipients: %v", err)
+	}
+	u.rcpts = rs
+	u.report.Backup = BackupReport{Encrypted: len(rs) > 0, Recipients: len(rs)}
+	if len(rs) == 0 {
+		u.report.Backup.Warning = clearBackupWarning
+		u.report.Warnings = append(u.report.Warnings, clearBackupWarning)
+	}
+	return nil
+}
+
+func printBackupNote(w io.Writer, b BackupReport) {
+	if b.Encrypted {
+		fmt.Fprintf(w, "   backups are encrypted (age, %d recipient(s)): restore needs --identity\n", b.Recipients)
+	}
 }

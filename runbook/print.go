@@ -74,6 +74,7 @@ func printReport(w io.Writer, r *Report) {
 				}
 				fmt.Fprintf(w, "   backup  %s%s (undo: reauth restore --product %s … %s)\n", b, sum, p.Product, b)
 			}
+			printBackupNote(w, p.Backup)
 		}
 		if res := p.Mode.Result; res != nil {
 			fmt.Fprintf(w, "   api     ended the sessions of %d of %d user(s) (%d unknown, %d failed) in %.1fs, %d request(s), p99 %.0f ms; no node restarted\n",

@@ -103,18 +103,24 @@ func (o *Options) defaults() {
 	}
 }
 
+// resolveStateDir fills StateDir from XDG_STATE_HOME or HOME when the caller gave none.
+func (o *Options) resolveStateDir() error {
+	if o.StateDir.Path != "" {
+		return nil
+	}
+	sd, err := reauth.ResolveStateDir("", o.Getenv)
+	o.StateDir = sd
+	return err
+}
+
 // Run does the whole job. The report is filled in as far as the run got, also on error.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
 	rep := &Report{RunID: newRunID(o.Now()), DryRun: o.DryRun, NotCovered: NotCovered}
 	o.runID = rep.RunID
-	if o.StateDir.Path == "" {
-		sd, err := reauth.ResolveStateDir("", o.Getenv)
-		if err != nil {
-			rep.Error = err.Error()
-			return rep, err
-		}
-		o.StateDir = sd
+	if err := o.resolveStateDir(); err != nil {
+		rep.Error = err.Error()
+		return rep, err
 	}
 	units, err := prepareAll(ctx, o)
 	defer closeAll(units)

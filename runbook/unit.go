@@ -13,6 +13,7 @@ import (
 	"github.com/reauth/reauth/apimode"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/audit"
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/cookiefile"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
@@ -47,6 +48,7 @@ type ProductReport struct {
 	Nodes          []rollout.NodeResult `json:"nodes"`
 	Mode           ModeReport           `json:"mode"`
 	Verify         VerifyReport         `json:"verify"`
+	Backup         BackupReport         `json:"backup"`
 	Warnings       []string             `json:"warnings,omitempty"`
 	Error          string               `json:"error,omitempty"`
 }
@@ -69,6 +71,7 @@ type unit struct {
 	captured  []session
 	auth      apimode.Auth // API mode: the admin credential
 	unlock    func() error // releases the run lock, held from preflight to the report
+	rcpts     []backup.Recipient
 	audit     *audit.Log
 	report    ProductReport
 	// replayed is every outcome of the last replayAll, for the audit log.
@@ -136,6 +139,9 @@ func (u *unit) prepare(ctx context.Context) error {
 		return err
 	}
 	u.db, u.store = db, st
+	if err := u.backupRecipients(); err != nil {
+		return err
+	}
 	u.report.Database = db.String()
 	u.report.Table = st.Table().Name
 	if ip.Canary != nil && !o.verifyOnly { // verify replays cookies; it logs nobody in
@@ -156,7 +162,7 @@ func (u *unit) prepare(ctx context.Context) error {
 	jp := journalPath(o, string(ip.ID))
 	j, ok, err := loadJournal(jp)
 	if err != nil {
-		return reauth.Refused("", "%v", err)
+		return reauth.Refused("pass --state-dir DIR naming a private directory you can write to (it holds the journals)", "%v", err)
 	}
 	switch {
 	case ok && o.verifyOnly:

@@ -100,7 +100,7 @@ func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
 	v.TokensChecked, v.TokensRemaining = false, -1
 	if !countTokens {
 		v.Problems = append(v.Problems,
-			"no journal of an earlier run beside the inventory: the cut-off is unknown, so remaining tokens were not counted")
+			"no journal of an earlier run in the state directory: the cut-off is unknown, so remaining tokens were not counted")
 	} else if rem, err := u.store.Remaining(ctx, u.journal.CutoffID, sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers}); err != nil {
 		v.Problems = append(v.Problems, "could not count remaining tokens: "+err.Error())
 	} else {

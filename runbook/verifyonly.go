@@ -12,6 +12,10 @@ func Verify(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
 	o.verifyOnly = true
 	rep := &Report{RunID: newRunID(o.Now()), NotCovered: NotCovered}
+	if err := o.resolveStateDir(); err != nil {
+		rep.Error = err.Error()
+		return rep, err
+	}
 	units, err := prepareAll(ctx, o)
 	defer closeAll(units)
 	if err != nil {

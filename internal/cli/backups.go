@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/backup"
@@ -57,32 +56,13 @@ func loadIdentities(streams IO, path string, m backup.Manifest) ([]backup.Identi
 	return ids, nil
 }
 
-// parseRecipients reads --backup-recipient values (and the inventory's backup_recipients): each
-// an age public key, an SSH public key, or the path of a recipients file.
+// parseRecipients reads --backup-recipient values: each an age public key, an SSH public key, or
+// the path of a recipients file.
 func parseRecipients(values []string) ([]backup.Recipient, error) {
-	var out []backup.Recipient
-	for _, v := range values {
-		v = strings.TrimSpace(v)
-		if v == "" {
-			continue
-		}
-		if strings.HasPrefix(v, "age1") || strings.HasPrefix(v, "ssh-") {
-			r, err := backup.ParseRecipient(v)
-			if err != nil {
-				return nil, reauth.Usage("give an age public key (age1…), an ssh-ed25519 or ssh-rsa public key, or a recipients file", "--backup-recipient: %v", err)
-			}
-			out = append(out, r)
-			continue
-		}
-		b, err := backup.ReadKeyFile(v)
-		if err != nil {
-			return nil, reauth.Usage("give an age public key (age1…), an ssh-ed25519 or ssh-rsa public key, or a recipients file", "--backup-recipient %s: %v", v, err)
-		}
-		rs, err := backup.ParseRecipientsFile(b)
-		if err != nil {
-			return nil, reauth.Usage("a recipients file holds one age or SSH public key a line", "recipients file %s: %v", v, err)
-		}
-		out = append(out, rs...)
+	rs, err := backup.ParseRecipientValues(values, nil)
+	if err != nil {
+		return nil, reauth.Usage("give an age public key (age1…), an ssh-ed25519 or ssh-rsa public key, or a file of them, one a line",
+			"--backup-recipient: %v", err)
 	}
-	return out, nil
+	return rs, nil
 }
