@@ -98,6 +98,10 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 	if err != nil {
 		return err
 	}
+	if m.Encryption != "" && len(ids) == 0 && !o.dryRun {
+		return reauth.Refused("give --identity FILE: the age identity or SSH private key of one of the backup's recipients ('restore --dry-run' shows the manifest without it)",
+			"backup %s is encrypted; nothing was changed", path)
+	}
 	st, p, db, err := o.target.open(ctx, streams)
 	if err != nil {
 		return err

@@ -217,6 +217,7 @@ var verbs = []func(IO) *cobra.Command{
 	newInspectCmd,
 	newPurgeCmd,
 	newRestoreCmd,
+	newBackupsCmd,
 	newRestartCmd,
 	newVerifyCmd,
 	newRunCmd,
