@@ -17,7 +17,7 @@ func writeBackup(t *testing.T, dir, name string, started time.Time, rcpts ...bac
 	t.Helper()
 	path := filepath.Join(dir, name)
 	m := backup.Manifest{Product: "jira", Table: "remembermetoken", TableName: "remembermetoken", IDColumn: "id",
-		Columns: []backup.Column{{Name: "id", SQLType: "numeric", Kind: backup.KindInt}, {Name: "token", SQLType: "varchar", Kind: backup.KindString}},
+		Columns:  []backup.Column{{Name: "id", SQLType: "numeric", Kind: backup.KindInt}, {Name: "token", SQLType: "varchar", Kind: backup.KindString}},
 		Database: backup.Database{Engine: "postgres", Host: "db", Port: 5432, Name: "jira"}, CutoffID: 9, Started: started}
 	w, err := backup.Create(path, m, rcpts...)
 	if err != nil {
