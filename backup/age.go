@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"filippo.io/age"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/internal/boundedfile"
 )
 
 // An encrypted backup (manifest.encryption "age") is the clear gzip member of the manifest (so
@@ -277,29 +277,9 @@ func ParseIdentities(b []byte, passphrase func() ([]byte, error)) ([]Identity, e
 // refused, never read without end.
 const maxKeyFile = 1 << 20
 
-// ReadKeyFile reads an identity or recipients file: a regular file of at most 1 MiB.
-func ReadKeyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxKeyFile {
-		return nil, fmt.Errorf("%s is larger than %d KiB: not a key file", path, maxKeyFile>>10)
-	}
-	return b, nil
-}
+// ReadKeyFile reads an identity or recipients file: a regular file of at most 1 MiB (a pipe or
+// a device is refused, never read without end).
+func ReadKeyFile(path string) ([]byte, error) { return boundedfile.Read(path, maxKeyFile) }
 
 // ParseRecipientValues reads recipients as --backup-recipient and the inventory give them: each
 // value an age public key, an SSH public key, or the path of a recipients file (relative paths
