@@ -50,6 +50,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/reauth/reauth/internal/testenv"
 )
 
@@ -107,6 +109,10 @@ type result struct {
 	FloorSettleS  float64 `json:"floor_settle_s"`
 	RatioSettled  float64 `json:"ratio_settled"`
 	RatioFloor    float64 `json:"ratio_floor"` // tool_s / floor_s
+	// (a) again with its backup encrypted (age, one X25519 recipient): the cost of encryption,
+	// measured in the same run. Target: ratio_encrypted <= 1.15.
+	ToolEncryptedS float64 `json:"tool_encrypted_s"`
+	RatioEncrypted float64 `json:"ratio_encrypted"` // tool_encrypted_s / tool_s
 }
 
 func rowCounts(b *testing.B) []int {
@@ -174,6 +180,7 @@ func BenchmarkPurge(b *testing.B) {
 					"median_ratio_settled":                  med(func(r result) float64 { return r.RatioSettled }),
 					"median_ratio_floor":                    med(func(r result) float64 { return r.RatioFloor }),
 					"median_tool_s":                         med(func(r result) float64 { return r.ToolS }),
+					"median_ratio_encrypted":                med(func(r result) float64 { return r.RatioEncrypted }),
 					"median_manual_s":                       med(func(r result) float64 { return r.ManualS }),
 					"median_tool_logins_s":                  med(func(r result) float64 { return r.ToolLoginsS }),
 					"median_manual_logins_s":                med(func(r result) float64 { return r.ManualLoginsS }),
@@ -237,10 +244,10 @@ func runOnce(b *testing.B, e engine, db *testenv.DB, bin string, rows int) resul
 		must(err)
 		return d
 	}
-	tool := func(name string) (purgeOut, int64, time.Duration) {
+	tool := func(name string, extra ...string) (purgeOut, int64, time.Duration) {
 		b.Helper()
 		backupFile := filepath.Join(dir, name+".jsonl.gz")
-		out, rss, d, err := runTool(ctx, bin, db, backupFile)
+		out, rss, d, err := runTool(ctx, bin, db, backupFile, extra...)
 		must(err)
 		if out.Deleted < int64(rows) {
 			b.Fatalf("reauth purge (%s) deleted %d rows, want at least %d", name, out.Deleted, rows)
@@ -270,6 +277,14 @@ func runOnce(b *testing.B, e engine, db *testenv.DB, bin string, rows int) resul
 	toolSettle := settled()
 	r.ToolS, r.Deleted, r.Batches, r.MaxBatchMSQuiet = round(toolD.Seconds(), 3), out.Deleted, out.Batches, round(out.MaxBatchMS, 1)
 	r.MaxBatchMS, r.PeakRSSMB = r.MaxBatchMSQuiet, round(float64(rss)/1024, 1)
+
+	// (a') the same purge, its backup encrypted to one age recipient.
+	id, err := age.GenerateX25519Identity()
+	must(err)
+	reload()
+	_, _, encD := tool("tool-encrypted", "--backup-recipient", id.Recipient().String())
+	settled()
+	r.ToolEncryptedS, r.RatioEncrypted = round(encD.Seconds(), 3), round(encD.Seconds()/toolD.Seconds(), 3)
 
 	// (b) the KB's manual procedure done well: dump | gzip > file, then a bare DELETE.
 	reload()
@@ -331,10 +346,10 @@ type purgeOut struct {
 
 // runTool runs `reauth purge` as an admin would from a script, and returns its --json, its peak
 // RSS in KiB and its wall time (process start to exit: connect, plan, lock, purge, verify).
-func runTool(ctx context.Context, bin string, db *testenv.DB, backupFile string) (purgeOut, int64, time.Duration, error) {
+func runTool(ctx context.Context, bin string, db *testenv.DB, backupFile string, extra ...string) (purgeOut, int64, time.Duration, error) {
 	var out purgeOut
-	cmd := exec.CommandContext(ctx, bin, "purge", "--product", "jira", "--jdbc-url", db.JDBC, "--db-user", db.User,
-		"--yes", "--json", "--backup", backupFile)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"purge", "--product", "jira", "--jdbc-url", db.JDBC, "--db-user", db.User,
+		"--yes", "--json", "--backup", backupFile}, extra...)...)
 	if *batchFlag > 0 {
 		cmd.Args = append(cmd.Args, "--batch-size", strconv.Itoa(*batchFlag))
 	}
