@@ -159,6 +159,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	if err := j.save(u.o.Now()); err != nil {
 		return err
 	}
+	u.backupLifetime(j.Started)
 	u.step("purge", "ok", map[string]any{"deleted": res.Deleted, "kept": res.Kept, "backup": path, "sha256": res.SHA256,
 		"batches": res.Batches, "max_batch_ms": res.MaxBatchMS, "cutoff_id": j.CutoffID, "ms": ms(time.Since(started))})
 	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.prod.ID, res.Deleted, res.Batches, path)

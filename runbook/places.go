@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/backup"
@@ -87,6 +88,10 @@ type BackupReport struct {
 	Encrypted  bool   `json:"encrypted"`
 	Recipients int    `json:"recipients"`
 	Warning    string `json:"warning,omitempty"`
+	// UsefulUntil is when the backups' tokens can no longer log anyone in (run start + the
+	// product's cookie lifetime), where that lifetime is known; the note says why.
+	UsefulUntil     *time.Time `json:"useful_until,omitempty"`
+	UsefulUntilNote string     `json:"useful_until_note,omitempty"`
 }
 
 // clearBackupWarning is said in the plan, the report and --json of a product whose backups are
@@ -117,5 +122,10 @@ func (u *unit) backupRecipients() error {
 func printBackupNote(w io.Writer, b BackupReport) {
 	if b.Encrypted {
 		fmt.Fprintf(w, "   backups are encrypted (age, %d recipient(s)): restore needs --identity\n", b.Recipients)
+	} else {
+		fmt.Fprintln(w, "   backups are NOT encrypted: they hold live login tokens")
+	}
+	if b.UsefulUntilNote != "" {
+		fmt.Fprintf(w, "   backups: %s\n", b.UsefulUntilNote)
 	}
 }

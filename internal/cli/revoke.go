@@ -14,6 +14,7 @@ import (
 	"github.com/reauth/reauth/apimode"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/audit"
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/runbook"
 	"github.com/reauth/reauth/sqlstore"
@@ -27,6 +28,7 @@ type revokeOptions struct {
 	json        bool
 	concurrency int
 	rate        float64
+	stateDir    string
 }
 
 // revokeReport is what `revoke --json` prints.
@@ -77,6 +79,7 @@ endpoint (Confluence, Bitbucket, Jira before 9.11): use 'reauth purge --user U' 
 	}
 	f := c.Flags()
 	f.StringVar(&o.config, "config", "", "the inventory file (reauth.yaml)")
+	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory for the backup and audit log the inventory does not place (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
 	f.StringVar(&o.product, "product", "", "the product of the inventory (needed when it has several)")
 	f.StringArrayVar(&o.users, "user", nil, "a user whose sessions to end (repeat for several)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "check credentials and show the plan; change nothing")
@@ -177,9 +180,21 @@ func revoke(ctx context.Context, streams IO, o *revokeOptions, rep *revokeReport
 	}
 	defer release()
 	now := streams.now()
+	// Where files go when the inventory does not say: reauth's private state directory (0700).
+	state := func(sub ...string) (string, error) {
+		sd, err := reauth.ResolveStateDir(o.stateDir, streams.getenv)
+		if err != nil {
+			return "", err
+		}
+		return sd.Ensure(sub...)
+	}
 	logPath := inv.Resolve(inv.Defaults.AuditLog)
 	if logPath == "" {
-		logPath = inv.Resolve("reauth-audit.jsonl")
+		dir, err := state()
+		if err != nil {
+			return err
+		}
+		logPath = filepath.Join(dir, "audit.jsonl")
 	}
 	alog, err := audit.Open(logPath, "revoke-"+now.UTC().Format("20060102T150405.000Z"), streams.Now)
 	if err != nil {
@@ -189,11 +204,20 @@ func revoke(ctx context.Context, streams IO, o *revokeOptions, rep *revokeReport
 	rep.AuditLog = logPath
 	dir := inv.Resolve(inv.Defaults.BackupDir)
 	if dir == "" {
-		dir = inv.Dir
+		if dir, err = state("backups"); err != nil {
+			return err
+		}
+	}
+	rcpts, err := backup.ParseRecipientValues(append(append([]string(nil), inv.Defaults.BackupRecipients...), ip.BackupRecipients...), inv.Resolve)
+	if err != nil {
+		return reauth.Usage("backup_recipients lists age or SSH public keys, or recipients files", "backup_recipients: %v", err)
+	}
+	if len(rcpts) == 0 && inv.Defaults.RequireEncryptedBackups {
+		return reauth.Refused("add defaults.backup_recipients to the inventory", "the inventory requires encrypted backups and names no recipient; nothing was changed")
 	}
 	path := filepath.Join(dir, fmt.Sprintf("reauth-revoke-%s-%s.jsonl.gz", prod.ID, now.UTC().Format("20060102T150405.000Z")))
 	// Tokens first: once they are gone no browser can log itself back in while its session ends.
-	pres, err := st.Purge(ctx, sqlstore.PurgeOptions{Users: users, BackupPath: path, ReauthVersion: Version})
+	pres, err := st.Purge(ctx, sqlstore.PurgeOptions{Users: users, BackupPath: path, ReauthVersion: Version, BackupRecipients: rcpts})
 	rep.Deleted, rep.Backup, rep.SHA256 = pres.Deleted, path, pres.SHA256
 	_ = alog.Step(string(prod.ID), "revoke-purge", outcome(err), map[string]any{"users": users, "deleted": pres.Deleted, "backup": path, "sha256": pres.SHA256})
 	if err != nil {

@@ -53,8 +53,14 @@ func withAdmin(t *testing.T, c *sandbox.Cluster, admin string) string {
 func revokeCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := Run(context.Background(), args, IO{In: strings.NewReader(""), Out: &out, Err: &errb,
-		Getenv: func(k string) string { return env[k] }, Now: time.Now})
+	state := testStateHome(t)
+	code := Run(context.Background(), args, IO{In: strings.NewReader(""), Out: &out, Err: &errb, Now: time.Now,
+		Getenv: func(k string) string {
+			if v, ok := env[k]; ok || k != "XDG_STATE_HOME" {
+				return v
+			}
+			return state
+		}})
 	return code, out.String(), errb.String()
 }
 
@@ -129,6 +135,9 @@ func TestRevoke(t *testing.T) {
 		}
 		if _, err := os.Stat(rep.Backup); err != nil {
 			t.Fatalf("backup: %v", err)
+		}
+		if want := filepath.Join(testStateHome(t), "reauth", "backups"); filepath.Dir(rep.Backup) != want {
+			t.Fatalf("backup %s, want it in the state directory %s", rep.Backup, want)
 		}
 		if tokens() != before-1 {
 			t.Fatalf("tokens %d, want %d", tokens(), before-1)
