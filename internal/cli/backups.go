@@ -66,3 +66,24 @@ func parseRecipients(values []string) ([]backup.Recipient, error) {
 	}
 	return rs, nil
 }
+
+// runInspectBackup is `inspect --backup FILE`: a backup's manifest, read without a database or an
+// identity (an encrypted backup's manifest is clear, and authenticated when its rows are read).
+func runInspectBackup(streams IO, path string, asJSON bool) error {
+	m, err := readManifest(path)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(streams.Out, manifestJSON(path, m))
+	}
+	describeBackup(streams.Out, path, m)
+	if f := m.Filters; f.Before != nil || len(f.Users) > 0 || len(f.ExcludeUsers) > 0 {
+		fmt.Fprintf(streams.Out, "filters: users %v, excluded %v", f.Users, f.ExcludeUsers)
+		if f.Before != nil {
+			fmt.Fprintf(streams.Out, ", before %s", f.Before.UTC().Format("2006-01-02T15:04:05Z"))
+		}
+		fmt.Fprintln(streams.Out)
+	}
+	return nil
+}

@@ -87,6 +87,10 @@ func TestEncryptedPurgeRestoreCLI(t *testing.T) {
 	if m := decode(t, out); code != 0 || m["encrypted"] != true || m["checked"] != false || m["cutoff_id"] != float64(40) {
 		t.Fatalf("restore --dry-run without identity: exit %d %s\n%s", code, out, errs)
 	}
+	code, out, errs = storeCLI(t, env, false, "", "inspect", "--backup", path, "--json")
+	if m := decode(t, out); code != 0 || m["encrypted"] != true || m["product"] != "jira" || m["cutoff_id"] != float64(40) {
+		t.Fatalf("inspect --backup: exit %d %s\n%s", code, out, errs)
+	}
 	code, out, errs = restore("--dry-run", "--json", "--identity", priv)
 	if m := decode(t, out); code != 0 || m["checked"] != true || m["rows"] != float64(40) {
 		t.Fatalf("restore --dry-run --identity: exit %d %s\n%s", code, out, errs)

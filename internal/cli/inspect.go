@@ -14,6 +14,7 @@ import (
 type inspectOptions struct {
 	target targetFlags
 	top    int
+	backup string
 	json   bool
 }
 
@@ -44,10 +45,17 @@ missing or not shaped as the product's.`,
   REAUTH_DB_PASSWORD=… reauth inspect --product confluence \
     --jdbc-url jdbc:postgresql://db.example:5432/confluence --db-user confluence --top 20
 
+  # A backup file's manifest (product, table, database, cut-off, filters, encrypted), no database
+  # and no key needed:
+  reauth inspect --backup ~/.local/state/reauth/backups/reauth-jira-20250131T180000Z.jsonl.gz
+
   # For scripts: one JSON object (product, table, total, users, oldest, newest, top)
   reauth inspect --product bitbucket --home /var/atlassian/application-data/bitbucket --json`,
 		Args: needArgs(0, "no positional arguments; TARGET is given by flags"),
 		RunE: func(c *cobra.Command, args []string) error {
+			if o.backup != "" {
+				return runInspectBackup(streams, o.backup, o.json)
+			}
 			if err := o.target.check("inspect"); err != nil {
 				return err
 			}
@@ -59,6 +67,7 @@ missing or not shaped as the product's.`,
 	}
 	o.target.add(cmd.Flags())
 	cmd.Flags().IntVar(&o.top, "top", 10, "list this many users with the most tokens")
+	cmd.Flags().StringVar(&o.backup, "backup", "", "show this backup file's manifest instead (no database, no identity needed)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object: product, table, total, users, oldest, newest, top")
 	return cmd
 }
