@@ -129,9 +129,7 @@ func Detect(ctx context.Context, client *http.Client, p atlassian.Product, baseU
 		s.Why = "no admin credentials for " + p.Name + " in the inventory (admin: {user, token_env or password_env})"
 		return s, nil
 	}
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
+	client = withoutRedirects(client)
 	base := strings.TrimRight(baseURL, "/") + p.ContextPath
 	v, err := readVersion(ctx, client, p, base, auth)
 	if err != nil {
@@ -166,6 +164,9 @@ func readVersion(ctx context.Context, client *http.Client, p atlassian.Product, 
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err := authError(p, resp.StatusCode, auth); err != nil {
+		return "", err
+	}
+	if err := redirectError(p, resp, "GET "+VersionPath(p.ID)); err != nil {
 		return "", err
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -211,12 +212,54 @@ func probe(ctx context.Context, client *http.Client, p atlassian.Product, base s
 	if err := authError(p, resp.StatusCode, auth); err != nil {
 		return err
 	}
+	if err := redirectError(p, resp, "DELETE "+p.SessionAPI); err != nil {
+		return err
+	}
 	switch {
-	case resp.StatusCode == http.StatusNotFound, resp.StatusCode/100 == 2:
+	case resp.StatusCode == http.StatusNotFound:
 		return nil
+	case resp.StatusCode/100 == 2:
+		// Success for a user that cannot exist: whatever answers is not the product's endpoint
+		// (a proxy, a login page served with 200), and its "success" for real users would be
+		// just as meaningless.
+		return reauth.Refused("point the node url at the "+p.Name+" node itself (not a proxy or an SSO gateway); use mode: restart for this product meanwhile",
+			"%s answered HTTP %d to DELETE %s for a user that cannot exist (expected 404, \"no such user\"): its answers cannot be trusted", p.Name, resp.StatusCode, p.SessionAPI)
 	}
 	return reauth.Refused("check the product's logs; use mode: restart for this product meanwhile",
 		"%s answered HTTP %d to DELETE %s for a user that does not exist (expected 404)", p.Name, resp.StatusCode, p.SessionAPI)
+}
+
+// sessionEnded is the one answer that means "this user's sessions are ended": 204 No Content, the
+// success status of Jira's DELETE /rest/api/2/user/session/{username} (REST reference). Bamboo's
+// is UNCONFIRMED and taken to be the same. Any other 2xx (a login page served with 200) is not
+// counted: a false "ended" is the one answer reauth must never believe.
+const sessionEnded = http.StatusNoContent
+
+// withoutRedirects returns a copy of client (nil: a 30 s timeout) that never follows a redirect:
+// a product or SSO gateway redirects an unauthenticated call to its login page, which answers
+// 200, and a followed DELETE would then look like a success.
+func withoutRedirects(client *http.Client) *http.Client {
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// redirectError turns a redirect into a refusal: the REST API answers an admin's call itself, so
+// a redirect (to a login page, an SSO gateway) means reauth is not authenticated as an admin.
+func redirectError(p atlassian.Product, resp *http.Response, call string) error {
+	if resp.StatusCode/100 != 3 {
+		return nil
+	}
+	to := "another page"
+	if loc, err := resp.Location(); err == nil {
+		to = loc.Host + loc.EscapedPath() // no query: it may carry a session or a return URL
+	}
+	return reauth.Refused("check the admin block's token or password (an expired one is sent to the login page), and that the node url is the "+
+		p.Name+" node itself, not an SSO gateway",
+		"%s redirected %s to %s (HTTP %d): reauth is not authenticated as an administrator there", p.Name, call, to, resp.StatusCode)
 }
 
 // authError turns 401/403 into a refusal that says what to fix.

@@ -62,6 +62,11 @@ func (f *fakeProduct) handler(p atlassian.Product) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"version":"` + f.version + `","buildNumber":1}`))
 	})
+	// The login page every unauthenticated browser is sent to: it answers 200 to any method.
+	mux.HandleFunc("/login.jsp", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html><form action=login.jsp>log in</form></html>"))
+	})
 	mux.HandleFunc("DELETE "+p.SessionAPI, func(w http.ResponseWriter, r *http.Request) {
 		n := f.calls.Add(1)
 		ok, admin := authOK(r)
@@ -93,7 +98,13 @@ func (f *fakeProduct) handler(p atlassian.Product) http.Handler {
 
 func serve(t *testing.T, f *fakeProduct, p atlassian.Product) string {
 	t.Helper()
-	srv := httptest.NewServer(f.handler(p))
+	return serveHandler(t, f.handler(p))
+}
+
+// serveHandler serves h on 127.0.0.1 until the test ends.
+func serveHandler(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

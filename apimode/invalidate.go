@@ -54,7 +54,7 @@ type UserFailure struct {
 // Result is what Invalidate did. It is filled in as far as the run got, also on error.
 type Result struct {
 	Users     int           `json:"users"`
-	Ended     int           `json:"ended"`     // 2xx: the product ended the user's sessions
+	Ended     int           `json:"ended"`     // 204: the product ended the user's sessions
 	NotFound  []string      `json:"not_found"` // 404: no such user, nothing to end
 	Failed    []UserFailure `json:"failed"`    // gave up on these after retries
 	NotDone   []string      `json:"not_done"`  // never finished because the run stopped
@@ -84,9 +84,7 @@ func (o *Options) defaults() error {
 	if o.Auth.IsZero() {
 		return reauth.Usage("add an admin block with a token or password reference to the inventory", "no admin credentials for %s", o.Product.Name)
 	}
-	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 30 * time.Second}
-	}
+	o.Client = withoutRedirects(o.Client)
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
@@ -151,7 +149,8 @@ func (e errStop) Error() string { return e.err.Error() }
 func (e errStop) Unwrap() error { return e.err }
 
 // Invalidate ends the sessions of every user in o.Users through the product's session endpoint.
-// 404 (no such user) is counted apart, not a failure. 401/403 stop the run at once. 429 and 5xx
+// Only 204 counts as ended; 404 (no such user) is counted apart, not a failure. 401/403 and a
+// redirect (to a login page: not authenticated as an admin) stop the run at once. 429 and 5xx
 // are retried with backoff; the breaker stops the run when the product keeps failing. The error
 // says how far it got: exit 4 when nothing was ended, 3 (partial) when some users were.
 func Invalidate(ctx context.Context, o Options) (Result, error) {
@@ -205,9 +204,9 @@ func (r *run) user(ctx context.Context, base string, i int) {
 		if err := r.waitTurn(ctx); err != nil {
 			return // stopped: the user stays pending (not done)
 		}
-		code, retryAfter, err := r.call(r.calls, base, name)
+		code, retryAfter, location, err := r.call(r.calls, base, name)
 		switch {
-		case err == nil && code/100 == 2: // also after a stop: the node did end the sessions
+		case err == nil && code == sessionEnded: // also after a stop: the node did end the sessions
 			r.brk.record(false)
 			r.finish(i, ended, UserFailure{})
 			return
@@ -220,6 +219,10 @@ func (r *run) user(ctx context.Context, base string, i int) {
 		case err == nil && (code == http.StatusUnauthorized || code == http.StatusForbidden):
 			r.cancel(errStop{authError(r.o.Product, code, r.o.Auth)})
 			return
+		case err == nil && code/100 == 3:
+			r.cancel(errStop{redirectError(r.o.Product, &http.Response{StatusCode: code, Header: http.Header{"Location": {location}}},
+				"DELETE "+r.o.Product.SessionAPI)})
+			return
 		case err == nil && code == http.StatusTooManyRequests:
 			// Overload, not failure: everyone holds off, then this user is tried again.
 			r.mu.Lock()
@@ -229,17 +232,21 @@ func (r *run) user(ctx context.Context, base string, i int) {
 			last = UserFailure{User: name, Status: code, Error: "HTTP 429 Too Many Requests"}
 			continue
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			last = UserFailure{User: name, Error: err.Error()}
-		} else {
+		case code/100 == 2:
+			last = UserFailure{User: name, Status: code, Error: "HTTP " + strconv.Itoa(code) + " " + http.StatusText(code) +
+				", not the documented " + strconv.Itoa(sessionEnded) + ": not counted as ended"}
+		default:
 			last = UserFailure{User: name, Status: code, Error: "HTTP " + strconv.Itoa(code) + " " + http.StatusText(code)}
 		}
 		if tripped, why := r.brk.record(true); tripped {
 			r.cancel(errStop{fmt.Errorf("%s is failing: %s (last: %s for %s)", r.o.Product.Name, why, last.Error, name)})
 			return
 		}
-		if code != 0 && code/100 == 4 {
-			break // a client error will not change on retry
+		if code != 0 && (code/100 == 4 || code/100 == 2) {
+			break // a client error, or an undocumented success, will not change on retry
 		}
 		if attempt < r.o.Retries && sleepCtx(ctx, r.wait(attempt, retryAfter)) != nil {
 			return
@@ -248,12 +255,12 @@ func (r *run) user(ctx context.Context, base string, i int) {
 	r.finish(i, failed, last)
 }
 
-// call makes one DELETE and returns the status and any Retry-After.
-func (r *run) call(ctx context.Context, base, user string) (int, time.Duration, error) {
+// call makes one DELETE and returns the status, any Retry-After, and any redirect's Location.
+func (r *run) call(ctx context.Context, base, user string) (int, time.Duration, string, error) {
 	u := strings.TrimRight(base, "/") + r.o.Product.ContextPath + sessionPath(r.o.Product, user)
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
 	}
 	req.Header.Set("Accept", "application/json")
 	r.o.Auth.apply(req)
@@ -265,11 +272,11 @@ func (r *run) call(ctx context.Context, base, user string) (int, time.Duration, 
 	r.latencies = append(r.latencies, d)
 	r.mu.Unlock()
 	if err != nil {
-		return 0, 0, fmt.Errorf("DELETE %s: %w", r.o.Product.SessionAPI, unwrapURLError(err))
+		return 0, 0, "", fmt.Errorf("DELETE %s: %w", r.o.Product.SessionAPI, unwrapURLError(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil
+	return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), resp.Header.Get("Location"), nil
 }
 
 // unwrapURLError drops the URL from a client error: it is already named, and short is better.

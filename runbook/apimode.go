@@ -108,8 +108,11 @@ func (u *unit) apiStep(ctx context.Context) error {
 	u.step("api", outcome(err), map[string]any{"users": res.Users, "ended": res.Ended, "not_found": len(res.NotFound),
 		"failed": len(res.Failed), "requests": res.Requests, "p99_ms": res.P99MS})
 	if err != nil {
-		return reauth.WithHint(fmt.Errorf("%s: end sessions through the API: %w", u.prod.ID, err),
-			"the tokens are purged; run again with --resume to end the remaining sessions (it is safe to repeat)")
+		err = fmt.Errorf("%s: end sessions through the API: %w", u.prod.ID, err)
+		if reauth.CodeOf(err) == reauth.ExitRefused { // not "nothing changed": the tokens are purged
+			err = reauth.WithCode(err, reauth.ExitFailed)
+		}
+		return reauth.WithHint(err, "the tokens are purged; run again with --resume to end the remaining sessions (it is safe to repeat)")
 	}
 	if len(res.Failed) > 0 {
 		return reauth.Failed("run again with --resume to retry them (ending a session twice is harmless)",
