@@ -2,7 +2,9 @@ package inventory
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,20 +12,29 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 )
 
 // Parse parses an inventory document; name is used in error messages (the file name).
 func Parse(data []byte, name string) (*Inventory, error) {
 	var doc yaml.Node
+	d := &decoder{name: orName(name)}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, reauth.Usage("fix the YAML syntax", "%s: %v", orName(name), err)
+		return nil, d.syntaxError(data, err)
 	}
-	d := &decoder{name: orName(name)}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
 		return nil, d.err(1, "write a mapping with a 'products' list", "empty inventory")
+	}
+	// A second document (after ---) would be silently ignored: its products never restarted.
+	var more yaml.Node
+	switch err := dec.Decode(&more); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, d.syntaxError(data, err)
+	case len(more.Content) > 0 && more.Content[0].Tag != "!!null": // a bare trailing --- is harmless
+		return nil, d.err(more.Content[0].Line, "put every product in the first document's 'products' list and remove the '---'",
+			"a second YAML document starts here: an inventory is one document")
 	}
 	inv := &Inventory{Path: name}
 	if err := d.inventory(doc.Content[0], inv); err != nil {
