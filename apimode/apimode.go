@@ -196,7 +196,11 @@ func probe(ctx context.Context, client *http.Client, p atlassian.Product, base s
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	user := "reauth-probe-" + hex.EncodeToString(b)
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, base+sessionPath(p, user), nil)
+	path, err := sessionPath(p, user)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, base+path, nil)
 	if err != nil {
 		return err
 	}
@@ -275,9 +279,16 @@ func authError(p atlassian.Product, code int, auth Auth) error {
 	return nil
 }
 
-// sessionPath is the endpoint for one user, the name escaped as one path segment.
-func sessionPath(p atlassian.Product, user string) string {
-	return strings.Replace(p.SessionAPI, "{username}", url.PathEscape(user), 1)
+// sessionPath is the endpoint for one user, the name escaped as one path segment. "." and ".."
+// are refused: escaping leaves them as they are, and even written %2E%2E a server that decodes
+// before it normalizes (Tomcat) resolves them, so DELETE …/session/.. would reach
+// /rest/api/2/user, another resource.
+func sessionPath(p atlassian.Product, user string) (string, error) {
+	switch user {
+	case "", ".", "..":
+		return "", fmt.Errorf("user name %q cannot be sent as one URL path segment (it would name another resource): end this user's sessions with a rolling restart", user)
+	}
+	return strings.Replace(p.SessionAPI, "{username}", url.PathEscape(user), 1), nil
 }
 
 // Modes of the inventory's `mode:` key.

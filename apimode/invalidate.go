@@ -205,6 +205,10 @@ func (r *run) user(ctx context.Context, base string, i int) {
 			return // stopped: the user stays pending (not done)
 		}
 		code, retryAfter, location, err := r.call(r.calls, base, name)
+		if errors.As(err, new(errNoPath)) { // nothing was sent; a retry would not change the name
+			r.finish(i, failed, UserFailure{User: name, Error: err.Error()})
+			return
+		}
 		switch {
 		case err == nil && code == sessionEnded: // also after a stop: the node did end the sessions
 			r.brk.record(false)
@@ -257,7 +261,11 @@ func (r *run) user(ctx context.Context, base string, i int) {
 
 // call makes one DELETE and returns the status, any Retry-After, and any redirect's Location.
 func (r *run) call(ctx context.Context, base, user string) (int, time.Duration, string, error) {
-	u := strings.TrimRight(base, "/") + r.o.Product.ContextPath + sessionPath(r.o.Product, user)
+	path, err := sessionPath(r.o.Product, user)
+	if err != nil {
+		return 0, 0, "", errNoPath{err}
+	}
+	u := strings.TrimRight(base, "/") + r.o.Product.ContextPath + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
 	if err != nil {
 		return 0, 0, "", err
@@ -278,6 +286,11 @@ func (r *run) call(ctx context.Context, base, user string) (int, time.Duration, 
 	resp.Body.Close()
 	return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), resp.Header.Get("Location"), nil
 }
+
+// errNoPath is a user name that cannot be put in the endpoint's path.
+type errNoPath struct{ error }
+
+func (e errNoPath) Unwrap() error { return e.error }
 
 // unwrapURLError drops the URL from a client error: it is already named, and short is better.
 func unwrapURLError(err error) error {
