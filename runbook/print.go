@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/reauth/reauth/internal/termsafe"
 )
 
 // printPlan shows what will happen to one product, before anything does.
@@ -20,7 +22,7 @@ func (u *unit) printPlan(w io.Writer) {
 	fmt.Fprintf(w, "   table      %s (cut-off: id <= %d, tokens issued before this run)\n", u.report.Table, u.purge.CutoffID)
 	fmt.Fprintf(w, "   purge      %d token(s) to delete, %d kept", u.purge.ToDelete, u.purge.ToKeep)
 	if len(u.inv.ExcludeUsers) > 0 {
-		fmt.Fprintf(w, " (excluded: %s)", strings.Join(u.inv.ExcludeUsers, ", "))
+		fmt.Fprintf(w, " (excluded: %s)", fields(u.inv.ExcludeUsers))
 	}
 	fmt.Fprintln(w)
 	for i, pu := range u.purge.PerUser {
@@ -28,7 +30,7 @@ func (u *unit) printPlan(w io.Writer) {
 			fmt.Fprintf(w, "              … and %d more user(s)\n", len(u.purge.PerUser)-10)
 			break
 		}
-		fmt.Fprintf(w, "              %-24s %d\n", pu.User, pu.Count)
+		fmt.Fprintf(w, "              %-24s %d\n", termsafe.Field(pu.User), pu.Count)
 	}
 	fmt.Fprintf(w, "   mode       %s\n", u.report.Mode.Why)
 	if u.useAPI() {
@@ -42,7 +44,7 @@ func (u *unit) printPlan(w io.Writer) {
 	}
 	fmt.Fprintf(w, "   restart    %d node(s), one at a time; est. downtime per node: %s\n", len(u.rplan.Nodes), est)
 	for i, n := range u.rplan.Nodes {
-		fmt.Fprintf(w, "              %d. %-12s %-28s via %s\n", i+1, n.Name, n.URL, n.Restarter.Method())
+		fmt.Fprintf(w, "              %d. %-12s %-28s via %s\n", i+1, termsafe.Field(n.Name), termsafe.Field(n.URL), n.Restarter.Method())
 	}
 	u.printChecks(w)
 }
@@ -50,7 +52,7 @@ func (u *unit) printPlan(w io.Writer) {
 // printChecks lists the proofs the run will collect, and the warnings.
 func (u *unit) printChecks(w io.Writer) {
 	if u.inv.Canary != nil {
-		fmt.Fprintf(w, "   canary     %s logs in on every node before; its cookies must be rejected after\n", u.inv.Canary.User)
+		fmt.Fprintf(w, "   canary     %s logs in on every node before; its cookies must be rejected after\n", termsafe.Field(u.inv.Canary.User))
 	}
 	if len(u.jar) > 0 {
 		fmt.Fprintf(w, "   cookies    %d cookie(s) from --cookies must be rejected after\n", len(u.jar))
@@ -81,12 +83,12 @@ func printReport(w io.Writer, r *Report) {
 				res.Ended, res.Users, len(res.NotFound), len(res.Failed), res.ElapsedMS/1000, res.Requests, res.P99MS)
 		}
 		for _, n := range p.Nodes {
-			line := fmt.Sprintf("   node %-12s %s", n.Name, n.Status)
+			line := fmt.Sprintf("   node %-12s %s", termsafe.Field(n.Name), n.Status)
 			if n.Restarted {
 				line += fmt.Sprintf(", back after %.1fs", float64(n.ReadyAfterMS)/1000)
 			}
 			if n.Error != "" {
-				line += ": " + n.Error
+				line += ": " + termsafe.Field(n.Error)
 			}
 			fmt.Fprintln(w, line)
 		}
@@ -99,10 +101,10 @@ func printReport(w io.Writer, r *Report) {
 			}
 		}
 		for _, pr := range v.Problems {
-			fmt.Fprintf(w, "   PROBLEM %s\n", pr)
+			fmt.Fprintf(w, "   PROBLEM %s\n", termsafe.Text(pr))
 		}
 		if p.Error != "" {
-			fmt.Fprintf(w, "   error   %s\n", p.Error)
+			fmt.Fprintf(w, "   error   %s\n", termsafe.Text(p.Error))
 		}
 	}
 	fmt.Fprintf(w, "verified: %v\n", r.Verified)
@@ -113,4 +115,13 @@ func printReport(w io.Writer, r *Report) {
 	if r.AuditLog != "" {
 		fmt.Fprintf(w, "Audit log: %s\n", r.AuditLog)
 	}
+}
+
+// fields joins names for one line, each escaped for the terminal.
+func fields(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = termsafe.Field(n)
+	}
+	return strings.Join(out, ", ")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/reauth/reauth/audit"
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/cookiefile"
+	"github.com/reauth/reauth/internal/termsafe"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/methods"
@@ -264,7 +265,7 @@ func (u *unit) progress(e rollout.Event) {
 	if e.Message != "" {
 		line += ": " + e.Message
 	}
-	fmt.Fprintln(u.o.Err, line)
+	fmt.Fprintln(u.o.Err, termsafe.Field(line)) // node names and states may come from outside
 }
 
 // preflightAll checks every product before anything changes and reports every problem at once.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reauth/reauth/internal/termsafe"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -105,9 +106,9 @@ func printInspection(w io.Writer, in sqlstore.Inspection) {
 	if len(in.Top) > 0 {
 		fmt.Fprintln(w, "  top users:")
 		for _, u := range in.Top {
-			name := u.User
+			name := termsafe.Field(u.User)
 			if u.Key != "" {
-				name += " (stored as " + u.Key + ")"
+				name += " (stored as " + termsafe.Field(u.Key) + ")"
 			}
 			fmt.Fprintf(w, "    %8d  %s\n", u.Count, name)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/internal/termsafe"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -281,14 +282,14 @@ func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db 
 	fmt.Fprintf(w, "  cut-off id   %d (tokens issued later are kept)\n", plan.CutoffID)
 	fmt.Fprintf(w, "  to delete    %d\n  to keep      %d\n", plan.ToDelete, plan.ToKeep)
 	if len(plan.Excluded) > 0 {
-		fmt.Fprintf(w, "  excluded     %s\n", strings.Join(plan.Excluded, ", "))
+		fmt.Fprintf(w, "  excluded     %s\n", termsafe.Field(strings.Join(plan.Excluded, ", ")))
 	}
 	if len(plan.PerUser) > 0 {
 		fmt.Fprintln(w, "  per user (most first):")
 		for _, u := range plan.PerUser {
-			name := u.User
+			name := termsafe.Field(u.User)
 			if u.Key != "" {
-				name += " (stored as " + u.Key + ")"
+				name += " (stored as " + termsafe.Field(u.Key) + ")"
 			}
 			fmt.Fprintf(w, "    %8d  %s\n", u.Count, name)
 		}
@@ -301,6 +302,6 @@ func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db 
 	}
 	fmt.Fprintln(w, "  SQL, per batch:")
 	for _, q := range plan.SQL {
-		fmt.Fprintf(w, "    %s\n", q)
+		fmt.Fprintf(w, "    %s\n", termsafe.Field(q)) // its args quote user names
 	}
 }

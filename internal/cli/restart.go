@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/internal/termsafe"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/methods"
@@ -185,7 +186,7 @@ func pickProduct(inv *inventory.Inventory, name string) (*inventory.Product, err
 func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOptions) {
 	fmt.Fprintf(w, "plan: restart %s, one node at a time, in this order:\n", plan.Product.Name)
 	for i, n := range plan.Nodes {
-		fmt.Fprintf(w, "  %d. %-16s %-10s %s\n", i+1, n.Name, n.Restarter.Method(), n.URL)
+		fmt.Fprintf(w, "  %d. %-16s %-10s %s\n", i+1, termsafe.Field(n.Name), n.Restarter.Method(), termsafe.Field(n.URL))
 	}
 	st := o.StartTimeout
 	if st == 0 {
@@ -229,7 +230,7 @@ func printResult(w io.Writer, res rollout.Result) {
 		if n.Error != "" {
 			extra = ": " + n.Error
 		}
-		fmt.Fprintf(w, "%-16s %s%s\n", n.Name, n.Status, extra)
+		fmt.Fprintf(w, "%-16s %s%s\n", termsafe.Field(n.Name), n.Status, termsafe.Field(extra))
 	}
 }
 
@@ -259,7 +260,7 @@ func (v *nodeView) event(e rollout.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if e.Phase == rollout.PhaseWarning {
-		fmt.Fprintf(v.w, "warning: %s: %s\n", e.Node, e.Message)
+		fmt.Fprintf(v.w, "warning: %s: %s\n", termsafe.Field(e.Node), termsafe.Field(e.Message))
 		return
 	}
 	text := string(e.Phase)
@@ -270,7 +271,7 @@ func (v *nodeView) event(e rollout.Event) {
 		text += " " + e.Message
 	}
 	if !v.live {
-		fmt.Fprintf(v.w, "%s: %s (%.1fs)\n", e.Node, text, e.Elapsed.Seconds())
+		fmt.Fprintf(v.w, "%s: %s (%.1fs)\n", termsafe.Field(e.Node), termsafe.Field(text), e.Elapsed.Seconds())
 		return
 	}
 	if _, ok := v.since[e.Node]; !ok {
@@ -280,7 +281,7 @@ func (v *nodeView) event(e rollout.Event) {
 		text += fmt.Sprintf(" after %.1fs", e.Elapsed.Seconds())
 		delete(v.since, e.Node)
 	}
-	v.lines[e.Node] = text
+	v.lines[e.Node] = termsafe.Field(text)
 	v.redraw()
 }
 
@@ -306,7 +307,7 @@ func (v *nodeView) redraw() {
 		if t, ok := v.since[n]; ok && !t.IsZero() {
 			el = fmt.Sprintf(" %.0fs", time.Since(t).Seconds())
 		}
-		fmt.Fprintf(&b, "\x1b[2K  %-16s %s%s\n", n, v.lines[n], el)
+		fmt.Fprintf(&b, "\x1b[2K  %-16s %s%s\n", termsafe.Field(n), v.lines[n], el)
 	}
 	v.drawn = len(v.names)
 	io.WriteString(v.w, b.String())

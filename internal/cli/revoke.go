@@ -15,6 +15,7 @@ import (
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/audit"
 	"github.com/reauth/reauth/backup"
+	"github.com/reauth/reauth/internal/termsafe"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/runbook"
 	"github.com/reauth/reauth/sqlstore"
@@ -166,9 +167,9 @@ func revoke(ctx context.Context, streams IO, o *revokeOptions, rep *revokeReport
 	}
 	rep.TokensToPurge = plan.ToDelete
 	say := streams.Err
-	fmt.Fprintf(say, "%s %s at %s (%s): %s\n", prod.Name, sup.Version, urls[0], auth, sup.Why)
+	fmt.Fprintf(say, "%s %s at %s (%s): %s\n", prod.Name, termsafe.Field(sup.Version), termsafe.Field(urls[0]), auth, termsafe.Field(sup.Why))
 	fmt.Fprintf(say, "Plan: delete %d remember-me token(s) of %s (with a backup), then end their sessions on every node. No restart.\n",
-		plan.ToDelete, strings.Join(users, ", "))
+		plan.ToDelete, termsafe.Field(strings.Join(users, ", ")))
 	if o.dryRun {
 		fmt.Fprintln(say, "Dry run: nothing was deleted, no session was ended.")
 		return nil
@@ -236,7 +237,7 @@ func revoke(ctx context.Context, streams IO, o *revokeOptions, rep *revokeReport
 	fmt.Fprintf(say, "Ended the sessions of %d user(s) on every node (%d request(s), p99 %.1f ms).\n", res.Ended, res.Requests, res.P99MS)
 	if !o.json {
 		fmt.Fprintf(streams.Out, "revoked %s: %d token(s) deleted (backup %s), sessions ended for %d user(s)\n",
-			strings.Join(users, ", "), pres.Deleted, path, res.Ended)
+			termsafe.Field(strings.Join(users, ", ")), pres.Deleted, path, res.Ended)
 	}
 	if len(res.NotFound) > 0 {
 		return reauth.Failed("check the spelling: the product knows no such user (the others were revoked)",

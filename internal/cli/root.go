@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/internal/termsafe"
 )
 
 // Version is set at build time (-ldflags "-X github.com/reauth/reauth/internal/cli.Version=…").
@@ -99,17 +101,22 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// wantsJSON reports whether args ask for --json (before any "--", as the flag parser reads them).
+// wantsJSON reports whether args ask for --json (before any "--", as the flag parser reads them):
+// --json, or --json=VALUE with any value the flag parser takes for true (1, t, T, TRUE, true, True).
+// The last occurrence wins, as it does for the flag.
 func wantsJSON(args []string) bool {
+	want := false
 	for _, a := range args {
 		if a == "--" {
-			return false
+			break
 		}
-		if a == "--json" || a == "--json=true" || a == "--json=1" {
-			return true
+		if a == "--json" {
+			want = true
+		} else if v, ok := strings.CutPrefix(a, "--json="); ok {
+			want, _ = strconv.ParseBool(v)
 		}
 	}
-	return false
+	return want
 }
 
 // run executes args and returns the exit code with the error behind it (nil on success).
@@ -124,11 +131,14 @@ func run(ctx context.Context, args []string, streams IO) (reauth.ExitCode, error
 		return reauth.ExitOK, nil
 	}
 	var ue usageError
+	if !errors.As(err, &ue) && strings.HasPrefix(err.Error(), "unknown command") {
+		return unknownCommand(root, args, streams.Err)
+	}
 	if !errors.As(err, &ue) && isCobraUsage(err) {
 		ue = usageError{cmd: strings.Join(args[:min(1, len(args))], ""), err: err}
 	}
 	if ue.err != nil {
-		fmt.Fprintf(streams.Err, "reauth: %v\nRun 'reauth %s --help' for usage.\n", ue.err, ue.cmd)
+		fmt.Fprintf(streams.Err, "reauth: %s\nRun 'reauth %s --help' for usage.\n", termsafe.Text(ue.err.Error()), termsafe.Field(ue.cmd))
 		return reauth.ExitUsage, reauth.WithHint(ue.err, "run '"+strings.TrimSpace("reauth "+ue.cmd)+" --help' for usage")
 	}
 	if ctx.Err() != nil && reauth.CodeOf(err) == reauth.ExitFailed {
@@ -136,6 +146,26 @@ func run(ctx context.Context, args []string, streams IO) (reauth.ExitCode, error
 	}
 	printError(streams.Err, err)
 	return reauth.CodeOf(err), err
+}
+
+// unknownCommand reports a mistyped verb with the verbs it may have meant (cobra's own message
+// names neither helpfully, and "Run 'reauth purg --help'" would send the user to a second error).
+func unknownCommand(root *cobra.Command, args []string, w io.Writer) (reauth.ExitCode, error) {
+	name := ""
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			name = a
+			break
+		}
+	}
+	err := fmt.Errorf("unknown command '%s'", name)
+	hint := "run 'reauth --help' for the commands"
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		err = fmt.Errorf("unknown command '%s', did you mean '%s'?", name, strings.Join(s, "' or '"))
+		hint = "run 'reauth " + s[0] + " --help' for its usage, or 'reauth --help' for every command"
+	}
+	fmt.Fprintf(w, "reauth: %s\n  hint: %s\n", termsafe.Field(err.Error()), hint)
+	return reauth.ExitUsage, reauth.WithHint(err, hint)
 }
 
 // isCobraUsage recognises the usage errors cobra returns without going through the flag error func.
@@ -154,10 +184,11 @@ func printError(w io.Writer, err error) {
 	if errors.As(err, &silent) {
 		return
 	}
-	fmt.Fprintf(w, "reauth: %v\n", err)
+	// An error may quote a user name, a node's answer or a file's content: escaped for the terminal.
+	fmt.Fprintf(w, "reauth: %s\n", termsafe.Text(err.Error()))
 	if h := reauth.HintOf(err); h != "" {
 		for _, line := range strings.Split(h, "\n") {
-			fmt.Fprintf(w, "  hint: %s\n", line)
+			fmt.Fprintf(w, "  hint: %s\n", termsafe.Field(line))
 		}
 	}
 }
