@@ -177,6 +177,8 @@ func (p *Product) purgeLine(e audit.Entry) {
 	}
 	b := Backup{File: str(e, "backup"), SHA256: str(e, "sha256"), Rows: deleted}
 	e.Get("encrypted", &b.Encrypted)
+	e.Get("recipients", &b.Recipients)
+	e.Get("useful_until_note", &b.UsefulUntil)
 	if b.File != "" {
 		p.Backups = append(p.Backups, b)
 	}
@@ -249,6 +251,9 @@ func (p *Product) finish() {
 	}
 	for i := range p.Backups {
 		p.Backups[i].Restore = "reauth restore " + target + " " + reauth.ShellQuote(p.Backups[i].File)
+		if p.Backups[i].Encrypted {
+			p.Backups[i].Restore += " --identity KEYFILE"
+		}
 	}
 	p.sumProof()
 	p.applyProofObject()

@@ -59,7 +59,8 @@ func (f *fakeRun) start(cookies bool) {
 	}
 	f.at(10, "jira", "cutoff", "ok", map[string]any{"cutoff_id": 99, "to_delete": 5, "to_keep": 1})
 	f.at(10, "jira", "purge_start", "ok", map[string]any{"backup": "/backups/reauth-jira-1.jsonl.gz"})
-	f.at(200, "jira", "purge", "ok", map[string]any{"deleted": 5, "kept": 3, "backup": "/backups/reauth-jira-1.jsonl.gz", "sha256": "ab12cd34"})
+	f.at(200, "jira", "purge", "ok", map[string]any{"deleted": 5, "kept": 3, "backup": "/backups/reauth-jira-1.jsonl.gz", "sha256": "ab12cd34",
+		"encrypted": cookies, "recipients": 1, "useful_until_note": "its tokens can log users in until 2026-12-11"})
 }
 
 func (f *fakeRun) node(name string, fail bool) {
@@ -158,7 +159,7 @@ func TestFailedRunReport(t *testing.T) {
 	}
 	p := r.Products[0]
 	if p.TokensBefore != 6 || p.ExcludedTokens != 1 || p.KeptAfterCutoff != 2 || len(p.Backups) != 1 ||
-		p.Backups[0].Restore != "reauth restore --product jira --home /srv/jira /backups/reauth-jira-1.jsonl.gz" {
+		p.Backups[0].Restore != "reauth restore --product jira --home /srv/jira /backups/reauth-jira-1.jsonl.gz --identity KEYFILE" {
 		t.Errorf("counts: before %d excluded %d after-cutoff %d backups %+v", p.TokensBefore, p.ExcludedTokens, p.KeptAfterCutoff, p.Backups)
 	}
 }
@@ -189,6 +190,10 @@ func TestUnprovenAndVerified(t *testing.T) {
 		}
 		if !strings.Contains(html, `data-outcome="`+want+`"><strong>`+want+`</strong> `) || !strings.Contains(md, "**Outcome: "+want+"**: ") {
 			t.Errorf("cookies=%v: the top does not say %s", cookies, want)
+		}
+		if cookies != strings.Contains(md, "yes (age, 1 recipient(s))") || cookies != strings.Contains(md, ".jsonl.gz --identity KEYFILE") ||
+			!strings.Contains(md, "Until when it matters: its tokens can log users in until 2026-12-11.") {
+			t.Errorf("cookies=%v: backup encryption, restore or lifetime not said:\n%s", cookies, md)
 		}
 		if cookies && (!strings.Contains(md, "| cookies file | `JSESSIONID#0badf00d` | accepted → rejected | rejected → rejected | rejected → rejected |") ||
 			!strings.Contains(md, "| node1 | 1 | 1 | 1 | 0 | 0 |\n| node2 | 1 | 0 | 1 | 0 | 0 |")) {

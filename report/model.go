@@ -115,7 +115,11 @@ type Backup struct {
 	SHA256    string // "" when the purge stopped before verifying it
 	Rows      int64
 	Encrypted bool
-	Restore   string // the command that puts its rows back
+	// Recipients is how many keys it is encrypted to; UsefulUntil says until when its tokens
+	// could log users in (shred it after that).
+	Recipients  int
+	UsefulUntil string
+	Restore     string // the command that puts its rows back
 }
 
 // API is API mode's run: the calls that ended the users' sessions.
