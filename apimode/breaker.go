@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/reauth/reauth"
 )
 
 // BreakerOptions say when the product counts as failing and the run stops. A failure is an
@@ -110,5 +112,5 @@ func (p *pacer) wait(ctx context.Context) error {
 	at := p.next
 	p.next = p.next.Add(p.interval)
 	p.mu.Unlock()
-	return sleepCtx(ctx, time.Until(at))
+	return reauth.Sleep(ctx, time.Until(at))
 }

@@ -252,7 +252,7 @@ func (r *run) user(ctx context.Context, base string, i int) {
 		if code != 0 && (code/100 == 4 || code/100 == 2) {
 			break // a client error, or an undocumented success, will not change on retry
 		}
-		if attempt < r.o.Retries && sleepCtx(ctx, r.wait(attempt, retryAfter)) != nil {
+		if attempt < r.o.Retries && reauth.Sleep(ctx, r.wait(attempt, retryAfter)) != nil {
 			return
 		}
 	}
@@ -327,7 +327,7 @@ func (r *run) waitTurn(ctx context.Context) error {
 	r.mu.Lock()
 	hold := time.Until(r.holdUntil)
 	r.mu.Unlock()
-	if err := sleepCtx(ctx, hold); err != nil {
+	if err := reauth.Sleep(ctx, hold); err != nil {
 		return err
 	}
 	return r.pace.wait(ctx)
@@ -452,18 +452,4 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -280,6 +280,23 @@ func (inv *Inventory) Product(id string) (*Product, error) {
 		"product %q is not in the inventory", id)
 }
 
+// Pick is the product named name, or, when name is "", the inventory's only product; with
+// several and no name, a usage error lists them. verb says what the product is for ("restart").
+func (inv *Inventory) Pick(name, verb string) (*Product, error) {
+	if name != "" {
+		return inv.Product(name)
+	}
+	if len(inv.Products) == 1 {
+		return &inv.Products[0], nil
+	}
+	var names []string
+	for _, p := range inv.Products {
+		names = append(names, string(p.ID))
+	}
+	return nil, reauth.Usage("add --product with one of: "+strings.Join(names, ", "),
+		"the inventory lists %d products: say which one to %s", len(inv.Products), verb)
+}
+
 // Resolve makes a relative path from the inventory absolute (relative to its directory).
 func (inv *Inventory) Resolve(p string) string {
 	if p == "" || filepath.IsAbs(p) || inv.Dir == "" {

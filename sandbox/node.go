@@ -240,7 +240,7 @@ func (n *node) start(ctx context.Context, fault Fault) error {
 			return err
 		}
 	}
-	if err := sleepCtx(ctx, time.Duration(n.st.StartupDelay)); err != nil {
+	if err := reauth.Sleep(ctx, time.Duration(n.st.StartupDelay)); err != nil {
 		return err
 	}
 	switch fault {
@@ -256,18 +256,4 @@ func (n *node) start(ctx context.Context, fault Fault) error {
 		go n.pollKills(ctx, killFrom)
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

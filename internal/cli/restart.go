@@ -88,7 +88,7 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 	if err != nil {
 		return err
 	}
-	p, err := pickProduct(inv, o.product)
+	p, err := inv.Pick(o.product, "restart")
 	if err != nil {
 		return err
 	}
@@ -166,21 +166,6 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 		printResult(streams.Out, res)
 	}
 	return runErr
-}
-
-func pickProduct(inv *inventory.Inventory, name string) (*inventory.Product, error) {
-	if name != "" {
-		return inv.Product(name)
-	}
-	if len(inv.Products) == 1 {
-		return &inv.Products[0], nil
-	}
-	var names []string
-	for _, p := range inv.Products {
-		names = append(names, string(p.ID))
-	}
-	return nil, reauth.Usage("add --product with one of: "+strings.Join(names, ", "),
-		"the inventory lists %d products: say which one to restart", len(inv.Products))
 }
 
 func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOptions) {

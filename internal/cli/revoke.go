@@ -118,7 +118,7 @@ func revoke(ctx context.Context, streams IO, o *revokeOptions, rep *revokeReport
 	if err != nil {
 		return err
 	}
-	ip, err := revokeProduct(inv, o.product)
+	ip, err := inv.Pick(o.product, "revoke")
 	if err != nil {
 		return err
 	}
@@ -271,20 +271,6 @@ func revokeUsers(in []string) ([]string, error) {
 		return nil, reauth.Usage("name the user(s) with --user NAME (repeat for several)", "revoke: no user given")
 	}
 	return out, nil
-}
-
-func revokeProduct(inv *inventory.Inventory, id string) (*inventory.Product, error) {
-	if id != "" {
-		return inv.Product(id)
-	}
-	if len(inv.Products) == 1 {
-		return &inv.Products[0], nil
-	}
-	var names []string
-	for _, p := range inv.Products {
-		names = append(names, string(p.ID))
-	}
-	return nil, reauth.Usage("name one with --product ("+strings.Join(names, ", ")+")", "the inventory has %d products", len(inv.Products))
 }
 
 // openInventoryStore opens the product's token table from the inventory, as reauth run does.

@@ -5,9 +5,7 @@ package methods
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
@@ -41,7 +39,7 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 		SecretEnv: SecretEnv(inv)}
 	if k := p.Kubernetes; k != nil {
 		cfg := kube.Config{Namespace: k.Namespace, StatefulSet: k.StatefulSet, Context: k.Context,
-			Kubeconfig: inv.Resolve(expandHome(k.Kubeconfig, getenv)), Service: k.Service, URLTemplate: k.URLTemplate}
+			Kubeconfig: inv.Resolve(reauth.ExpandHome(k.Kubeconfig, getenv)), Service: k.Service, URLTemplate: k.URLTemplate}
 		client, ns, err := kube.Connect(cfg)
 		if err != nil {
 			return plan, close, err
@@ -69,10 +67,10 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 		case n.Restart.SSH != nil:
 			s := n.Restart.SSH
 			cfg := sshmethod.Config{Host: s.Host, Port: s.Port, User: s.User, Command: s.Command, StopCmd: s.Stop, StartCmd: s.Start,
-				KnownHosts: inv.Resolve(expandHome(s.KnownHosts, getenv)), Agent: s.Agent, TTY: s.TTY,
+				KnownHosts: inv.Resolve(reauth.ExpandHome(s.KnownHosts, getenv)), Agent: s.Agent, TTY: s.TTY,
 				ConnectTimeout: s.ConnectTimeout, Timeout: s.Timeout, Getenv: getenv}
 			if s.KeyFile != "" {
-				cfg.KeyFiles = []string{inv.Resolve(expandHome(s.KeyFile, getenv))}
+				cfg.KeyFiles = []string{inv.Resolve(reauth.ExpandHome(s.KeyFile, getenv))}
 			}
 			r := sshmethod.New(cfg)
 			sshs = append(sshs, r)
@@ -109,15 +107,4 @@ func JournalPath(inv *inventory.Inventory, p *inventory.Product) string {
 		dir = "."
 	}
 	return filepath.Join(dir, ".reauth-journal-"+string(p.ID)+".json")
-}
-
-func expandHome(p string, getenv func(string) string) string {
-	if getenv == nil || !(p == "~" || strings.HasPrefix(p, "~/")) {
-		return p
-	}
-	home := getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	return filepath.Join(home, strings.TrimPrefix(p, "~"))
 }

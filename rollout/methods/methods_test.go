@@ -57,9 +57,6 @@ products:
 	if got := JournalPath(inv, p); got != filepath.Join(dir, ".reauth-journal-fisheye.json") {
 		t.Errorf("journal = %s", got)
 	}
-	if got := expandHome("~/kh", func(string) string { return "/home/op" }); got != "/home/op/kh" {
-		t.Errorf("expandHome = %s", got)
-	}
 }
 
 func TestKubernetesUnreachableIsRefused(t *testing.T) {

@@ -22,7 +22,7 @@ func dial(ctx context.Context, cfg Config) (*ssh.Client, error) {
 	if khPath == "" {
 		khPath = "~/.ssh/known_hosts"
 	}
-	khPath = expandHome(khPath, cfg.Getenv)
+	khPath = reauth.ExpandHome(khPath, cfg.Getenv)
 	if _, err := os.Stat(khPath); err != nil {
 		return nil, reauth.Refused(fmt.Sprintf("create it with the node's verified host key: ssh-keyscan -p %d %s >> %s (then compare the fingerprint with the server's)", cfg.Port, cfg.Host, khPath),
 			"ssh %s: known_hosts file %s: %v", addr, khPath, err)
@@ -164,7 +164,7 @@ func authMethods(cfg Config) ([]ssh.AuthMethod, func(), error) {
 		files = []string{"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"}
 	}
 	for _, f := range files {
-		p := expandHome(f, cfg.Getenv)
+		p := reauth.ExpandHome(f, cfg.Getenv)
 		b, err := os.ReadFile(p)
 		if err != nil {
 			if explicit {

@@ -21,7 +21,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,7 +140,7 @@ const notExistStatus = 44
 // ReadFile reads a file on the node.
 func (r *Restarter) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	var out strings.Builder
-	q := shellQuote(path)
+	q := reauth.ShellQuote(path)
 	cmd := fmt.Sprintf("if [ -e %s ]; then exec cat -- %s; else exit %d; fi", q, q, notExistStatus)
 	err := r.run(ctx, cmd, &out, r.cfg.ConnectTimeout+time.Minute)
 	var ee *ssh.ExitError
@@ -247,29 +246,15 @@ func (r *Restarter) connect(ctx context.Context) (*ssh.Client, error) {
 	return c, nil
 }
 
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 // globQuote quotes s but leaves each "*" to the shell.
 func globQuote(s string) string {
 	parts := strings.Split(s, "*")
 	for i, p := range parts {
 		if p != "" {
-			parts[i] = shellQuote(p)
+			parts[i] = reauth.ShellQuote(p)
 		}
 	}
 	return strings.Join(parts, "*")
-}
-
-func expandHome(p string, getenv func(string) string) string {
-	if p == "~" || strings.HasPrefix(p, "~/") {
-		home := getenv("HOME")
-		if home == "" {
-			home, _ = os.UserHomeDir()
-		}
-		return filepath.Join(home, strings.TrimPrefix(p, "~"))
-	}
-	return p
 }
 
 type lockedWriter struct {

@@ -39,7 +39,7 @@ func TestRestartOverRealSSHD(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "restarted")
 	r := New(Config{Host: host, Port: port, User: s.User, KeyFiles: []string{s.KeyFile}, KnownHosts: s.KnownHosts,
-		Command: "echo restarting; echo to-stderr >&2; touch " + shellQuote(marker), Getenv: noEnv})
+		Command: "echo restarting; echo to-stderr >&2; touch " + reauth.ShellQuote(marker), Getenv: noEnv})
 	defer r.Close()
 	ctx := context.Background()
 	if err := r.Preflight(ctx); err != nil {
@@ -216,11 +216,12 @@ func TestHostKeyRefusals(t *testing.T) {
 
 func TestGlobQuote(t *testing.T) {
 	cases := map[string]string{
-		"/a/b":             "'/a/b'",
-		"/a/*/SESSIONS":    "'/a/'*'/SESSIONS'",
+		"/a/b":             "/a/b", // nothing the shell would read: left as it is
+		"/a/*/SESSIONS":    "/a/*/SESSIONS",
 		"/it's/*":          `'/it'\''s/'*`,
-		"/x y/*/S.ser":     "'/x y/'*'/S.ser'",
-		"/ends/with/star*": "'/ends/with/star'*",
+		"/x y/*/S.ser":     "'/x y/'*/S.ser",
+		"/ends/with/star*": "/ends/with/star*",
+		"/$HOME/*;rm":      "'/$HOME/'*';rm'",
 	}
 	for in, want := range cases {
 		if got := globQuote(in); got != want {

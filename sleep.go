@@ -1,0 +1,23 @@
+package reauth
+
+import (
+	"context"
+	"time"
+)
+
+// Sleep waits d or until ctx is done, whichever comes first, and returns ctx.Err() when ctx
+// ended the wait. A wait of d <= 0 returns at once, with ctx.Err(): a cancelled run never takes
+// one more step because its next wait happened to be zero.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
