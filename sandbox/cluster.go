@@ -217,8 +217,11 @@ func (c *Cluster) WaitRunning(ctx context.Context, timeout time.Duration) error 
 				break
 			}
 			if runningPID(c.st.Dir, n.Name) == 0 {
-				return reauth.Failed("see "+filepath.Join(n.Dir, "node.log"), "sandbox node %s exited while starting: %s",
-					n.Name, lastLine(filepath.Join(n.Dir, "node.log")))
+				pid := readPID(c.st.Dir, n.Name)
+				stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				return reauth.Failed("see "+filepath.Join(n.Dir, "node.log"), "sandbox node %s exited while starting: %s [pid %d alive %v isNode %v stat %q cmdline %q]",
+					n.Name, lastLine(filepath.Join(n.Dir, "node.log")), pid, alive(pid), isNode(pid, c.st.Dir, n.Name), stat, cmdline)
 			}
 			select {
 			case <-ctx.Done():

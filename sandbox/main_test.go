@@ -57,7 +57,9 @@ func up(t *testing.T, o Options) *Cluster {
 		}
 		for _, pid := range pids {
 			if alive(pid) {
-				t.Errorf("pid %d still alive after Down", pid)
+				stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				t.Errorf("pid %d still alive after Down: stat %q cmdline %q dir %q", pid, stat, cmd, c.Dir())
 			}
 		}
 	})

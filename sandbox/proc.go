@@ -75,10 +75,23 @@ func alive(pid int) bool {
 
 // isNode reports whether pid is this sandbox's node name, so that a recycled pid is never
 // signalled by mistake.
+//
+// A process that has just been started can still be inside execve: the parent's Start returns as
+// soon as the kernel closes the child's close-on-exec descriptors, before the new program's
+// arguments are in place, and meanwhile /proc/PID/cmdline reads empty. Reading it then made a
+// node that was starting look gone (the "exited while starting" and "still alive after Down"
+// flakes, under load), so an empty cmdline of a live process is read again until it fills.
 func isNode(pid int, dir, name string) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	path := fmt.Sprintf("/proc/%d/cmdline", pid)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return alive(pid) // no /proc: trust the pid file
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(b) == 0 && alive(pid) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		if b, err = os.ReadFile(path); err != nil {
+			return false
+		}
 	}
 	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 	var gotDir, gotName bool
