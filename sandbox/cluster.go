@@ -218,10 +218,8 @@ func (c *Cluster) WaitRunning(ctx context.Context, timeout time.Duration) error 
 			}
 			if runningPID(c.st.Dir, n.Name) == 0 {
 				pid := readPID(c.st.Dir, n.Name)
-				stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-				return reauth.Failed("see "+filepath.Join(n.Dir, "node.log"), "sandbox node %s exited while starting: %s [pid %d alive %v isNode %v stat %q cmdline %q]",
-					n.Name, lastLine(filepath.Join(n.Dir, "node.log")), pid, alive(pid), isNode(pid, c.st.Dir, n.Name), stat, cmdline)
+				return reauth.Failed("see "+filepath.Join(n.Dir, "node.log"), "sandbox node %s (pid %d, alive %v) exited while starting: %s",
+					n.Name, pid, alive(pid), lastLine(filepath.Join(n.Dir, "node.log")))
 			}
 			select {
 			case <-ctx.Done():
