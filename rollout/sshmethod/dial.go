@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/internal/boundedfile"
 )
 
 // dial connects and authenticates, checking the host key against known_hosts.
@@ -23,9 +23,12 @@ func dial(ctx context.Context, cfg Config) (*ssh.Client, error) {
 		khPath = "~/.ssh/known_hosts"
 	}
 	khPath = reauth.ExpandHome(khPath, cfg.Getenv)
-	if _, err := os.Stat(khPath); err != nil {
+	// Opened once first: a FIFO or device here is refused instead of blocking knownhosts.New.
+	if f, err := boundedfile.Open(khPath); err != nil {
 		return nil, reauth.Refused(fmt.Sprintf("create it with the node's verified host key: ssh-keyscan -p %d %s >> %s (then compare the fingerprint with the server's)", cfg.Port, cfg.Host, khPath),
 			"ssh %s: known_hosts file %s: %v", addr, khPath, err)
+	} else {
+		f.Close()
 	}
 	check, err := knownhosts.New(khPath)
 	if err != nil {
@@ -133,6 +136,9 @@ func keyFileType(t string) string {
 	}
 }
 
+// maxKeyFile bounds a private key file: an RSA 16384-bit key in PEM is about 13 KiB.
+const maxKeyFile = 1 << 20
+
 // authMethods collects the agent's keys and the key files. The returned func closes the agent.
 func authMethods(cfg Config) ([]ssh.AuthMethod, func(), error) {
 	var signers []ssh.Signer
@@ -165,7 +171,7 @@ func authMethods(cfg Config) ([]ssh.AuthMethod, func(), error) {
 	}
 	for _, f := range files {
 		p := reauth.ExpandHome(f, cfg.Getenv)
-		b, err := os.ReadFile(p)
+		b, err := boundedfile.Read(p, maxKeyFile)
 		if err != nil {
 			if explicit {
 				closer()
