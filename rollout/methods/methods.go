@@ -5,10 +5,13 @@ package methods
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/boundedfile"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/execmethod"
@@ -40,6 +43,13 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 	if k := p.Kubernetes; k != nil {
 		cfg := kube.Config{Namespace: k.Namespace, StatefulSet: k.StatefulSet, Context: k.Context,
 			Kubeconfig: inv.Resolve(reauth.ExpandHome(k.Kubeconfig, getenv)), Service: k.Service, URLTemplate: k.URLTemplate}
+		if cfg.Kubeconfig != "" { // client-go reads it whole: a FIFO or device is refused first
+			if f, err := boundedfile.Open(cfg.Kubeconfig); err == nil {
+				f.Close()
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return plan, close, reauth.Usage("point kubernetes.kubeconfig at a kubeconfig file", "kubeconfig: %v", err)
+			}
+		}
 		client, ns, err := kube.Connect(cfg)
 		if err != nil {
 			return plan, close, err

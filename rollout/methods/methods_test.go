@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,5 +76,29 @@ func TestKubernetesUnreachableIsRefused(t *testing.T) {
 	_, _, err = Plan(ctx, inv, &inv.Products[0], os.Getenv)
 	if reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "atl/confluence") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A kubeconfig that is a FIFO is refused at once instead of blocking the read.
+func TestKubeconfigFIFORefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "kubeconfig"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "reauth.yaml")
+	os.WriteFile(path, []byte("products:\n  - product: confluence\n    kubernetes: {statefulset: confluence, kubeconfig: kubeconfig}\n"), 0o600)
+	inv, err := inventory.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, _, err := Plan(context.Background(), inv, &inv.Products[0], os.Getenv); done <- err }()
+	select {
+	case err := <-done:
+		if reauth.CodeOf(err) != reauth.ExitUsage || !strings.Contains(err.Error(), "named pipe") {
+			t.Fatalf("err = %v (exit %d), want exit 2 saying named pipe", err, reauth.CodeOf(err))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Plan still reading the kubeconfig FIFO after 5s")
 	}
 }
