@@ -11,8 +11,6 @@ import (
 	"net/url"
 	"path"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -20,7 +18,8 @@ import (
 
 // Client makes the three Kubernetes API calls a rolling restart needs (get a StatefulSet, get a
 // pod, delete a pod) as plain JSON over the HTTP client client-go builds from the kubeconfig
-// (TLS, tokens, client certificates, exec credential plugins, in-cluster service account).
+// (TLS, tokens, client certificates, exec credential plugins, in-cluster service account),
+// decoded into the few fields reauth reads (types.go).
 // client-go's typed clientset would do the same, but its scheme registers every API group: it
 // doubled reauth's cold build time and made up about 40% of the binary.
 type Client struct {
@@ -65,8 +64,8 @@ func IsNotFound(err error) bool {
 }
 
 // GetStatefulSet is GET /apis/apps/v1/namespaces/{ns}/statefulsets/{name}.
-func (c *Client) GetStatefulSet(ctx context.Context, namespace, name string) (*appsv1.StatefulSet, error) {
-	var sts appsv1.StatefulSet
+func (c *Client) GetStatefulSet(ctx context.Context, namespace, name string) (*StatefulSet, error) {
+	var sts StatefulSet
 	err := c.do(ctx, http.MethodGet, c.url("apis/apps/v1", namespace, "statefulsets", name), nil, &sts)
 	if err != nil {
 		return nil, err
@@ -75,8 +74,8 @@ func (c *Client) GetStatefulSet(ctx context.Context, namespace, name string) (*a
 }
 
 // GetPod is GET /api/v1/namespaces/{ns}/pods/{name}.
-func (c *Client) GetPod(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
-	var pod corev1.Pod
+func (c *Client) GetPod(ctx context.Context, namespace, name string) (*Pod, error) {
+	var pod Pod
 	err := c.do(ctx, http.MethodGet, c.url("api/v1", namespace, "pods", name), nil, &pod)
 	if err != nil {
 		return nil, err

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -130,7 +129,7 @@ func (r *PodRestarter) Restart(ctx context.Context, log io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("get pod %s: %w", r.Pod, err)
 	}
-	uid := pod.UID
+	uid := pod.Metadata.UID
 	// The precondition makes sure we delete the pod we looked at, not a replacement.
 	if err := r.Client.DeletePod(ctx, r.Namespace, r.Pod, uid); err != nil {
 		return fmt.Errorf("delete pod %s: %w", r.Pod, err)
@@ -148,7 +147,7 @@ func (r *PodRestarter) Identity(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return string(pod.UID), nil
+	return string(pod.Metadata.UID), nil
 }
 
 // Ready is the Kubernetes side of the gate: the pod exists, is not being deleted, is not the one
@@ -164,26 +163,26 @@ func (r *PodRestarter) Ready(ctx context.Context) (bool, string, error) {
 	r.mu.Lock()
 	deleted := r.deletedUID
 	r.mu.Unlock()
-	if deleted != "" && pod.UID == deleted {
+	if deleted != "" && pod.Metadata.UID == deleted {
 		return false, "pod terminating", nil
 	}
 	ok, why := podReady(pod)
 	return ok, why, nil
 }
 
-func podReady(pod *corev1.Pod) (bool, string) {
-	if pod.DeletionTimestamp != nil {
+func podReady(pod *Pod) (bool, string) {
+	if pod.Metadata.DeletionTimestamp != nil {
 		return false, "pod terminating"
 	}
 	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			if c.Status == corev1.ConditionTrue {
+		if c.Type == "Ready" {
+			if c.Status == "True" {
 				return true, ""
 			}
 			return false, "pod not Ready"
 		}
 	}
-	return false, "pod " + strings.ToLower(string(pod.Status.Phase))
+	return false, "pod " + strings.ToLower(pod.Status.Phase)
 }
 
 // URL is the product's base URL for the pod as it is now (a new pod has a new IP).

@@ -37,6 +37,9 @@ func TestRollingRestartHighestOrdinalFirst(t *testing.T) {
 	if strings.Join(names, ",") != "confluence-2,confluence-1,confluence-0" {
 		t.Fatalf("order = %v", names)
 	}
+	if svc := nodes[0].Restarter.(*PodRestarter).Config.Service; svc != "confluence-headless" {
+		t.Errorf("{service} = %q, want the StatefulSet's serviceName", svc)
+	}
 	plan := rollout.Plan{Product: confluence(t), Nodes: nodes}
 	opts := rollout.Options{StartTimeout: 10 * time.Second, PollInterval: 10 * time.Millisecond, MaxPoll: 50 * time.Millisecond, StableWindow: 100 * time.Millisecond}
 	if err := rollout.Preflight(ctx, plan, opts); err != nil {
