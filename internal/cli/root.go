@@ -256,6 +256,8 @@ var verbs = []func(IO) *cobra.Command{
 	newSandboxCmd,
 	newRevokeCmd,
 	newReportCmd,
+	newVersionCmd,
+	newManCmd,
 }
 
 // writeJSON prints v as exactly one JSON object on Out.
