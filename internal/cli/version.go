@@ -34,12 +34,12 @@ const defaultVersion = "0.1.0-dev"
 // versionInfo is what `reauth version --json` prints.
 type versionInfo struct {
 	Version        string   `json:"version"`
-	Commit         string   `json:"commit"`      // "" when unknown
-	Modified       bool     `json:"modified"`    // built from a tree with uncommitted changes
-	BuildDate      string   `json:"build_date"`  // RFC 3339, "" when unknown
-	GoVersion      string   `json:"go_version"`  // the Go toolchain that built it
-	Platform       string   `json:"platform"`    // GOOS/GOARCH
-	Engines        []string `json:"engines"`     // databases whose driver is compiled in
+	Commit         string   `json:"commit"`     // "" when unknown
+	Modified       bool     `json:"modified"`   // built from a tree with uncommitted changes
+	BuildDate      string   `json:"build_date"` // RFC 3339, "" when unknown
+	GoVersion      string   `json:"go_version"` // the Go toolchain that built it
+	Platform       string   `json:"platform"`   // GOOS/GOARCH
+	Engines        []string `json:"engines"`    // databases whose driver is compiled in
 	RestartMethods []string `json:"restart_methods"`
 }
 
