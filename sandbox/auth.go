@@ -24,6 +24,10 @@ func noteUser(r *http.Request, user string) {
 // auto-login) its remember-me cookie checked against the node's token CACHE, which starts a new
 // session silently. This second path is why a restart alone does not log anyone out, and why a
 // database delete alone does not either until the cache is re-read at the next start.
+//
+// The cache is read-through: a token the node has not seen is read from the shared table (so a
+// cookie issued on one node works on every node, as on a real cluster sharing one table), while
+// a token it has cached stays valid there until the node restarts, even once its row is gone.
 func (n *node) authenticate(w http.ResponseWriter, r *http.Request) string {
 	if c, err := r.Cookie(n.p.SessionCookie); err == nil {
 		if s, ok := n.sessions.get(c.Value); ok {
@@ -39,8 +43,8 @@ func (n *node) authenticate(w http.ResponseWriter, r *http.Request) string {
 	if !ok {
 		return ""
 	}
+	t, found := n.cachedToken(r.Context(), key)
 	n.mu.Lock()
-	t, found := n.tokens[key]
 	user := n.byRef[t.Ref]
 	n.mu.Unlock()
 	if !found || !t.matches(secret) || user == "" {
@@ -87,7 +91,7 @@ func (n *node) handleLogin(w http.ResponseWriter, r *http.Request) {
 	n.setSessionCookie(w, n.sessions.create(name, time.Now()))
 	remember := r.PostForm.Get(n.p.Login.RememberField)
 	if remember != "" && (strings.EqualFold(remember, n.p.Login.RememberValue) || remember == "on" || remember == "true") {
-		t, err := n.m.insertToken(r.Context(), n.db, n.eng, acct.Ref, time.Now())
+		t, err := n.m.insertToken(r.Context(), n.db, n.eng, acct.Ref, time.Now(), n.st.bankOf(n.name))
 		if err != nil {
 			n.log.Printf("store remember-me token for %s: %v", name, err)
 			http.Error(w, "could not store the remember-me token", http.StatusInternalServerError)

@@ -42,6 +42,17 @@ func (n *node) handleKillSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if n.st.APIKeepsRememberMe { // sessions only: rows and cached tokens stay
+		if err := n.queueKill(ctx, target); err != nil {
+			n.log.Printf("session API: %v", err)
+			http.Error(w, "database error", http.StatusInternalServerError)
+			return
+		}
+		k := n.sessions.removeUser(target)
+		n.log.Printf("session API: %s ended %d sessions of %s (remember-me left alone)", caller, k, target)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if err := n.m.deleteUserTokens(ctx, n.db, n.eng, acct.Ref); err != nil {
 		n.log.Printf("session API: %v", err)
 		http.Error(w, "database error", http.StatusInternalServerError)
@@ -94,9 +105,13 @@ func (nopWriter) Header() http.Header         { return http.Header{} }
 func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (nopWriter) WriteHeader(int)             {}
 
-// forget ends user's sessions on this node and drops the user's cached tokens.
+// forget ends user's sessions on this node and drops the user's cached tokens (only the
+// sessions when the sandbox's API leaves remember-me alone).
 func (n *node) forget(user string) int {
 	k := n.sessions.removeUser(user)
+	if n.st.APIKeepsRememberMe {
+		return k
+	}
 	n.mu.Lock()
 	ref := n.accounts[user].Ref
 	for key, t := range n.tokens {

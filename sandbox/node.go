@@ -46,7 +46,7 @@ type node struct {
 
 	mu       sync.Mutex
 	phase    string
-	tokens   map[string]token   // the remember-me cache: loaded at start, never re-read
+	tokens   map[string]token   // the remember-me cache: loaded at start, read through on a miss, never refreshed
 	accounts map[string]account // by name
 	byRef    map[string]string  // token-row user reference -> name
 	admin    string             // bearer token from DIR/admin-token
@@ -157,6 +157,11 @@ func (n *node) run(ctx context.Context, port int) error {
 		return fmt.Errorf("http server: %w", err)
 	}
 	n.setPhase(stateStopping)
+	if readFault(n.dir, n.name) == FaultKeepTokenCache {
+		if err := n.saveTokenCache(); err != nil {
+			n.log.Printf("keep token cache: %v", err)
+		}
+	}
 	if n.st.Persistence {
 		path := sessionsFile(n.dir, n.name)
 		if err := n.sessions.save(path); err != nil {
@@ -217,6 +222,13 @@ func (n *node) start(ctx context.Context, fault Fault) error {
 	tokens, err := n.m.loadTokens(ctx, n.db)
 	if err != nil {
 		return err
+	}
+	if fault == FaultKeepTokenCache {
+		k, err := n.loadTokenCache(tokens)
+		if err != nil {
+			return err
+		}
+		n.log.Printf("kept %d remember-me tokens from the previous process (fault keep-token-cache)", k)
 	}
 	byRef := map[string]string{}
 	for _, a := range accounts {

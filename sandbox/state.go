@@ -27,6 +27,12 @@ type state struct {
 	SQLiteFile   string              `json:"sqlite_file,omitempty"`
 	StartupDelay Duration            `json:"startup_delay"`
 	Persistence  bool                `json:"persistence"`
+	// APIKeepsRememberMe: the session API ends sessions but leaves remember-me rows and caches
+	// alone (the pessimistic reading of Jira 9.11's API, whose effect on them is UNCONFIRMED).
+	APIKeepsRememberMe bool `json:"api_keeps_remember_me,omitempty"`
+	// IDBanks: each node allocates token ids from its own banks of 100 (Jira's OfBiz sequence
+	// banks on a cluster), so a token issued later on one node can carry a lower id.
+	IDBanks bool `json:"id_banks,omitempty"`
 	Exe          string              `json:"exe"`
 	Users        int                 `json:"users"`
 	Nodes        []nodeState         `json:"nodes"`
@@ -122,6 +128,9 @@ func pidFile(dir, name string) string { return filepath.Join(nodeDir(dir, name),
 func faultFile(dir, name string) string {
 	return filepath.Join(nodeDir(dir, name), "fault")
 }
+func tokenCacheFile(dir, name string) string {
+	return filepath.Join(nodeDir(dir, name), "token-cache.json")
+}
 func sessionsFile(dir, name string) string {
 	return filepath.Join(nodeDir(dir, name), "work", "Catalina", "localhost", "ROOT", "SESSIONS.ser")
 }
@@ -143,11 +152,15 @@ const (
 	// readiness endpoint (with the product's status codes), read live on every status request.
 	FaultMaintenance Fault = "maintenance"
 	FaultError       Fault = "error"
+	// FaultKeepTokenCache: the node's remember-me cache survives its restarts (saved at stop,
+	// loaded at start), like a cache replicated or persisted outside the node's memory: tokens
+	// deleted from the table stay valid on that node.
+	FaultKeepTokenCache Fault = "keep-token-cache"
 )
 
 func (f Fault) valid() bool {
 	switch f {
-	case FaultNone, FaultFailNextStart, FaultHangStarting, FaultIgnoreRestart, FaultMaintenance, FaultError:
+	case FaultNone, FaultFailNextStart, FaultHangStarting, FaultIgnoreRestart, FaultMaintenance, FaultError, FaultKeepTokenCache:
 		return true
 	}
 	return false

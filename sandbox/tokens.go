@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -87,6 +88,32 @@ func (m model) loadTokens(ctx context.Context, db *sql.DB) (map[string]token, er
 	return out, rows.Err()
 }
 
+// lookupToken reads one token row by its cookie key (Seraph: the id; Bitbucket: the series):
+// the read-through of a node's cache. found is false when the row is not there.
+func (m model) lookupToken(ctx context.Context, db *sql.DB, e reauth.Engine, key string) (t token, found bool, err error) {
+	q := "SELECT id, token, username FROM " + m.table + " WHERE id = ?"
+	var arg any = key
+	if m.bitbucket {
+		q = "SELECT series, token, user_id FROM " + m.table + " WHERE series = ?"
+	} else {
+		n, perr := strconv.ParseInt(key, 10, 64)
+		if perr != nil {
+			return token{}, false, nil // not an id: no row can match
+		}
+		arg = n
+	}
+	var k, secret, ref sql.NullString
+	err = db.QueryRowContext(ctx, rebind(e, q), arg).Scan(&k, &secret, &ref)
+	if errors.Is(err, sql.ErrNoRows) {
+		return token{}, false, nil
+	}
+	if err != nil {
+		return token{}, false, fmt.Errorf("read remember-me token: %w", err)
+	}
+	id := normalizeID(k.String)
+	return token{Key: id, Secret: secret.String, Ref: ref.String}, true, nil
+}
+
 // normalizeID turns a numeric(18,0) id as a driver returns it ("12", "12.0") into "12".
 func normalizeID(s string) string {
 	if i := strings.IndexByte(s, '.'); i > 0 && strings.Trim(s[i+1:], "0") == "" {
@@ -96,7 +123,8 @@ func normalizeID(s string) string {
 }
 
 // insertToken stores a new remember-me token for the user whose row reference is ref.
-func (m model) insertToken(ctx context.Context, db *sql.DB, e reauth.Engine, ref string, now time.Time) (token, error) {
+// bank is the node's id bank (k of n) when the sandbox simulates per-node id banks; n is 0 otherwise.
+func (m model) insertToken(ctx context.Context, db *sql.DB, e reauth.Engine, ref string, now time.Time, bank idBank) (token, error) {
 	secret := randomHex(20)
 	if m.bitbucket {
 		uid, err := strconv.Atoi(ref)
@@ -118,7 +146,13 @@ func (m model) insertToken(ctx context.Context, db *sql.DB, e reauth.Engine, ref
 	if m.product.ID == "fisheye" {
 		cols, args = []string{"username", "token", "created"}, []any{ref, secret, created}
 	}
-	id, err := insertWithNextID(ctx, db, e, m.table, cols, args...)
+	var id int64
+	var err error
+	if bank.n > 0 {
+		id, err = insertWithBankID(ctx, db, e, m.table, bank, cols, args...)
+	} else {
+		id, err = insertWithNextID(ctx, db, e, m.table, cols, args...)
+	}
 	return token{Key: strconv.FormatInt(id, 10), Secret: secret, Ref: ref}, err
 }
 

@@ -35,6 +35,12 @@ type Options struct {
 	RememberFraction float64
 	StartupDelay     time.Duration // how long each node stays STARTING before RUNNING
 	Persistence      bool          // Tomcat-like SESSIONS.ser persistence
+	// APIKeepsRememberMe: the session API ends sessions only, leaving remember-me rows and the
+	// nodes' token caches alone (the pessimistic reading of the Jira 9.11 API: UNCONFIRMED).
+	APIKeepsRememberMe bool
+	// IDBanks: each node takes token ids from its own banks of 100, as Jira's OfBiz sequence banks
+	// do on a cluster: a token issued after another on a different node can have a lower id.
+	IDBanks bool
 	Version          string        // product version the nodes report (default: a current one)
 	Exe              string        // the reauth binary that runs nodes (default os.Executable())
 	AdminPassword    string        // password of the account "admin" (default "admin")
@@ -140,7 +146,7 @@ func Up(ctx context.Context, o Options, progress io.Writer) (*Cluster, error) {
 		return nil, fmt.Errorf("create sandbox directory: %w", err)
 	}
 	st := &state{Dir: dir, Product: p.ID, Version: o.Version, DB: o.DB, StartupDelay: Duration(o.StartupDelay),
-		Persistence: o.Persistence, Exe: o.Exe, Users: o.Users}
+		Persistence: o.Persistence, Exe: o.Exe, Users: o.Users, APIKeepsRememberMe: o.APIKeepsRememberMe, IDBanks: o.IDBanks}
 	if o.DB == "" {
 		st.SQLiteFile = filepath.Join(dir, "sandbox.db")
 	}

@@ -66,6 +66,8 @@ func newSandboxUpCmd(streams IO) *cobra.Command {
 	f.Float64Var(&o.RememberFraction, "remember", 1, "share of the users' browsers that tick remember-me (0 to 1)")
 	f.DurationVar(&o.StartupDelay, "startup-delay", time.Second, "how long each node stays STARTING when it starts")
 	f.BoolVar(&o.Persistence, "persistence", false, "Tomcat-like session persistence (SESSIONS.ser) on")
+	f.BoolVar(&o.APIKeepsRememberMe, "api-keeps-remember-me", false, "the session API ends sessions but leaves remember-me tokens (rows and node caches) alone: the pessimistic reading of Jira 9.11's API")
+	f.BoolVar(&o.IDBanks, "id-banks", false, "each node takes token ids from its own banks of 100 (Jira's OfBiz banks on a cluster): later tokens can have lower ids")
 	f.StringVar(&o.Version, "version", "", "product version the nodes report (default: a current one)")
 	f.StringVar(&o.AdminPassword, "admin-password", "admin", "password of the account \"admin\"")
 	cmd.PreRun = func(c *cobra.Command, args []string) {
@@ -199,13 +201,15 @@ func newSandboxFaultCmd(streams IO) *cobra.Command {
 	var dir, node string
 	cmd := &cobra.Command{
 		Use:   "fault --dir DIR --node NAME FAULT",
-		Short: "Make a node misbehave: fail-next-start, hang-starting, ignore-restart, maintenance, error, or none",
+		Short: "Make a node misbehave: fail-next-start, hang-starting, ignore-restart, maintenance, error, keep-token-cache, or none",
 		Long: `Make a node misbehave, to see how reauth copes:
   fail-next-start  the next start exits with an error while STARTING (once)
   hang-starting    every start stays STARTING (until the fault is cleared and the node restarted)
   ignore-restart   'sandbox restart-node' says it restarted the node but does nothing
   maintenance      the readiness endpoint says MAINTENANCE (at once)
   error            the readiness endpoint says ERROR (at once)
+  keep-token-cache the node's remember-me cache survives its restarts: tokens deleted from the
+                   table stay valid on that node (a cache kept outside the node's memory)
   none             clear the fault`,
 		Args: needArgs(1, "the fault"),
 		RunE: func(c *cobra.Command, args []string) error {
