@@ -40,10 +40,10 @@ type Options struct {
 	APIKeepsRememberMe bool
 	// IDBanks: each node takes token ids from its own banks of 100, as Jira's OfBiz sequence banks
 	// do on a cluster: a token issued after another on a different node can have a lower id.
-	IDBanks bool
-	Version          string        // product version the nodes report (default: a current one)
-	Exe              string        // the reauth binary that runs nodes (default os.Executable())
-	AdminPassword    string        // password of the account "admin" (default "admin")
+	IDBanks       bool
+	Version       string // product version the nodes report (default: a current one)
+	Exe           string // the reauth binary that runs nodes (default os.Executable())
+	AdminPassword string // password of the account "admin" (default "admin")
 	// AdoptSchema uses a product schema that is already in the database (a real product's dump
 	// restored into a scratch database) instead of refusing it: the sandbox then adds only its own
 	// tables and the user rows it needs. Never point it at a live product's database.
