@@ -104,7 +104,14 @@ type Product struct {
 	// SeraphConfig is the seraph-config.xml that sets the remember-me cookie name
 	// (login.cookie.key), relative to the install directory; "" where the product has none.
 	SeraphConfig string
+	// Proof says how a token row becomes a remember-me cookie (proofcookie.go); the inventory's
+	// proof_cookie overrides Format.
+	Proof ProofCookie
 }
+
+// seraphProof: Seraph's cookie is "<id>:<token>" (DefaultRememberMeService; browsers show the
+// colon URL-encoded as %3A, and Seraph decodes it), and the row's token column holds the token.
+var seraphProof = ProofCookie{Format: "{id}:{token}", TokenColumn: "token", Confirmed: true}
 
 var seraphTable = TokenTable{
 	Name: "remembermetoken", ID: "id", User: "username", Time: "created",
@@ -126,7 +133,7 @@ var catalog = map[ProductID]Product{
 		Login:       Login{Path: "/login.jsp", UserField: "os_username", PasswordField: "os_password", RememberField: "os_cookie", RememberValue: "true", WhoAmIPath: "/rest/auth/1/session", Confirmed: true},
 		DefaultPort: 8080, ServiceName: "jira", Clustered: true,
 		SessionAPI: "/rest/api/2/user/session/{username}", SessionAPIVersion: "9.11.0", EnvJDBCPrefix: "ATL_JDBC_",
-		SeraphConfig: "atlassian-jira/WEB-INF/classes/seraph-config.xml",
+		SeraphConfig: "atlassian-jira/WEB-INF/classes/seraph-config.xml", Proof: seraphProof,
 	},
 	Confluence: {
 		ID: Confluence, Name: "Confluence", SessionCookie: "JSESSIONID", RememberMeCookie: "seraph.confluence",
@@ -139,7 +146,7 @@ var catalog = map[ProductID]Product{
 		Ready:       Readiness{Path: "/status", StateKey: "state", StartingCode: 200, Confirmed: true},
 		Login:       Login{Path: "/dologin.action", UserField: "os_username", PasswordField: "os_password", RememberField: "os_cookie", RememberValue: "true", WhoAmIPath: "/rest/api/user/current", Confirmed: false},
 		DefaultPort: 8090, ServiceName: "confluence", Clustered: true, EnvJDBCPrefix: "ATL_JDBC_",
-		SeraphConfig: "confluence/WEB-INF/classes/seraph-config.xml",
+		SeraphConfig: "confluence/WEB-INF/classes/seraph-config.xml", Proof: seraphProof,
 	},
 	Bitbucket: {
 		ID: Bitbucket, Name: "Bitbucket", SessionCookie: "BITBUCKETSESSIONID", RememberMeCookie: "_atl_bitbucket_remember_me",
@@ -155,6 +162,9 @@ var catalog = map[ProductID]Product{
 		Ready:       Readiness{Path: "/status", StateKey: "state", StartingCode: 503, Confirmed: true},
 		Login:       Login{Path: "/j_atl_security_check", UserField: "j_username", PasswordField: "j_password", RememberField: "_atl_remember_me", RememberValue: "on", WhoAmIPath: "/plugins/servlet/applinks/whoami", Confirmed: false},
 		DefaultPort: 7990, ServiceName: "atlbitbucket", Clustered: true, EnvJDBCPrefix: "JDBC_",
+		// UNCONFIRMED: whether the token column holds the cookie's token as is (it may be hashed).
+		Proof: ProofCookie{Format: "base64({series}:{token})", TokenColumn: "token", SeriesColumn: "series",
+			Fixed: map[string]any{"claimed": false}},
 	},
 	Bamboo: {
 		ID: Bamboo, Name: "Bamboo", SessionCookie: "JSESSIONID", RememberMeCookie: "seraph.bamboo",
@@ -171,7 +181,7 @@ var catalog = map[ProductID]Product{
 		Login:       Login{Path: "/userlogin.action", UserField: "os_username", PasswordField: "os_password", RememberField: "os_cookie", RememberValue: "true", WhoAmIPath: "/rest/api/latest/currentUser", Confirmed: false},
 		DefaultPort: 8085, ServiceName: "bamboo", Clustered: false,
 		SessionAPI: "/rest/admin/latest/session/{username}", SessionAPIVersion: "9.4.0", EnvJDBCPrefix: "ATL_JDBC_",
-		SeraphConfig: "atlassian-bamboo/WEB-INF/classes/seraph-config.xml",
+		SeraphConfig: "atlassian-bamboo/WEB-INF/classes/seraph-config.xml", Proof: seraphProof,
 	},
 	Fisheye: {
 		ID: Fisheye, Name: "Fisheye/Crucible", SessionCookie: "FESESSIONID", RememberMeCookie: "remember",
@@ -183,6 +193,7 @@ var catalog = map[ProductID]Product{
 		Ready:       Readiness{Path: "/rest-service-fecru/server-v1", StateKey: "", StartingCode: 503, Confirmed: false},
 		Login:       Login{Path: "/login", UserField: "username", PasswordField: "password", RememberField: "rememberme", RememberValue: "true", WhoAmIPath: "/rest-service/auth-v1/whoami", Confirmed: false},
 		DefaultPort: 8060, ServiceName: "fisheye", Clustered: false,
+		Proof:       ProofCookie{Format: "{id}:{token}", TokenColumn: "token"}, // UNCONFIRMED
 	},
 	Crowd: {
 		ID: Crowd, Name: "Crowd", SessionCookie: "JSESSIONID", RememberMeCookie: "crowd.rememberme.token",

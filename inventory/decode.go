@@ -243,7 +243,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 
 func (d *decoder) product(n *yaml.Node, p *Product) error {
 	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
-		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes")
+		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes", "proof_user", "proof_cookie")
 	if err != nil {
 		return err
 	}
@@ -260,9 +260,15 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 		return d.err(f["product"].Line, "use one of "+strings.Join(atlassian.Names(), ", "), "%v", err)
 	}
 	p.ID = prod.ID
-	for key, dst := range map[string]*string{"home": &p.Home, "install": &p.Install, "table": &p.Table, "status_path": &p.StatusPath, "mode": &p.Mode} {
+	for key, dst := range map[string]*string{"home": &p.Home, "install": &p.Install, "table": &p.Table, "status_path": &p.StatusPath, "mode": &p.Mode,
+		"proof_user": &p.ProofUser, "proof_cookie": &p.ProofCookie} {
 		if *dst, err = d.str(f[key], key); err != nil {
 			return err
+		}
+	}
+	if p.ProofCookie != "" {
+		if err := atlassian.CheckProofFormat(p.ProofCookie); err != nil {
+			return d.err(f["proof_cookie"].Line, "write the format as the product builds its remember-me cookie, e.g. \"{id}:{token}\"", "%v", err)
 		}
 	}
 	switch p.Mode {

@@ -17,6 +17,8 @@
 //	    exclude_users: [admin-breakglass]
 //	    backup_recipients: [age1…]       # added to defaults.backup_recipients for this product
 //	    canary: {user: ..., password_env: ..., password_file: ...}
+//	    proof_user: admin                # the account of reauth's minted proof token (default: admin's user)
+//	    proof_cookie: "{id}:{token}"     # confirms/overrides the remember-me cookie format (UNCONFIRMED for Bitbucket, Fisheye)
 //	    admin: {user: ..., password_env/_file: ..., token_env/_file: ...}
 //	    mode: auto                       # auto|restart|api
 //	    start_timeout: 30m
@@ -88,11 +90,16 @@ type Product struct {
 	BackupRecipients []string
 	Canary           *Credential
 	Admin            *Admin
-	Mode             string
-	StartTimeout     time.Duration
-	Drain            Drain
-	Kubernetes       *Kubernetes
-	Nodes            []Node
+	// ProofUser is the account reauth mints its proof token for ("": the admin's user).
+	ProofUser string
+	// ProofCookie overrides the catalog's remember-me cookie format (atlassian.ProofCookie.Format),
+	// and confirms it where it is UNCONFIRMED.
+	ProofCookie  string
+	Mode         string
+	StartTimeout time.Duration
+	Drain        Drain
+	Kubernetes   *Kubernetes
+	Nodes        []Node
 }
 
 // Database is a database given directly rather than found in the home directory.
