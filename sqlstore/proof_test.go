@@ -1,0 +1,92 @@
+package sqlstore
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The proof's database side on every engine: the minted row (negative id, inside the purge's
+// range without moving the cut-off, gone after the purge), sampled tokens spread over users with
+// login names, and "issued before the run" by creation time where the engine's clock is read.
+func TestProofRows(t *testing.T) {
+	for _, e := range targets {
+		t.Run(e.name, func(t *testing.T) {
+			tg := e.open(t)
+			ctx := ctxT(t)
+			setupJira(t, tg, 50)
+			table, id := tbl(tg)
+			s := openStore(t, tg, "jira", Options{})
+			for login, want := range map[string]string{"alice": "JIRAUSER10100", "BOB": "bob", "nobody": "nobody"} {
+				if got, err := s.UserRef(ctx, login); err != nil || got != want {
+					t.Errorf("UserRef(%s) = %q, %v; want %q", login, got, err, want)
+				}
+			}
+			now, clock, err := s.DBNow(ctx)
+			if err != nil || clock != (tg.name != "sqlite") {
+				t.Fatalf("DBNow: %v %v %v", now, clock, err)
+			}
+			if clock && (now.Before(time.Now().Add(-time.Minute)) || now.After(time.Now().Add(time.Minute))) {
+				t.Fatalf("database clock %v is not now", now)
+			}
+			if !clock {
+				now = time.Now().UTC()
+			}
+			jira := product(t, "jira")
+			minted, err := s.Mint(ctx, jira.Proof, "JIRAUSER10100", "alice", now.Add(-2*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if minted.ID >= -(1<<30) || minted.ID < -(1<<31) || len(minted.Token) != 40 {
+				t.Fatalf("minted %d (token length %d): want a negative 32-bit id and a 40-digit token", minted.ID, len(minted.Token))
+			}
+			var tok, user string
+			if err := tg.sql.QueryRow(fmt.Sprintf("SELECT token, username FROM %s WHERE %s = %d", table, id, minted.ID)).Scan(&tok, &user); err != nil ||
+				tok != minted.Token || user != "JIRAUSER10100" {
+				t.Fatalf("minted row: %q %q %v", tok, user, err)
+			}
+			plan, err := s.Plan(ctx, PurgeOptions{})
+			if err != nil || plan.CutoffID != 50 || plan.ToDelete != 51 {
+				t.Fatalf("plan with the minted row: cut-off %d, to delete %d (%v); want 50 and 51", plan.CutoffID, plan.ToDelete, err)
+			}
+			sample, err := s.Sample(ctx, jira.Proof, plan.CutoffID, minted.ID, PurgeOptions{ExcludeUsers: []string{"dave"}}, 6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			users := map[string]int{}
+			for _, st := range sample {
+				users[st.User]++
+				if st.ID == minted.ID || st.Token != fmt.Sprintf("%040x", st.ID*7919) {
+					t.Errorf("sampled %+v", st)
+				}
+			}
+			if len(sample) != 6 || len(users) != 4 || users["alice"] == 0 || users["dave"] != 0 {
+				t.Fatalf("sample over users: %v (want 6 over alice, bob, carol, admin; dave excluded)", users)
+			}
+			if _, err := s.Purge(ctx, PurgeOptions{CutoffID: plan.CutoffID, BackupPath: filepath.Join(t.TempDir(), "b.jsonl.gz")}); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := s.DeleteID(ctx, minted.ID); err != nil || n != 0 {
+				t.Fatalf("the purge left the minted row: %d %v", n, err)
+			}
+			// After the run: id 7 issued later on a node with a lower id bank; id 8 is a left-over.
+			p := tg.d.Placeholder
+			ins := fmt.Sprintf("INSERT INTO remembermetoken VALUES (%s, %s, %s, %s)", p(1), p(2), p(3), p(4))
+			mustExec(t, tg.sql, ins, 7, now.Add(time.Minute), "later", "bob")
+			mustExec(t, tg.sql, ins, 8, now.Add(-time.Hour), "left", "bob")
+			if rem, err := s.Remaining(ctx, plan.CutoffID, PurgeOptions{}); err != nil || rem != 2 {
+				t.Fatalf("remaining by id: %d %v", rem, err)
+			}
+			if !clock {
+				return
+			}
+			if n, err := s.IssuedBefore(ctx, plan.CutoffID, now, PurgeOptions{}); err != nil || n != 1 {
+				t.Fatalf("issued before the run by time: %d %v, want 1 (id 8)", n, err)
+			}
+			if newest, err := s.NewestCreated(ctx, plan.CutoffID); err != nil || newest == nil || !newest.After(now) {
+				t.Fatalf("newest created: %v %v", newest, err)
+			}
+		})
+	}
+}
