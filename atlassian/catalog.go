@@ -193,7 +193,7 @@ var catalog = map[ProductID]Product{
 		Ready:       Readiness{Path: "/rest-service-fecru/server-v1", StateKey: "", StartingCode: 503, Confirmed: false},
 		Login:       Login{Path: "/login", UserField: "username", PasswordField: "password", RememberField: "rememberme", RememberValue: "true", WhoAmIPath: "/rest-service/auth-v1/whoami", Confirmed: false},
 		DefaultPort: 8060, ServiceName: "fisheye", Clustered: false,
-		Proof:       ProofCookie{Format: "{id}:{token}", TokenColumn: "token"}, // UNCONFIRMED
+		Proof: ProofCookie{Format: "{id}:{token}", TokenColumn: "token"}, // UNCONFIRMED
 	},
 	Crowd: {
 		ID: Crowd, Name: "Crowd", SessionCookie: "JSESSIONID", RememberMeCookie: "crowd.rememberme.token",
