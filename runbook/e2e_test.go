@@ -22,12 +22,58 @@ type runJSON struct {
 	SessionsBefore     int   `json:"sessions_before"`
 	SessionsValidAfter int   `json:"sessions_valid_after"`
 	Verified           bool  `json:"verified"`
-	Products           []struct {
+	Proof              struct {
+		Level         string            `json:"level"`
+		AcceptedAfter []json.RawMessage `json:"accepted_after"`
+	} `json:"proof"`
+	Products []struct {
 		Product string   `json:"product"`
 		Status  string   `json:"status"`
 		Deleted int64    `json:"deleted"`
 		Backups []string `json:"backups"`
-		Nodes   []struct {
+		Verify  struct {
+			Verified        bool  `json:"verified"`
+			TokensRemaining int64 `json:"tokens_remaining"`
+			Proof           struct {
+				Level           string         `json:"level"`
+				CookiesReplayed int            `json:"cookies_replayed"`
+				Sources         map[string]int `json:"sources"`
+				Minted          *struct {
+					User           string   `json:"user"`
+					RowID          int64    `json:"row_id"`
+					AcceptedBefore []string `json:"accepted_before"`
+					RejectedAfter  []string `json:"rejected_after"`
+					Removed        bool     `json:"removed"`
+					Note           string   `json:"note"`
+				} `json:"minted"`
+				Sampled struct {
+					Taken int    `json:"taken"`
+					Users int    `json:"users"`
+					From  string `json:"from"`
+				} `json:"sampled"`
+				Nodes []struct {
+					Node           string `json:"node"`
+					AcceptedBefore int    `json:"accepted_before"`
+					RejectedAfter  int    `json:"rejected_after"`
+					AcceptedAfter  int    `json:"accepted_after"`
+					Restart        struct {
+						Mode             string `json:"mode"`
+						SeenDown         bool   `json:"seen_down"`
+						SessionsChecked  int    `json:"sessions_checked"`
+						SessionsRejected int    `json:"sessions_rejected"`
+					} `json:"restart"`
+				} `json:"nodes"`
+				AcceptedAfter []struct {
+					Node, User, Source, Next string
+				} `json:"accepted_after"`
+				IssuedBefore struct {
+					By               string `json:"by"`
+					LaterBelowCutoff int64  `json:"later_below_cutoff"`
+				} `json:"issued_before"`
+				HowToProve string `json:"how_to_prove"`
+			} `json:"proof"`
+		} `json:"verify"`
+		Nodes []struct {
 			Name      string `json:"name"`
 			Restarted bool   `json:"restarted"`
 			WentDown  bool   `json:"went_down"`
@@ -53,11 +99,11 @@ func TestRunFiveProducts(t *testing.T) {
 	pgJira, my, pgBB := testenv.Postgres(t), testenv.MariaDB(t), testenv.Postgres(t)
 	mysqlURL := "mysql://" + my.User + ":" + my.Pass + "@127.0.0.1:" + strconv.Itoa(my.Port) + "/" + my.Name
 	ps := []product{
-		{c: up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pgJira.URL, Users: 8, RememberFraction: 0.5}), exclude: []string{"user002"}},
-		{c: up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 2, DB: mysqlURL, Users: 6, RememberFraction: 0.5})},
-		{c: up(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 2, DB: pgBB.URL, Users: 6, RememberFraction: 0.5})},
-		{c: up(t, sandbox.Options{Product: atlassian.Bamboo, Nodes: 1, Users: 4, RememberFraction: 0.5}), ssh: true},
-		{c: up(t, sandbox.Options{Product: atlassian.Fisheye, Nodes: 1, Users: 4, RememberFraction: 0.5}), table: "fe_remember_me"},
+		{c: up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pgJira.URL, Users: 8, RememberFraction: 0.5}), exclude: []string{"user002"}, proofUser: "admin"},
+		{c: up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 2, DB: mysqlURL, Users: 6, RememberFraction: 0.5}), proofUser: "admin"},
+		{c: up(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 2, DB: pgBB.URL, Users: 6, RememberFraction: 0.5}), proofUser: "admin"},
+		{c: up(t, sandbox.Options{Product: atlassian.Bamboo, Nodes: 1, Users: 4, RememberFraction: 0.5}), ssh: true, proofUser: "admin"},
+		{c: up(t, sandbox.Options{Product: atlassian.Fisheye, Nodes: 1, Users: 4, RememberFraction: 0.5}), table: "fe_remember_me", proofUser: "admin"},
 	}
 	before := map[string][]string{}
 	all := map[string]map[string]*sandbox.Browser{}
@@ -97,9 +143,25 @@ func TestRunFiveProducts(t *testing.T) {
 			t.Errorf("%s: fresh login not accepted (who=%q ok=%v)", id, who, ok)
 		}
 	}
+	// No canary, no --cookies: the proof is the minted token and the sampled tokens, replayed on
+	// every node before (accepted) and after (rejected).
+	if r.Proof.Level != "cookies" {
+		t.Errorf("run proof level %q, want cookies", r.Proof.Level)
+	}
 	for _, pr := range r.Products {
 		if pr.Status != "done" || len(pr.Backups) != 1 {
 			t.Errorf("%s: status %q backups %v", pr.Product, pr.Status, pr.Backups)
+		}
+		pf := pr.Verify.Proof
+		if pf.Level != "cookies" || pf.Sources["sampled"] == 0 || pf.Sources["minted"] != 1 || pf.Minted == nil || !pf.Minted.Removed ||
+			len(pf.Minted.AcceptedBefore) != len(pr.Nodes) || len(pf.Minted.RejectedAfter) != len(pr.Nodes) || pf.Minted.RowID >= 0 {
+			t.Errorf("%s: proof %+v minted %+v", pr.Product, pf, pf.Minted)
+		}
+		for _, n := range pf.Nodes {
+			if n.AcceptedBefore != pf.CookiesReplayed || n.RejectedAfter != pf.CookiesReplayed || n.AcceptedAfter != 0 ||
+				!n.Restart.SeenDown || n.Restart.SessionsChecked == 0 || n.Restart.SessionsRejected != n.Restart.SessionsChecked {
+				t.Errorf("%s/%s: node proof %+v", pr.Product, n.Node, n)
+			}
 		}
 		for _, n := range pr.Nodes {
 			if !n.Restarted || !n.WentDown {
@@ -121,6 +183,17 @@ func TestRunFiveProducts(t *testing.T) {
 	if n := strings.Count(string(b), `"step":"purge"`); n != 5 {
 		t.Errorf("audit log has %d purge lines, want 5", n)
 	}
+	// The minted and sampled token values (all in the backups) appear in no output and no file
+	// of the run: stdout, stderr, --json, audit log, journals, the nodes' logs.
+	var backups []string
+	for _, pr := range r.Products {
+		backups = append(backups, pr.Backups...)
+	}
+	dirs := []string{filepath.Dir(cfg)}
+	for _, p := range ps {
+		dirs = append(dirs, p.c.Dir())
+	}
+	assertNoTokenLeak(t, backups, map[string]string{"stdout": stdout, "stderr": stderr, "args": strings.Join([]string{"run", "--config", cfg, "--yes", "--json"}, " ")}, dirs...)
 }
 
 func decodeInto(t *testing.T, stdout string, v any) error {

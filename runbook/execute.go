@@ -32,6 +32,7 @@ func (u *unit) execute(ctx context.Context) (err error) {
 		return err
 	}
 	u.step("lock", "ok", nil)
+	defer u.dropMinted(ctx) // the proof token goes on every exit path (the purge usually took it already)
 
 	if !u.resumed {
 		// A new run: the restart journal of an earlier, finished run must not make this one skip nodes.
@@ -39,13 +40,19 @@ func (u *unit) execute(ctx context.Context) (err error) {
 			return err
 		}
 		u.captureBefore(ctx)
-		// The cut-off is fixed now, under the lock and after the canary logged in: every token
-		// issued before this moment goes (the canary's too); tokens issued later are kept.
+		u.proofStart(ctx)
+		// The cut-off is fixed now, under the lock and after the canary logged in and the proof
+		// token was minted: every token issued before this moment goes (the canary's and the proof
+		// token too); tokens issued later are kept.
 		p, err := u.store.Plan(ctx, sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers, PlanTop: -1})
 		if err != nil {
 			return err
 		}
 		u.purge, u.report.ToDelete = p, p.ToDelete
+		if j.ProofRowID != 0 {
+			u.report.ToDelete-- // the proof token is not a user's
+		}
+		u.proofSampleAndControls(ctx, p.CutoffID)
 		if u.useAPI() {
 			if err := u.captureUsers(ctx); err != nil {
 				return err
@@ -59,6 +66,7 @@ func (u *unit) execute(ctx context.Context) (err error) {
 	} else {
 		u.step("resume", "ok", map[string]any{"phase": string(j.Phase), "cutoff_id": j.CutoffID})
 		fmt.Fprintf(u.o.Err, "%s: resuming run %s from phase %q (cut-off id %d)\n", u.prod.ID, j.RunID, j.Phase, j.CutoffID)
+		u.dropMinted(ctx) // its value died with the earlier process: it can only be deleted now
 	}
 	u.report.CutoffID = j.CutoffID
 
@@ -67,7 +75,16 @@ func (u *unit) execute(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	u.report.Deleted, u.report.Kept, u.report.Backups, u.report.SHA256 = j.Deleted, j.Kept, j.Backups, j.SHA256
+	if j.Phase == PhasePurged && j.ProofRowID != 0 {
+		if k, err := u.store.DeleteID(ctx, j.ProofRowID); err == nil && k == 0 {
+			u.step("proof-delete", "ok", map[string]any{"row_id": j.ProofRowID, "deleted": 0, "note": "the purge deleted the proof token"})
+			j.ProofInPurge, j.ProofRowID = 1, 0 // the purge deleted it, with the users' tokens
+			if m := u.report.Verify.Proof.Minted; m != nil {
+				m.Removed = true
+			}
+		}
+	}
+	u.report.Deleted, u.report.Kept, u.report.Backups, u.report.SHA256 = j.Deleted-j.ProofInPurge, j.Kept, j.Backups, j.SHA256
 
 	if j.Phase == PhasePurged {
 		if err := u.store.CheckLock(ctx); err != nil {
@@ -87,9 +104,13 @@ func (u *unit) execute(ctx context.Context) (err error) {
 		return err
 	}
 	u.report.Status = StatusDone
-	if !u.report.Verify.Verified {
+	if v := &u.report.Verify; !v.Verified && v.hardFailure() {
 		return reauth.Failed("read the verification problems above; `reauth verify --config …` repeats the checks",
-			"%s: verification failed: %s", u.prod.ID, joinProblems(u.report.Verify.Problems))
+			"%s: verification failed: %s", u.prod.ID, joinProblems(v.Problems))
+	} else if !v.Verified {
+		w := u.notVerifiedWarning()
+		fmt.Fprintf(u.o.Err, "warning: %v\n  hint: %s\n", w, reauth.HintOf(w))
+		u.report.Warnings = append(u.report.Warnings, w.Error())
 	}
 	return nil
 }

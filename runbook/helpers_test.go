@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/sandbox"
 )
@@ -24,6 +25,8 @@ type product struct {
 	table   string // token-table confirmation (Fisheye)
 	canary  string // canary user (its password comes from env CANARY_PW)
 	admin   bool   // admin credential for the session API (the sandbox's admin token file)
+	// proofUser is the account of the minted proof token (with admin, the admin's by default).
+	proofUser string
 }
 
 // up starts a sandbox cluster that is torn down when the test ends.
@@ -70,6 +73,12 @@ func writeInventory(t *testing.T, dir string, ps ...product) string {
 		}
 		if p.admin {
 			fmt.Fprintf(&b, "    admin: {user: admin, token_file: %s}\n", filepath.Join(p.c.Dir(), "admin-token"))
+		}
+		if p.proofUser != "" {
+			fmt.Fprintf(&b, "    proof_user: %s\n", p.proofUser)
+		}
+		if prod, err := atlassian.Lookup(string(p.c.Product())); err == nil && !prod.Proof.Confirmed {
+			fmt.Fprintf(&b, "    proof_cookie: %q\n", prod.Proof.Format) // the sandbox confirms its own format
 		}
 		if p.canary != "" {
 			fmt.Fprintf(&b, "    canary: {user: %s, password_env: CANARY_PW}\n", p.canary)

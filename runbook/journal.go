@@ -37,9 +37,20 @@ type Journal struct {
 	Verified bool      `json:"verified"`
 	// APIUsers are the users whose sessions API mode ends, listed before the purge (it deletes the
 	// token rows that name some of them). User names only: no secret.
-	APIUsers  []string  `json:"api_users,omitempty"`
-	LastError string    `json:"last_error,omitempty"`
-	Updated   time.Time `json:"updated"`
+	APIUsers []string `json:"api_users,omitempty"`
+	// The proof (proof.go), by ids and names only. ProofRowID is the minted proof token's row
+	// until it is deleted (every exit path deletes it; a killed run's row is deleted by the next
+	// run). ProofIDs are the minted and sampled rows every node accepted before the purge: their
+	// cookies can be rebuilt later from the backups (which hold the rows), never from here.
+	ProofRowID int64   `json:"proof_row_id,omitempty"`
+	ProofUser  string  `json:"proof_user,omitempty"`
+	ProofIDs   []int64 `json:"proof_ids,omitempty"`
+	// ProofInPurge is 1 when the purge deleted the proof token (it is in Deleted and the backup).
+	ProofInPurge int64      `json:"proof_in_purge,omitempty"`
+	IssuedBy     string     `json:"issued_before_by,omitempty"` // "created" or "id"
+	RunStartDB   *time.Time `json:"run_start_db,omitempty"`     // the database clock at the run's start
+	LastError    string     `json:"last_error,omitempty"`
+	Updated      time.Time  `json:"updated"`
 }
 
 // journalPath is where a product's journal lives: in reauth's state directory (never beside the

@@ -57,6 +57,7 @@ func (u *unit) printChecks(w io.Writer) {
 	if len(u.jar) > 0 {
 		fmt.Fprintf(w, "   cookies    %d cookie(s) from --cookies must be rejected after\n", len(u.jar))
 	}
+	u.printProofPlan(w)
 	for _, warn := range u.report.Warnings {
 		fmt.Fprintf(w, "   warning    %s\n", warn)
 	}
@@ -93,12 +94,10 @@ func printReport(w io.Writer, r *Report) {
 			fmt.Fprintln(w, line)
 		}
 		v := p.Verify
-		if p.Status == StatusDone {
-			fmt.Fprintf(w, "   verify  tokens before cut-off left: %d; cookies checked: %d; cookies valid before/after: %d/%d; nodes RUNNING: %v\n",
-				v.TokensRemaining, v.CookiesChecked, v.SessionsBefore, v.SessionsValidAfter, v.NodesRunning)
-			if v.CookiesChecked == 0 {
-				fmt.Fprintln(w, "           (no canary or --cookies given: old cookies were not replayed)")
-			}
+		if p.Status == StatusDone || p.Status == "verified" || p.Status == "not verified" {
+			fmt.Fprintf(w, "   verify  tokens issued before the run left: %d (judged by %s); nodes RUNNING: %v\n",
+				v.TokensRemaining, v.Proof.IssuedBefore.By, v.NodesRunning)
+			printProof(w, v.Proof)
 		}
 		for _, pr := range v.Problems {
 			fmt.Fprintf(w, "   PROBLEM %s\n", termsafe.Text(pr))
@@ -107,7 +106,7 @@ func printReport(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "   error   %s\n", termsafe.Text(p.Error))
 		}
 	}
-	fmt.Fprintf(w, "verified: %v\n", r.Verified)
+	fmt.Fprintf(w, "verified: %v (proof level: %s)\n", r.Verified, r.Proof.Level)
 	fmt.Fprintln(w, "Not covered by a forced re-login:")
 	for _, n := range r.NotCovered {
 		fmt.Fprintf(w, " - %s\n", n)

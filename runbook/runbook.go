@@ -37,6 +37,9 @@ type Options struct {
 	// it has one, else a rolling restart), restart or api.
 	Mode           string
 	APIConcurrency int // API mode: requests in flight at once (default 8)
+	// ProofSample is how many of the purged tokens are kept in memory and replayed after the run
+	// (0: DefaultProofSample; negative: none).
+	ProofSample int
 	// Stop asks the run to stop at the next safe point (the first Ctrl-C): after the current purge
 	// batch, or before the next node (the node being restarted is still waited for). Cancelling
 	// ctx instead abandons every wait at once (the second Ctrl-C).
@@ -65,6 +68,7 @@ type Report struct {
 	SessionsBefore     int             `json:"sessions_before"`
 	SessionsValidAfter int             `json:"sessions_valid_after"`
 	Verified           bool            `json:"verified"`
+	Proof              RunProof        `json:"proof"`
 	Products           []ProductReport `json:"products"`
 	NotCovered         []string        `json:"not_covered"`
 	AuditLog           string          `json:"audit_log,omitempty"`
@@ -219,6 +223,7 @@ func syncReports(rep *Report, units []*unit) {
 		rep.SessionsBefore += u.report.Verify.SessionsBefore
 		rep.SessionsValidAfter += u.report.Verify.SessionsValidAfter
 	}
+	rep.Proof = runProof(rep.Products)
 }
 
 func closeAll(units []*unit) {

@@ -70,12 +70,15 @@ type unit struct {
 	canary    reauth.Secret
 	jar       []*http.Cookie
 	captured  []session
-	auth      apimode.Auth // API mode: the admin credential
-	unlock    func() error // releases the run lock, held from preflight to the report
-	rcpts     []backup.Recipient
-	audit     *audit.Log
-	report    ProductReport
-	// replayed is every outcome of the last replayAll, for the audit log.
+	proof     []*proofCookie // the cookies the proof replays (values in memory only)
+	// proofStartDB is the database clock at the run's start (nil where it is not read).
+	proofStartDB *time.Time
+	auth         apimode.Auth // API mode: the admin credential
+	unlock       func() error // releases the run lock, held from preflight to the report
+	rcpts        []backup.Recipient
+	audit        *audit.Log
+	report       ProductReport
+	// replayed is every outcome of the last replay round (before or after), for the audit log.
 	replayed []verify.Outcome
 }
 

@@ -26,6 +26,7 @@ type VerifyReport struct {
 	NodeStates         map[string]string `json:"node_states"`
 	NodesRunning       bool              `json:"nodes_running"`
 	Problems           []string          `json:"problems,omitempty"`
+	Proof              ProofReport       `json:"proof"`
 }
 
 // apiSettle is how long verification waits for API-ended sessions to disappear from every node.
@@ -46,105 +47,103 @@ func (u *unit) sessions() []session {
 	return out
 }
 
-// captureBefore logs the canary in on every node (remember-me on) and counts which sessions are
-// valid before anything changes. Failures here are reported, not fatal: the canary is extra proof.
+// captureBefore logs the canary in on every node (remember-me on). Failures here are reported,
+// not fatal: the canary is extra proof. Its cookies are replayed with the other proof cookies.
 func (u *unit) captureBefore(ctx context.Context) {
-	if u.inv.Canary != nil {
-		for _, n := range u.rplan.Nodes {
-			cs, err := verify.Login(ctx, u.o.HTTP, u.prod, n.URL, u.inv.Canary.User, u.canary)
-			if err != nil {
-				u.report.Warnings = append(u.report.Warnings, "canary: "+err.Error())
-				continue
-			}
-			u.captured = append(u.captured, session{label: "canary " + u.inv.Canary.User + " via " + n.Name, cookies: cs})
-		}
-		u.step("canary", "ok", map[string]any{"captured": len(u.captured)})
+	if u.inv.Canary == nil {
+		return
 	}
-	valid, _ := u.replayAll(ctx)
-	u.report.Verify.SessionsBefore = valid
-	u.logReplay("before", u.replayed)
+	for _, n := range u.rplan.Nodes {
+		cs, err := verify.Login(ctx, u.o.HTTP, u.prod, n.URL, u.inv.Canary.User, u.canary)
+		if err != nil {
+			u.report.Warnings = append(u.report.Warnings, "canary: "+err.Error())
+			continue
+		}
+		u.captured = append(u.captured, session{label: "canary " + u.inv.Canary.User + " via " + n.Name, cookies: cs})
+	}
+	u.step("canary", "ok", map[string]any{"captured": len(u.captured)})
 }
 
-// replayAll replays every session's cookies on every node; it returns how many sessions are still
-// valid on some node, and the accepted outcomes.
-func (u *unit) replayAll(ctx context.Context) (int, []verify.Outcome) {
-	r := verify.Replayer{Product: u.prod, Client: verify.NewClient(u.o.HTTP.Timeout)}
-	valid := 0
-	var accepted []verify.Outcome
-	u.replayed = u.replayed[:0]
-	for _, s := range u.sessions() {
-		alive := false
-		for _, c := range s.cookies {
-			for _, n := range u.rplan.Nodes {
-				out := r.Replay(ctx, n.Name, n.URL, c)
-				out.Label = s.label
-				u.replayed = append(u.replayed, out)
-				if out.Accepted {
-					accepted = append(accepted, out)
-					alive = true
-				}
-			}
-		}
-		if alive {
-			valid++
-		}
-	}
-	return valid, accepted
-}
-
-// verifyStep runs the three checks and records them. Without a known cut-off (countTokens
-// false) the token check is reported as not done, and the result cannot be verified.
+// verifyStep runs the checks and records them: no token issued before the run is left (by
+// creation time or id, proof.go), every proof cookie (minted, sampled, canary, --cookies) and
+// every session a node started for one before is rejected by every node, every node is RUNNING
+// with evidence that its sessions are gone. Without a known cut-off (countTokens false) the token
+// check is reported as not done, and the result cannot be verified.
 func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
 	u.step(StepVerifyStart, "ok", nil)
 	v := &u.report.Verify
-	v.TokensChecked, v.TokensRemaining = false, -1
-	if !countTokens {
-		v.Problems = append(v.Problems,
-			"no journal of an earlier run in the state directory: the cut-off is unknown, so remaining tokens were not counted")
-	} else if rem, err := u.store.Remaining(ctx, u.journal.CutoffID, sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers}); err != nil {
-		v.Problems = append(v.Problems, "could not count remaining tokens: "+err.Error())
-	} else {
-		v.TokensChecked, v.TokensRemaining = true, rem
-		if rem > 0 {
-			v.Problems = append(v.Problems, fmt.Sprintf("%d token(s) issued before the cut-off remain", rem))
+	v.Problems = nil
+	u.countTokens(ctx, countTokens)
+	if u.o.verifyOnly || !u.hasRowCookies() {
+		u.proofFromBackups(ctx)
+	}
+	if u.o.verifyOnly {
+		for _, s := range u.sessions() {
+			for _, c := range s.cookies {
+				u.proof = append(u.proof, &proofCookie{source: SourceJar, cookie: c})
+			}
 		}
 	}
-	ss := u.sessions()
-	for _, s := range ss {
-		v.CookiesChecked += len(s.cookies)
-	}
-	v.SessionsValidAfter, v.Accepted = u.replayAll(ctx)
-	// The API ends sessions cluster-wide asynchronously (each node drops them when the cluster
-	// message reaches it): give it a short while before calling a live cookie a failure.
-	for deadline := time.Now().Add(apiSettle); u.useAPI() && len(v.Accepted) > 0 && time.Now().Before(deadline); {
-		select {
-		case <-ctx.Done():
-			deadline = time.Time{}
-		case <-time.After(250 * time.Millisecond):
-			v.SessionsValidAfter, v.Accepted = u.replayAll(ctx)
-		}
-	}
+	u.replayAfter(ctx)
+	u.settleAPI(ctx)
 	u.logReplay("after", u.replayed)
-	for _, a := range v.Accepted {
-		v.Problems = append(v.Problems, fmt.Sprintf("node %s still accepts %s (%s) as %q", a.Node, a.Cookie, a.Label, a.User))
-	}
+	v.CookiesChecked = v.Proof.CookiesReplayed
+	v.Accepted = nil
 	v.NodeStates, v.NodesRunning = map[string]string{}, true
+	running := map[string]bool{}
 	for _, n := range u.rplan.Nodes {
 		r := health.Probe(ctx, u.o.HTTP, u.prod, n.URL)
-		v.NodeStates[n.Name] = r.String()
+		v.NodeStates[n.Name], running[n.Name] = r.String(), r.Ready
 		if !r.Ready {
 			v.NodesRunning = false
 			v.Problems = append(v.Problems, fmt.Sprintf("node %s is not RUNNING (%s)", n.Name, r))
 		}
 	}
-	v.Verified = v.TokensChecked && v.TokensRemaining == 0 && len(v.Accepted) == 0 && v.NodesRunning
+	u.judge(u.restartEvidence(running))
 	outcome := "ok"
 	if !v.Verified {
 		outcome = "failed"
 	}
+	u.step("proof", v.Proof.Level, map[string]any{"proof": v.Proof})
 	u.step("verify", outcome, map[string]any{"tokens_remaining": v.TokensRemaining, "cookies_checked": v.CookiesChecked,
 		"sessions_before": v.SessionsBefore, "sessions_valid_after": v.SessionsValidAfter, "nodes_running": v.NodesRunning,
-		"tokens_checked": v.TokensChecked, "node_states": v.NodeStates, "problems": v.Problems})
+		"tokens_checked": v.TokensChecked, "node_states": v.NodeStates, "problems": v.Problems,
+		"proof_level": v.Proof.Level, "issued_before_by": v.Proof.IssuedBefore.By})
+}
+
+// countTokens counts the tokens issued before the run that are left: by creation time where the
+// run judged so (the database clock at its start), else by id.
+func (u *unit) countTokens(ctx context.Context, countTokens bool) {
+	v := &u.report.Verify
+	ib := &v.Proof.IssuedBefore
+	v.TokensChecked, v.TokensRemaining = false, -1
+	if !countTokens {
+		v.Problems = append(v.Problems,
+			"no journal of an earlier run in the state directory: the cut-off is unknown, so remaining tokens were not counted")
+		return
+	}
+	o := sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers}
+	byID, err := u.store.Remaining(ctx, u.journal.CutoffID, o)
+	if err != nil {
+		v.Problems = append(v.Problems, "could not count remaining tokens: "+err.Error())
+		return
+	}
+	rem := byID
+	if ib.By == "" {
+		ib.By, ib.Start = nonEmpty(u.journal.IssuedBy, "id"), u.journal.RunStartDB
+	}
+	if ib.By == "created" && ib.Start != nil {
+		before, err := u.store.IssuedBefore(ctx, u.journal.CutoffID, *ib.Start, o)
+		if err != nil {
+			v.Problems = append(v.Problems, "could not count remaining tokens by creation time: "+err.Error())
+			return
+		}
+		rem, ib.LaterBelowCutoff = before, byID-before
+	}
+	v.TokensChecked, v.TokensRemaining = true, rem
+	if rem > 0 {
+		v.Problems = append(v.Problems, fmt.Sprintf("%d token(s) issued before the run remain (judged by %s)", rem, ib.By))
+	}
 }
 
 func joinProblems(p []string) string { return strings.Join(p, "; ") }

@@ -46,7 +46,7 @@ func TestRunCanaryCookiesAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdout, stderr, code = reauthCmd(t, nil, "verify", "--config", cfg, "--cookies", live)
-	if code == 0 || !strings.Contains(stdout, "still accepts") {
+	if code == 0 || !strings.Contains(stdout, "still logs in") {
 		t.Fatalf("verify with a live cookie exited %d\n%s\n%s", code, stdout, stderr)
 	}
 }

@@ -19,6 +19,9 @@ type invProduct struct {
 	Product string    `yaml:"product"`
 	Home    string    `yaml:"home"`
 	Table   string    `yaml:"table,omitempty"` // the operator's confirmation of an UNCONFIRMED table (Fisheye)
+	// ProofCookie confirms the remember-me cookie format where the catalog's is UNCONFIRMED
+	// (Bitbucket, Fisheye): the sandbox builds its cookies exactly so.
+	ProofCookie string `yaml:"proof_cookie,omitempty"`
 	Admin   *invAdmin `yaml:"admin,omitempty"`
 	Nodes   []invNode `yaml:"nodes"`
 }
@@ -49,6 +52,9 @@ type invExec struct {
 func (c *Cluster) inventory() ([]byte, error) {
 	p := invProduct{Product: string(c.st.Product), Home: c.Home(),
 		Admin: &invAdmin{User: "admin", TokenFile: filepath.Join(c.st.Dir, "admin-token")}}
+	if prod, err := atlassian.Lookup(string(c.st.Product)); err == nil && !prod.Proof.Confirmed {
+		p.ProofCookie = prod.Proof.Format
+	}
 	if c.st.Product == atlassian.Fisheye {
 		prod, err := atlassian.Lookup(string(c.st.Product))
 		if err != nil {

@@ -294,3 +294,18 @@ func randomInt63() int64 {
 	_, _ = rand.Read(b[:])
 	return int64(binary.BigEndian.Uint64(b[:]) >> 1)
 }
+
+// IsProofID reports whether id is in the range Mint draws from.
+func IsProofID(id int64) bool { return id <= proofIDFloor && id > proofIDFloor-proofIDSpan-1 }
+
+// DeleteStaleProofRows deletes rows left in Mint's id range by an earlier run that was killed
+// before it could delete its proof token (no product allocates ids there).
+func (s *Store) DeleteStaleProofRows(ctx context.Context) (int64, error) {
+	q := &query{d: s.dialect}
+	cond := s.qID + " <= " + q.arg(int64(proofIDFloor)) + " AND " + s.qID + " >= " + q.arg(int64(proofIDFloor-proofIDSpan))
+	res, err := s.sql.ExecContext(ctx, "DELETE FROM "+s.info.Qualified+" WHERE "+cond, q.args...)
+	if err != nil {
+		return 0, fmt.Errorf("delete stale proof tokens from %s: %w", s.info.Qualified, err)
+	}
+	return res.RowsAffected()
+}

@@ -38,7 +38,7 @@ func TestProofRows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if minted.ID >= -(1<<30) || minted.ID < -(1<<31) || len(minted.Token) != 40 {
+			if !IsProofID(minted.ID) || len(minted.Token) != 40 {
 				t.Fatalf("minted %d (token length %d): want a negative 32-bit id and a 40-digit token", minted.ID, len(minted.Token))
 			}
 			var tok, user string

@@ -25,6 +25,9 @@ type Outcome struct {
 	User     string `json:"user,omitempty"`
 	HTTP     int    `json:"http,omitempty"`
 	Error    string `json:"error,omitempty"`
+	// Set are the cookies the node set in its answer (an auto-login's new session cookie): kept
+	// in memory to replay later, never printed.
+	Set []*http.Cookie `json:"-"`
 }
 
 // Replayer sends cookies to nodes.
@@ -63,6 +66,11 @@ func (r Replayer) Replay(ctx context.Context, node, baseURL string, c *http.Cook
 	}
 	defer resp.Body.Close()
 	out.HTTP = resp.StatusCode
+	for _, sc := range resp.Cookies() {
+		if sc.Value != "" && sc.MaxAge >= 0 {
+			out.Set = append(out.Set, &http.Cookie{Name: sc.Name, Value: sc.Value})
+		}
+	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK {
 		return out

@@ -26,6 +26,7 @@ type runOptions struct {
 	clearSer bool
 	mode     string
 	stateDir string
+	sample   int
 	json     bool
 	report   string
 }
@@ -51,10 +52,20 @@ For each product, in order:
   8. restart    one node at a time: see it go down, wait for RUNNING, then the next; or, where
                 the product can (Jira 9.11+, Bamboo 9.4+, admin credentials in the inventory) and
                 --mode allows, end every user's sessions through its REST API with no restart
-  9. verify     no old token left; every captured cookie rejected by every node; nodes RUNNING
+  9. verify     no token issued before the run left (by its creation time where the table has
+                one, else by id); every proof cookie rejected by every node; nodes RUNNING
  10. report     summary, --json, and a line per step in the audit log (JSON Lines, 0600);
                 with --report, an evidence report for people (HTML page or Markdown), built
                 from the audit log ('reauth report' rebuilds the same file later)
+
+Proof (no setup needed): before the purge reauth mints one proof token (a row with a negative id
+for proof_user, default the admin: user; Jira, Confluence, Bamboo) and keeps --proof-sample real
+tokens of those it deletes (in memory only); every node must accept them before and reject them
+after, with the canary's and --cookies' cookies. "verified": true needs that cookie-level proof
+on every node (--json proof.level "cookies"), no old token left, every node RUNNING after a
+restart seen (or every API call succeeded). A run that could replay no cookie ends "verified":
+false with proof.level "tokens-only" and a warning (exit 0); a cookie that still logs in fails the
+run (exit 1), naming the node and user.
 
 A failure stops the run and says what was done and what was not; --resume continues from the
 journal: it never purges twice and restarts only nodes not yet restarted.
@@ -94,6 +105,7 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.BoolVar(&o.clearSer, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where session persistence is on")
 	f.StringVar(&o.mode, "mode", "", "how to end in-memory sessions: auto (the product's session API where it has one, else a rolling restart), restart or api; overrides the inventory's mode")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory for journals and default backups (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
+	f.IntVar(&o.sample, "proof-sample", runbook.DefaultProofSample, "how many of the purged tokens to keep in memory and replay on every node after the run (0: none)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
 	f.StringVar(&o.report, "report", "", "write an evidence report for people: FILE.html (one self-contained page) or FILE.md (Markdown)")
 	_ = c.MarkFlagRequired("config")
@@ -146,6 +158,14 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products, o.mode
 	if ro.StateDir, err = reauth.ResolveStateDir(o.stateDir, streams.getenv); err != nil {
 		return err
+	}
+	switch {
+	case o.sample < 0:
+		return reauth.Usage("use --proof-sample 0 to replay no sampled token, or a positive count", "--proof-sample %d", o.sample)
+	case o.sample == 0:
+		ro.ProofSample = -1
+	default:
+		ro.ProofSample = o.sample
 	}
 	runCtx, stop := twoStageInterrupt(ctx, func() {
 		fmt.Fprintln(streams.Err, "interrupt: stopping at the next safe point (after the current batch or node); press Ctrl-C again to stop waiting")

@@ -1,0 +1,284 @@
+package runbook
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/sqlstore"
+	"github.com/reauth/reauth/verify"
+)
+
+// DefaultProofSample is how many of the purged tokens a run keeps (in memory) to replay after.
+const DefaultProofSample = 20
+
+// proofCookie is one cookie the proof replays on every node, with what each node said before
+// the purge. Its value lives only here, in memory.
+type proofCookie struct {
+	source string
+	user   string
+	rowID  int64 // minted and sampled rows
+	cookie *http.Cookie
+	before map[string]bool // node -> accepted before the purge
+	// session is the session cookie a node set when it accepted the cookie before (auto-login):
+	// replayed alone after, it shows whether the node's in-memory sessions are gone.
+	session map[string]*http.Cookie
+}
+
+// proofFormat is how this product's token rows become cookies, or why they cannot.
+func (u *unit) proofFormat() (atlassian.ProofCookie, string) {
+	pc := u.prod.Proof
+	if u.inv.ProofCookie != "" {
+		pc.Format, pc.Confirmed = u.inv.ProofCookie, true
+		if pc.TokenColumn == "" {
+			pc.TokenColumn = "token"
+		}
+	}
+	switch {
+	case !pc.Usable():
+		return pc, fmt.Sprintf("reauth does not know how %s builds its remember-me cookie from a token row", u.prod.Name)
+	case !pc.Confirmed:
+		return pc, fmt.Sprintf("%s's remember-me cookie format (%s) is UNCONFIRMED, so reauth neither mints nor samples tokens: "+
+			"confirm it with proof_cookie: in the inventory, or prove with a canary or --cookies", u.prod.Name, pc.Format)
+	}
+	return pc, ""
+}
+
+// proofUser is the account of the minted token: proof_user, else the admin's user.
+func (u *unit) proofUser() string {
+	if u.inv.ProofUser != "" {
+		return u.inv.ProofUser
+	}
+	if u.inv.Admin != nil {
+		return u.inv.Admin.User
+	}
+	return ""
+}
+
+func (u *unit) proofSample() int {
+	switch n := u.o.ProofSample; {
+	case n < 0:
+		return 0
+	case n == 0:
+		return DefaultProofSample
+	default:
+		return n
+	}
+}
+
+func (u *unit) nodeNames() []string {
+	out := make([]string, 0, len(u.rplan.Nodes))
+	for _, n := range u.rplan.Nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+// replayer sends proof cookies; it never follows redirects.
+func (u *unit) replayer() verify.Replayer {
+	return verify.Replayer{Product: u.prod, Client: verify.NewClient(u.o.HTTP.Timeout)}
+}
+
+// replayBefore replays c on every node before the purge: the control that shows a later
+// rejection means something. It keeps the session cookie each accepting node set.
+func (u *unit) replayBefore(ctx context.Context, c *proofCookie) {
+	r := u.replayer()
+	c.before, c.session = map[string]bool{}, map[string]*http.Cookie{}
+	for _, n := range u.rplan.Nodes {
+		out := r.Replay(ctx, n.Name, n.URL, c.cookie)
+		c.before[n.Name] = out.Accepted
+		if !out.Accepted {
+			continue
+		}
+		if c.user == "" {
+			c.user = out.User
+		}
+		for _, s := range out.Set {
+			if s.Name == u.prod.SessionCookie {
+				c.session[n.Name] = s
+			}
+		}
+	}
+}
+
+// proofStart runs under the lock, before the cut-off: it removes proof rows a killed run left,
+// reads the database clock, mints the proof token and has every node accept it.
+func (u *unit) proofStart(ctx context.Context) {
+	pr := &u.report.Verify.Proof
+	if k, err := u.store.DeleteStaleProofRows(ctx); err != nil {
+		u.report.Warnings = append(u.report.Warnings, "proof: "+err.Error())
+	} else if k > 0 {
+		u.step("proof-cleanup", "ok", map[string]any{"deleted": k, "why": "proof token rows left by an earlier run that was killed"})
+	}
+	if u.store.CreationTime() {
+		if now, ok, err := u.store.DBNow(ctx); err != nil {
+			u.report.Warnings = append(u.report.Warnings, "proof: "+err.Error())
+		} else if ok {
+			u.proofStartDB = &now
+		}
+	}
+	pc, why := u.proofFormat()
+	user := u.proofUser()
+	switch {
+	case why != "":
+		pr.Minted = &MintedProof{Note: why}
+		return
+	case user == "":
+		pr.Minted = &MintedProof{Note: "no proof_user and no admin: user in the inventory: no proof token minted"}
+		return
+	case excludedUser(u.inv.ExcludeUsers, user):
+		pr.Minted = &MintedProof{User: user, Note: "the proof user is in exclude_users (the purge keeps its tokens): set proof_user to another account"}
+		return
+	}
+	pr.Minted = &MintedProof{User: user}
+	ref, err := u.store.UserRef(ctx, user)
+	if err != nil {
+		pr.Minted.Note = "no proof token: " + err.Error()
+		return
+	}
+	created := time.Now().UTC()
+	if u.proofStartDB != nil {
+		created = *u.proofStartDB
+	}
+	tok, err := u.store.Mint(ctx, pc, ref, user, created.Add(-2*time.Second))
+	if err != nil {
+		pr.Minted.Note = "no proof token: " + err.Error()
+		u.step("proof-mint", "error", map[string]any{"user": user, "error": err.Error()})
+		return
+	}
+	u.journal.ProofRowID, u.journal.ProofUser, pr.Minted.RowID = tok.ID, user, tok.ID
+	u.step("proof-mint", "ok", map[string]any{"user": user, "row_id": tok.ID})
+	c := &proofCookie{source: SourceMinted, user: user, rowID: tok.ID,
+		cookie: &http.Cookie{Name: u.prod.RememberMeCookie, Value: pc.Value(tok.ID, tok.Series, tok.Token)}}
+	u.replayBefore(ctx, c)
+	for _, n := range u.nodeNames() {
+		if c.before[n] {
+			pr.Minted.AcceptedBefore = append(pr.Minted.AcceptedBefore, n)
+		}
+	}
+	if len(pr.Minted.AcceptedBefore) < len(u.rplan.Nodes) {
+		pr.Minted.Note = fmt.Sprintf("accepted before by %d of %d node(s): where it was not, its rejection after proves nothing "+
+			"(check proof_cookie and that %s can log in)", len(pr.Minted.AcceptedBefore), len(u.rplan.Nodes), user)
+	}
+	u.proof = append(u.proof, c)
+}
+
+// proofSampleAndControls runs after the cut-off, before the purge: it keeps up to N of the rows
+// the purge will delete (spread over users), has every node replay them and the canary's and
+// --cookies' cookies (the control), and records in the journal which rows every node accepted.
+func (u *unit) proofSampleAndControls(ctx context.Context, cutoffID int64) {
+	pr := &u.report.Verify.Proof
+	u.decideIssuedBy(ctx, cutoffID)
+	pr.Sampled = SampledProof{Asked: u.proofSample(), From: "table"}
+	if pc, why := u.proofFormat(); why != "" {
+		pr.Sampled.Note = why
+	} else if n := u.proofSample(); n > 0 {
+		skip := u.journal.ProofRowID
+		rows, err := u.store.Sample(ctx, pc, cutoffID, skip, sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers}, n)
+		if err != nil {
+			pr.Sampled.Note = "no sample: " + err.Error()
+		}
+		users := map[string]bool{}
+		for _, t := range rows {
+			users[t.User] = true
+			c := &proofCookie{source: SourceSampled, user: t.User, rowID: t.ID,
+				cookie: &http.Cookie{Name: u.prod.RememberMeCookie, Value: pc.Value(t.ID, t.Series, t.Token)}}
+			u.replayBefore(ctx, c)
+			u.proof = append(u.proof, c)
+		}
+		pr.Sampled.Taken, pr.Sampled.Users = len(rows), len(users)
+	}
+	for _, s := range u.sessions() {
+		src := SourceJar
+		user := ""
+		if u.inv.Canary != nil && strings.HasPrefix(s.label, "canary ") {
+			src, user = SourceCanary, u.inv.Canary.User
+		}
+		for _, ck := range s.cookies {
+			c := &proofCookie{source: src, user: user, cookie: ck}
+			u.replayBefore(ctx, c)
+			u.proof = append(u.proof, c)
+		}
+	}
+	u.journal.ProofIDs = u.journal.ProofIDs[:0]
+	valid := 0
+	for _, c := range u.proof {
+		all, any := true, false
+		for _, n := range u.nodeNames() {
+			all, any = all && c.before[n], any || c.before[n]
+		}
+		if any {
+			valid++
+		}
+		if all && c.rowID != 0 {
+			u.journal.ProofIDs = append(u.journal.ProofIDs, c.rowID)
+		}
+	}
+	u.report.Verify.SessionsBefore = valid
+	u.step("proof-before", "ok", map[string]any{"minted": pr.Minted != nil && pr.Minted.RowID != 0, "sampled": pr.Sampled.Taken,
+		"sampled_users": pr.Sampled.Users, "cookies": len(u.proof), "accepted_before": valid, "issued_before_by": pr.IssuedBefore.By})
+}
+
+// decideIssuedBy chooses how "issued before the run" is judged: by the creation time against the
+// database clock where the table has one and the clock is read, unless a token at or below the
+// cut-off already looks newer than the run's start (the product writes times ahead of the
+// database's clock, e.g. local time): then by id, which is always safe (a superset).
+func (u *unit) decideIssuedBy(ctx context.Context, cutoffID int64) {
+	ib := &u.report.Verify.Proof.IssuedBefore
+	ib.By = "id"
+	switch {
+	case !u.store.CreationTime():
+		ib.Note = "the token table has no creation-time column: judged by id (id <= cut-off)"
+	case u.proofStartDB == nil:
+		ib.Note = "the database clock is not read on this engine: judged by id (id <= cut-off)"
+	default:
+		newest, err := u.store.NewestCreated(ctx, cutoffID)
+		if err != nil {
+			ib.Note = "judged by id: " + err.Error()
+			break
+		}
+		if newest != nil && !newest.Before(*u.proofStartDB) {
+			ib.Note = fmt.Sprintf("judged by id: a token issued before the cut-off is dated %s, not before the run's start %s by the database clock "+
+				"(the product writes another clock or time zone)", newest.Format(time.RFC3339), u.proofStartDB.Format(time.RFC3339))
+			break
+		}
+		ib.By, ib.Start = "created", u.proofStartDB
+		ib.Note = "judged by the creation time against the database clock at the run's start (ids may come from per-node banks)"
+	}
+	u.journal.IssuedBy, u.journal.RunStartDB = ib.By, ib.Start
+}
+
+// dropMinted deletes the minted proof token by its id (a no-op once the purge took it). It runs
+// on every exit path of a run, with its own short deadline so that a cancelled run still cleans up.
+func (u *unit) dropMinted(ctx context.Context) {
+	id := u.journal.ProofRowID
+	if id == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	k, err := u.store.DeleteID(ctx, id)
+	if err != nil {
+		u.step("proof-delete", "error", map[string]any{"row_id": id, "error": err.Error()})
+		fmt.Fprintf(u.o.Err, "%s: warning: %v; the next run deletes it, or delete it yourself by its id\n", u.prod.ID, err)
+		return
+	}
+	u.step("proof-delete", "ok", map[string]any{"row_id": id, "deleted": k})
+	if m := u.report.Verify.Proof.Minted; m != nil {
+		m.Removed = true
+	}
+	u.journal.ProofRowID = 0
+	_ = u.journal.save(u.o.Now())
+}
+
+func excludedUser(list []string, user string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, user) {
+			return true
+		}
+	}
+	return false
+}

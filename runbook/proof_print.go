@@ -1,0 +1,104 @@
+package runbook
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// printProofPlan says, in the plan, which cookies will prove the run.
+func (u *unit) printProofPlan(w io.Writer) {
+	_, why := u.proofFormat()
+	switch user := u.proofUser(); {
+	case why != "":
+		fmt.Fprintf(w, "   proof      no minted or sampled cookies: %s\n", why)
+		return
+	case user == "" || excludedUser(u.inv.ExcludeUsers, user):
+		fmt.Fprintln(w, "   proof      no proof token (set proof_user: to an account the purge covers)")
+	default:
+		fmt.Fprintf(w, "   proof      a proof token minted for %s (one row, negative id) must be accepted by every node before and rejected after\n", user)
+	}
+	if n := u.proofSample(); n > 0 {
+		fmt.Fprintf(w, "              up to %d of the tokens purged (spread over users, kept in memory only) are replayed on every node before and after\n", n)
+	}
+}
+
+// printProof is the proof part of the human report.
+func printProof(w io.Writer, p ProofReport) {
+	var src []string
+	for _, k := range sortedKeys(p.Sources) {
+		src = append(src, fmt.Sprintf("%s %d", k, p.Sources[k]))
+	}
+	fmt.Fprintf(w, "   proof   level %s: %d cookie(s) replayed on every node (%s)\n", p.Level, p.CookiesReplayed, strings.Join(src, ", "))
+	if m := p.Minted; m != nil && m.RowID != 0 {
+		fmt.Fprintf(w, "           minted token for %s (row %d): accepted before by %s; rejected after by %s; removed: %v\n",
+			m.User, m.RowID, list(m.AcceptedBefore), list(m.RejectedAfter), m.Removed)
+	}
+	if m := p.Minted; m != nil && m.Note != "" {
+		fmt.Fprintf(w, "           minted: %s\n", m.Note)
+	}
+	if s := p.Sampled; s.Taken > 0 || s.Note != "" {
+		fmt.Fprintf(w, "           sampled %d purged token(s) of %d user(s) from the %s", s.Taken, s.Users, nonEmpty(s.From, "table"))
+		if s.Note != "" {
+			fmt.Fprintf(w, " (%s)", s.Note)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, n := range p.Nodes {
+		fmt.Fprintf(w, "           node %-10s accepted before %d, rejected after %d, still accepted %d; %s: %s\n",
+			n.Node, n.AcceptedBefore, n.RejectedAfter, n.AcceptedAfter, n.Restart.Mode, n.Restart.Evidence)
+	}
+	for _, np := range p.NotProven {
+		fmt.Fprintf(w, "           not proven: %s\n", np)
+	}
+	if p.HowToProve != "" {
+		fmt.Fprintf(w, "           for full proof: %s\n", p.HowToProve)
+	}
+}
+
+func list(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RunProof sums up the products' proofs (the run's --json "proof" object): the weakest level,
+// the cookies replayed, and every cookie that still logs in.
+type RunProof struct {
+	Level           string         `json:"level"`
+	CookiesReplayed int            `json:"cookies_replayed"`
+	AcceptedAfter   []ProofFailure `json:"accepted_after,omitempty"`
+}
+
+func runProof(ps []ProductReport) RunProof {
+	rank := map[string]int{ProofNone: 0, ProofTokensOnly: 1, ProofCookies: 2}
+	out := RunProof{Level: ProofCookies}
+	seen := false
+	for _, p := range ps {
+		if p.Status == StatusSkipped || p.Status == StatusNotStarted || p.Status == StatusPlanned {
+			continue
+		}
+		seen = true
+		pr := p.Verify.Proof
+		if rank[pr.Level] < rank[out.Level] {
+			out.Level = pr.Level
+		}
+		out.CookiesReplayed += pr.CookiesReplayed
+		out.AcceptedAfter = append(out.AcceptedAfter, pr.AcceptedAfter...)
+	}
+	if !seen {
+		out.Level = ProofNone
+	}
+	return out
+}
