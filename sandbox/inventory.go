@@ -16,14 +16,14 @@ type invFile struct {
 }
 
 type invProduct struct {
-	Product string    `yaml:"product"`
-	Home    string    `yaml:"home"`
-	Table   string    `yaml:"table,omitempty"` // the operator's confirmation of an UNCONFIRMED table (Fisheye)
+	Product string `yaml:"product"`
+	Home    string `yaml:"home"`
+	Table   string `yaml:"table,omitempty"` // the operator's confirmation of an UNCONFIRMED table (Fisheye)
 	// ProofCookie confirms the remember-me cookie format where the catalog's is UNCONFIRMED
 	// (Bitbucket, Fisheye): the sandbox builds its cookies exactly so.
-	ProofCookie string `yaml:"proof_cookie,omitempty"`
-	Admin   *invAdmin `yaml:"admin,omitempty"`
-	Nodes   []invNode `yaml:"nodes"`
+	ProofCookie string    `yaml:"proof_cookie,omitempty"`
+	Admin       *invAdmin `yaml:"admin,omitempty"`
+	Nodes       []invNode `yaml:"nodes"`
 }
 
 // invAdmin is the admin credential for the products' session API (API mode), by reference.
