@@ -133,8 +133,19 @@ func (u *unit) step(step, outcome string, fields map[string]any) {
 func (u *unit) purgeStep(ctx context.Context) error {
 	j := u.journal
 	if j.CutoffID <= 0 {
-		// The table was empty at the cut-off: no token was issued before this run. (A cut-off of
-		// 0 would tell Purge "the highest id now", taking tokens issued since.)
+		// The table was empty at the cut-off (but for reauth's proof token, with its negative id):
+		// no user's token was issued before this run. (A cut-off of 0 would tell Purge "the highest
+		// id now", taking tokens issued since.) The proof token goes by its id.
+		if j.ProofRowID != 0 {
+			if _, err := u.store.DeleteID(ctx, j.ProofRowID); err != nil {
+				return err
+			}
+			u.step("proof-delete", "ok", map[string]any{"row_id": j.ProofRowID, "deleted": 1, "note": "the table held only the proof token"})
+			j.ProofRowID = 0
+			if m := u.report.Verify.Proof.Minted; m != nil {
+				m.Removed = true
+			}
+		}
 		j.Phase = PhasePurged
 		if err := j.save(u.o.Now()); err != nil {
 			return err

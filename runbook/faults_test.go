@@ -91,9 +91,11 @@ func TestRunNodeFailsThenResume(t *testing.T) {
 func TestRunDBConnectionKilledMidPurge(t *testing.T) {
 	pg := testenv.Postgres(t)
 	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pg.URL, Users: 4, RememberFraction: 1})
-	// Old tokens: enough for many batches.
+	// Old tokens: enough for many batches, of real users (the sampled ones must log in before the
+	// purge to prove anything; user002 and user004 are stored by name, the odd users by key).
 	if _, err := pg.SQL.Exec(`INSERT INTO remembermetoken (id, created, token, username)
-		SELECT 100000 + g, now() - interval '3 days', md5(g::text), 'bulk' || (g % 500) FROM generate_series(1, 60000) g`); err != nil {
+		SELECT 100000 + g, now() - interval '3 days', md5(g::text), CASE WHEN g % 2 = 0 THEN 'user002' ELSE 'user004' END
+		FROM generate_series(1, 60000) g`); err != nil {
 		t.Fatal(err)
 	}
 	total := count(t, pg.SQL)
@@ -137,7 +139,7 @@ func TestRunDBConnectionKilledMidPurge(t *testing.T) {
 	}
 	r := decode(t, stdout)
 	if !r.Verified || len(r.Products[0].Backups) != 2 {
-		t.Fatalf("resume: verified=%v backups=%v", r.Verified, r.Products[0].Backups)
+		t.Fatalf("resume: verified=%v backups=%v\n%s", r.Verified, r.Products[0].Backups, stdout)
 	}
 	gone = missing(original, tableIDs(t, pg.SQL))
 	saved = backupIDs(t, r.Products[0].Backups)
@@ -355,14 +357,15 @@ func TestRunDryRun(t *testing.T) {
 func TestRunEmptyTokenTable(t *testing.T) {
 	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 3, RememberFraction: -1})
 	bs := browsers(t, c)
-	cfg := writeInventory(t, t.TempDir(), product{c: c})
+	cfg := writeInventory(t, t.TempDir(), product{c: c, proofUser: "admin"}) // the proof token is the only row
 	pids := c.PIDs()
 	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	r := decode(t, stdout)
-	if r.Deleted != 0 || r.NodesRestarted != 2 || !r.Verified || len(r.Products) != 1 || len(r.Products[0].Backups) != 0 {
+	if r.Deleted != 0 || r.NodesRestarted != 2 || !r.Verified || len(r.Products) != 1 || len(r.Products[0].Backups) != 0 ||
+		r.Proof.Level != "cookies" || r.Products[0].Verify.Proof.Minted == nil || !r.Products[0].Verify.Proof.Minted.Removed {
 		t.Fatalf("run on an empty token table: %+v\n%s", r, stderr)
 	}
 	if !strings.Contains(stderr, "nothing to purge") {

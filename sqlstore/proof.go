@@ -303,6 +303,9 @@ func IsProofID(id int64) bool { return id <= proofIDFloor && id > proofIDFloor-p
 func (s *Store) DeleteStaleProofRows(ctx context.Context) (int64, error) {
 	q := &query{d: s.dialect}
 	cond := s.qID + " <= " + q.arg(int64(proofIDFloor)) + " AND " + s.qID + " >= " + q.arg(int64(proofIDFloor-proofIDSpan))
+	if n, err := s.count(ctx, cond, q.args); err != nil || n == 0 {
+		return 0, err // the usual case: nothing to delete, no write
+	}
 	res, err := s.sql.ExecContext(ctx, "DELETE FROM "+s.info.Qualified+" WHERE "+cond, q.args...)
 	if err != nil {
 		return 0, fmt.Errorf("delete stale proof tokens from %s: %w", s.info.Qualified, err)

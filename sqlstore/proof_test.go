@@ -90,3 +90,23 @@ func TestProofRows(t *testing.T) {
 		})
 	}
 }
+
+// A proof row a killed run left is found by its id range and deleted; real rows are not touched.
+func TestDeleteStaleProofRows(t *testing.T) {
+	tg := pgTarget(t)
+	ctx := ctxT(t)
+	setupJira(t, tg, 5)
+	s := openStore(t, tg, "jira", Options{})
+	if n, err := s.DeleteStaleProofRows(ctx); err != nil || n != 0 {
+		t.Fatalf("no stale rows: %d %v", n, err)
+	}
+	if _, err := s.Mint(ctx, product(t, "jira").Proof, "admin", "admin", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteStaleProofRows(ctx); err != nil || n != 1 {
+		t.Fatalf("stale proof row: deleted %d %v", n, err)
+	}
+	if rem, err := s.Remaining(ctx, 5, PurgeOptions{}); err != nil || rem != 5 {
+		t.Fatalf("real rows left: %d %v", rem, err)
+	}
+}
