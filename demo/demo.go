@@ -41,6 +41,8 @@ type Result struct {
 	Deleted            int64   `json:"deleted"`
 	NodesRestarted     int     `json:"nodes_restarted"`
 	Verified           bool    `json:"verified"`
+	ProofLevel         string  `json:"proof_level"`
+	CookiesReplayed    int     `json:"cookies_replayed"`
 	FreshLoginWorks    bool    `json:"fresh_login_works"`
 	Seconds            float64 `json:"seconds"`
 	Dir                string  `json:"dir,omitempty"`
@@ -92,8 +94,7 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	}
 	nodes := cl.Nodes()
 	res.SessionsBefore = countLoggedIn(ctx, browsers, nodes)
-	jar := filepath.Join(dir, "all-browsers-cookies.txt")
-	if res.RememberMe, err = mergeJars(cl.BrowsersDir(), jar); err != nil {
+	if res.RememberMe, err = countRememberMe(cl.BrowsersDir()); err != nil {
 		return res, err
 	}
 	say("   %d of %d browsers are logged in; %d hold a remember-me cookie.", res.SessionsBefore, len(browsers), res.RememberMe)
@@ -108,12 +109,16 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
+	say("   No canary and no exported cookies are needed for the proof: reauth mints its own proof token")
+	say("   (one row for the admin, with a negative id no product allocates) and keeps a sample of the")
+	say("   tokens it purges, in memory only. Every node must accept them before and reject them after.")
 	// mode restart: the classic job, what every product and version can do (API mode is shown by
 	// `reauth run --mode api` on Jira 9.11+ and Bamboo 9.4+).
-	rep, err := runbook.Run(ctx, runbook.Options{Inventory: inv, Yes: true, CookiesFile: jar, Mode: "restart",
+	rep, err := runbook.Run(ctx, runbook.Options{Inventory: inv, Yes: true, Mode: "restart",
 		Out: storyOut(o), Err: o.Err, Getenv: os.Getenv})
 	if rep != nil {
 		res.Deleted, res.NodesRestarted, res.Verified = rep.Deleted, rep.NodesRestarted, rep.Verified
+		res.ProofLevel, res.CookiesReplayed = rep.Proof.Level, rep.Proof.CookiesReplayed
 	}
 	if rep != nil && rep.AuditLog != "" {
 		if res.Report, err = writeReport(o, rep, err); err != nil {
@@ -123,6 +128,20 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	if err != nil {
 		return res, fmt.Errorf("reauth run: %w", err)
 	}
+	say("")
+	say("== The proof, node by node")
+	for _, p := range rep.Products {
+		pr := p.Verify.Proof
+		if m := pr.Minted; m != nil && m.RowID != 0 {
+			say("   minted proof token for %s: accepted before by %d node(s), rejected after by %d", m.User, len(m.AcceptedBefore), len(m.RejectedAfter))
+		}
+		say("   sampled %d purged token(s) of %d user(s), replayed with it (%d cookie(s) in all)", pr.Sampled.Taken, pr.Sampled.Users, pr.CookiesReplayed)
+		for _, n := range pr.Nodes {
+			say("   %-6s accepted before %d, rejected after %d, still accepted %d; %d session(s) it started before are gone",
+				n.Node, n.AcceptedBefore, n.RejectedAfter, n.AcceptedAfter, n.Restart.SessionsRejected)
+		}
+	}
+	say("   proof level: %s; verified: %v", rep.Proof.Level, rep.Verified)
 	say("")
 	say("== 4. Every browser, on every node, after the run")
 	res.SessionsValidAfter = countLoggedIn(ctx, browsers, nodes)
@@ -214,11 +233,9 @@ func countLoggedIn(ctx context.Context, browsers []*sandbox.Browser, nodes []san
 	return n
 }
 
-// mergeJars writes every browser's cookies into one cookies.txt (as if each user had exported
-// theirs) and returns how many browsers hold a remember-me cookie.
-func mergeJars(dir, out string) (int, error) {
+// countRememberMe counts the browsers that hold a remember-me cookie.
+func countRememberMe(dir string) (int, error) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.cookies"))
-	var all []cookiefile.Cookie
 	remember := 0
 	p, _ := atlassian.Lookup(string(atlassian.Jira))
 	for _, f := range files {
@@ -231,7 +248,6 @@ func mergeJars(dir, out string) (int, error) {
 				remember++
 			}
 		}
-		all = append(all, cs...)
 	}
-	return remember, cookiefile.Save(out, all)
+	return remember, nil
 }

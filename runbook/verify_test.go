@@ -62,16 +62,19 @@ func TestDemoJSON(t *testing.T) {
 		t.Errorf("demo report %s: %v\n%s", report, err, stdout)
 	}
 	var d struct {
-		SessionsBefore     int   `json:"sessions_before"`
-		SessionsValidAfter int   `json:"sessions_valid_after"`
-		Deleted            int64 `json:"deleted"`
-		NodesRestarted     int   `json:"nodes_restarted"`
-		Verified           bool  `json:"verified"`
-		FreshLoginWorks    bool  `json:"fresh_login_works"`
+		SessionsBefore     int    `json:"sessions_before"`
+		SessionsValidAfter int    `json:"sessions_valid_after"`
+		Deleted            int64  `json:"deleted"`
+		NodesRestarted     int    `json:"nodes_restarted"`
+		Verified           bool   `json:"verified"`
+		ProofLevel         string `json:"proof_level"`
+		CookiesReplayed    int    `json:"cookies_replayed"`
+		FreshLoginWorks    bool   `json:"fresh_login_works"`
 	}
 	r := decodeInto(t, stdout, &d)
 	_ = r
-	if d.SessionsBefore != 12 || d.SessionsValidAfter != 0 || d.Deleted != 6 || d.NodesRestarted != 3 || !d.Verified || !d.FreshLoginWorks {
+	if d.SessionsBefore != 12 || d.SessionsValidAfter != 0 || d.Deleted != 6 || d.NodesRestarted != 3 || !d.Verified || !d.FreshLoginWorks ||
+		d.ProofLevel != "cookies" || d.CookiesReplayed != 7 { // the minted token and the 6 purged ones
 		t.Fatalf("demo: %+v", d)
 	}
 }
