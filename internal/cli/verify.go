@@ -22,11 +22,15 @@ func newVerifyCmd(streams IO) *cobra.Command {
 		Short: "Check that no old token remains and old cookies are rejected",
 		Long: `verify repeats the last step of 'reauth run' on its own, e.g. the morning after, and changes
 nothing:
-  (a) no remember-me token issued before the last run's cut-off remains (the cut-off is read from
-      the run's journal beside the inventory),
-  (b) every cookie in --cookies (a browser's exported cookies.txt) is rejected by every node,
+  (a) no remember-me token issued before the last run remains (its cut-off, start time and rule,
+      by creation time or by id, are read from the run's journal beside the inventory),
+  (b) every cookie in --cookies (a browser's exported cookies.txt), and the run's minted proof
+      token and sampled tokens (rebuilt from the run's backups; verify never mints), is rejected
+      by every node,
   (c) every node is RUNNING.
-It exits 0 only when all three hold, and 1 otherwise, naming each problem.`,
+"verified" is true only when all three hold with at least one cookie rejected on every node
+(proof level "cookies"). It exits 1 when a cookie or an old token survives or a node is down,
+naming each problem; with no cookie to replay it exits 0 with "verified": false and a warning.`,
 		Example: `  reauth verify --config reauth.yaml
   reauth verify --config reauth.yaml --cookies ~/Downloads/cookies.txt --json`,
 		Args: needArgs(0, "no arguments"),
