@@ -127,3 +127,38 @@ func TestVerifyJudgesByCreationTime(t *testing.T) {
 		t.Fatalf("verify's proof: %+v", pf)
 	}
 }
+
+// Every product on the database TestRunFiveProducts does not give it (Jira, Bitbucket and
+// Fisheye on MariaDB; Confluence and Bamboo on PostgreSQL): no canary, no --cookies, and each run
+// verifies through its minted and sampled cookies, with "issued before" judged by creation time
+// wherever the table has one.
+func TestProofEveryProductOtherDatabase(t *testing.T) {
+	maria := func() string {
+		my := testenv.MariaDB(t)
+		return "mysql://" + my.User + ":" + my.Pass + "@127.0.0.1:" + strconv.Itoa(my.Port) + "/" + my.Name
+	}
+	ps := []product{
+		{c: up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: maria(), Users: 3, RememberFraction: 1}), proofUser: "admin"},
+		{c: up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 1, DB: testenv.Postgres(t).URL, Users: 3, RememberFraction: 1}), proofUser: "admin"},
+		{c: up(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 1, DB: maria(), Users: 3, RememberFraction: 1}), proofUser: "admin"},
+		{c: up(t, sandbox.Options{Product: atlassian.Bamboo, Nodes: 1, DB: testenv.Postgres(t).URL, Users: 3, RememberFraction: 1}), proofUser: "admin"},
+		{c: up(t, sandbox.Options{Product: atlassian.Fisheye, Nodes: 1, DB: maria(), Users: 3, RememberFraction: 1}), table: "fe_remember_me", proofUser: "admin"},
+	}
+	cfg := writeInventory(t, t.TempDir(), ps...)
+	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json", "--mode", "restart")
+	r := decode(t, stdout)
+	if code != 0 || !r.Verified || r.Proof.Level != "cookies" {
+		t.Fatalf("run exited %d verified=%v level=%q\n%s\n%s", code, r.Verified, r.Proof.Level, stdout, stderr)
+	}
+	wantBy := map[string]string{"jira": "created", "confluence": "created", "bitbucket": "id", "bamboo": "created", "fisheye": "created"}
+	for _, pr := range r.Products {
+		pf := pr.Verify.Proof
+		if pr.Deleted != 3 || pf.Sources["minted"] != 1 || pf.Sources["sampled"] != 3 || pf.Minted == nil || !pf.Minted.Removed ||
+			len(pf.Minted.RejectedAfter) != len(pr.Nodes) {
+			t.Errorf("%s: deleted %d, proof %+v, minted %+v", pr.Product, pr.Deleted, pf, pf.Minted)
+		}
+		if pf.IssuedBefore.By != wantBy[pr.Product] {
+			t.Errorf("%s: issued before judged by %q, want %q", pr.Product, pf.IssuedBefore.By, wantBy[pr.Product])
+		}
+	}
+}
