@@ -18,6 +18,7 @@ const DefaultProofSample = 20
 // proofCookie is one cookie the proof replays on every node, with what each node said before
 // the purge. Its value lives only here, in memory.
 type proofCookie struct {
+	label  string // how reports name it (source and user), never its value
 	source string
 	user   string
 	rowID  int64 // minted and sampled rows
@@ -89,6 +90,8 @@ func (u *unit) replayBefore(ctx context.Context, c *proofCookie) {
 	c.before, c.session = map[string]bool{}, map[string]*http.Cookie{}
 	for _, n := range u.rplan.Nodes {
 		out := r.Replay(ctx, n.Name, n.URL, c.cookie)
+		out.Label = c.name()
+		u.replayed = append(u.replayed, out)
 		c.before[n.Name] = out.Accepted
 		if !out.Accepted {
 			continue
@@ -104,10 +107,25 @@ func (u *unit) replayBefore(ctx context.Context, c *proofCookie) {
 	}
 }
 
+// name is how audit lines and reports name the cookie.
+func (c *proofCookie) name() string {
+	if c.label != "" {
+		return c.label
+	}
+	switch c.source {
+	case SourceMinted:
+		return "minted proof token of " + c.user
+	case SourceSampled:
+		return "sampled token of " + c.user
+	}
+	return c.source + " " + verify.Describe(c.cookie)
+}
+
 // proofStart runs under the lock, before the cut-off: it removes proof rows a killed run left,
 // reads the database clock, mints the proof token and has every node accept it.
 func (u *unit) proofStart(ctx context.Context) {
 	pr := &u.report.Verify.Proof
+	u.replayed = u.replayed[:0]
 	if k, err := u.store.DeleteStaleProofRows(ctx); err != nil {
 		u.report.Warnings = append(u.report.Warnings, "proof: "+err.Error())
 	} else if k > 0 {
@@ -198,7 +216,7 @@ func (u *unit) proofSampleAndControls(ctx context.Context, cutoffID int64) {
 			src, user = SourceCanary, u.inv.Canary.User
 		}
 		for _, ck := range s.cookies {
-			c := &proofCookie{source: src, user: user, cookie: ck}
+			c := &proofCookie{label: s.label, source: src, user: user, cookie: ck}
 			u.replayBefore(ctx, c)
 			u.proof = append(u.proof, c)
 		}
@@ -218,6 +236,7 @@ func (u *unit) proofSampleAndControls(ctx context.Context, cutoffID int64) {
 		}
 	}
 	u.report.Verify.SessionsBefore = valid
+	u.logReplay("before", u.replayed)
 	u.step("proof-before", "ok", map[string]any{"minted": pr.Minted != nil && pr.Minted.RowID != 0, "sampled": pr.Sampled.Taken,
 		"sampled_users": pr.Sampled.Users, "cookies": len(u.proof), "accepted_before": valid, "issued_before_by": pr.IssuedBefore.By})
 }

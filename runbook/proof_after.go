@@ -31,6 +31,7 @@ func (u *unit) replayAfter(ctx context.Context) {
 		pr.Minted.RejectedAfter = nil
 	}
 	valid := map[*proofCookie]bool{}
+	u.replayed = u.replayed[:0]
 	for _, n := range u.rplan.Nodes {
 		np := NodeProof{Node: n.Name}
 		for _, c := range u.proof {
@@ -38,6 +39,8 @@ func (u *unit) replayAfter(ctx context.Context) {
 				np.AcceptedBefore++
 			}
 			out := r.Replay(ctx, n.Name, n.URL, c.cookie)
+			out.Label = c.name()
+			u.replayed = append(u.replayed, out)
 			switch {
 			case out.Error != "":
 				np.Errors++
@@ -53,7 +56,10 @@ func (u *unit) replayAfter(ctx context.Context) {
 			}
 			if s := c.session[n.Name]; s != nil {
 				np.Restart.SessionsChecked++
-				if so := r.Replay(ctx, n.Name, n.URL, s); so.Accepted {
+				so := r.Replay(ctx, n.Name, n.URL, s)
+				so.Label = "session started on " + n.Name + " before, by the " + c.name()
+				u.replayed = append(u.replayed, so)
+				if so.Accepted {
 					pr.AcceptedAfter = append(pr.AcceptedAfter, u.failure(n.Name, SourceSession, nonEmpty(so.User, c.user), so))
 				} else if so.Error == "" {
 					np.Restart.SessionsRejected++

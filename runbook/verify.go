@@ -80,7 +80,7 @@ func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
 	if u.o.verifyOnly {
 		for _, s := range u.sessions() {
 			for _, c := range s.cookies {
-				u.proof = append(u.proof, &proofCookie{source: SourceJar, cookie: c})
+				u.proof = append(u.proof, &proofCookie{label: s.label, source: SourceJar, cookie: c})
 			}
 		}
 	}
