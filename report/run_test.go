@@ -219,14 +219,15 @@ func TestFailedRunReportSaysSo(t *testing.T) {
 	}
 }
 
-// A run that finished (exit 0) with no canary and no --cookies proved nothing at cookie level:
-// the report says unproven at the top, and how to prove it.
+// A run that finished (exit 0) with no canary, no --cookies, no proof token (no proof_user or
+// admin in this inventory) and no sampled tokens (--proof-sample 0) proved nothing at cookie
+// level: the report says unproven at the top, and how to prove it.
 func TestUnprovenRunReportSaysSo(t *testing.T) {
 	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 3})
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, c, "60s")
 	path := filepath.Join(dir, "unproven.html")
-	stdout, stderr, code := reauthCmd(t, "run", "--config", cfg, "--yes", "--mode", "restart", "--report", path)
+	stdout, stderr, code := reauthCmd(t, "run", "--config", cfg, "--yes", "--mode", "restart", "--proof-sample", "0", "--report", path)
 	if code != 0 {
 		t.Fatalf("run exited %d\n%s\n%s", code, stdout, stderr)
 	}
