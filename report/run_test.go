@@ -232,8 +232,8 @@ func TestUnprovenRunReportSaysSo(t *testing.T) {
 		t.Fatalf("run exited %d\n%s\n%s", code, stdout, stderr)
 	}
 	html := read(t, path)
-	if !strings.Contains(html, `data-outcome="unproven"><strong>unproven</strong> no old cookie was replayed`) ||
-		!strings.Contains(html, "--cookies to prove it") {
+	if !strings.Contains(html, `data-outcome="unproven"><strong>unproven</strong> Jira: proof level tokens-only`) ||
+		!strings.Contains(html, "set proof_user") || !strings.Contains(html, "pass --cookies") {
 		t.Errorf("the top does not say unproven:\n%s", html[:min(len(html), 6000)])
 	}
 }
