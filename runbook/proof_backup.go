@@ -2,7 +2,9 @@ package runbook
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -97,8 +99,11 @@ func (u *unit) rowsFromBackup(path string, ids map[int64]bool, value func(id int
 	found := 0
 	for len(ids) > 0 {
 		row, err := r.Next()
-		if err != nil || row == nil {
+		if errors.Is(err, io.EOF) || (err == nil && row == nil) {
 			return found, nil // the end, or a truncated tail: what was read is used
+		}
+		if err != nil { // e.g. an encrypted backup and no identity to read it with
+			return found, fmt.Errorf("read the proof rows from backup %s: %w", path, err)
 		}
 		id, ok := row[iID].(int64)
 		if !ok || !ids[id] {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/reauth/reauth/internal/termsafe"
 )
 
 // printProofPlan says, in the plan, which cookies will prove the run.
@@ -12,12 +14,12 @@ func (u *unit) printProofPlan(w io.Writer) {
 	_, why := u.proofFormat()
 	switch user := u.proofUser(); {
 	case why != "":
-		fmt.Fprintf(w, "   proof      no minted or sampled cookies: %s\n", why)
+		fmt.Fprintf(w, "   proof      no minted or sampled cookies: %s\n", termsafe.Text(why))
 		return
 	case user == "" || excludedUser(u.inv.ExcludeUsers, user):
 		fmt.Fprintln(w, "   proof      no proof token (set proof_user: to an account the purge covers)")
 	default:
-		fmt.Fprintf(w, "   proof      a proof token minted for %s (one row, negative id) must be accepted by every node before and rejected after\n", user)
+		fmt.Fprintf(w, "   proof      a proof token minted for %s (one row, negative id) must be accepted by every node before and rejected after\n", termsafe.Field(user))
 	}
 	if n := u.proofSample(); n > 0 {
 		fmt.Fprintf(w, "              up to %d of the tokens purged (spread over users, kept in memory only) are replayed on every node before and after\n", n)
@@ -33,27 +35,27 @@ func printProof(w io.Writer, p ProofReport) {
 	fmt.Fprintf(w, "   proof   level %s: %d cookie(s) replayed on every node (%s)\n", p.Level, p.CookiesReplayed, strings.Join(src, ", "))
 	if m := p.Minted; m != nil && m.RowID != 0 {
 		fmt.Fprintf(w, "           minted token for %s (row %d): accepted before by %s; rejected after by %s; removed: %v\n",
-			m.User, m.RowID, list(m.AcceptedBefore), list(m.RejectedAfter), m.Removed)
+			termsafe.Field(m.User), m.RowID, list(m.AcceptedBefore), list(m.RejectedAfter), m.Removed)
 	}
 	if m := p.Minted; m != nil && m.Note != "" {
-		fmt.Fprintf(w, "           minted: %s\n", m.Note)
+		fmt.Fprintf(w, "           minted: %s\n", termsafe.Text(m.Note))
 	}
 	if s := p.Sampled; s.Taken > 0 || s.Note != "" {
 		fmt.Fprintf(w, "           sampled %d purged token(s) of %d user(s) from the %s", s.Taken, s.Users, nonEmpty(s.From, "table"))
 		if s.Note != "" {
-			fmt.Fprintf(w, " (%s)", s.Note)
+			fmt.Fprintf(w, " (%s)", termsafe.Text(s.Note))
 		}
 		fmt.Fprintln(w)
 	}
 	for _, n := range p.Nodes {
 		fmt.Fprintf(w, "           node %-10s accepted before %d, rejected after %d, still accepted %d; %s: %s\n",
-			n.Node, n.AcceptedBefore, n.RejectedAfter, n.AcceptedAfter, n.Restart.Mode, n.Restart.Evidence)
+			termsafe.Field(n.Node), n.AcceptedBefore, n.RejectedAfter, n.AcceptedAfter, n.Restart.Mode, termsafe.Text(n.Restart.Evidence))
 	}
 	for _, np := range p.NotProven {
-		fmt.Fprintf(w, "           not proven: %s\n", np)
+		fmt.Fprintf(w, "           not proven: %s\n", termsafe.Text(np))
 	}
 	if p.HowToProve != "" {
-		fmt.Fprintf(w, "           for full proof: %s\n", p.HowToProve)
+		fmt.Fprintf(w, "           for full proof: %s\n", termsafe.Text(p.HowToProve))
 	}
 }
 
@@ -61,7 +63,11 @@ func list(s []string) string {
 	if len(s) == 0 {
 		return "none"
 	}
-	return strings.Join(s, ", ")
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = termsafe.Field(x)
+	}
+	return strings.Join(out, ", ")
 }
 
 func sortedKeys(m map[string]int) []string {
