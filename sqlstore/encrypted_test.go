@@ -164,6 +164,19 @@ func TestEncryptedBackupTamperRefused(t *testing.T) {
 				}
 				equalSnapshots(t, name+": nothing written", purged, snapshot(t, tg.sql, table, idCol))
 			}
+			// --accept-truncated: a file cut inside its last batch restores exactly the complete
+			// batches before it (40 rows each), and says it was truncated.
+			p := filepath.Join(dir, "cut-accepted")
+			if err := os.WriteFile(p, full[:len(full)-lastLen-20], 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rr, err := s.Restore(ctx, p, RestoreOptions{Identities: []backup.Identity{id}, AcceptTruncated: true})
+			if err != nil || !rr.Truncated || rr.Restored != 80 {
+				t.Fatalf("restore --accept-truncated of a file cut inside its last batch: %+v %v, want the 80 rows of the 2 complete batches", rr, err)
+			}
+			if n := len(snapshot(t, tg.sql, table, idCol)); n != 80 {
+				t.Fatalf("%d rows after the truncated restore, want 80", n)
+			}
 		})
 	}
 }
