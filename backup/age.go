@@ -3,6 +3,7 @@ package backup
 import (
 	"bufio"
 	"bytes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -15,6 +16,7 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"github.com/klauspost/compress/gzip"
+	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/reauth/reauth"
@@ -23,19 +25,22 @@ import (
 
 // An encrypted backup (manifest.encryption "age") is the clear gzip member of the manifest (so
 // that inspect and restore --dry-run show it without a key), then frames: "rage", a 4-byte
-// big-endian length, and that many bytes of one complete age file. Each frame is written whole
-// and fsynced before the delete of its rows commits: age's STREAM cipher only authenticates a
-// chunk when it is complete, and a 64 KiB chunk left open across batches would hold rows the
-// database no longer has. One age file per batch costs a header (one X25519 or RSA wrap per
-// recipient), small next to the batch's fsync.
+// big-endian length, and that many bytes.
 //
-// Frame 0 holds a random 32-byte file secret K and HMAC-SHA256(K, manifest line). Frame i > 0
-// holds tag_i = HMAC(K, tag_{i-1} || member_i) and then member_i, the gzip member a clear backup
-// would hold at that place (a batch of rows, or the trailer). Someone who can write the file but
-// holds no identity cannot read K, so cannot edit the manifest, nor replace, reorder, drop or
-// repeat a frame without the chain breaking. (age has no sender signature: someone with write
-// access and the recipients' public keys could still forge a whole new file. Restore refuses rows
-// outside the manifest's cut-off and filters, and the report and audit log name the sha256.)
+// Frame 0 is one age file, encrypted to the recipients, holding a random 32-byte file key K and
+// HMAC-SHA256(K, manifest line). Every later frame is one gzip member (a batch of rows, or the
+// trailer) sealed with ChaCha20-Poly1305 under K, its nonce the frame's number and its additional
+// data the sha256 of the manifest line. Each frame is written whole and fsynced before the delete
+// of its rows commits: nothing waits in a cipher's buffer (age's own STREAM would hold up to a
+// 64 KiB chunk open across batches), and a frame costs no public-key operation (one age file per
+// batch cost an X25519 wrap per recipient and batch, 1.3x the CPU of a clear purge).
+//
+// Someone who can write the file but holds no identity cannot read K: an edited manifest (the
+// additional data), a flipped byte, a frame replaced, moved, repeated or dropped (the nonce) all
+// fail to open. (age has no sender signature: someone with write access and the recipients'
+// public keys could still forge a whole new file. Restore refuses rows outside the manifest's
+// cut-off and filters, and the report and audit log name the sha256.) The writer verifies the file
+// as it grows with K, which it holds in memory only.
 
 // Identity decrypts backups (an age X25519 identity or an SSH private key).
 type Identity = age.Identity
@@ -46,62 +51,73 @@ type Recipient = age.Recipient
 const (
 	encryptionAge = "age"
 	frameMagic    = "rage"
-	keySize       = 32
-	maxFrame      = maxMember
+	keySize       = chacha20poly1305.KeySize
+	maxFrame      = maxMember + chacha20poly1305.Overhead
 )
+
+// fileKey is the writer's own K, handed to its Follower as an identity: it opens the frames
+// without the recipients' keys, and lives only in memory.
+type fileKey []byte
+
+func (fileKey) Unwrap([]*age.Stanza) ([]byte, error) { return nil, age.ErrIncorrectIdentity }
 
 // sealer encrypts a writer's members into frames.
 type sealer struct {
-	rcpts []Recipient
-	key   []byte
-	tag   []byte
+	key  []byte
+	aead cipher.AEAD
+	ad   []byte // sha256 of the manifest line
+	n    uint64 // frames sealed after frame 0
 }
 
 func newSealer(rcpts []Recipient, manifestLine []byte) (*sealer, []byte, error) {
-	s := &sealer{rcpts: rcpts, key: make([]byte, keySize)}
+	s := &sealer{key: make([]byte, keySize)}
 	if _, err := rand.Read(s.key); err != nil {
 		return nil, nil, err
 	}
-	s.tag = s.mac([]byte("manifest"), manifestLine)
-	first, err := s.frame(append(append([]byte(nil), s.key...), s.tag...))
-	return s, first, err
-}
-
-func (s *sealer) mac(parts ...[]byte) []byte {
-	m := hmac.New(sha256.New, s.key)
-	for _, p := range parts {
-		m.Write(p)
+	var err error
+	if s.aead, err = chacha20poly1305.New(s.key); err != nil {
+		return nil, nil, err
 	}
-	return m.Sum(nil)
-}
-
-// seal returns the frame of member: the next tag of the chain, then the member, encrypted.
-func (s *sealer) seal(member []byte) ([]byte, error) {
-	tag := s.mac(s.tag, member)
-	f, err := s.frame(append(append(make([]byte, 0, len(tag)+len(member)), tag...), member...))
-	if err == nil {
-		s.tag = tag
-	}
-	return f, err
-}
-
-func (s *sealer) frame(plain []byte) ([]byte, error) {
+	sum := sha256.Sum256(manifestLine)
+	s.ad = sum[:]
 	var buf bytes.Buffer
-	buf.WriteString(frameMagic)
-	buf.Write([]byte{0, 0, 0, 0})
-	ew, err := age.Encrypt(&buf, s.rcpts...)
+	buf.WriteString(frameMagic + "\x00\x00\x00\x00")
+	ew, err := age.Encrypt(&buf, rcpts...)
+	if err == nil {
+		_, err = ew.Write(append(append([]byte(nil), s.key...), manifestMAC(s.key, manifestLine)...))
+	}
+	if err == nil {
+		err = ew.Close()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("encrypt backup batch: %w", err)
-	}
-	if _, err := ew.Write(plain); err != nil {
-		return nil, fmt.Errorf("encrypt backup batch: %w", err)
-	}
-	if err := ew.Close(); err != nil {
-		return nil, fmt.Errorf("encrypt backup batch: %w", err)
+		return nil, nil, fmt.Errorf("encrypt backup key: %w", err)
 	}
 	b := buf.Bytes()
 	binary.BigEndian.PutUint32(b[len(frameMagic):], uint32(len(b)-8))
-	return b, nil
+	return s, b, nil
+}
+
+func manifestMAC(key, manifestLine []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("manifest"))
+	m.Write(manifestLine)
+	return m.Sum(nil)
+}
+
+func nonce(n uint64) []byte {
+	b := make([]byte, chacha20poly1305.NonceSize)
+	binary.BigEndian.PutUint64(b[len(b)-8:], n)
+	return b
+}
+
+// seal returns the frame of member: sealed under K with the next frame number as nonce.
+func (s *sealer) seal(member []byte) ([]byte, error) {
+	s.n++
+	out := make([]byte, 8, 8+len(member)+s.aead.Overhead())
+	copy(out, frameMagic)
+	out = s.aead.Seal(out, nonce(s.n), member, s.ad)
+	binary.BigEndian.PutUint32(out[len(frameMagic):], uint32(len(out)-8))
+	return out, nil
 }
 
 // ageFrames reads and authenticates an encrypted backup's frames.
@@ -110,46 +126,77 @@ type ageFrames struct {
 	br       *bufio.Reader
 	ids      []Identity
 	manifest []byte
-	key, tag []byte
+	aead     cipher.AEAD
+	ad       []byte
+	n        uint64
 	gz       *gzip.Reader
 }
 
 // ErrNoIdentity is wrapped by the refusal to read an encrypted backup's rows without an identity.
 var ErrNoIdentity = errors.New("backup is encrypted")
 
-func (a *ageFrames) next() ([]byte, error) {
-	if len(a.ids) == 0 {
-		return nil, reauth.Refused("give --identity FILE: the age identity or SSH private key of one of the backup's recipients",
-			"%w: %s", ErrNoIdentity, a.path)
+// open reads frame 0: the file key, from the identities (or the writer's own key).
+func (a *ageFrames) open() error {
+	ct, err := a.frame()
+	if err == io.EOF {
+		return errCut
 	}
-	if a.key == nil {
-		plain, err := a.frame()
-		if err == io.EOF {
-			return nil, errCut
+	if err != nil {
+		return err
+	}
+	var key []byte
+	for _, id := range a.ids {
+		if k, ok := id.(fileKey); ok {
+			key = k
 		}
+	}
+	if key == nil {
+		if len(a.ids) == 0 {
+			return reauth.Refused("give --identity FILE: the age identity or SSH private key of one of the backup's recipients",
+				"%w: %s", ErrNoIdentity, a.path)
+		}
+		dr, err := age.Decrypt(bytes.NewReader(ct), a.ids...)
 		if err != nil {
+			var nm *age.NoIdentityMatchError
+			if errors.As(err, &nm) {
+				return reauth.Refused("give --identity the key of one of the recipients the backup was encrypted to",
+					"backup %s: none of the identities given decrypts it", a.path)
+			}
+			return corrupt(a.path, "the key frame does not decrypt (%v)", err)
+		}
+		plain, err := io.ReadAll(io.LimitReader(dr, 1<<10))
+		if err != nil || len(plain) != keySize+sha256.Size {
+			return corrupt(a.path, "the key frame was altered")
+		}
+		key = plain[:keySize]
+		if !hmac.Equal(plain[keySize:], manifestMAC(key, a.manifest)) {
+			return corrupt(a.path, "the manifest was changed after the backup was written")
+		}
+	}
+	a.aead, err = chacha20poly1305.New(key)
+	if err != nil {
+		return corrupt(a.path, "bad file key")
+	}
+	sum := sha256.Sum256(a.manifest)
+	a.ad = sum[:]
+	return nil
+}
+
+func (a *ageFrames) next() ([]byte, error) {
+	if a.aead == nil {
+		if err := a.open(); err != nil {
 			return nil, err
 		}
-		if len(plain) != 2*keySize {
-			return nil, corrupt(a.path, "the first encrypted frame is not a file key")
-		}
-		a.key, a.tag = plain[:keySize], plain[keySize:]
-		if !hmac.Equal(a.tag, (&sealer{key: a.key}).mac([]byte("manifest"), a.manifest)) {
-			return nil, corrupt(a.path, "the manifest was changed after the backup was written")
-		}
 	}
-	plain, err := a.frame()
+	ct, err := a.frame()
 	if err != nil {
 		return nil, err
 	}
-	if len(plain) < sha256.Size {
-		return nil, corrupt(a.path, "an encrypted frame is too short")
+	a.n++
+	member, err := a.aead.Open(ct[:0], nonce(a.n), ct, a.ad)
+	if err != nil {
+		return nil, corrupt(a.path, "batch %d does not authenticate: it was altered, replaced, moved or repeated, or the manifest was changed", a.n)
 	}
-	tag, member := plain[:sha256.Size], plain[sha256.Size:]
-	if !hmac.Equal(tag, (&sealer{key: a.key}).mac(a.tag, member)) {
-		return nil, corrupt(a.path, "a batch was replaced, moved or repeated")
-	}
-	a.tag = tag
 	if a.gz == nil {
 		a.gz, err = gzip.NewReader(bytes.NewReader(member))
 	} else {
@@ -166,7 +213,7 @@ func (a *ageFrames) next() ([]byte, error) {
 	return b, err
 }
 
-// frame reads and decrypts one frame: io.EOF at a clean end, errCut when the file ends inside it.
+// frame reads one frame's bytes: io.EOF at a clean end, errCut when the file ends inside it.
 func (a *ageFrames) frame() ([]byte, error) {
 	var hdr [8]byte
 	n, err := io.ReadFull(a.br, hdr[:])
@@ -186,20 +233,7 @@ func (a *ageFrames) frame() ([]byte, error) {
 	if _, err := io.ReadFull(a.br, ct); err != nil {
 		return nil, errCut
 	}
-	dr, err := age.Decrypt(bytes.NewReader(ct), a.ids...)
-	if err != nil {
-		var nm *age.NoIdentityMatchError
-		if errors.As(err, &nm) {
-			return nil, reauth.Refused("give --identity the key of one of the recipients the backup was encrypted to",
-				"backup %s: none of the identities given decrypts it", a.path)
-		}
-		return nil, corrupt(a.path, "an encrypted frame does not decrypt (%v)", err)
-	}
-	plain, err := io.ReadAll(io.LimitReader(dr, maxFrame))
-	if err != nil {
-		return nil, corrupt(a.path, "an encrypted frame was altered (%v)", err)
-	}
-	return plain, nil
+	return ct, nil
 }
 
 // ParseRecipient reads one recipient: an age X25519 public key (age1…) or an SSH public key

@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"filippo.io/age"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/reauth/reauth"
@@ -153,8 +152,8 @@ type Writer struct {
 	done    bool
 	err     error   // the first write or sync error
 	enc     *sealer // nil for a clear backup
-	// verifyIDs decrypt the file for Follow: a one-time identity that lives only in this
-	// process's memory, added to the recipients so the writer can read back what it wrote.
+	// verifyIDs decrypt the file for Follow: the file key, which lives only in this process's
+	// memory.
 	verifyIDs []Identity
 	syncFile  func() error // the file's fsync (a test hook makes it fail)
 }
@@ -186,15 +185,8 @@ func Create(path string, m Manifest, recipients ...Recipient) (*Writer, error) {
 		return nil, errors.New("backup: manifest has no columns")
 	}
 	m.Type, m.Format, m.Encryption = manifestType, FormatVersion, ""
-	var verify *age.X25519Identity
 	if len(recipients) > 0 {
 		m.Encryption = encryptionAge
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			return nil, fmt.Errorf("backup: %w", err)
-		}
-		verify = id
-		recipients = append(append([]Recipient(nil), recipients...), id.Recipient())
 	}
 	line, err := json.Marshal(m)
 	if err != nil {
@@ -215,12 +207,12 @@ func Create(path string, m Manifest, recipients ...Recipient) (*Writer, error) {
 	if err == nil {
 		_, err = w.cw.Write(member)
 	}
-	if err == nil && verify != nil {
+	if err == nil && len(recipients) > 0 {
 		var first []byte
 		if w.enc, first, err = newSealer(recipients, line[:len(line)-1]); err == nil {
 			_, err = w.cw.Write(first)
+			w.verifyIDs = []Identity{fileKey(w.enc.key)}
 		}
-		w.verifyIDs = []Identity{verify}
 	}
 	if err != nil {
 		w.abort()
