@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -316,7 +315,7 @@ func decodeValue(k Kind, v json.RawMessage) (any, error) {
 	case KindString:
 		return s, nil
 	case KindTime:
-		return time.Parse(time.RFC3339Nano, s)
+		return ParseTime(s)
 	case KindBytes:
 		return base64.StdEncoding.DecodeString(s)
 	}

@@ -368,9 +368,11 @@ func (b *batcher) durable() error {
 
 // readRow adds the current row to the batch and returns its id. It first reads every value as
 // the driver's bytes (sql.RawBytes: no allocation, no conversion) and lets Batch.TextRow write
-// them; a row it does not take (a time not in UTC, a float where an integer was expected) is
-// scanned again into typed values (database/sql allows a second Scan of the same row).
+// them; a row it does not take (a time not in UTC, an infinite or BC time, a float where an
+// integer was expected) is converted from those same bytes (rowScanner.fromText): database/sql
+// refuses a second Scan of a row scanned into RawBytes.
 func (b *batcher) readRow(rows *sql.Rows) (int64, error) {
+	var vals []any
 	if b.raw != nil {
 		if err := rows.Scan(b.rawDest...); err != nil {
 			return 0, err
@@ -378,18 +380,24 @@ func (b *batcher) readRow(rows *sql.Rows) (int64, error) {
 		for i := range b.raw {
 			b.rawVals[i] = b.raw[i]
 		}
-		if err := b.batch.TextRow(b.rawVals); err == nil {
+		err := b.batch.TextRow(b.rawVals)
+		if err == nil {
 			if id, err := strconv.ParseInt(string(b.raw[b.idIdx]), 10, 64); err == nil {
 				return id, nil
 			}
 			return 0, fmt.Errorf("id %q is not an integer", b.raw[b.idIdx])
-		} else if !errors.Is(err, backup.ErrNotText) {
+		}
+		if !errors.Is(err, backup.ErrNotText) {
 			return 0, err
 		}
-	}
-	vals, err := b.scanner.scan(rows)
-	if err != nil {
-		return 0, err
+		if vals, err = b.scanner.fromText(b.raw); err != nil {
+			return 0, err
+		}
+	} else {
+		var err error
+		if vals, err = b.scanner.scan(rows); err != nil {
+			return 0, err
+		}
 	}
 	id, _ := vals[b.idIdx].(int64)
 	return id, b.batch.Row(vals)

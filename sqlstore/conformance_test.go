@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -67,6 +69,7 @@ func TestConformance(t *testing.T) {
 			t.Run("lock held", func(t *testing.T) { lockHeld(t, e.open(t)) })
 			t.Run("sparse ids", func(t *testing.T) { sparseIDs(t, e.open(t)) })
 			t.Run("refusals", func(t *testing.T) { refusals(t, e.open(t)) })
+			t.Run("extreme times", func(t *testing.T) { extremeTimes(t, e.open(t)) })
 		})
 	}
 }
@@ -343,4 +346,57 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// extremeTimes holds each engine's edge values of a time column: PostgreSQL's infinity,
+// -infinity, BC dates and years past 9999; MariaDB's DATETIME range ends and its zero date
+// (MariaDB has no infinity). inspect reads them, a purge (both delete paths) backs them up and
+// deletes them, and a restore puts them back row for row.
+func extremeTimes(t *testing.T, tg target) {
+	var vals []string
+	switch tg.name {
+	case "postgres":
+		vals = []string{"infinity", "-infinity", "0044-03-15 10:00:00+00 BC", "4713-01-01 00:00:00+00 BC",
+			"294276-12-31 23:59:59.999999+00", "9999-12-31 23:59:59.999999+00", "0001-01-01 00:00:00+00"}
+	case "mariadb":
+		vals = []string{"1000-01-01 00:00:00", "9999-12-31 23:59:59", "0000-00-00 00:00:00", "0001-01-01 00:00:00"}
+	default:
+		vals = []string{"0001-01-01 00:00:00", "9999-12-31 23:59:59.999999999"}
+	}
+	ctx := ctxT(t)
+	table, id := tbl(tg)
+	for _, selectThenDelete := range []bool{false, true} {
+		mustExec(t, tg.sql, "DROP TABLE IF EXISTS remembermetoken")
+		mustExec(t, tg.sql, "DROP TABLE IF EXISTS app_user")
+		setupJira(t, tg, 40)
+		p := tg.d.Placeholder
+		for i, v := range vals {
+			mustExec(t, tg.sql, fmt.Sprintf("INSERT INTO remembermetoken VALUES (%s, %s, %s, %s)", p(1), p(2), p(3), p(4)), 1000+i, v, fmt.Sprintf("x%d", i), "bob")
+		}
+		before := snapshot(t, tg.sql, table, id)
+		s := openStore(t, tg, "jira", Options{})
+		s.noReturning = selectThenDelete
+		in, err := s.Inspect(ctx, 3)
+		if err != nil || in.Total != int64(len(before)) {
+			t.Fatalf("inspect: %+v %v", in, err)
+		}
+		if tg.name == "postgres" && (in.OldestText != "-infinity" || in.NewestText != "infinity" || in.Oldest != nil || in.Newest != nil) {
+			t.Fatalf("inspect oldest %v %q newest %v %q", in.Oldest, in.OldestText, in.Newest, in.NewestText)
+		}
+		if _, err := json.Marshal(in); err != nil {
+			t.Fatalf("inspect --json: %v", err)
+		}
+		path := filepath.Join(t.TempDir(), "b")
+		res, err := s.Purge(ctx, PurgeOptions{BatchSize: 8, BackupPath: path})
+		if err != nil || res.Deleted != int64(len(before)) {
+			t.Fatalf("purge (select then delete %v): %+v %v", selectThenDelete, res, err)
+		}
+		if got := snapshot(t, tg.sql, table, id); len(got) != 0 {
+			t.Fatalf("left %v", got)
+		}
+		if _, err := s.Restore(ctx, path, RestoreOptions{}); err != nil {
+			t.Fatalf("restore: %v", err)
+		}
+		equalSnapshots(t, "after restore", before, snapshot(t, tg.sql, table, id))
+	}
 }

@@ -97,19 +97,31 @@ func and(a, b string) string {
 	return a + " AND " + b
 }
 
-// timeValue turns a time column's aggregate into a time (epoch ms for Confluence).
-func (s *Store) timeValue(v any) (*time.Time, error) {
+// timeValue turns a time column's aggregate into a time (epoch ms for Confluence), or, for a
+// value JSON's time cannot hold (an infinity, a year outside 0…9999), into text (the database's
+// infinity, or the time with "BC" for years before 1).
+func (s *Store) timeValue(v any) (*time.Time, string, error) {
 	if s.info.TimeKind == atlassian.TimeEpochMS {
 		ms, ok, err := toInt(v)
 		if err != nil || !ok {
-			return nil, err
+			return nil, "", err
 		}
 		t := time.UnixMilli(ms).UTC()
-		return &t, nil
+		return &t, "", nil
 	}
-	t, ok, err := toTime(v)
-	if err != nil || !ok {
-		return nil, err
+	x, err := timeOf(v)
+	t, ok := x.(time.Time)
+	switch {
+	case err != nil || x == nil:
+		return nil, "", err
+	case !ok:
+		return nil, x.(string), nil
+	case t.Year() < 1:
+		// Astronomical year 0 is 1 BC.
+		return nil, time.Date(1-t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location()).
+			UTC().Format(time.RFC3339) + " BC", nil
+	case t.Year() > 9999:
+		return nil, t.UTC().Format(time.RFC3339), nil
 	}
-	return &t, nil
+	return &t, "", nil
 }

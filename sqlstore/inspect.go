@@ -22,16 +22,21 @@ type Inspection struct {
 	Product string `json:"product"`
 	// Table is the table's name as the database spells it (as discover's token_table, but in
 	// the database's case); Schema its schema; Qualified the quoted name the SQL uses.
-	Table        string      `json:"table"`
-	Schema       string      `json:"schema,omitempty"`
-	Qualified    string      `json:"qualified"`
-	Total        int64       `json:"total"`
-	Users        int64       `json:"users"`
-	TimeColumn   string      `json:"time_column,omitempty"`
-	TimeIsExpiry bool        `json:"time_is_expiry,omitempty"`
-	Oldest       *time.Time  `json:"oldest,omitempty"`
-	Newest       *time.Time  `json:"newest,omitempty"`
-	Top          []UserCount `json:"top"`
+	Table        string     `json:"table"`
+	Schema       string     `json:"schema,omitempty"`
+	Qualified    string     `json:"qualified"`
+	Total        int64      `json:"total"`
+	Users        int64      `json:"users"`
+	TimeColumn   string     `json:"time_column,omitempty"`
+	TimeIsExpiry bool       `json:"time_is_expiry,omitempty"`
+	Oldest       *time.Time `json:"oldest,omitempty"`
+	Newest       *time.Time `json:"newest,omitempty"`
+	// OldestText, NewestText: the database's spelling of a time that Oldest/Newest cannot hold
+	// (PostgreSQL's infinity and -infinity, a year before 1 or after 9999); Oldest/Newest are
+	// then nil.
+	OldestText string      `json:"oldest_text,omitempty"`
+	NewestText string      `json:"newest_text,omitempty"`
+	Top        []UserCount `json:"top"`
 }
 
 // Inspect counts the table's rows and distinct users, finds the oldest and newest time, and
@@ -61,10 +66,10 @@ func (s *Store) Inspect(ctx context.Context, top int) (Inspection, error) {
 		return in, err
 	}
 	if s.qTime != "" {
-		if in.Oldest, err = s.timeValue(oldest); err != nil {
+		if in.Oldest, in.OldestText, err = s.timeValue(oldest); err != nil {
 			return in, fmt.Errorf("inspect %s: oldest %s: %w", s.info.Qualified, s.info.Time, err)
 		}
-		if in.Newest, err = s.timeValue(newest); err != nil {
+		if in.Newest, in.NewestText, err = s.timeValue(newest); err != nil {
 			return in, fmt.Errorf("inspect %s: newest %s: %w", s.info.Qualified, s.info.Time, err)
 		}
 	}

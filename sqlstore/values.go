@@ -84,11 +84,11 @@ func (r *rowScanner) scan(rows *sql.Rows) ([]any, error) {
 		case backup.KindInt:
 			r.vals[i] = nullable(r.ints[i].Valid, r.ints[i].Int64)
 		case backup.KindTime:
-			t, ok, err := toTime(r.raws[i])
+			v, err := timeOf(r.raws[i])
 			if err != nil {
 				return nil, err
 			}
-			r.vals[i] = nullable(ok, t)
+			r.vals[i] = v
 		case backup.KindBool:
 			r.vals[i] = nullable(r.bools[i].Valid, r.bools[i].Bool)
 		case backup.KindFloat:
@@ -111,6 +111,38 @@ func (r *rowScanner) scan(rows *sql.Rows) ([]any, error) {
 	return r.vals, nil
 }
 
+// fromText converts one row read as the driver's bytes (sql.RawBytes, nil for NULL) into typed
+// values, for a table whose columns are all integers, text or times (textKinds). It is how a
+// row Batch.TextRow refuses is read: database/sql does not allow a second Scan of a row scanned
+// into RawBytes ("Scan called without calling Next"), so the bytes already read are converted.
+func (r *rowScanner) fromText(raw []sql.RawBytes) ([]any, error) {
+	for i, k := range r.kinds {
+		if raw[i] == nil {
+			r.vals[i] = nil
+			continue
+		}
+		switch k {
+		case backup.KindInt:
+			n, _, err := toInt(string(raw[i]))
+			if err != nil {
+				return nil, fmt.Errorf("cannot read %q as an integer", raw[i])
+			}
+			r.vals[i] = n
+		case backup.KindTime:
+			v, err := timeOf(string(raw[i]))
+			if err != nil {
+				return nil, err
+			}
+			r.vals[i] = v
+		case backup.KindString:
+			r.vals[i] = string(raw[i])
+		default:
+			return nil, fmt.Errorf("column %d: a %s value cannot be read as text", i, k)
+		}
+	}
+	return r.vals, nil
+}
+
 func nullable[T any](valid bool, v T) any {
 	if !valid {
 		return nil
@@ -121,6 +153,20 @@ func nullable[T any](valid bool, v T) any {
 // timeLayouts are the text forms SQLite (modernc) and MySQL without parseTime use.
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999 -0700 MST", "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"}
+
+// timeOf reads a time column's value for the backup: nil (NULL), a time.Time, or the text of a
+// PostgreSQL infinity, which no time.Time holds (the backup keeps it as text, and a restore
+// writes it back as such).
+func timeOf(v any) (any, error) {
+	if s, ok := v.(string); ok && backup.Infinite(s) {
+		return s, nil
+	}
+	t, ok, err := toTime(v)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return t, nil
+}
 
 func toTime(v any) (time.Time, bool, error) {
 	switch x := v.(type) {
@@ -141,6 +187,12 @@ func toTime(v any) (time.Time, bool, error) {
 func parseTime(s string) (time.Time, bool, error) {
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
+			return t, true, nil
+		}
+	}
+	// A BC year or one past 9999, as database/sql spells a time.Time it hands over as bytes.
+	if v, err := backup.ParseTime(s); err == nil {
+		if t, ok := v.(time.Time); ok {
 			return t, true, nil
 		}
 	}

@@ -97,11 +97,17 @@ func printInspection(w io.Writer, in sqlstore.Inspection) {
 	if in.TimeIsExpiry {
 		label = "expiry"
 	}
-	if in.Oldest != nil {
-		fmt.Fprintf(w, "  oldest   %s (%s)\n", in.Oldest.UTC().Format(time.RFC3339), label)
-	}
-	if in.Newest != nil {
-		fmt.Fprintf(w, "  newest   %s (%s)\n", in.Newest.UTC().Format(time.RFC3339), label)
+	for _, e := range []struct {
+		name string
+		t    *time.Time
+		text string
+	}{{"oldest", in.Oldest, in.OldestText}, {"newest", in.Newest, in.NewestText}} {
+		switch {
+		case e.t != nil:
+			fmt.Fprintf(w, "  %s   %s (%s)\n", e.name, e.t.UTC().Format(time.RFC3339), label)
+		case e.text != "":
+			fmt.Fprintf(w, "  %s   %s (%s)\n", e.name, e.text, label)
+		}
 	}
 	if len(in.Top) > 0 {
 		fmt.Fprintln(w, "  top users:")
