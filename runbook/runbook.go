@@ -40,6 +40,8 @@ type Options struct {
 	// ProofSample is how many of the purged tokens are kept in memory and replayed after the run
 	// (0: DefaultProofSample; negative: none).
 	ProofSample int
+	// ConnectTimeout bounds each database connection (0: sqlstore.DefaultConnectTimeout).
+	ConnectTimeout time.Duration
 	// Stop asks the run to stop at the next safe point (the first Ctrl-C): after the current purge
 	// batch, or before the next node (the node being restarted is still waited for). Cancelling
 	// ctx instead abandons every wait at once (the second Ctrl-C).

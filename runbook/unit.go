@@ -138,7 +138,10 @@ func (u *unit) prepare(ctx context.Context) error {
 	}
 	u.prod = prod
 	u.report = ProductReport{Product: string(ip.ID), Status: StatusPlanned, Excluded: ip.ExcludeUsers}
-	st, db, err := OpenStore(ctx, o.Inventory, ip, prod, o.Getenv, o.Prompt)
+	// Ctrl-C has no safe point to wait for while connecting: the first one stops the connect.
+	cctx, cancel := untilStop(ctx, o.Stop)
+	st, db, err := OpenStore(cctx, o.Inventory, ip, prod, o.Getenv, o.Prompt, o.ConnectTimeout)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -186,7 +189,7 @@ func (u *unit) prepare(ctx context.Context) error {
 // discovery from its home directory; the password from the inventory's reference, the config,
 // REAUTH_DB_PASSWORD or prompt. reauth run and reauth revoke both open their stores here.
 func OpenStore(ctx context.Context, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product,
-	getenv func(string) string, prompt func(string) (string, error)) (*sqlstore.Store, reauth.Database, error) {
+	getenv func(string) string, prompt func(string) (string, error), connectTimeout time.Duration) (*sqlstore.Store, reauth.Database, error) {
 	db, err := databaseOf(inv, ip, getenv)
 	if err != nil {
 		return nil, db, err
@@ -194,8 +197,23 @@ func OpenStore(ctx context.Context, inv *inventory.Inventory, ip *inventory.Prod
 	if err := atlassian.ResolvePassword(&db, getenv, prompt); err != nil {
 		return nil, db, err
 	}
-	st, err := sqlstore.Open(ctx, db, prod, sqlstore.Options{Table: ip.Table})
+	st, err := sqlstore.Open(ctx, db, prod, sqlstore.Options{Table: ip.Table, ConnectTimeout: connectTimeout})
 	return st, db, err
+}
+
+// untilStop is ctx, also cancelled when stop closes (the first Ctrl-C).
+func untilStop(ctx context.Context, stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	if stop != nil {
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, cancel
 }
 
 // databaseOf finds the product's database: from its home directory, or from the inventory's

@@ -21,6 +21,13 @@ const appName = "reauth"
 // DSN builds the driver name and data source name for db. The DSN holds the password: pass it to
 // sql.Open only, never print it (errors from here never contain it).
 func DSN(db reauth.Database) (driver, dsn string, err error) {
+	return dsnWithTimeout(db, DefaultConnectTimeout)
+}
+
+// dsnWithTimeout is DSN with the drivers' own connect timeouts set to timeout (whole seconds,
+// at least one), the same bound boundedConnector puts around each connect.
+func dsnWithTimeout(db reauth.Database, timeout time.Duration) (driver, dsn string, err error) {
+	secs := strconv.Itoa(max(1, int((timeout+time.Second-1)/time.Second)))
 	d, err := DialectFor(db.Engine)
 	if err != nil {
 		return "", "", err
@@ -28,13 +35,13 @@ func DSN(db reauth.Database) (driver, dsn string, err error) {
 	driver = d.Driver()
 	switch db.Engine {
 	case reauth.Postgres:
-		dsn, err = postgresDSN(db)
+		dsn, err = postgresDSN(db, secs)
 	case reauth.MySQL, reauth.MariaDB:
-		dsn, err = mysqlDSN(db)
+		dsn, err = mysqlDSN(db, secs)
 	case reauth.SQLServer:
-		dsn, err = sqlServerDSN(db)
+		dsn, err = sqlServerDSN(db, secs)
 	case reauth.Oracle:
-		dsn, err = oracleDSN(db)
+		dsn, err = oracleDSN(db, secs)
 	case reauth.SQLite:
 		dsn, err = sqliteDSN(db)
 	}
@@ -67,7 +74,7 @@ func param(db reauth.Database, keys ...string) string {
 	return ""
 }
 
-func postgresDSN(db reauth.Database) (string, error) {
+func postgresDSN(db reauth.Database, timeout string) (string, error) {
 	if err := need(db, "database name", db.Name); err != nil {
 		return "", err
 	}
@@ -94,12 +101,12 @@ func postgresDSN(db reauth.Database) (string, error) {
 		q.Set("sslmode", "require")
 	}
 	q.Set("application_name", appName)
-	q.Set("connect_timeout", "15")
+	q.Set("connect_timeout", timeout)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
 
-func mysqlDSN(db reauth.Database) (string, error) {
+func mysqlDSN(db reauth.Database, timeout string) (string, error) {
 	if err := need(db, "database name", db.Name); err != nil {
 		return "", err
 	}
@@ -131,7 +138,7 @@ func mysqlDSN(db reauth.Database) (string, error) {
 	// close (a batch's DELETE carries up to 2000 ids). The driver escapes every value itself,
 	// and refuses interpolation for the multibyte charsets where that would be unsafe.
 	c.InterpolateParams = true
-	c.Timeout = 15 * time.Second
+	c.Timeout, _ = time.ParseDuration(timeout + "s")
 	switch strings.ToLower(param(db, "sslMode", "useSSL", "requireSSL")) {
 	case "true", "required", "verify_ca", "verify_identity":
 		c.TLSConfig = "true"
@@ -141,7 +148,7 @@ func mysqlDSN(db reauth.Database) (string, error) {
 	return c.FormatDSN(), nil
 }
 
-func sqlServerDSN(db reauth.Database) (string, error) {
+func sqlServerDSN(db reauth.Database, timeout string) (string, error) {
 	if err := need(db, "host", db.Host); err != nil {
 		return "", err
 	}
@@ -171,14 +178,14 @@ func sqlServerDSN(db reauth.Database) (string, error) {
 		return "", reauth.Usage("give a SQL Server login with --db-user and REAUTH_DB_PASSWORD",
 			"the JDBC URL uses integratedSecurity (Windows authentication), which reauth cannot use")
 	}
-	q.Set("dial timeout", "15")
+	q.Set("dial timeout", timeout)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
 
 // oracleDSN builds go-ora's URL. go-ora's own BuildUrl iterates a map (random option order), so
 // the URL is built here, with sorted options, in the same shape.
-func oracleDSN(db reauth.Database) (string, error) {
+func oracleDSN(db reauth.Database, timeout string) (string, error) {
 	q := url.Values{}
 	host, service := db.Host, db.Name
 	port := db.Port
@@ -204,6 +211,7 @@ func oracleDSN(db reauth.Database) (string, error) {
 		port = 1521
 	}
 	q.Set("PROGRAM", appName)
+	q.Set("TIMEOUT", timeout)
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		keys = append(keys, k)

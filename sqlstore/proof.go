@@ -56,7 +56,8 @@ func (s *Store) NewestCreated(ctx context.Context, cutoffID int64) (*time.Time, 
 	if err := s.sql.QueryRowContext(ctx, "SELECT MAX("+s.qTime+") FROM "+s.info.Qualified+" WHERE "+s.qID+" <= "+q.arg(cutoffID), q.args...).Scan(&v); err != nil {
 		return nil, fmt.Errorf("read the newest token time of %s: %w", s.info.Qualified, err)
 	}
-	return s.timeValue(v)
+	t, _, err := s.timeValue(v) // an infinity or a year past 9999 is no time to compare with: nil
+	return t, err
 }
 
 // timeArg is t as the time column stores it.

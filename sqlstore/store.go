@@ -33,6 +33,8 @@ type Options struct {
 	// required to confirm Fisheye's table, which is found by name at run time.
 	Table  string
 	Logger *slog.Logger
+	// ConnectTimeout bounds each new connection (0: DefaultConnectTimeout).
+	ConnectTimeout time.Duration
 }
 
 // TableInfo is the resolved token table.
@@ -78,8 +80,6 @@ type Store struct {
 	lockEvery                time.Duration // test hook: the lock's keep-alive period (default lockKeepAlive)
 }
 
-const connectTimeout = 20 * time.Second
-
 // Open connects to db and resolves p's token table. It refuses (exit 4) when the table is missing
 // or lacks a required column, naming what it found and what to do.
 func Open(ctx context.Context, db reauth.Database, p atlassian.Product, opts Options) (*Store, error) {
@@ -87,26 +87,32 @@ func Open(ctx context.Context, db reauth.Database, p atlassian.Product, opts Opt
 	if err != nil {
 		return nil, err
 	}
-	driver, dsn, err := DSN(db)
-	if err != nil {
-		return nil, err
+	timeout := opts.ConnectTimeout
+	if timeout <= 0 {
+		timeout = DefaultConnectTimeout
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h, err := sql.Open(driver, dsn)
+	h, err := openDB(db, timeout)
 	if err != nil {
+		if reauth.CodeOf(err) != reauth.ExitFailed {
+			return nil, err
+		}
 		return nil, fmt.Errorf("connect to %s: %s", db.String(), redact(err.Error(), db))
 	}
 	s := &Store{sql: h, db: db, dialect: d, product: p, log: log}
-	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := h.PingContext(cctx); err != nil {
 		h.Close()
-		return nil, reauth.Failed("check the host, port, database name, user and password (REAUTH_DB_PASSWORD overrides the config's)",
-			"connect to %s: %s", db.String(), redact(err.Error(), db))
+		return nil, connectError(ctx, cctx, db, timeout, err)
 	}
+	// The catalog reads below get their own bound (at least the default's): a short
+	// --connect-timeout is about reaching the server, not about its answers.
+	cctx, cancel = context.WithTimeout(ctx, max(timeout, DefaultConnectTimeout))
+	defer cancel()
 	if m, ok := d.(MySQL); ok {
 		s.dialect = detectMariaDB(cctx, h, m)
 	}

@@ -30,6 +30,7 @@ type revokeOptions struct {
 	concurrency int
 	rate        float64
 	stateDir    string
+	connect     time.Duration
 }
 
 // revokeReport is what `revoke --json` prints.
@@ -86,6 +87,7 @@ endpoint (Confluence, Bitbucket, Jira before 9.11): use 'reauth purge --user U' 
 	f.BoolVar(&o.dryRun, "dry-run", false, "check credentials and show the plan; change nothing")
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the result on stdout")
 	f.IntVar(&o.concurrency, "concurrency", 8, "API calls in flight at once")
+	addConnectTimeout(f, &o.connect)
 	f.Float64Var(&o.rate, "rate", 0, "at most this many API calls per second (0: no limit)")
 	_ = c.MarkFlagRequired("config")
 	return c
@@ -156,7 +158,10 @@ func revoke(ctx context.Context, streams IO, o *revokeOptions, rep *revokeReport
 		return reauth.Refused("use 'reauth purge --user' and a rolling restart ('reauth restart') instead", "%s", sup.Why)
 	}
 
-	st, err := openInventoryStore(ctx, streams, inv, ip, prod)
+	if err := checkConnectTimeout("revoke", o.connect); err != nil {
+		return err
+	}
+	st, err := openInventoryStore(ctx, streams, inv, ip, prod, o.connect)
 	if err != nil {
 		return err
 	}
@@ -274,7 +279,8 @@ func revokeUsers(in []string) ([]string, error) {
 }
 
 // openInventoryStore opens the product's token table from the inventory, as reauth run does.
-func openInventoryStore(ctx context.Context, streams IO, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product) (*sqlstore.Store, error) {
-	st, _, err := runbook.OpenStore(ctx, inv, ip, prod, streams.getenv, streams.ReadPassword)
+func openInventoryStore(ctx context.Context, streams IO, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product,
+	connectTimeout time.Duration) (*sqlstore.Store, error) {
+	st, _, err := runbook.OpenStore(ctx, inv, ip, prod, streams.getenv, streams.ReadPassword, connectTimeout)
 	return st, err
 }

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,7 @@ type runOptions struct {
 	sample   int
 	json     bool
 	report   string
+	connect  time.Duration
 }
 
 func newRunCmd(streams IO) *cobra.Command {
@@ -108,6 +110,7 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.IntVar(&o.sample, "proof-sample", runbook.DefaultProofSample, "how many of the purged tokens to keep in memory and replay on every node after the run (0: none)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
 	f.StringVar(&o.report, "report", "", "write an evidence report for people: FILE.html (one self-contained page) or FILE.md (Markdown)")
+	addConnectTimeout(f, &o.connect)
 	_ = c.MarkFlagRequired("config")
 	return c
 }
@@ -148,7 +151,11 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkConnectTimeout("run", o.connect); err != nil {
+		return err
+	}
 	ro := runbookOptions(streams, inv, o.json)
+	ro.ConnectTimeout = o.connect
 	switch o.mode {
 	case "", "auto", "restart", "api":
 	default:

@@ -18,6 +18,21 @@ import (
 // --product P (--home DIR [--install DIR] | --jdbc-url URL [--db-user U]) [--table T].
 type targetFlags struct {
 	product, home, install, jdbcURL, dbUser, table string
+	connectTimeout                                 time.Duration
+}
+
+// addConnectTimeout adds --connect-timeout, on every verb that connects to a database.
+func addConnectTimeout(f *pflag.FlagSet, d *time.Duration) {
+	f.DurationVar(d, "connect-timeout", sqlstore.DefaultConnectTimeout,
+		"give up connecting to the database after this long (each connection: TCP, TLS and login)")
+}
+
+// checkConnectTimeout refuses a --connect-timeout that would never let a connection succeed.
+func checkConnectTimeout(cmd string, d time.Duration) error {
+	if d <= 0 {
+		return usageError{cmd: cmd, err: fmt.Errorf("--connect-timeout must be positive (e.g. 20s, 1m), not %s", d)}
+	}
+	return nil
 }
 
 // targetHelp is the TARGET paragraph of each verb's --help.
@@ -28,6 +43,7 @@ const targetHelp = `TARGET says which product and database:
   --jdbc-url URL [--db-user U] or give the database directly, as a JDBC URL
   --table T                    the token table, when the product's default is not right
                                (required for fisheye, whose table is found by name at run time)
+  --connect-timeout D          give up connecting after D (default 20s; Ctrl-C also stops it)
 The database password comes from REAUTH_DB_PASSWORD, else the product's config (decoded where
 reauth can: see 'reauth discover --help'), else a prompt on a terminal.`
 
@@ -38,6 +54,7 @@ func (t *targetFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&t.jdbcURL, "jdbc-url", "", "the database as a JDBC URL, instead of --home")
 	f.StringVar(&t.dbUser, "db-user", "", "database user (with --jdbc-url)")
 	f.StringVar(&t.table, "table", "", "token table name (overrides the product's; required for fisheye)")
+	addConnectTimeout(f, &t.connectTimeout)
 }
 
 // check reports flag mistakes as usage errors (exit 2), before anything is opened.
@@ -58,7 +75,7 @@ func (t *targetFlags) check(cmd string) error {
 	if _, err := atlassian.Lookup(t.product); err != nil {
 		return bad("%v", err)
 	}
-	return nil
+	return checkConnectTimeout(cmd, t.connectTimeout)
 }
 
 // database resolves TARGET to a database with its password.
@@ -104,7 +121,7 @@ func (t *targetFlags) open(ctx context.Context, streams IO) (*sqlstore.Store, at
 	if err != nil {
 		return nil, p, db, err
 	}
-	s, err := sqlstore.Open(ctx, db, p, sqlstore.Options{Table: t.table})
+	s, err := sqlstore.Open(ctx, db, p, sqlstore.Options{Table: t.table, ConnectTimeout: t.connectTimeout})
 	return s, p, db, err
 }
 

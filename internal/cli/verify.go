@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,7 @@ type verifyOptions struct {
 	products []string
 	cookies  string
 	json     bool
+	connect  time.Duration
 }
 
 func newVerifyCmd(streams IO) *cobra.Command {
@@ -43,6 +45,7 @@ naming each problem; with no cookie to replay it exits 0 with "verified": false 
 	f.StringSliceVar(&o.products, "product", nil, "only these products of the inventory")
 	f.StringVar(&o.cookies, "cookies", "", "a browser's exported cookies (Netscape cookies.txt) that must be rejected")
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the result on stdout")
+	addConnectTimeout(f, &o.connect)
 	_ = c.MarkFlagRequired("config")
 	return c
 }
@@ -52,7 +55,11 @@ func runVerify(ctx context.Context, streams IO, o *verifyOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkConnectTimeout("verify", o.connect); err != nil {
+		return err
+	}
 	ro := runbookOptions(streams, inv, o.json)
+	ro.ConnectTimeout = o.connect
 	ro.CookiesFile, ro.Products = o.cookies, o.products
 	rep, err := runbook.Verify(ctx, ro)
 	if o.json {
