@@ -338,7 +338,7 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 		}
 	}
 	if dn := f["drain"]; dn != nil {
-		df, err := d.fields(dn, "drain", "before", "after")
+		df, err := d.fields(dn, "drain", "before", "after", "after_on_failure")
 		if err != nil {
 			return err
 		}
@@ -348,6 +348,11 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 		if p.Drain.After, err = d.str(df["after"], "after"); err != nil {
 			return err
 		}
+		aof, err := d.boolean(df["after_on_failure"], "after_on_failure")
+		if err != nil {
+			return err
+		}
+		p.Drain.AfterOnFailure = aof != nil && *aof
 	}
 	if kn := f["kubernetes"]; kn != nil {
 		if p.Kubernetes, err = d.kubernetes(kn); err != nil {

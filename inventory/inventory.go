@@ -122,8 +122,13 @@ type Admin struct {
 	Token    SecretRef
 }
 
-// Drain holds the optional load-balancer hooks run before and after each node.
-type Drain struct{ Before, After string }
+// Drain holds the optional load-balancer hooks run before and after each node. AfterOnFailure
+// runs After also when the node's restart failed (default off: a node that did not come back
+// stays out of the load balancer, and the failure says so).
+type Drain struct {
+	Before, After  string
+	AfterOnFailure bool
+}
 
 // Kubernetes locates a product's StatefulSet; its pods are the nodes.
 type Kubernetes struct {

@@ -14,7 +14,11 @@ import (
 )
 
 // journal remembers, per node, whether it was restarted, so that --resume continues with the
-// node that failed and skips the ones already done. It is rewritten atomically after every node.
+// node that failed and skips the ones already done. It is written ahead: a node is recorded as
+// "restarting" before anything is done to it, and as restarted or failed after. A node left
+// "restarting" (the run was killed, or the second write failed) is one whose outcome the journal
+// cannot know: --resume says so and restarts it again, unless its identity (a pod UID) shows it
+// was restarted. Each write is atomic (temp file, fsync, rename).
 type journal struct {
 	path string
 	doc  journalDoc
@@ -22,9 +26,17 @@ type journal struct {
 
 type journalDoc struct {
 	Product string            `json:"product"`
-	Nodes   map[string]string `json:"nodes"` // name -> status
-	Updated time.Time         `json:"updated"`
+	Nodes   map[string]string `json:"nodes"` // name -> status (StatusRestarted, StatusFailed, statusRestarting)
+	// Identity is a node's identity (a pod UID) before the restart recorded as in progress.
+	Identity map[string]string `json:"identity,omitempty"`
+	// Drained names the nodes whose drain before-hook ran and whose after-hook did not: they are
+	// out of the load balancer until someone runs it.
+	Drained []string  `json:"drained,omitempty"`
+	Updated time.Time `json:"updated"`
 }
+
+// statusRestarting is a node's journal status while its restart is in progress.
+const statusRestarting = "restarting"
 
 func openJournal(path, product string, resume bool) (*journal, error) {
 	j := &journal{path: path, doc: journalDoc{Product: product, Nodes: map[string]string{}}}
@@ -59,7 +71,37 @@ func openJournal(path, product string, resume bool) (*journal, error) {
 
 func (j *journal) done(node string) bool { return j.doc.Nodes[node] == StatusRestarted }
 
+// inProgress: the last run recorded node's restart as begun, and never its outcome.
+func (j *journal) inProgress(node string) bool { return j.doc.Nodes[node] == statusRestarting }
+
 func (j *journal) set(node, status string) { j.doc.Nodes[node] = status }
+
+// begin records node's restart as in progress, with its identity before it ("" when unknown).
+func (j *journal) begin(node, identity string) {
+	j.doc.Nodes[node] = statusRestarting
+	if identity == "" {
+		delete(j.doc.Identity, node)
+		return
+	}
+	if j.doc.Identity == nil {
+		j.doc.Identity = map[string]string{}
+	}
+	j.doc.Identity[node] = identity
+}
+
+// setDrained records whether node is left out of the load balancer.
+func (j *journal) setDrained(node string, drained bool) {
+	out := j.doc.Drained[:0]
+	for _, n := range j.doc.Drained {
+		if n != node {
+			out = append(out, n)
+		}
+	}
+	if drained {
+		out = append(out, node)
+	}
+	j.doc.Drained = out
+}
 
 // save writes the journal to a temporary file in the same directory, syncs it, and renames it
 // over the old one, so that a crash leaves either the old or the new journal, never half of one.

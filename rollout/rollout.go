@@ -70,6 +70,10 @@ type Node struct {
 type Drain struct {
 	Before, After string
 	Timeout       time.Duration // default 5m
+	// AfterOnFailure runs After also when the node's restart failed after Before ran. Off by
+	// default: a node that did not come back should not be sent users; the failure then says the
+	// node is still drained and how to put it back.
+	AfterOnFailure bool
 }
 
 // Plan is what to restart, in order.
@@ -203,6 +207,12 @@ type NodeResult struct {
 	ReadyAfterMS int64  `json:"ready_after_ms"`
 	Error        string `json:"error"`
 	Status       string `json:"status"`
+	// Drained: the drain before-hook ran and the after-hook did not (or failed): the node is out
+	// of the load balancer until someone runs the after-hook.
+	Drained bool `json:"drained,omitempty"`
+	// Reenable is the command that puts a drained node back (its after-hook with its variables);
+	// "" when there is no after-hook.
+	Reenable string `json:"reenable,omitempty"`
 }
 
 // Result is what happened to every node of the plan, in plan order.

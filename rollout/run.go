@@ -45,15 +45,35 @@ func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 					Err: fmt.Errorf("stopped before node %s (%s): %w", n.Name, summary(res), err), Hint: reauth.HintOf(err)}
 			}
 		}
-		nr := restartNode(ctx, plan, n, o)
+		idBefore := identity(ctx, n)
+		if j.inProgress(n.Name) {
+			if restartedSince(ctx, plan, n, o, j.doc.Identity[n.Name], idBefore) {
+				res.Nodes[i].Status = StatusSkipped
+				j.set(n.Name, StatusRestarted)
+				o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "restarted by the last run (its identity changed since)"})
+				if err := j.save(); err != nil {
+					return res, journalError(res, i, o.JournalPath, err)
+				}
+				continue
+			}
+			o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: "the last run stopped while restarting this node and could not record " +
+				"whether the restart completed: restarting it again, so that its sessions surely end"})
+		}
+		// Written ahead: should the run die during this node, --resume knows it was begun.
+		j.begin(n.Name, idBefore)
+		if err := j.save(); err != nil {
+			return res, journalError(res, -1, o.JournalPath, err)
+		}
+		nr := restartNode(ctx, plan, n, o, idBefore)
 		res.Nodes[i] = nr
 		if nr.Status == StatusRestarted {
 			j.set(n.Name, StatusRestarted)
 		} else {
 			j.set(n.Name, StatusFailed)
 		}
+		j.setDrained(n.Name, nr.Drained)
 		if err := j.save(); err != nil {
-			return res, reauth.WithHint(fmt.Errorf("write journal: %w", err), "the node was handled; check the journal's directory is writable")
+			return res, journalError(res, i, o.JournalPath, err)
 		}
 		if nr.Status != StatusRestarted {
 			if ctx.Err() != nil {
@@ -83,45 +103,9 @@ func (o Options) emit(e Event) {
 	}
 }
 
-// summary says which nodes were restarted, failed and untouched.
-func summary(res Result) string {
-	var parts []string
-	for _, st := range []string{StatusRestarted, StatusSkipped, StatusFailed, StatusUntouched} {
-		var names []string
-		for _, n := range res.Nodes {
-			if n.Status == st {
-				names = append(names, n.Name)
-			}
-		}
-		if len(names) > 0 {
-			label := map[string]string{StatusRestarted: "restarted", StatusSkipped: "restarted earlier",
-				StatusFailed: "failed", StatusUntouched: "not touched"}[st]
-			parts = append(parts, label+": "+strings.Join(names, ", "))
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
-func failure(res Result, i int, journal string) error {
-	n := res.Nodes[i]
-	hint := fmt.Sprintf("fix %s, then run again with --resume to continue with it", n.Name)
-	if journal != "" {
-		hint += " (the journal " + journal + " remembers the nodes already restarted)"
-	}
-	err := fmt.Errorf("node %s failed: %s (%s)", n.Name, n.Error, summary(res))
-	if res.Restarted() == 0 {
-		return reauth.WithHint(reauth.WithCode(err, reauth.ExitFailed), hint)
-	}
-	return reauth.WithHint(reauth.WithCode(err, reauth.ExitPartial), hint)
-}
-
-func interrupted(res Result, next int) error {
-	err := fmt.Errorf("%w before node %d of %d (%s)", reauth.ErrInterrupted, next+1, len(res.Nodes), summary(res))
-	return reauth.WithHint(reauth.WithCode(err, reauth.ExitInterrupted), "run again with --resume to continue")
-}
-
-// restartNode drains, restarts and health-gates one node.
-func restartNode(ctx context.Context, plan Plan, n Node, o Options) NodeResult {
+// restartNode drains, restarts and health-gates one node. idBefore is its identity before the
+// restart ("" when the method has none).
+func restartNode(ctx context.Context, plan Plan, n Node, o Options, idBefore string) NodeResult {
 	nr := NodeResult{Name: n.Name, Status: StatusFailed}
 	start := o.Now()
 	ev := func(ph Phase, state, msg string) {
@@ -133,26 +117,38 @@ func restartNode(ctx context.Context, plan Plan, n Node, o Options) NodeResult {
 		return nr
 	}
 	log := prefixWriter(o.Log, n.Name+"| ")
-	hookEnv := plan.hookEnv(n)
 	drainTimeout := plan.Drain.Timeout
 	if drainTimeout <= 0 {
 		drainTimeout = DefaultDrainTimeout
 	}
 	if plan.Drain.Before != "" {
 		ev(PhaseDrain, "", plan.Drain.Before)
-		if err := execmethod.RunShell(ctx, plan.Drain.Before, hookEnv, drainTimeout, log); err != nil {
+		if err := execmethod.RunShell(ctx, plan.Drain.Before, plan.hookEnv(n), drainTimeout, log); err != nil {
 			return fail("drain before-hook failed (node not restarted): %v", err)
 		}
+		nr = restartDrained(ctx, plan, n, o, idBefore, ev)
+		if nr.Status != StatusRestarted {
+			nr = afterFailure(ctx, plan, n, o, nr, ev)
+		}
+		return nr
 	}
+	return restartDrained(ctx, plan, n, o, idBefore, ev)
+}
+
+// restartDrained restarts and health-gates one node (drained, when it has a before-hook).
+func restartDrained(ctx context.Context, plan Plan, n Node, o Options, idBefore string, ev func(Phase, string, string)) NodeResult {
+	nr := NodeResult{Name: n.Name, Status: StatusFailed}
+	fail := func(format string, args ...any) NodeResult {
+		nr.Error = fmt.Sprintf(format, args...)
+		ev(PhaseFailed, "", nr.Error)
+		return nr
+	}
+	log := prefixWriter(o.Log, n.Name+"| ")
 	var files []string
 	if o.ClearPersistedSessions && n.Install != "" {
 		if p, err := persistence(ctx, n); err == nil && len(p.Files) > 0 {
 			files = p.Files
 		}
-	}
-	idBefore := ""
-	if idf, ok := n.Restarter.(Identifier); ok {
-		idBefore, _ = idf.Identity(ctx)
 	}
 	issued := o.Now()
 	deadline := issued.Add(o.StartTimeout)
@@ -314,12 +310,8 @@ func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g ga
 	}
 	if plan.Drain.After != "" {
 		ev(PhaseUndrain, "", plan.Drain.After)
-		t := plan.Drain.Timeout
-		if t <= 0 {
-			t = DefaultDrainTimeout
-		}
-		if err := execmethod.RunShell(ctx, plan.Drain.After, plan.hookEnv(n), t, prefixWriter(o.Log, n.Name+"| ")); err != nil {
-			nr.Restarted = true
+		if err := runAfter(ctx, plan, n, o); err != nil {
+			nr.Restarted, nr.Drained, nr.Reenable = true, true, reenableCommand(plan, n)
 			return fail("restarted, but the drain after-hook failed (the node may still be out of the load balancer): %v", err)
 		}
 	}

@@ -207,7 +207,11 @@ func (u *unit) restartStep(ctx context.Context) error {
 	res, err := rollout.Run(ctx, u.rplan, opts)
 	u.report.Nodes, u.report.NodesRestarted = res.Nodes, res.Restarted()
 	for _, n := range res.Nodes {
-		u.step("restart", n.Status, map[string]any{"node": n.Name, "went_down": n.WentDown, "ready_after_ms": n.ReadyAfterMS, "error": n.Error})
+		f := map[string]any{"node": n.Name, "went_down": n.WentDown, "ready_after_ms": n.ReadyAfterMS, "error": n.Error}
+		if n.Drained {
+			f["drained"] = true
+		}
+		u.step("restart", n.Status, f)
 	}
 	if err != nil {
 		return err

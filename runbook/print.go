@@ -92,6 +92,11 @@ func printReport(w io.Writer, r *Report) {
 				line += ": " + termsafe.Field(n.Error)
 			}
 			fmt.Fprintln(w, line)
+			if n.Drained && n.Reenable != "" {
+				fmt.Fprintf(w, "   DRAINED %s is out of the load balancer; once it runs, put it back with: %s\n", n.Name, n.Reenable)
+			} else if n.Drained {
+				fmt.Fprintf(w, "   DRAINED %s is out of the load balancer (there is no after-hook: put it back by hand)\n", n.Name)
+			}
 		}
 		v := p.Verify
 		if p.Status == StatusDone || p.Status == "verified" || p.Status == "not verified" {

@@ -38,7 +38,7 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 	if err != nil {
 		return plan, close, err
 	}
-	plan = rollout.Plan{Product: prod, Drain: rollout.Drain{Before: p.Drain.Before, After: p.Drain.After},
+	plan = rollout.Plan{Product: prod, Drain: rollout.Drain{Before: p.Drain.Before, After: p.Drain.After, AfterOnFailure: p.Drain.AfterOnFailure},
 		SecretEnv: SecretEnv(inv)}
 	if k := p.Kubernetes; k != nil {
 		cfg := kube.Config{Namespace: k.Namespace, StatefulSet: k.StatefulSet, Context: k.Context,

@@ -1,0 +1,73 @@
+package rollout
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/reauth/reauth"
+)
+
+// summary says which nodes were restarted, failed and untouched.
+func summary(res Result) string {
+	var parts []string
+	for _, st := range []string{StatusRestarted, StatusSkipped, StatusFailed, StatusUntouched} {
+		var names []string
+		for _, n := range res.Nodes {
+			if n.Status == st {
+				names = append(names, n.Name)
+			}
+		}
+		if len(names) > 0 {
+			label := map[string]string{StatusRestarted: "restarted", StatusSkipped: "restarted earlier",
+				StatusFailed: "failed", StatusUntouched: "not touched"}[st]
+			parts = append(parts, label+": "+strings.Join(names, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func failure(res Result, i int, journal string) error {
+	n := res.Nodes[i]
+	hint := fmt.Sprintf("fix %s, then run again with --resume to continue with it", n.Name)
+	if journal != "" {
+		hint += " (the journal " + journal + " remembers the nodes already restarted)"
+	}
+	if n.Drained {
+		hint += "; " + reenableHint(n)
+	}
+	err := fmt.Errorf("node %s failed: %s (%s)", n.Name, n.Error, summary(res))
+	return reauth.WithHint(reauth.WithCode(err, partialOr(res, reauth.ExitFailed)), hint)
+}
+
+// partialOr is ExitPartial when some node was restarted (now or by an earlier run), else code.
+func partialOr(res Result, code reauth.ExitCode) reauth.ExitCode {
+	if res.Restarted() > 0 {
+		return reauth.ExitPartial
+	}
+	return code
+}
+
+// journalError: the journal could not be written before (i < 0) or after node i was handled.
+// The run stops: going on would restart nodes that --resume could not tell apart.
+func journalError(res Result, i int, path string, err error) error {
+	what := "before the next node: nothing was done to it"
+	if i >= 0 {
+		n := res.Nodes[i]
+		what = fmt.Sprintf("after node %s (%s); the journal still says it was being restarted, so --resume will say it "+
+			"cannot know and restart it again", n.Name, n.Status)
+	}
+	return reauth.WithHint(reauth.WithCode(fmt.Errorf("write restart journal %s %s: %w (%s)", path, what, err, summary(res)),
+		partialOr(res, reauth.ExitFailed)),
+		"make the journal's directory writable (or free space), then run again with --resume")
+}
+
+func interrupted(res Result, next int) error {
+	err := fmt.Errorf("%w before node %d of %d (%s)", reauth.ErrInterrupted, next+1, len(res.Nodes), summary(res))
+	hint := "run again with --resume to continue"
+	for _, n := range res.Nodes {
+		if n.Drained {
+			hint += "; " + reenableHint(n)
+		}
+	}
+	return reauth.WithHint(reauth.WithCode(err, reauth.ExitInterrupted), hint)
+}
