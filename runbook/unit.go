@@ -140,7 +140,7 @@ func (u *unit) prepare(ctx context.Context) error {
 	u.report = ProductReport{Product: string(ip.ID), Status: StatusPlanned, Excluded: ip.ExcludeUsers}
 	// Ctrl-C has no safe point to wait for while connecting: the first one stops the connect.
 	cctx, cancel := untilStop(ctx, o.Stop)
-	st, db, err := OpenStore(cctx, o.Inventory, ip, prod, o.Getenv, o.Prompt, o.ConnectTimeout)
+	st, db, err := OpenStoreTimeout(cctx, o.Inventory, ip, prod, o.Getenv, o.Prompt, o.ConnectTimeout)
 	cancel()
 	if err != nil {
 		return err
@@ -189,6 +189,13 @@ func (u *unit) prepare(ctx context.Context) error {
 // discovery from its home directory; the password from the inventory's reference, the config,
 // REAUTH_DB_PASSWORD or prompt. reauth run and reauth revoke both open their stores here.
 func OpenStore(ctx context.Context, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product,
+	getenv func(string) string, prompt func(string) (string, error)) (*sqlstore.Store, reauth.Database, error) {
+	return OpenStoreTimeout(ctx, inv, ip, prod, getenv, prompt, 0)
+}
+
+// OpenStoreTimeout is OpenStore with each database connection bounded by connectTimeout
+// (--connect-timeout; 0: sqlstore.DefaultConnectTimeout).
+func OpenStoreTimeout(ctx context.Context, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product,
 	getenv func(string) string, prompt func(string) (string, error), connectTimeout time.Duration) (*sqlstore.Store, reauth.Database, error) {
 	db, err := databaseOf(inv, ip, getenv)
 	if err != nil {

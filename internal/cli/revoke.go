@@ -281,6 +281,6 @@ func revokeUsers(in []string) ([]string, error) {
 // openInventoryStore opens the product's token table from the inventory, as reauth run does.
 func openInventoryStore(ctx context.Context, streams IO, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product,
 	connectTimeout time.Duration) (*sqlstore.Store, error) {
-	st, _, err := runbook.OpenStore(ctx, inv, ip, prod, streams.getenv, streams.ReadPassword, connectTimeout)
+	st, _, err := runbook.OpenStoreTimeout(ctx, inv, ip, prod, streams.getenv, streams.ReadPassword, connectTimeout)
 	return st, err
 }
