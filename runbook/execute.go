@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/sqlstore"
 )
@@ -154,6 +155,13 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		fmt.Fprintf(u.o.Err, "%s: nothing to purge: the token table was empty at the cut-off\n", u.prod.ID)
 		return nil
 	}
+	if u.resumed && j.Phase == PhasePurging {
+		// The run that stopped may have died (SIGKILL, power) before it recorded how many rows it
+		// deleted: its backups hold every one of them.
+		if n, ok := backedUpRows(j.Backups); ok {
+			j.Deleted = n
+		}
+	}
 	j.Phase = PhasePurging
 	path := u.backupPath()
 	j.Backups = append(j.Backups, path)
@@ -197,6 +205,26 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		"encrypted": len(u.rcpts) > 0, "recipients": len(u.rcpts), "useful_until_note": u.report.Backup.UsefulUntilNote})
 	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.prod.ID, res.Deleted, res.Batches, path)
 	return nil
+}
+
+// backedUpRows counts the rows in backup files, including one cut short (a killed run); ok is
+// false when one of them cannot be read.
+func backedUpRows(paths []string) (int64, bool) {
+	var n int64
+	for _, p := range paths {
+		r, err := backup.Open(p)
+		if err != nil {
+			return 0, false
+		}
+		for {
+			if _, err := r.Next(); err != nil {
+				break // io.EOF, or the end of what a killed run wrote: its last batch never committed
+			}
+			n++
+		}
+		r.Close()
+	}
+	return n, true
 }
 
 // restartStep restarts every node, one at a time, behind the health gates.

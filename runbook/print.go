@@ -27,7 +27,7 @@ func (u *unit) printPlan(w io.Writer) {
 	fmt.Fprintln(w)
 	for i, pu := range u.purge.PerUser {
 		if i == 10 {
-			fmt.Fprintf(w, "              … and %d more user(s)\n", len(u.purge.PerUser)-10)
+			fmt.Fprintf(w, "              … and %d more user(s)\n", max(u.purge.Users, int64(len(u.purge.PerUser)))-10)
 			break
 		}
 		fmt.Fprintf(w, "              %-24s %d\n", termsafe.Field(pu.User), pu.Count)

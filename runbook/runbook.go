@@ -134,6 +134,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Error = err.Error()
 		return rep, err
 	}
+	rep.RunID, o.runID = units[0].o.runID, units[0].o.runID // a resumed run's is its journal's
 	for _, u := range units {
 		rep.Products = append(rep.Products, u.report)
 	}

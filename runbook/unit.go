@@ -127,7 +127,31 @@ func prepareAll(ctx context.Context, o Options) ([]*unit, error) {
 	if len(units) == 0 {
 		return nil, reauth.Usage("name products that are in the inventory", "no product of the inventory was selected")
 	}
+	if o.Resume && !o.verifyOnly {
+		if err := resumeRunID(&o, units); err != nil {
+			return units, err
+		}
+	}
 	return units, nil
+}
+
+// resumeRunID makes a resumed run keep the run id of the run it continues (its journal's), in
+// the report and the audit log, also for products that run had not reached. A --resume with no
+// journal to continue is refused: it would silently have been a new run.
+func resumeRunID(o *Options, units []*unit) error {
+	var paths []string
+	for _, u := range units {
+		if u.resumed && u.journal.RunID != "" {
+			o.runID = u.journal.RunID
+			return nil
+		}
+		if u.resumed {
+			return nil
+		}
+		paths = append(paths, journalPath(o.Inventory.Path, string(u.prod.ID)))
+	}
+	return reauth.Refused("run without --resume to start a new run (check that --config is the inventory of the run that stopped)",
+		"nothing to resume: no journal of an earlier run (looked for %s)", strings.Join(paths, ", "))
 }
 
 func (u *unit) prepare(ctx context.Context) error {

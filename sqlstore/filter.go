@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -85,6 +87,19 @@ func (s *Store) filterSQL(q *query, o PurgeOptions) string {
 		conds = append(conds, "("+s.qUser+" IS NULL OR NOT "+s.userMatch(q, u)+")")
 	}
 	return strings.Join(conds, " AND ")
+}
+
+// countUsers counts the distinct stored user values of the rows under cond (NULL counts as one).
+func (s *Store) countUsers(ctx context.Context, cond string, args []any) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	var v any
+	text := "SELECT COUNT(*) FROM (SELECT " + s.qUser + " FROM " + s.info.Qualified + where(cond) + " GROUP BY " + s.qUser + ") u"
+	if err := s.sql.QueryRowContext(ctx, text, args...).Scan(&v); err != nil {
+		return 0, fmt.Errorf("count the users of %s: %w", s.info.Qualified, err)
+	}
+	n, _, err := toInt(v)
+	return n, err
 }
 
 func and(a, b string) string {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -259,9 +258,8 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 				_ = writeJSON(streams.Out, out)
 			}
 		}
-		var re *reauth.Error
-		if !errors.As(err, &re) {
-			err = reauth.WithHint(err, "nothing was deleted unless a backup file was written; check it with reauth restore --help")
+		if reauth.HintOf(err) == "" {
+			err = reauth.WithHint(err, purgeFailureHint(res, o.target))
 		}
 		return err
 	}
@@ -274,6 +272,16 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	fmt.Fprintf(streams.Out, "undo    reauth restore %s %s%s\n", o.target.again(), place.identityHint(), res.Backup)
 	fmt.Fprintln(streams.Out, "next    restart every node (sessions live in memory), e.g. reauth restart --config FILE")
 	return nil
+}
+
+// purgeFailureHint is the hint of a purge error that has none: it must not say "nothing was
+// deleted" when rows were (a purge can fail after its last batch, e.g. counting the rows kept).
+func purgeFailureHint(res sqlstore.PurgeResult, t targetFlags) string {
+	if res.Deleted > 0 {
+		return fmt.Sprintf("%d token(s) were deleted, and every one is in the backup %s: keep it; undo with reauth restore %s %s",
+			res.Deleted, res.Backup, t.again(), res.Backup)
+	}
+	return "no batch was committed: nothing was deleted unless a backup file was written; check it with reauth restore --help"
 }
 
 func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db reauth.Database, batchSize int) {
@@ -292,6 +300,9 @@ func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db 
 				name += " (stored as " + termsafe.Field(u.Key) + ")"
 			}
 			fmt.Fprintf(w, "    %8d  %s\n", u.Count, name)
+		}
+		if more := plan.Users - int64(len(plan.PerUser)); more > 0 {
+			fmt.Fprintf(w, "    … and %d more user(s)\n", more)
 		}
 	}
 	if batchSize > 0 {
