@@ -58,7 +58,7 @@ func TestRunFailedRestartAfterDrain(t *testing.T) {
 			c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 1})
 			dir := t.TempDir()
 			cfg := writeInventory(t, dir, product{c: c})
-			setStartTimeout(t, cfg, "4s")
+			setStartTimeout(t, cfg, "10s")
 			hooks := filepath.Join(dir, "hooks.log")
 			withDrain(t, cfg, hooks, afterOnFailure)
 			if err := c.SetFault("node2", sandbox.FaultFailNextStart); err != nil {

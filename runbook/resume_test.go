@@ -36,7 +36,7 @@ func TestResumeKeepsRunIDAndTotals(t *testing.T) {
 	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 6, RememberFraction: 1})
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, product{c: c})
-	setStartTimeout(t, cfg, "4s")
+	setStartTimeout(t, cfg, "10s")
 	if err := c.SetFault("node2", sandbox.FaultFailNextStart); err != nil {
 		t.Fatal(err)
 	}

@@ -70,6 +70,7 @@ func TestConformance(t *testing.T) {
 			t.Run("sparse ids", func(t *testing.T) { sparseIDs(t, e.open(t)) })
 			t.Run("refusals", func(t *testing.T) { refusals(t, e.open(t)) })
 			t.Run("extreme times", func(t *testing.T) { extremeTimes(t, e.open(t)) })
+			t.Run("huge exclude list", func(t *testing.T) { hugeExcludeList(t, e.open(t)) })
 		})
 	}
 }
@@ -398,5 +399,41 @@ func extremeTimes(t *testing.T, tg target) {
 			t.Fatalf("restore: %v", err)
 		}
 		equalSnapshots(t, "after restore", before, snapshot(t, tg.sql, table, id))
+	}
+}
+
+// hugeExcludeList: 70,000 --exclude-user names (more than the 65,535 bind parameters PostgreSQL
+// and MySQL allow in one statement), with duplicates in any case, on both delete paths: plan and
+// purge keep exactly the excluded users' rows.
+func hugeExcludeList(t *testing.T, tg target) {
+	ctx := ctxT(t)
+	table, id := tbl(tg)
+	exclude := []string{"ALICE", "bob", "Alice", " BOB "}
+	for i := 0; len(exclude) < 70000; i++ {
+		exclude = append(exclude, fmt.Sprintf("departed-%05d", i%69000)) // and 1,000 duplicates
+	}
+	for _, selectThenDelete := range []bool{false, true} {
+		mustExec(t, tg.sql, "DROP TABLE IF EXISTS remembermetoken")
+		mustExec(t, tg.sql, "DROP TABLE IF EXISTS app_user")
+		setupJira(t, tg, 200)
+		s := openStore(t, tg, "jira", Options{})
+		s.noReturning = selectThenDelete
+		t0 := time.Now()
+		plan, err := s.Plan(ctx, PurgeOptions{ExcludeUsers: exclude})
+		t.Logf("plan %s", time.Since(t0))
+		if err != nil || plan.ToDelete != 120 || len(plan.Excluded) != 69002 {
+			t.Fatalf("plan: to delete %d, %d excluded, %v", plan.ToDelete, len(plan.Excluded), err)
+		}
+		t0 = time.Now()
+		res, err := s.Purge(ctx, PurgeOptions{ExcludeUsers: exclude, BatchSize: 50, BackupPath: filepath.Join(t.TempDir(), "b")})
+		t.Logf("purge %s (%d batches)", time.Since(t0), res.Batches)
+		if err != nil || res.Deleted != 120 || res.Kept != 80 {
+			t.Fatalf("purge (select then delete %v): %+v %v", selectThenDelete, res, err)
+		}
+		for _, x := range ids(t, tg.sql, table, id) {
+			if x%5 != 0 && x%5 != 1 {
+				t.Fatalf("row %d of another user kept", x)
+			}
+		}
 	}
 }

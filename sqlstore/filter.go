@@ -29,10 +29,14 @@ func (q *query) list(vals []string) string {
 	return strings.Join(ph, ", ")
 }
 
+// lowerAll is names as a set: trimmed, lower-cased, empty ones and duplicates dropped, in their
+// first order. A map, not a scan of the list so far: exclude lists run to tens of thousands.
 func lowerAll(names []string) []string {
 	out := make([]string, 0, len(names))
+	seen := make(map[string]bool, len(names))
 	for _, n := range names {
-		if n = strings.ToLower(strings.TrimSpace(n)); n != "" && !contains(out, n) {
+		if n = strings.ToLower(strings.TrimSpace(n)); n != "" && !seen[n] {
+			seen[n] = true
 			out = append(out, n)
 		}
 	}
@@ -46,14 +50,14 @@ func (s *Store) userMatch(q *query, names []string) string {
 	switch {
 	case s.userIDs != nil:
 		a := s.userIDs
-		return s.qUser + " IN (SELECT " + a.key + " FROM " + a.qualified + " WHERE LOWER(" + a.name + ") IN (" +
-			q.list(names) + ") AND " + a.key + " IS NOT NULL)"
+		return s.qUser + " IN (SELECT " + a.key + " FROM " + a.qualified + " WHERE " + q.in("LOWER("+a.name+")", names) +
+			" AND " + a.key + " IS NOT NULL)"
 	case s.userKeys != nil:
 		a := s.userKeys
-		return "(LOWER(" + s.qUser + ") IN (" + q.list(names) + ") OR " + s.qUser + " IN (SELECT " + a.key + " FROM " +
-			a.qualified + " WHERE LOWER(" + a.name + ") IN (" + q.list(names) + ") AND " + a.key + " IS NOT NULL))"
+		return "(" + q.in("LOWER("+s.qUser+")", names) + " OR " + s.qUser + " IN (SELECT " + a.key + " FROM " +
+			a.qualified + " WHERE " + q.in("LOWER("+a.name+")", names) + " AND " + a.key + " IS NOT NULL))"
 	}
-	return "LOWER(" + s.qUser + ") IN (" + q.list(names) + ")"
+	return q.in("LOWER("+s.qUser+")", names)
 }
 
 // checkFilters refuses filters the table cannot answer, before anything is read or written.
