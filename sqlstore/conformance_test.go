@@ -403,8 +403,9 @@ func extremeTimes(t *testing.T, tg target) {
 }
 
 // hugeExcludeList: 70,000 --exclude-user names (more than the 65,535 bind parameters PostgreSQL
-// and MySQL allow in one statement), with duplicates in any case, on both delete paths: plan and
-// purge keep exactly the excluded users' rows.
+// and MySQL allow in one statement), with duplicates in any case: plan and purge keep exactly the
+// excluded users' rows (PostgreSQL: on both delete paths; one is enough for the slower MariaDB,
+// whose list is interpolated into each statement).
 func hugeExcludeList(t *testing.T, tg target) {
 	ctx := ctxT(t)
 	table, id := tbl(tg)
@@ -412,7 +413,11 @@ func hugeExcludeList(t *testing.T, tg target) {
 	for i := 0; len(exclude) < 70000; i++ {
 		exclude = append(exclude, fmt.Sprintf("departed-%05d", i%69000)) // and 1,000 duplicates
 	}
-	for _, selectThenDelete := range []bool{false, true} {
+	paths := []bool{false, true}
+	if tg.name != "postgres" {
+		paths = paths[:1]
+	}
+	for _, selectThenDelete := range paths {
 		mustExec(t, tg.sql, "DROP TABLE IF EXISTS remembermetoken")
 		mustExec(t, tg.sql, "DROP TABLE IF EXISTS app_user")
 		setupJira(t, tg, 200)
