@@ -73,7 +73,7 @@ func TestRunFailedRestartAfterDrain(t *testing.T) {
 			var r drainJSON
 			decodeInto(t, stdout, &r)
 			n2 := r.Products[0].Nodes[1]
-			rj, _ := os.ReadFile(filepath.Join(dir, ".reauth-restart-jira.json"))
+			rj, _ := os.ReadFile(stateDir(cfg).RestartJournal(cfg, "jira"))
 			if afterOnFailure {
 				if got := hookLines(t, hooks); got != "before node1; after node1; before node2; after node2;" {
 					t.Fatalf("hooks run: %q", got)
@@ -113,7 +113,7 @@ func TestRunFailedRestartAfterDrain(t *testing.T) {
 			if got := hookLines(t, hooks); got != "before node2; after node2;" {
 				t.Fatalf("hooks run on resume: %q", got)
 			}
-			rj, _ = os.ReadFile(filepath.Join(dir, ".reauth-restart-jira.json"))
+			rj, _ = os.ReadFile(stateDir(cfg).RestartJournal(cfg, "jira"))
 			j.Drained = nil
 			if err := json.Unmarshal(rj, &j); err != nil || len(j.Drained) != 0 {
 				t.Fatalf("restart journal after resume: %s %v", rj, err)

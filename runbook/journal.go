@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/reauth/reauth"
 )
 
 // Phase is how far a product's run got. Phases only move forward.
@@ -109,4 +112,23 @@ func (j *Journal) save(now time.Time) error {
 		return fmt.Errorf("write run journal: %w", err)
 	}
 	return nil
+}
+
+// resumeRunID makes a resumed run keep the run id of the run it continues (its journal's), in
+// the report and the audit log, also for products that run had not reached. A --resume with no
+// journal to continue is refused: it would silently have been a new run.
+func resumeRunID(o *Options, units []*unit) error {
+	var paths []string
+	for _, u := range units {
+		if u.resumed && u.journal.RunID != "" {
+			o.runID = u.journal.RunID
+			return nil
+		}
+		if u.resumed {
+			return nil
+		}
+		paths = append(paths, journalPath(o, string(u.prod.ID)))
+	}
+	return reauth.Refused("run without --resume to start a new run (check that --config is the inventory of the run that stopped)",
+		"nothing to resume: no journal of an earlier run (looked for %s)", strings.Join(paths, ", "))
 }

@@ -52,7 +52,7 @@ func TestResumeKeepsRunIDAndTotals(t *testing.T) {
 	if first.Deleted == 0 || first.RunID == "" {
 		t.Fatalf("first run: %s", stdout)
 	}
-	jp := filepath.Join(dir, ".reauth-run-jira.json")
+	jp := stateDir(cfg).RunJournal(cfg, "jira")
 	var j map[string]any
 	b, err := os.ReadFile(jp)
 	if err != nil || json.Unmarshal(b, &j) != nil {

@@ -135,25 +135,6 @@ func prepareAll(ctx context.Context, o Options) ([]*unit, error) {
 	return units, nil
 }
 
-// resumeRunID makes a resumed run keep the run id of the run it continues (its journal's), in
-// the report and the audit log, also for products that run had not reached. A --resume with no
-// journal to continue is refused: it would silently have been a new run.
-func resumeRunID(o *Options, units []*unit) error {
-	var paths []string
-	for _, u := range units {
-		if u.resumed && u.journal.RunID != "" {
-			o.runID = u.journal.RunID
-			return nil
-		}
-		if u.resumed {
-			return nil
-		}
-		paths = append(paths, journalPath(o.Inventory.Path, string(u.prod.ID)))
-	}
-	return reauth.Refused("run without --resume to start a new run (check that --config is the inventory of the run that stopped)",
-		"nothing to resume: no journal of an earlier run (looked for %s)", strings.Join(paths, ", "))
-}
-
 func (u *unit) prepare(ctx context.Context) error {
 	o, ip := u.o, u.inv
 	prod, err := methods.Product(ip)
@@ -163,7 +144,7 @@ func (u *unit) prepare(ctx context.Context) error {
 	u.prod = prod
 	u.report = ProductReport{Product: string(ip.ID), Status: StatusPlanned, Excluded: ip.ExcludeUsers}
 	// Ctrl-C has no safe point to wait for while connecting: the first one stops the connect.
-	cctx, cancel := untilStop(ctx, o.Stop)
+	cctx, cancel := stopContext(ctx, o.Stop)
 	st, db, err := OpenStoreTimeout(cctx, o.Inventory, ip, prod, o.Getenv, o.Prompt, o.ConnectTimeout)
 	cancel()
 	if err != nil {
@@ -230,21 +211,6 @@ func OpenStoreTimeout(ctx context.Context, inv *inventory.Inventory, ip *invento
 	}
 	st, err := sqlstore.Open(ctx, db, prod, sqlstore.Options{Table: ip.Table, ConnectTimeout: connectTimeout})
 	return st, db, err
-}
-
-// untilStop is ctx, also cancelled when stop closes (the first Ctrl-C).
-func untilStop(ctx context.Context, stop <-chan struct{}) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(ctx)
-	if stop != nil {
-		go func() {
-			select {
-			case <-stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
-	return ctx, cancel
 }
 
 // databaseOf finds the product's database: from its home directory, or from the inventory's
