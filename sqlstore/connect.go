@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,6 +79,9 @@ func (c boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	ctx = context.WithValue(ctx, connWatchKey{}, w)
 	stop := context.AfterFunc(ctx, w.abort)
 	conn, err := c.inner.Connect(ctx)
+	if err != nil {
+		w.abort() // a failed connect's socket is of no use (go-ora left it open after its own timeout)
+	}
 	if !stop() { // the context ended first: the connect was cut short, or just made it
 		if err == nil {
 			conn.Close()
@@ -147,10 +151,16 @@ func connectError(ctx, cctx context.Context, db reauth.Database, timeout time.Du
 	case ctx.Err() != nil:
 		return &reauth.Error{Code: reauth.ExitInterrupted, Op: "connect to " + db.String(),
 			Err: fmt.Errorf("%w while connecting; nothing was changed", reauth.ErrInterrupted)}
-	case cctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+	case cctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return reauth.Failed("check that host and port are the database's (a firewall or proxy may accept the connection and never answer), or allow more time with --connect-timeout",
 			"connect to %s: no answer within %s (%s)", db.String(), timeout, msg)
 	}
 	return reauth.Failed("check the host, port, database name, user and password (REAUTH_DB_PASSWORD overrides the config's)",
 		"connect to %s: %s", db.String(), msg)
+}
+
+// isTimeout: the driver's own deadline (the DSN's timeout, the same bound) ended the connect.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || strings.Contains(err.Error(), "i/o timeout")
 }

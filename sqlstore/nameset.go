@@ -59,14 +59,23 @@ func (Postgres) nameSetArg(names []string) any {
 	return b.String()
 }
 
-func (SQLite) nameSet(ph string) string         { return "SELECT value FROM json_each(" + ph + ")" }
-func (SQLite) nameSetArg(names []string) any    { return jsonArray(names) }
-func (SQLServer) nameSet(ph string) string      { return "SELECT value FROM OPENJSON(" + ph + ")" }
+func (SQLite) inNameSet(expr, ph string) string {
+	return expr + " IN (SELECT value FROM json_each(" + ph + "))"
+}
+func (SQLite) nameSetArg(names []string) any { return jsonArray(names) }
+
+func (SQLServer) inNameSet(expr, ph string) string {
+	return expr + " IN (SELECT value FROM OPENJSON(" + ph + "))"
+}
 func (SQLServer) nameSetArg(names []string) any { return jsonArray(names) }
+
 func (Oracle) inNameSet(expr, ph string) string {
 	return expr + " IN (SELECT name FROM JSON_TABLE(" + ph + ", '$[*]' COLUMNS (name VARCHAR2(4000) PATH '$')))"
 }
 func (Oracle) nameSetArg(names []string) any { return jsonArray(names) }
+
+// Every dialect but MySQL's binds a long name list as one parameter.
+var _ = []nameSetter{Postgres{}, SQLite{}, SQLServer{}, Oracle{}}
 
 func jsonArray(names []string) string {
 	b, _ := json.Marshal(names)
