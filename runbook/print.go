@@ -93,9 +93,9 @@ func printReport(w io.Writer, r *Report) {
 			}
 			fmt.Fprintln(w, line)
 			if n.Drained && n.Reenable != "" {
-				fmt.Fprintf(w, "   DRAINED %s is out of the load balancer; once it runs, put it back with: %s\n", n.Name, n.Reenable)
+				fmt.Fprintf(w, "   DRAINED %s is out of the load balancer; once it runs, put it back with: %s\n", termsafe.Field(n.Name), termsafe.Text(n.Reenable))
 			} else if n.Drained {
-				fmt.Fprintf(w, "   DRAINED %s is out of the load balancer (there is no after-hook: put it back by hand)\n", n.Name)
+				fmt.Fprintf(w, "   DRAINED %s is out of the load balancer (there is no after-hook: put it back by hand)\n", termsafe.Field(n.Name))
 			}
 		}
 		v := p.Verify
