@@ -5,6 +5,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/backup"
+	"github.com/reauth/reauth/internal/termsafe"
 )
 
 // backupJSON is a backup's manifest as --json shows it (no identity is needed to read it).
@@ -79,7 +80,7 @@ func runInspectBackup(streams IO, path string, asJSON bool) error {
 	}
 	describeBackup(streams.Out, path, m)
 	if f := m.Filters; f.Before != nil || len(f.Users) > 0 || len(f.ExcludeUsers) > 0 {
-		fmt.Fprintf(streams.Out, "filters: users %v, excluded %v", f.Users, f.ExcludeUsers)
+		fmt.Fprintf(streams.Out, "filters: users %v, excluded %v", termsafe.Fields(f.Users), termsafe.Fields(f.ExcludeUsers))
 		if f.Before != nil {
 			fmt.Fprintf(streams.Out, ", before %s", f.Before.UTC().Format("2006-01-02T15:04:05Z"))
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/backup"
+	"github.com/reauth/reauth/internal/termsafe"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -213,6 +214,9 @@ func describeBackup(w io.Writer, path string, m backup.Manifest) {
 	if m.Encryption != "" {
 		enc = "encrypted (" + m.Encryption + ")"
 	}
-	fmt.Fprintf(w, "backup %s: %s tokens from %s (%s), cut-off id %d, taken %s by reauth %s, %s\n", path, m.Product,
-		m.Table, m.Database, m.CutoffID, m.Started.Format("2006-01-02 15:04:05Z"), m.ReauthVersion, enc)
+	// Every field comes from the file, which anyone who can write it may have edited (the manifest
+	// is only authenticated once the rows are read): nothing of it reaches the terminal raw.
+	f := termsafe.Field
+	fmt.Fprintf(w, "backup %s: %s tokens from %s (%s), cut-off id %d, taken %s by reauth %s, %s\n", f(path), f(m.Product),
+		f(m.Table), f(m.Database.String()), m.CutoffID, m.Started.Format("2006-01-02 15:04:05Z"), f(m.ReauthVersion), f(enc))
 }

@@ -21,6 +21,15 @@ func Field(s string) string { return escape(s, false) }
 // message of several lines (an error, a hint).
 func Text(s string) string { return escape(s, true) }
 
+// Fields is Field of each string.
+func Fields(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = Field(s)
+	}
+	return out
+}
+
 func escape(s string, keepLines bool) string {
 	if clean(s, keepLines) {
 		return s
