@@ -360,12 +360,5 @@ func (b *backoff) sleep(ctx context.Context, reset bool, limit time.Duration) er
 	if limit > 0 && limit < d {
 		d = limit // wake up when the stable window ends, not a whole interval later
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return reauth.Sleep(ctx, d)
 }

@@ -159,16 +159,28 @@ func rebind(e reauth.Engine, q string) string {
 // node process took the same id first (unique violation, or a deadlock on MariaDB). Ids stay
 // monotonic, as the products' own id generators make them, which the purge cut-off relies on.
 func insertWithNextID(ctx context.Context, db *sql.DB, e reauth.Engine, table string, cols []string, args ...any) (int64, error) {
-	q := rebind(e, fmt.Sprintf("INSERT INTO %s (id, %s) VALUES (?%s)", table, strings.Join(cols, ", "),
-		strings.Repeat(", ?", len(cols))))
-	var lastErr error
-	for attempt := 0; attempt < 50; attempt++ {
+	return insertRetrying(ctx, db, e, table, cols, args, func() (int64, error) {
 		var id int64
 		if err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM "+table).Scan(&id); err != nil {
 			return 0, fmt.Errorf("next id of %s: %w", table, err)
 		}
-		_, err := db.ExecContext(ctx, q, append([]any{id}, args...)...)
-		if err == nil {
+		return id, nil
+	})
+}
+
+// insertRetrying inserts one row with the id nextID gives, asking again (after a short back-off)
+// when the insert collides with another node's: the one retry loop of both id schemes.
+func insertRetrying(ctx context.Context, db *sql.DB, e reauth.Engine, table string, cols []string, args []any,
+	nextID func() (int64, error)) (int64, error) {
+	q := rebind(e, fmt.Sprintf("INSERT INTO %s (id, %s) VALUES (?%s)", table, strings.Join(cols, ", "),
+		strings.Repeat(", ?", len(cols))))
+	var lastErr error
+	for attempt := 0; attempt < 50; attempt++ {
+		id, err := nextID()
+		if err != nil {
+			return 0, err
+		}
+		if _, err = db.ExecContext(ctx, q, append([]any{id}, args...)...); err == nil {
 			return id, nil
 		}
 		if ctx.Err() != nil {
@@ -178,7 +190,7 @@ func insertWithNextID(ctx context.Context, db *sql.DB, e reauth.Engine, table st
 		if !retryable(err) {
 			return 0, fmt.Errorf("insert into %s: %w", table, err)
 		}
-		time.Sleep(time.Duration(attempt+1) * time.Millisecond) // back off: another node is inserting
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond) // back off: another request is inserting
 	}
 	return 0, fmt.Errorf("insert into %s: gave up after 50 id collisions: %w", table, lastErr)
 }

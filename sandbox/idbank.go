@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/reauth/reauth"
 )
@@ -53,29 +51,13 @@ func (b idBank) next(last int64) int64 {
 // another request of the same node took it first). Ids of different nodes interleave, so the
 // cluster's highest id says nothing about when a row of another node was issued.
 func insertWithBankID(ctx context.Context, db *sql.DB, e reauth.Engine, table string, b idBank, cols []string, args ...any) (int64, error) {
-	q := rebind(e, fmt.Sprintf("INSERT INTO %s (id, %s) VALUES (?%s)", table, strings.Join(cols, ", "),
-		strings.Repeat(", ?", len(cols))))
 	mine := fmt.Sprintf("SELECT COALESCE(MAX(id), 0) FROM %s WHERE id > 0 AND (id - 1) %% %d >= %d AND (id - 1) %% %d < %d",
 		table, idBankSize*b.n, b.k*idBankSize, idBankSize*b.n, (b.k+1)*idBankSize)
-	var lastErr error
-	for attempt := 0; attempt < 50; attempt++ {
+	return insertRetrying(ctx, db, e, table, cols, args, func() (int64, error) {
 		var last int64
 		if err := db.QueryRowContext(ctx, mine).Scan(&last); err != nil {
 			return 0, fmt.Errorf("next id of %s in this node's bank: %w", table, err)
 		}
-		id := b.next(last)
-		_, err := db.ExecContext(ctx, q, append([]any{id}, args...)...)
-		if err == nil {
-			return id, nil
-		}
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		lastErr = err
-		if !retryable(err) {
-			return 0, fmt.Errorf("insert into %s: %w", table, err)
-		}
-		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
-	}
-	return 0, fmt.Errorf("insert into %s: gave up after 50 id collisions: %w", table, lastErr)
+		return b.next(last), nil
+	})
 }
