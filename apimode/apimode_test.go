@@ -294,6 +294,7 @@ func TestInvalidateHonoursRetryAfterAndConcurrency(t *testing.T) {
 	var first429, firstAfter time.Time
 	f := &fakeProduct{version: "9.6.0"}
 	f.answer = func(n int64, _ string, w http.ResponseWriter) int {
+		arrived := time.Now() // a request that arrived while the 429 was still being answered is not "after" it
 		cur := inFlight.Add(1)
 		defer inFlight.Add(-1)
 		for {
@@ -310,8 +311,8 @@ func TestInvalidateHonoursRetryAfterAndConcurrency(t *testing.T) {
 			w.Header().Set("Retry-After", "1")
 			return http.StatusTooManyRequests
 		}
-		if !first429.IsZero() && firstAfter.IsZero() && n > 5+3 {
-			firstAfter = time.Now()
+		if !first429.IsZero() && firstAfter.IsZero() && n > 5+3 && arrived.After(first429) {
+			firstAfter = arrived
 		}
 		return 0
 	}
