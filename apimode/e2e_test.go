@@ -19,23 +19,14 @@ import (
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/apimode"
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/internal/testenv"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/sqlstore"
 )
 
 func up(t *testing.T, o sandbox.Options) *sandbox.Cluster {
 	t.Helper()
-	o.Dir = filepath.Join(t.TempDir(), "sb")
-	o.Exe = testenv.Binary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c, err := sandbox.Up(ctx, o, nil)
-	if err != nil {
-		t.Fatalf("sandbox up: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Down(context.Background()) })
-	return c
+	return sandboxtest.Up(t, o)
 }
 
 func pids(t *testing.T, c *sandbox.Cluster) []int {

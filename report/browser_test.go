@@ -18,7 +18,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/reauth/reauth/demo"
+	"github.com/reauth/reauth/internal/demo"
 	"github.com/reauth/reauth/internal/testenv"
 )
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
 )
 
 // On Jira 9.11+ with admin credentials, auto mode ends every session through the REST API: every

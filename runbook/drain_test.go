@@ -12,7 +12,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
 )
 
 // drainJSON is the part of a node's --json result about its drain.

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/testenv"
-	"github.com/reauth/reauth/sandbox"
 )
 
 // runJSON is the part of `reauth run --json` the tests read.

@@ -16,7 +16,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
 )
 
 // An encrypted run: backups go to the state directory, encrypted to the inventory's recipient;

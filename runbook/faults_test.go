@@ -17,10 +17,10 @@ import (
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/backup"
+	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/runbook"
-	"github.com/reauth/reauth/sandbox"
 	"github.com/reauth/reauth/sqlstore"
 )
 

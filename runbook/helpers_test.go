@@ -13,8 +13,9 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
-	"github.com/reauth/reauth/sandbox"
 )
 
 // product is one sandbox cluster in a test inventory.
@@ -32,28 +33,10 @@ type product struct {
 // up starts a sandbox cluster that is torn down when the test ends.
 func up(t *testing.T, o sandbox.Options) *sandbox.Cluster {
 	t.Helper()
-	if o.Dir == "" {
-		o.Dir = t.TempDir()
-	}
-	o.Exe = testenv.Binary(t)
 	if o.StartupDelay == 0 {
 		o.StartupDelay = 600 * time.Millisecond // longer than the probe interval: the down phase is seen
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var log bytes.Buffer
-	c, err := sandbox.Up(ctx, o, &log)
-	if err != nil {
-		t.Fatalf("sandbox up %s: %v\n%s", o.Product, err, log.String())
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := c.Down(ctx); err != nil {
-			t.Errorf("sandbox down: %v", err)
-		}
-	})
-	return c
+	return sandboxtest.Up(t, o)
 }
 
 // writeInventory writes a reauth.yaml for the products into dir and returns its path.

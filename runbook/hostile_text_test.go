@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
 )
 
 // A node name with control characters (YAML's "\e" is ESC) is shown escaped in the plan and the

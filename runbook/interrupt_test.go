@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/testenv"
-	"github.com/reauth/reauth/sandbox"
 )
 
 // Ctrl-C during the rolling restart: the node being restarted is waited for, the next ones are

@@ -11,10 +11,10 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/runbook"
-	"github.com/reauth/reauth/sandbox"
 	"github.com/reauth/reauth/sqlstore"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
 )
 
 // The plan shows ten users and counts the rest: all of them, not the rest of the twenty it read

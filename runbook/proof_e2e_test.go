@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/testenv"
-	"github.com/reauth/reauth/sandbox"
 )
 
 // A node that keeps deleted tokens in a cache that survives its restart (sandbox fault

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
 )
 
 // loginRedirector stands in front of a sandbox node on 127.0.0.1 like an SSO gateway that does not

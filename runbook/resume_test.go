@@ -11,7 +11,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
 )
 
 // --resume with no journal to continue is refused (exit 4), nothing changed: it used to start a

@@ -8,7 +8,7 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/cookiefile"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
 )
 
 // A canary logs in on every node before the purge; its cookies, and the cookies of an exported

@@ -17,8 +17,8 @@ import (
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/apimode"
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/testenv"
-	"github.com/reauth/reauth/sandbox"
 	"github.com/reauth/reauth/sqlstore"
 )
 

@@ -16,12 +16,12 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/health"
+	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/execmethod"
 	"github.com/reauth/reauth/rollout/methods"
-	"github.com/reauth/reauth/sandbox"
 )
 
 var (

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reauth/reauth/demo"
+	"github.com/reauth/reauth/internal/demo"
 	"github.com/reauth/reauth/report"
 )
 

@@ -13,23 +13,16 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/rollout"
-	"github.com/reauth/reauth/sandbox"
 )
 
 // restartSandbox starts a 3-node sandbox and makes its reauth.yaml fast to gate (short stable window).
 func restartSandbox(t *testing.T, nodes int) (*sandbox.Cluster, string) {
 	t.Helper()
-	c, err := sandbox.Up(context.Background(), sandbox.Options{Dir: filepath.Join(t.TempDir(), "sb"), Nodes: nodes, Users: 1,
-		StartupDelay: 500 * time.Millisecond, Exe: testenv.Binary(t)}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Down(context.Background()) })
-	if err := c.WaitRunning(context.Background(), 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	c := sandboxtest.Up(t, sandbox.Options{Nodes: nodes, Users: 1, StartupDelay: 500 * time.Millisecond})
 	b, err := os.ReadFile(c.InventoryPath())
 	if err != nil {
 		t.Fatal(err)

@@ -12,8 +12,8 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/internal/testenv"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -65,12 +65,7 @@ func revokeCLI(t *testing.T, env map[string]string, args ...string) (int, string
 }
 
 func TestRevoke(t *testing.T) {
-	c, err := sandbox.Up(context.Background(), sandbox.Options{Dir: filepath.Join(t.TempDir(), "sb"), Exe: testenv.Binary(t),
-		Product: atlassian.Jira, Version: "9.12.0", Nodes: 2, Users: 4}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Down(context.Background()) })
+	c := sandboxtest.Up(t, sandbox.Options{Product: atlassian.Jira, Version: "9.12.0", Nodes: 2, Users: 4})
 	p, _ := atlassian.Lookup("jira")
 	st, err := sqlstore.Open(context.Background(), reauth.Database{Engine: reauth.SQLite, Name: strings.TrimPrefix(c.DBURL(), "sqlite:")}, p, sqlstore.Options{})
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
 )
 
 // newSandboxCmd is `reauth sandbox`: simulated product nodes to try reauth on.

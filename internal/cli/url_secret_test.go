@@ -1,16 +1,13 @@
 package cli
 
 import (
-	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/reauth/reauth/internal/testenv"
-	"github.com/reauth/reauth/sandbox"
+	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 )
 
 // urlPassword is the password an operator put in a URL: no output of the real binary may carry it.
@@ -21,14 +18,7 @@ const urlPassword = "Pw9-url-s3cret"
 // errors, --json, stderr, the audit log, or any file reauth leaves beside the inventory.
 func TestURLCredentialsRefusedAndNeverShown(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sb")
-	c, err := sandbox.Up(context.Background(), sandbox.Options{Dir: dir, Nodes: 1, Users: 1, Exe: testenv.Binary(t)}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Down(context.Background()) })
-	if err := c.WaitRunning(context.Background(), 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	c := sandboxtest.Up(t, sandbox.Options{Dir: dir, Nodes: 1, Users: 1})
 	b, err := os.ReadFile(c.InventoryPath())
 	if err != nil {
 		t.Fatal(err)

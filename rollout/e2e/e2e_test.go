@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,12 +12,13 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/health"
+	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/methods"
 	"github.com/reauth/reauth/rollout/sshmethod"
-	"github.com/reauth/reauth/sandbox"
 )
 
 // up starts a sandbox of n jira nodes (real processes of the reauth binary) and returns it with
@@ -26,15 +26,7 @@ import (
 func up(t *testing.T, n int, persistence bool) (*sandbox.Cluster, rollout.Plan, *inventory.Inventory) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := sandbox.Up(ctx, sandbox.Options{Dir: t.TempDir() + "/sb", Nodes: n, Users: 2, StartupDelay: time.Second,
-		Persistence: persistence, Exe: testenv.Binary(t)}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Down(context.Background()) })
-	if err := c.WaitRunning(ctx, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	c := sandboxtest.Up(t, sandbox.Options{Nodes: n, Users: 2, StartupDelay: time.Second, Persistence: persistence})
 	inv, err := inventory.Load(c.InventoryPath())
 	if err != nil {
 		t.Fatalf("the sandbox's reauth.yaml does not parse: %v", err)

@@ -14,10 +14,10 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/cookiefile"
+	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/report"
 	"github.com/reauth/reauth/runbook"
-	"github.com/reauth/reauth/sandbox"
 )
 
 // Options for a demo.
