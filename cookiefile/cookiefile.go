@@ -17,12 +17,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/reauth/reauth/internal/atomicfile"
 	"github.com/reauth/reauth/internal/boundedfile"
 )
 
@@ -191,24 +190,9 @@ func Load(path string) ([]Cookie, error) {
 // Save writes cookies to path atomically, readable by the owner only: the file holds live
 // session credentials.
 func Save(path string, cookies []Cookie) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".cookies-*")
+	err := atomicfile.Write(path, 0o600, func(w io.Writer) error { return Write(w, cookies) })
 	if err != nil {
-		return fmt.Errorf("save cookie file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save cookie file: %w", err)
-	}
-	if err := Write(tmp, cookies); err != nil {
-		tmp.Close()
 		return fmt.Errorf("save cookie file %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save cookie file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save cookie file: %w", err)
 	}
 	return nil
 }

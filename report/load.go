@@ -9,6 +9,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/audit"
+	"github.com/reauth/reauth/internal/atomicfile"
 )
 
 // Formats a report can be written in, chosen by the file's extension.
@@ -114,12 +115,7 @@ func Write(path string, r *Report) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return reauth.WithHint(fmt.Errorf("write report: %w", err), "choose a writable directory for the report")
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 		return reauth.WithHint(fmt.Errorf("write report: %w", err), "choose a writable directory for the report")
 	}
 	return nil

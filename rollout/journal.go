@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/internal/atomicfile"
 )
 
 // journal remembers, per node, whether it was restarted, so that --resume continues with the
@@ -114,23 +114,7 @@ func (j *journal) save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(j.path), ".reauth-journal-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), j.path)
+	return atomicfile.WriteFile(j.path, append(b, '\n'), 0o600)
 }
 
 // prefixWriter prefixes every line written to w (command output per node).

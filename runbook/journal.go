@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/internal/atomicfile"
 )
 
 // Phase is how far a product's run got. Phases only move forward.
@@ -92,23 +93,7 @@ func (j *Journal) save(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	tmp := j.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("write run journal: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write run journal: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write run journal: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write run journal: %w", err)
-	}
-	if err := os.Rename(tmp, j.path); err != nil {
+	if err := atomicfile.WriteFile(j.path, b, 0o600); err != nil {
 		return fmt.Errorf("write run journal: %w", err)
 	}
 	return nil

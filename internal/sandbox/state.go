@@ -11,6 +11,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/internal/atomicfile"
 )
 
 // stateFile is the sandbox's own record in DIR: what `up` created, read by every node process
@@ -101,25 +102,9 @@ func writeState(s *state) error {
 	return writeFile(filepath.Join(s.Dir, stateFile), append(b, '\n'), 0o600)
 }
 
-// writeFile writes a file atomically (temp file + rename), so a node never reads half of it.
+// writeFile writes a file atomically, so a node never reads half of it.
 func writeFile(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, data, mode)
 }
 
 // Paths inside DIR.
