@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -188,18 +187,7 @@ func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOpti
 
 // confirm asks the operator to type the product name, or accepts --yes.
 func confirm(streams IO, yes bool, product string, nodes int) error {
-	if yes {
-		return nil
-	}
-	if !streams.InTTY {
-		return reauth.Refused("run with --yes to confirm without a terminal", "not confirmed: no terminal to ask on")
-	}
-	fmt.Fprintf(streams.Err, "Type %q to restart %d node(s): ", product, nodes)
-	line, _ := bufio.NewReader(streams.In).ReadString('\n')
-	if strings.TrimSpace(line) != product {
-		return reauth.Refused("type the product name exactly, or use --yes", "not confirmed: nothing was restarted")
-	}
-	return nil
+	return requireTyped(streams, yes, product, fmt.Sprintf("Type %q to restart %d node(s): ", product, nodes))
 }
 
 func printResult(w io.Writer, res rollout.Result) {

@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -122,17 +120,7 @@ func runbookOptions(streams IO, inv *inventory.Inventory, quiet bool) runbook.Op
 	if streams.ReadPassword != nil {
 		o.Prompt = streams.ReadPassword
 	}
-	if streams.InTTY {
-		in := bufio.NewReader(streams.In)
-		o.Confirm = func(prompt, expect string) (bool, error) {
-			fmt.Fprint(streams.Err, prompt)
-			line, err := in.ReadString('\n')
-			if err != nil {
-				return false, err
-			}
-			return strings.TrimSpace(line) == expect, nil
-		}
-	}
+	o.Confirm = typedConfirm(streams)
 	return o
 }
 

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"strings"
@@ -127,9 +126,6 @@ func (t *targetFlags) open(ctx context.Context, streams IO) (*sqlstore.Store, at
 
 // confirmTyped asks the operator to type the product name before a change, unless --yes.
 // Without a terminal there is nobody to ask: refuse (exit 4), nothing changed.
-// canConfirm reports whether a confirmation can be asked for: stdin is a terminal.
-func canConfirm(streams IO) bool { return streams.InTTY && streams.In != nil }
-
 // again is the TARGET flags to repeat in a follow-up command (e.g. the restore that undoes a
 // purge). A --jdbc-url is not repeated: it may carry a password property.
 func (t targetFlags) again() string {
@@ -150,22 +146,6 @@ func (t targetFlags) again() string {
 		f = append(f, "--table", reauth.ShellQuote(t.table))
 	}
 	return strings.Join(f, " ")
-}
-
-func confirmTyped(streams IO, yes bool, product, what string) error {
-	if yes {
-		return nil
-	}
-	if !canConfirm(streams) {
-		return reauth.Refused("add --yes to confirm without a terminal (after checking the plan with --dry-run)",
-			"not confirmed: %s needs confirmation and there is no terminal to ask on; nothing was changed", what)
-	}
-	fmt.Fprintf(streams.Err, "This will %s.\nType the product name (%s) to go on: ", what, product)
-	line, _ := bufio.NewReader(streams.In).ReadString('\n')
-	if strings.TrimSpace(line) != product {
-		return reauth.Refused("type the product name exactly, or use --yes", "not confirmed; nothing was changed")
-	}
-	return nil
 }
 
 // parseTime reads --before: RFC 3339, or a UTC date / date and time.
