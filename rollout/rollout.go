@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/rollout/execmethod"
 )
@@ -110,7 +111,7 @@ type Options struct {
 	Log                    io.Writer // command output (default: discarded)
 	// Stop asks the run to stop before the next node (the first Ctrl-C); the current node is still
 	// waited for. Cancelling ctx instead abandons the wait at once (the second Ctrl-C).
-	Stop <-chan struct{}
+	Stop reauth.Stop
 	Now  func() time.Time
 	// BeforeNode is checked before each node is touched (the run's lock is still held, say); an
 	// error stops the rollout there, the node and those after it untouched.

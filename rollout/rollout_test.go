@@ -272,8 +272,8 @@ func TestIdentityProvesAQuickRestart(t *testing.T) {
 
 func TestStopBeforeNextNode(t *testing.T) {
 	plan, _, rs := cluster(t, "", "", "")
-	stop := make(chan struct{})
-	rs[0].onStart = func() { close(stop) } // Ctrl-C while node1 restarts
+	stop, fire := reauth.NewStop()
+	rs[0].onStart = fire // Ctrl-C while node1 restarts
 	opts := fastOpts(t)
 	opts.Stop = stop
 	res, err := Run(context.Background(), plan, opts)

@@ -85,16 +85,8 @@ func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 	return res, nil
 }
 
-func stopped(ctx context.Context, stop <-chan struct{}) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
+func stopped(ctx context.Context, stop reauth.Stop) bool {
+	return ctx.Err() != nil || stop.Stopping()
 }
 
 func (o Options) emit(e Event) {

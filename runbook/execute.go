@@ -174,7 +174,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	pctx, cancel := stopContext(ctx, u.o.Stop)
 	defer cancel()
 	var abort context.Context
-	if u.o.Stop != nil {
+	if u.o.Stop.Done() != nil {
 		abort = ctx // with a Stop (the first Ctrl-C), ctx is cancelled by the second: batches in flight are abandoned
 	}
 	res, err := u.store.Purge(pctx, sqlstore.PurgeOptions{
@@ -260,12 +260,12 @@ func (u *unit) resumingRestart() bool {
 
 // stopContext is ctx, also cancelled when stop closes: work that stops at a safe point (a purge
 // batch, an API call) watches it.
-func stopContext(ctx context.Context, stop <-chan struct{}) (context.Context, context.CancelFunc) {
+func stopContext(ctx context.Context, stop reauth.Stop) (context.Context, context.CancelFunc) {
 	c, cancel := context.WithCancel(ctx)
-	if stop != nil {
+	if stop.Done() != nil {
 		go func() {
 			select {
-			case <-stop:
+			case <-stop.Done():
 				cancel()
 			case <-c.Done():
 			}

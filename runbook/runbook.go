@@ -45,7 +45,7 @@ type Options struct {
 	// Stop asks the run to stop at the next safe point (the first Ctrl-C): after the current purge
 	// batch, or before the next node (the node being restarted is still waited for). Cancelling
 	// ctx instead abandons every wait at once (the second Ctrl-C).
-	Stop <-chan struct{}
+	Stop reauth.Stop
 
 	Out, Err io.Writer // the plan and the report go to Out; progress to Err
 	// Confirm asks the operator to type expect; nil when there is no terminal.
@@ -180,7 +180,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var runErr error
 	for i, u := range units {
 		u.audit = alog
-		if runErr == nil && stopped(o.Stop) {
+		if runErr == nil && o.Stop.Stopping() {
 			runErr = reauth.ErrInterrupted
 		}
 		if runErr != nil {
@@ -232,14 +232,5 @@ func syncReports(rep *Report, units []*unit) {
 func closeAll(units []*unit) {
 	for _, u := range units {
 		u.close()
-	}
-}
-
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
 	}
 }

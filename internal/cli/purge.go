@@ -241,10 +241,10 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	}
 	pp := &progressPrinter{streams: streams}
 	po.Progress = func(pr sqlstore.PurgeProgress) { pp.update(pr.Deleted, pr.ToDelete, pr.Batches, pr.Elapsed) }
-	abort, stopSignals := twoStageInterrupt(ctx, func() {
+	abort, _, release := streams.stages(ctx, func() {
 		fmt.Fprintln(streams.Err, "interrupt: stopping after the batches in flight (the backup stays complete); press Ctrl-C again to abandon them (they roll back)")
 	})
-	defer stopSignals()
+	defer release()
 	po.Abort = abort
 	res, err := st.Purge(ctx, po)
 	pp.done()

@@ -141,14 +141,14 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 		return err
 	}
 
-	// First Ctrl-C: the caller's ctx is cancelled: stop before the next node. Second: abandon the wait.
-	runCtx, stop := twoStageInterrupt(ctx, func() {
+	// First Ctrl-C: stop before the next node. Second: abandon the wait.
+	abort, stop, release := streams.stages(ctx, func() {
 		view.note("interrupt: stopping after the current node (press Ctrl-C again to stop waiting for it)")
 	})
-	defer stop()
-	opts.Stop = ctx.Done()
+	defer release()
+	opts.Stop = stop
 	view.start()
-	res, runErr := rollout.Run(runCtx, plan, opts)
+	res, runErr := rollout.Run(abort, plan, opts)
 	view.stop()
 	if runErr != nil && view.live && cmdLog.Len() > 0 {
 		fmt.Fprintf(streams.Err, "command output:\n%s", cmdLog.String())

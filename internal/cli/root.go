@@ -35,6 +35,12 @@ type IO struct {
 	Now    func() time.Time
 	// ReadPassword reads a secret from the terminal without echo (nil when InTTY is false).
 	ReadPassword func(prompt string) (string, error)
+	// Stop is the first stage of Ctrl-C (main registers the signals; see reauth.Interrupts). Run's
+	// context is the second. With the zero Stop, cancelling Run's context is the first stage and
+	// there is no second.
+	Stop reauth.Stop
+
+	abort context.Context // Run's own context, when Stop is set: what the second Ctrl-C cancels
 }
 
 // StdIO is the process's own streams.
@@ -53,6 +59,26 @@ func StdIO() IO {
 	return io
 }
 
+// stages is Ctrl-C's two stages for a command that stops at safe points, given the command's
+// context: the context the second Ctrl-C cancels, and the Stop the first fires. onFirst, if not
+// nil, tells the operator what the first did; call release when the command ends.
+func (o IO) stages(ctx context.Context, onFirst func()) (abort context.Context, stop reauth.Stop, release func()) {
+	abort, stop = context.WithoutCancel(ctx), reauth.StopWhen(ctx)
+	if o.abort != nil {
+		abort = o.abort
+	}
+	release = func() {}
+	if onFirst != nil {
+		cancelNote := context.AfterFunc(ctx, func() {
+			if abort.Err() == nil {
+				onFirst()
+			}
+		})
+		release = func() { cancelNote() }
+	}
+	return abort, stop, release
+}
+
 func (o IO) getenv(k string) string {
 	if o.Getenv == nil {
 		return ""
@@ -68,7 +94,23 @@ func (o IO) now() time.Time {
 }
 
 // Run runs the reauth command line args and returns the process exit code.
+//
+// Commands that stop at safe points (run, purge, restart) see both stages of Ctrl-C through
+// stages; every other command simply stops at the first.
 func Run(ctx context.Context, args []string, streams IO) int {
+	if streams.Stop.Done() != nil {
+		streams.abort = ctx
+		graceful, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-streams.Stop.Done():
+				cancel()
+			case <-graceful.Done():
+			}
+		}()
+		ctx = graceful
+	}
 	out := &countingWriter{w: streams.Out}
 	if streams.Out != nil {
 		streams.Out = out

@@ -3,9 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -162,12 +159,12 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	default:
 		ro.ProofSample = o.sample
 	}
-	runCtx, stop := twoStageInterrupt(ctx, func() {
+	abort, stop, release := streams.stages(ctx, func() {
 		fmt.Fprintln(streams.Err, "interrupt: stopping at the next safe point (after the current batch or node); press Ctrl-C again to stop waiting")
 	})
-	defer stop()
-	ro.Stop = ctx.Done()
-	rep, err := runbook.Run(runCtx, ro)
+	defer release()
+	ro.Stop = stop
+	rep, err := runbook.Run(abort, ro)
 	if o.json {
 		if jerr := writeJSON(streams.Out, rep); jerr != nil {
 			return jerr
@@ -178,30 +175,4 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 		msgs = streams.Err
 	}
 	return writeRunReport(msgs, o.report, rep, err)
-}
-
-// twoStageInterrupt turns Ctrl-C into two steps: the first cancels ctx (the caller's: work stops
-// at the next safe point, after the current purge batch or node), the second cancels the returned
-// context (every wait is abandoned at once).
-func twoStageInterrupt(ctx context.Context, first func()) (context.Context, func()) {
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-sigs:
-				if n++; n == 1 {
-					first()
-				} else {
-					cancel()
-					return
-				}
-			}
-		}
-	}()
-	return runCtx, func() { signal.Stop(sigs); cancel() }
 }

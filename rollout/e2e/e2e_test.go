@@ -222,13 +222,13 @@ func TestInterruptStopsBeforeTheNextNode(t *testing.T) {
 	t.Parallel()
 	c, plan, _ := up(t, 3, false)
 	before := c.PIDs()
-	stop := make(chan struct{})
+	stop, fire := reauth.NewStop()
 	var once sync.Once
 	o := opts(t)
 	o.Stop = stop
 	o.Events = func(e rollout.Event) {
 		if e.Phase == rollout.PhaseDown {
-			once.Do(func() { close(stop) })
+			once.Do(fire)
 		}
 	}
 	res, err := rollout.Run(context.Background(), plan, o)
