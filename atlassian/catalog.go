@@ -6,6 +6,7 @@ package atlassian
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -57,7 +58,55 @@ type TokenTable struct {
 	// Confirmed is false where the table's shape is UNCONFIRMED (docs/atlassian.md): the operator
 	// must confirm it (--table) or override it.
 	Confirmed bool
+	// Keep, when set, names rows that are never a browser's session and must never be read for a
+	// purge nor deleted (Crowd's cwd_token also holds the applications' own tokens). The
+	// inventory's app_token_rule overrides it.
+	Keep RowRule
 }
+
+// RowRule is "Column = Equals": a row it matches is left alone by every purge, count and list.
+// The zero value matches nothing.
+type RowRule struct {
+	Column string
+	Equals int64
+}
+
+// IsZero reports whether the rule matches nothing.
+func (r RowRule) IsZero() bool { return r.Column == "" }
+
+// String is the rule as the inventory's app_token_rule writes it.
+func (r RowRule) String() string {
+	if r.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%s = %d", r.Column, r.Equals)
+}
+
+// ParseRowRule reads "column = integer" (the inventory's app_token_rule). The column must be a
+// plain identifier: it is quoted by the store, never pasted into SQL as written.
+func ParseRowRule(s string) (RowRule, error) {
+	col, val, ok := strings.Cut(s, "=")
+	col, val = strings.TrimSpace(col), strings.TrimSpace(val)
+	if !ok || col == "" || val == "" {
+		return RowRule{}, fmt.Errorf("%q is not \"column = integer\" (e.g. \"directory_id = -1\")", s)
+	}
+	for i, c := range col {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return RowRule{}, fmt.Errorf("%q: the column must be a plain name (letters, digits, _)", s)
+		}
+	}
+	n, err := strconv.ParseInt(val, 10, 64)
+	if err != nil {
+		return RowRule{}, fmt.Errorf("%q: the value must be an integer", s)
+	}
+	return RowRule{Column: col, Equals: n}, nil
+}
+
+// CrowdAppTokenRule tells Crowd's application tokens from users' sessions in cwd_token: Crowd's
+// AuthenticationToken.APPLICATION_TOKEN_DIRECTORY_ID is -1, and isApplicationToken() is
+// "directoryId == -1" (Crowd's model.token source). UNCONFIRMED for every Crowd version, hence the
+// inventory's app_token_rule.
+var CrowdAppTokenRule = RowRule{Column: "directory_id", Equals: -1}
 
 // Readiness is how a node says it is ready: GET Path, HTTP 200 and JSON key StateKey = "RUNNING".
 type Readiness struct {
@@ -87,6 +136,9 @@ type Product struct {
 	Name             string
 	SessionCookie    string
 	RememberMeCookie string
+	// SSOCookie is the single sign-on cookie other applications trust ("" where none): Crowd's
+	// crowd.token_key holds a cwd_token row's random_hash.
+	SSOCookie        string
 	RememberMeFormat string // "plain" or "base64(series:token)" (Bitbucket)
 	ConfigFile       string // relative to the home directory
 	ConfigFormat     string // "dbconfig", "hibernate-xml", "properties", "fisheye-xml"
@@ -107,6 +159,9 @@ type Product struct {
 	// Proof says how a token row becomes a remember-me cookie (proofcookie.go); the inventory's
 	// proof_cookie overrides Format.
 	Proof ProofCookie
+	// Companion is a second token table purged with Table, under the same lock and into its own
+	// backup (Crowd: cwd_remember_me_token beside cwd_token); zero Name where there is none.
+	Companion TokenTable
 }
 
 // seraphProof: Seraph's cookie is "<id>:<token>" (DefaultRememberMeService; browsers show the
@@ -196,11 +251,25 @@ var catalog = map[ProductID]Product{
 		Proof: ProofCookie{Format: "{id}:{token}", TokenColumn: "token"}, // UNCONFIRMED
 	},
 	Crowd: {
-		ID: Crowd, Name: "Crowd", SessionCookie: "JSESSIONID", RememberMeCookie: "crowd.rememberme.token",
+		ID: Crowd, Name: "Crowd", SessionCookie: "JSESSIONID", RememberMeCookie: "crowd.rememberme.token", SSOCookie: "crowd.token_key",
 		RememberMeFormat: "plain", ConfigFile: "shared/crowd.cfg.xml", ConfigFormat: "hibernate-xml",
-		Table: TokenTable{ // UNCONFIRMED beyond the table name
+		// cwd_token holds the users' SSO sessions (crowd.token_key = random_hash) AND the
+		// applications' tokens: Keep leaves the latter alone. Columns as in a real Crowd 5
+		// PostgreSQL dump (id, directory_id, entity_name, random_number, identifier_hash,
+		// random_hash, created_date, last_accessed_date, last_accessed_time, duration).
+		Table: TokenTable{
 			Name: "cwd_token", ID: "id", User: "entity_name", Time: "created_date", TimeKind: TimeTimestamp,
-			Columns: []string{"id", "entity_name", "created_date"}, Required: []string{"id", "entity_name"},
+			Columns: []string{"id", "directory_id", "entity_name", "random_number", "identifier_hash", "random_hash",
+				"created_date", "last_accessed_date", "last_accessed_time", "duration"},
+			Required: []string{"id", "directory_id", "entity_name", "random_hash"},
+			Keep:     CrowdAppTokenRule,
+		},
+		// Crowd's own remember-me (CrowdRememberMeService, Crowd 3.4+): a browser holding it gets a
+		// new SSO session from the Crowd console. Same real dump.
+		Companion: TokenTable{
+			Name: "cwd_remember_me_token", ID: "id", User: "username", Time: "created_date", TimeKind: TimeTimestamp,
+			Columns:  []string{"id", "username", "remote_address", "token", "series", "created_date", "used_date", "directory_id"},
+			Required: []string{"id", "username", "token", "series"},
 		},
 		Ready:       Readiness{Path: "/status", StateKey: "state", StartingCode: 200, Confirmed: true},
 		Login:       Login{Path: "/console/j_spring_security_check", UserField: "j_username", PasswordField: "j_password", RememberField: "_spring_security_remember_me", RememberValue: "on", Confirmed: false},

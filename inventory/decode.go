@@ -243,7 +243,8 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 
 func (d *decoder) product(n *yaml.Node, p *Product) error {
 	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
-		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes", "proof_user", "proof_cookie")
+		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes", "proof_user", "proof_cookie",
+		"app_token_rule", "sso")
 	if err != nil {
 		return err
 	}
@@ -269,6 +270,31 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 	if p.ProofCookie != "" {
 		if err := atlassian.CheckProofFormat(p.ProofCookie); err != nil {
 			return d.err(f["proof_cookie"].Line, "write the format as the product builds its remember-me cookie, e.g. \"{id}:{token}\"", "%v", err)
+		}
+	}
+	if rn := f["app_token_rule"]; rn != nil {
+		v, err := d.str(rn, "app_token_rule")
+		if err != nil {
+			return err
+		}
+		if prod.Table.Keep.IsZero() {
+			return d.err(rn.Line, "remove app_token_rule: only Crowd's token table holds application tokens",
+				"app_token_rule: %s's token table has no application tokens", prod.Name)
+		}
+		if p.AppTokenRule, err = atlassian.ParseRowRule(v); err != nil {
+			return d.err(rn.Line, "write it as \"column = integer\", e.g. app_token_rule: \"directory_id = -1\"", "app_token_rule: %v", err)
+		}
+	}
+	if sn := f["sso"]; sn != nil {
+		if p.SSO, err = d.str(sn, "sso"); err != nil {
+			return err
+		}
+		switch {
+		case p.SSO == "" || p.SSO == "none":
+		case p.SSO == string(atlassian.Crowd) && prod.ID != atlassian.Crowd:
+		default:
+			return d.err(sn.Line, "use sso: crowd on an application that signs in through Crowd (or sso: none)",
+				"sso: %q is not a single sign-on reauth knows for %s", p.SSO, prod.Name)
 		}
 	}
 	switch p.Mode {

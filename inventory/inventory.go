@@ -19,6 +19,8 @@
 //	    canary: {user: ..., password_env: ..., password_file: ...}
 //	    proof_user: admin                # the account of reauth's minted proof token (default: admin's user)
 //	    proof_cookie: "{id}:{token}"     # confirms/overrides the remember-me cookie format (UNCONFIRMED for Bitbucket, Fisheye)
+//	    app_token_rule: "directory_id = -1"  # crowd only: the cwd_token rows that are applications' tokens (never deleted)
+//	    sso: crowd                       # crowd|none: this application trusts Crowd SSO (default: detected from its install)
 //	    admin: {user: ..., password_env/_file: ..., token_env/_file: ...}
 //	    mode: auto                       # auto|restart|api
 //	    start_timeout: 30m
@@ -94,7 +96,14 @@ type Product struct {
 	ProofUser string
 	// ProofCookie overrides the catalog's remember-me cookie format (atlassian.ProofCookie.Format),
 	// and confirms it where it is UNCONFIRMED.
-	ProofCookie  string
+	ProofCookie string
+	// AppTokenRule overrides the catalog's rule for Crowd's application tokens in cwd_token
+	// ("directory_id = -1", UNCONFIRMED for every Crowd version): rows it matches are never deleted.
+	AppTokenRule atlassian.RowRule
+	// SSO is "crowd" when this application signs its users in through Crowd SSO (the
+	// crowd.token_key cookie), "none" when it does not, "" to detect it from its install
+	// (seraph-config.xml's authenticator, crowd.properties).
+	SSO          string
 	Mode         string
 	StartTimeout time.Duration
 	Drain        Drain

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
 )
 
 const full = `defaults: {start_timeout: 20m, poll_interval: 2s, stable_window: 10s, backup_dir: ., audit_log: ./reauth-audit.jsonl}
@@ -88,6 +89,23 @@ func TestParseSandboxShape(t *testing.T) {
 	}
 }
 
+// TestParseCrowdKeys: app_token_rule overrides Crowd's application-token rule; sso marks an
+// application that trusts Crowd SSO.
+func TestParseCrowdKeys(t *testing.T) {
+	n := "    nodes:\n      - name: n1\n        url: http://h:1\n        restart: {exec: {command: x}}\n"
+	inv, err := Parse([]byte("products:\n  - product: crowd\n    app_token_rule: \"DIRECTORY_ID = -2\"\n"+n+
+		"  - product: jira\n    sso: crowd\n"+n), "reauth.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := inv.Products[0].AppTokenRule; r != (atlassian.RowRule{Column: "DIRECTORY_ID", Equals: -2}) {
+		t.Fatalf("app_token_rule %+v", r)
+	}
+	if inv.Products[1].SSO != "crowd" {
+		t.Fatalf("sso %q", inv.Products[1].SSO)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	node := "  - product: jira\n    nodes:\n      - name: n1\n        url: http://h:1\n        restart: {exec: {command: x}}\n"
 	cases := []struct {
@@ -119,6 +137,10 @@ func TestParseErrors(t *testing.T) {
 		{"credentials in url_template", "products:\n  - product: jira\n    kubernetes: {statefulset: j, url_template: 'http://ops:hunter2@{pod}:8080'}\n", "token_env", 3},
 		{"credentials in ssh host", "products:\n  - product: jira\n    nodes:\n      - name: n1\n        url: http://h:8080\n        restart: {ssh: {host: 'ops:hunter2@h', command: x}}\n", "user name or password", 6},
 		{"password in jdbc_url", "products:\n  - product: jira\n    database:\n      jdbc_url: jdbc:postgresql://db/jira?user=u&password=hunter2\n" + node[len("  - product: jira\n"):], "password_env", 4},
+		{"app_token_rule on jira", "products:\n  - product: jira\n    app_token_rule: directory_id = -1\n" + node[len("  - product: jira\n"):], "only Crowd", 3},
+		{"app_token_rule as SQL", "products:\n  - product: crowd\n    app_token_rule: directory_id = -1 OR 1=1\n" + node[len("  - product: jira\n"):], "column = integer", 3},
+		{"sso on crowd", "products:\n  - product: crowd\n    sso: crowd\n" + node[len("  - product: jira\n"):], "sso: crowd on an application", 3},
+		{"unknown sso", "products:\n  - product: jira\n    sso: okta\n" + node[len("  - product: jira\n"):], "not a single sign-on", 3},
 		{"userinfo in jdbc_url", "products:\n  - product: jira\n    database:\n      jdbc_url: jdbc:mysql://u:hunter2@db/jira\n" + node[len("  - product: jira\n"):], "password_env", 4},
 	}
 	for _, tc := range cases {

@@ -209,7 +209,7 @@ func OpenStoreTimeout(ctx context.Context, inv *inventory.Inventory, ip *invento
 	if err := atlassian.ResolvePassword(&db, getenv, prompt); err != nil {
 		return nil, db, err
 	}
-	st, err := sqlstore.Open(ctx, db, prod, sqlstore.Options{Table: ip.Table, ConnectTimeout: connectTimeout})
+	st, err := sqlstore.Open(ctx, db, prod, sqlstore.Options{Table: ip.Table, Keep: ip.AppTokenRule, ConnectTimeout: connectTimeout})
 	return st, db, err
 }
 

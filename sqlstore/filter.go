@@ -74,9 +74,23 @@ func (s *Store) checkFilters(o PurgeOptions) error {
 	return nil
 }
 
-// filterSQL is the scope of a purge (without the id range): --before, --user, --exclude-user.
+// keepOut is the condition true for rows that are not kept by the table's rule (Crowd: not an
+// application token), "" when the table has no rule. A NULL in the rule's column is kept too:
+// when in doubt, a row is left alone.
+func (s *Store) keepOut(q *query) string {
+	if s.qKeep == "" {
+		return ""
+	}
+	return s.qKeep + " <> " + q.arg(s.keep.Equals)
+}
+
+// filterSQL is the scope of a purge (without the id range): the table's keep rule, --before,
+// --user, --exclude-user.
 func (s *Store) filterSQL(q *query, o PurgeOptions) string {
 	var conds []string
+	if k := s.keepOut(q); k != "" {
+		conds = append(conds, k)
+	}
 	if o.Before != nil && s.info.Time != "" {
 		var v any = o.Before.UTC()
 		if s.info.TimeKind == atlassian.TimeEpochMS {

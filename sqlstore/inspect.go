@@ -37,6 +37,9 @@ type Inspection struct {
 	OldestText string      `json:"oldest_text,omitempty"`
 	NewestText string      `json:"newest_text,omitempty"`
 	Top        []UserCount `json:"top"`
+	// Kept names the rows the counts leave out because no purge touches them ("directory_id =
+	// -1": Crowd's application tokens), "" when the table has no such rule.
+	Kept string `json:"kept_by_rule,omitempty"`
 }
 
 // Inspect counts the table's rows and distinct users, finds the oldest and newest time, and
@@ -45,7 +48,7 @@ func (s *Store) Inspect(ctx context.Context, top int) (Inspection, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	in := Inspection{Product: string(s.product.ID), Table: s.info.Name, Schema: s.info.Schema, Qualified: s.info.Qualified, TimeColumn: s.info.Time,
-		TimeIsExpiry: s.info.TimeIsExpiry, Top: []UserCount{}}
+		TimeIsExpiry: s.info.TimeIsExpiry, Top: []UserCount{}, Kept: s.info.Keep}
 	list := "COUNT(*), COUNT(DISTINCT " + s.qUser + ")"
 	if s.qTime != "" {
 		list += ", MIN(" + s.qTime + "), MAX(" + s.qTime + ")"
@@ -55,7 +58,9 @@ func (s *Store) Inspect(ctx context.Context, top int) (Inspection, error) {
 	if s.qTime != "" {
 		dest = append(dest, &oldest, &newest)
 	}
-	if err := s.sql.QueryRowContext(ctx, "SELECT "+list+" FROM "+s.info.Qualified).Scan(dest...); err != nil {
+	kq := &query{d: s.dialect}
+	keep := s.keepOut(kq) // Crowd: users' sessions only, not the applications' tokens
+	if err := s.sql.QueryRowContext(ctx, "SELECT "+list+" FROM "+s.info.Qualified+where(keep), kq.args...).Scan(dest...); err != nil {
 		return in, fmt.Errorf("inspect %s: %w", s.info.Qualified, err)
 	}
 	var err error
@@ -75,7 +80,7 @@ func (s *Store) Inspect(ctx context.Context, top int) (Inspection, error) {
 	}
 	if top > 0 {
 		q := &query{d: s.dialect}
-		if in.Top, err = s.topUsers(ctx, q, "", top); err != nil {
+		if in.Top, err = s.topUsers(ctx, q, s.keepOut(q), top); err != nil {
 			return in, err
 		}
 	}

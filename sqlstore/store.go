@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,10 @@ import (
 type Options struct {
 	// Table is the operator's table name: it overrides the catalog's (UNCONFIRMED names) and is
 	// required to confirm Fisheye's table, which is found by name at run time.
-	Table  string
+	Table string
+	// Keep overrides the catalog's rule for rows that are never a browser's session (the
+	// inventory's app_token_rule: Crowd's application tokens); zero: the catalog's.
+	Keep   atlassian.RowRule
 	Logger *slog.Logger
 	// ConnectTimeout bounds each new connection (0: DefaultConnectTimeout).
 	ConnectTimeout time.Duration
@@ -51,6 +55,9 @@ type TableInfo struct {
 	TimeIsExpiry bool
 	// UserMap says how login names map to the User column ("" when it holds login names).
 	UserMap string
+	// Keep is the rule for rows every purge, count and list leaves alone ("" when none), e.g.
+	// "directory_id = -1" (Crowd's application tokens).
+	Keep string
 }
 
 // auxTable is a resolved helper table (Jira app_user, Bitbucket stash_user).
@@ -68,13 +75,15 @@ type Store struct {
 	info    TableInfo
 	// quoted identifiers, built once
 	qID, qUser, qTime, qCols string
-	userKeys                 *auxTable    // Jira: app_user (lower_user_name -> user_key)
-	userIDs                  *auxTable    // Bitbucket: stash_user (id -> name)
-	afterSync                func()       // test hook: a batch's rows are durable, its delete not yet run
-	noReturning              bool         // test hook: use SELECT … FOR UPDATE + DELETE even where RETURNING exists
-	beforeSync               func() error // test hook: run by the backup writer before each fsync; an error fails that fsync
-	noPGText                 bool         // test hook: read batches through database/sql on PostgreSQL too
-	pgTextBatches            atomic.Int64 // batches the PostgreSQL text path ran (tests check it was used)
+	keep                     atlassian.RowRule // rows never touched (zero: none)
+	qKeep                    string            // keep.Column, resolved and quoted
+	userKeys                 *auxTable         // Jira: app_user (lower_user_name -> user_key)
+	userIDs                  *auxTable         // Bitbucket: stash_user (id -> name)
+	afterSync                func()            // test hook: a batch's rows are durable, its delete not yet run
+	noReturning              bool              // test hook: use SELECT … FOR UPDATE + DELETE even where RETURNING exists
+	beforeSync               func() error      // test hook: run by the backup writer before each fsync; an error fails that fsync
+	noPGText                 bool              // test hook: read batches through database/sql on PostgreSQL too
+	pgTextBatches            atomic.Int64      // batches the PostgreSQL text path ran (tests check it was used)
 	lockMu                   sync.Mutex
 	lock                     *runLock      // the run lock this store holds (nil when none)
 	lockEvery                time.Duration // test hook: the lock's keep-alive period (default lockKeepAlive)
@@ -115,6 +124,10 @@ func Open(ctx context.Context, db reauth.Database, p atlassian.Product, opts Opt
 	defer cancel()
 	if m, ok := d.(MySQL); ok {
 		s.dialect = detectMariaDB(cctx, h, m)
+	}
+	s.keep = p.Table.Keep
+	if !opts.Keep.IsZero() {
+		s.keep = opts.Keep
 	}
 	if err := s.resolve(cctx, opts.Table); err != nil {
 		h.Close()
@@ -212,6 +225,17 @@ func (s *Store) resolve(ctx context.Context, override string) error {
 				c.Name, info.Qualified, c.SQLType)
 		}
 	}
+	if !s.keep.IsZero() {
+		// The rule must be answerable: without its column reauth cannot tell the rows to keep
+		// from the rest, and deleting them all is the one thing it must not do.
+		col := find(s.keep.Column)
+		if col == "" {
+			return reauth.Refused("set app_token_rule in the inventory to the column and value that mark "+s.product.Name+"'s application tokens",
+				"table %s.%s has no column %s, which tells %s's application tokens (kept) from users' sessions (found: %s)",
+				schema, name, s.keep.Column, s.product.Name, strings.Join(colNames(cols), ", "))
+		}
+		info.Keep = col + " = " + strconv.FormatInt(s.keep.Equals, 10)
+	}
 	s.useTable(info)
 	if t.UserKeyTable != "" {
 		s.userKeys = s.aux(ctx, tables, schema, t.UserKeyTable, t.UserKeyKeyColumn, t.UserKeyNameColumn)
@@ -231,7 +255,11 @@ func (s *Store) resolve(ctx context.Context, override string) error {
 func (s *Store) useTable(info TableInfo) {
 	s.info = info
 	q := s.dialect.Quote
-	s.qID, s.qUser, s.qTime = q(info.ID), q(info.User), ""
+	s.qID, s.qUser, s.qTime, s.qKeep = q(info.ID), q(info.User), "", ""
+	if info.Keep != "" {
+		col, _, _ := strings.Cut(info.Keep, " = ")
+		s.qKeep = q(col)
+	}
 	if info.Time != "" {
 		s.qTime = q(info.Time)
 	}

@@ -74,9 +74,12 @@ func (s *Store) SessionUsersFrom(ctx context.Context, src UserSource, exclude []
 	return out, nil
 }
 
-// tokenHolders lists the login names of everyone with a token row.
+// tokenHolders lists the login names of everyone with a token row (rows the keep rule names,
+// Crowd's application tokens, hold an application's name, not a user's: left out).
 func (s *Store) tokenHolders(ctx context.Context) ([]string, error) {
 	var q string
+	qa := &query{d: s.dialect}
+	keep := s.keepOut(qa)
 	switch {
 	case s.userIDs != nil: // Bitbucket: user_id -> stash_user.name
 		a := s.userIDs
@@ -85,9 +88,12 @@ func (s *Store) tokenHolders(ctx context.Context) ([]string, error) {
 		a := s.userKeys
 		q = "SELECT DISTINCT t." + s.qUser + ", a." + a.name + " FROM " + s.info.Qualified + " t LEFT JOIN " + a.qualified + " a ON a." + a.key + " = t." + s.qUser
 	default:
-		q = "SELECT DISTINCT " + s.qUser + " FROM " + s.info.Qualified
+		q = "SELECT DISTINCT " + s.qUser + " FROM " + s.info.Qualified + " t"
 	}
-	return s.names(ctx, q, func(vals []any) string {
+	if keep != "" {
+		q += " WHERE t." + keep
+	}
+	return s.names(ctx, q, qa.args, func(vals []any) string {
 		if len(vals) == 2 && asString(vals[1]) != "" {
 			return asString(vals[1])
 		}
@@ -152,7 +158,7 @@ func (s *Store) directoryUsers(ctx context.Context, src UserSource) ([]string, s
 		list += ", " + q(active)
 		desc = table + " (active)"
 	}
-	users, err := s.names(ctx, "SELECT "+list+" FROM "+s.dialect.Qualify(schema, table), func(vals []any) string {
+	users, err := s.names(ctx, "SELECT "+list+" FROM "+s.dialect.Qualify(schema, table), nil, func(vals []any) string {
 		if len(vals) == 2 && !isActive(vals[1]) {
 			return ""
 		}
@@ -170,13 +176,13 @@ func (s *Store) productUsers(ctx context.Context) ([]string, string, error) {
 	if a == nil {
 		return nil, "", nil
 	}
-	users, err := s.names(ctx, "SELECT "+a.name+" FROM "+a.qualified, func(vals []any) string { return asString(vals[0]) })
+	users, err := s.names(ctx, "SELECT "+a.name+" FROM "+a.qualified, nil, func(vals []any) string { return asString(vals[0]) })
 	return users, t + " (no cwd_user table: every user)", err
 }
 
 // names runs q and turns each row into a name with pick ("" rows are skipped).
-func (s *Store) names(ctx context.Context, q string, pick func([]any) string) ([]string, error) {
-	rows, err := s.sql.QueryContext(ctx, q)
+func (s *Store) names(ctx context.Context, q string, args []any, pick func([]any) string) ([]string, error) {
+	rows, err := s.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}

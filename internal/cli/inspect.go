@@ -93,6 +93,9 @@ func runInspect(ctx context.Context, streams IO, o inspectOptions) error {
 
 func printInspection(w io.Writer, in sqlstore.Inspection) {
 	fmt.Fprintf(w, "  tokens   %d\n  users    %d\n", in.Total, in.Users)
+	if in.Kept != "" {
+		fmt.Fprintf(w, "  kept     rows where %s (not users' sessions: no purge touches them, not counted above)\n", in.Kept)
+	}
 	label := "created"
 	if in.TimeIsExpiry {
 		label = "expiry"
