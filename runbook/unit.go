@@ -364,25 +364,35 @@ func (u *unit) plan(ctx context.Context) error {
 }
 
 func confirmAll(o Options, units []*unit) error {
+	for _, u := range units {
+		if u.report.Status == StatusSkipped {
+			continue
+		}
+		err := askTyped(&o, fmt.Sprintf("Type %q to purge %d token(s) and restart %d node(s) of %s: ",
+			string(u.prod.ID), u.purge.ToDelete, len(u.rplan.Nodes), u.prod.Name), string(u.prod.ID))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// askTyped is the confirmation before a change: nil with --yes, else the operator must type
+// expect on the terminal; without one, or with another answer, nothing is changed.
+func askTyped(o *Options, prompt, expect string) error {
 	if o.Yes {
 		return nil
 	}
 	if o.Confirm == nil {
 		return reauth.Refused("run it on a terminal to confirm, or pass --yes in scripts (after a --dry-run)",
-			"refusing to delete tokens and restart nodes without confirmation")
+			"refusing to change anything without confirmation; nothing was changed")
 	}
-	for _, u := range units {
-		if u.report.Status == StatusSkipped {
-			continue
-		}
-		ok, err := o.Confirm(fmt.Sprintf("Type %q to purge %d token(s) and restart %d node(s) of %s: ",
-			string(u.prod.ID), u.purge.ToDelete, len(u.rplan.Nodes), u.prod.Name), string(u.prod.ID))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return reauth.Refused("", "not confirmed: nothing was changed")
-		}
+	ok, err := o.Confirm(prompt, expect)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return reauth.Refused("", "not confirmed: nothing was changed")
 	}
 	return nil
 }

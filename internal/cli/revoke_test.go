@@ -14,6 +14,7 @@ import (
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
+	"github.com/reauth/reauth/runbook"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -116,12 +117,35 @@ func TestRevoke(t *testing.T) {
 			t.Fatal("dry run changed something")
 		}
 	})
+	t.Run("without --yes and no terminal: refused, nothing changed", func(t *testing.T) {
+		code, _, errs := revokeCLI(t, nil, "revoke", "--config", good, "--user", "user001")
+		if code != int(reauth.ExitRefused) || !strings.Contains(errs, "--yes") {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		if tokens() != before || !loggedIn(1) {
+			t.Fatal("an unconfirmed revoke changed something")
+		}
+	})
+	t.Run("another run holds the lock: refused before the plan", func(t *testing.T) {
+		release, err := st.Lock(context.Background(), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _, errs := revokeCLI(t, nil, "revoke", "--config", good, "--user", "user001", "--yes")
+		release()
+		if code == 0 || strings.Contains(errs, "Plan:") {
+			t.Fatalf("exit %d while the lock was held: %s", code, errs)
+		}
+		if tokens() != before || !loggedIn(1) {
+			t.Fatal("a revoke changed something while another run held the lock")
+		}
+	})
 	t.Run("revokes one user everywhere", func(t *testing.T) {
-		code, out, errs := revokeCLI(t, nil, "revoke", "--config", good, "--user", "USER001", "--json")
+		code, out, errs := revokeCLI(t, nil, "revoke", "--config", good, "--user", "USER001", "--yes", "--json")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
-		var rep revokeReport
+		var rep runbook.RevokeReport
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
@@ -147,7 +171,7 @@ func TestRevoke(t *testing.T) {
 		}
 	})
 	t.Run("an unknown user is an error", func(t *testing.T) {
-		code, _, errs := revokeCLI(t, nil, "revoke", "--config", good, "--user", "nosuchuser")
+		code, _, errs := revokeCLI(t, nil, "revoke", "--config", good, "--user", "nosuchuser", "--yes")
 		if code != int(reauth.ExitFailed) || !strings.Contains(errs, "nosuchuser") {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
