@@ -123,6 +123,12 @@ func Detect(ctx context.Context, client *http.Client, p atlassian.Product, baseU
 	if p.SessionAPI == "" || VersionPath(p.ID) == "" {
 		s.Endpoint = ""
 		s.Why = p.Name + " has no REST endpoint that ends a user's sessions"
+		if p.ID == atlassian.Crowd {
+			// Crowd has them (DELETE /rest/usermanagement/1/session?username=…, with an
+			// application's credentials; POST /rest/admin/1.0/remember-me/expire-all), but reauth
+			// does not drive them yet: it purges cwd_token and restarts.
+			s.Why = "reauth does not drive Crowd's session API yet"
+		}
 		return s, nil
 	}
 	if auth.IsZero() {

@@ -50,6 +50,12 @@ func (u *unit) execute(ctx context.Context) (err error) {
 			return err
 		}
 		u.purge, u.report.ToDelete = p, p.ToDelete
+		if err := u.planCompanion(ctx, 0); err != nil {
+			return err
+		}
+		if u.report.Companion != nil {
+			j.CompanionCutoffID = u.report.Companion.CutoffID
+		}
 		if j.ProofRowID != 0 {
 			u.report.ToDelete-- // the proof token is not a user's
 		}
@@ -72,6 +78,12 @@ func (u *unit) execute(ctx context.Context) (err error) {
 	u.report.CutoffID = j.CutoffID
 
 	if j.Phase == PhaseStarted || j.Phase == PhasePurging {
+		if u.companion != nil && !j.CompanionDone {
+			j.Phase = PhasePurging // rows may go from here on: a resume repeats both purges with their cut-offs
+			if err := u.purgeCompanion(ctx); err != nil {
+				return err
+			}
+		}
 		if err := u.purgeStep(ctx); err != nil {
 			return err
 		}

@@ -53,8 +53,14 @@ type Journal struct {
 	ProofInPurge int64      `json:"proof_in_purge,omitempty"`
 	IssuedBy     string     `json:"issued_before_by,omitempty"` // "created" or "id"
 	RunStartDB   *time.Time `json:"run_start_db,omitempty"`     // the database clock at the run's start
-	LastError    string     `json:"last_error,omitempty"`
-	Updated      time.Time  `json:"updated"`
+	// The companion table's purge (Crowd's cwd_remember_me_token), by ids and counts only.
+	CompanionCutoffID int64     `json:"companion_cutoff_id,omitempty"`
+	CompanionDone     bool      `json:"companion_done,omitempty"`
+	CompanionDeleted  int64     `json:"companion_deleted,omitempty"`
+	CompanionBackups  []string  `json:"companion_backups,omitempty"`
+	CompanionSHA256   []string  `json:"companion_sha256,omitempty"`
+	LastError         string    `json:"last_error,omitempty"`
+	Updated           time.Time `json:"updated"`
 }
 
 // journalPath is where a product's journal lives: in reauth's state directory (never beside the

@@ -32,6 +32,13 @@ func (u *unit) printPlan(w io.Writer) {
 		}
 		fmt.Fprintf(w, "              %-24s %d\n", termsafe.Field(pu.User), pu.Count)
 	}
+	if c := u.report.Companion; c != nil {
+		fmt.Fprintf(w, "   also       %d row(s) of %s (id <= %d), into their own backup: %s's remember-me\n", c.ToDelete, c.Table, c.CutoffID, u.prod.Name)
+	}
+	if u.prod.Table.Keep.IsZero() == false {
+		fmt.Fprintf(w, "   kept       rows where %s: %s's application tokens, never deleted (app_token_rule overrides)\n", u.store.Table().Keep, u.prod.Name)
+	}
+	u.printSSO(w)
 	fmt.Fprintf(w, "   mode       %s\n", u.report.Mode.Why)
 	if u.useAPI() {
 		fmt.Fprintf(w, "   sessions   %d user(s) whose sessions are ended on every node through the API, after the purge; no restart\n", u.report.Mode.Users)
@@ -79,6 +86,19 @@ func printReport(w io.Writer, r *Report) {
 			}
 			printBackupNote(w, p.Backup)
 		}
+		if c := p.Companion; c != nil {
+			fmt.Fprintf(w, "   also    deleted %d row(s) of %s with id <= %d\n", c.Deleted, c.Table, c.CutoffID)
+			for i, b := range c.Backups {
+				sum := ""
+				if i < len(c.SHA256) {
+					sum = " sha256 " + c.SHA256[i]
+				}
+				fmt.Fprintf(w, "   backup  %s%s (undo: reauth restore --product %s --table %s … %s)\n", b, sum, p.Product, c.Table, b)
+			}
+		}
+		if p.SSO != nil {
+			fmt.Fprintf(w, "   sso     %s\n", termsafe.Text(p.SSO.Summary()))
+		}
 		if res := p.Mode.Result; res != nil {
 			fmt.Fprintf(w, "   api     ended the sessions of %d of %d user(s) (%d unknown, %d failed) in %.1fs, %d request(s), p99 %.0f ms; no node restarted\n",
 				res.Ended, res.Users, len(res.NotFound), len(res.Failed), res.ElapsedMS/1000, res.Requests, res.P99MS)
@@ -112,6 +132,9 @@ func printReport(w io.Writer, r *Report) {
 		}
 	}
 	fmt.Fprintf(w, "verified: %v (proof level: %s)\n", r.Verified, r.Proof.Level)
+	if len(r.SSONotCovered) > 0 {
+		fmt.Fprintf(w, "          not for Crowd SSO: %s sign(s) in through Crowd, which is not in this run\n", strings.Join(r.SSONotCovered, ", "))
+	}
 	fmt.Fprintln(w, "Not covered by a forced re-login:")
 	for _, n := range r.NotCovered {
 		fmt.Fprintf(w, " - %s\n", n)

@@ -73,8 +73,11 @@ type Report struct {
 	Proof              RunProof        `json:"proof"`
 	Products           []ProductReport `json:"products"`
 	NotCovered         []string        `json:"not_covered"`
-	AuditLog           string          `json:"audit_log,omitempty"`
-	Error              string          `json:"error,omitempty"`
+	// SSONotCovered names the applications that sign in through Crowd SSO while Crowd is not in
+	// the run: "verified" says nothing about their SSO sessions.
+	SSONotCovered []string `json:"sso_not_covered,omitempty"`
+	AuditLog      string   `json:"audit_log,omitempty"`
+	Error         string   `json:"error,omitempty"`
 }
 
 // NotCovered is what a forced re-login does not touch; every report says so.
@@ -135,6 +138,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 	rep.RunID, o.runID = units[0].o.runID, units[0].o.runID // a resumed run's is its journal's
+	rep.NotCovered, rep.SSONotCovered = notCovered(units), ssoNotCovered(units)
 	for _, u := range units {
 		rep.Products = append(rep.Products, u.report)
 	}

@@ -52,6 +52,10 @@ type ProductReport struct {
 	Backup         BackupReport         `json:"backup"`
 	Warnings       []string             `json:"warnings,omitempty"`
 	Error          string               `json:"error,omitempty"`
+	// Companion is the product's second token table (Crowd's cwd_remember_me_token), if any.
+	Companion *CompanionReport `json:"companion,omitempty"`
+	// SSO: this application signs its users in through Crowd SSO, and whether the run covers it.
+	SSO *SSOReport `json:"sso,omitempty"`
 }
 
 // unit is one product's run.
@@ -61,6 +65,8 @@ type unit struct {
 	prod      atlassian.Product
 	db        reauth.Database
 	store     *sqlstore.Store
+	companion *sqlstore.Store // the product's second token table (nil when none)
+	ssoApps   []string        // Crowd: the applications of this run that trust its SSO (it goes first)
 	rplan     rollout.Plan
 	closePlan func() // releases SSH connections
 	ropts     rollout.Options
@@ -127,6 +133,8 @@ func prepareAll(ctx context.Context, o Options) ([]*unit, error) {
 	if len(units) == 0 {
 		return nil, reauth.Usage("name products that are in the inventory", "no product of the inventory was selected")
 	}
+	linkSSO(ctx, units)
+	units = orderUnits(units)
 	if o.Resume && !o.verifyOnly {
 		if err := resumeRunID(&o, units); err != nil {
 			return units, err
@@ -156,6 +164,9 @@ func (u *unit) prepare(ctx context.Context) error {
 	}
 	u.report.Database = db.String()
 	u.report.Table = st.Table().Name
+	if err := u.openCompanion(ctx); err != nil {
+		return err
+	}
 	if ip.Canary != nil && !o.verifyOnly { // verify replays cookies; it logs nobody in
 		if u.canary, err = ip.Canary.Password.Resolve(o.Getenv); err != nil {
 			return reauth.Usage("set the canary's password_env or password_file", "canary %s: %v", ip.Canary.User, err)
@@ -351,6 +362,9 @@ func (u *unit) plan(ctx context.Context) error {
 	}
 	u.purge = p
 	u.report.CutoffID, u.report.ToDelete = p.CutoffID, p.ToDelete
+	if err := u.planCompanion(ctx, u.journal.CompanionCutoffID); err != nil {
+		return err
+	}
 	if u.useAPI() && !(u.resumed && len(u.journal.APIUsers) > 0) {
 		users, err := u.store.SessionUsers(ctx, u.inv.ExcludeUsers)
 		if err != nil {

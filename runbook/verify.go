@@ -74,6 +74,9 @@ func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
 	v := &u.report.Verify
 	v.Problems = nil
 	u.countTokens(ctx, countTokens)
+	if countTokens && v.TokensChecked {
+		u.verifyCompanion(ctx)
+	}
 	if u.o.verifyOnly || !u.hasRowCookies() {
 		u.proofFromBackups(ctx)
 	}

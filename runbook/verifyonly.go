@@ -27,6 +27,7 @@ func Verify(ctx context.Context, o Options) (*Report, error) {
 		rep.Error = err.Error()
 		return rep, err
 	}
+	rep.NotCovered, rep.SSONotCovered = notCovered(units), ssoNotCovered(units)
 	for _, u := range units {
 		u.report.CutoffID = u.journal.CutoffID
 		u.verifyStep(ctx, u.journal.RunID != "")

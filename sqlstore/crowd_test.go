@@ -158,3 +158,58 @@ func TestCrowdAppTokenRuleOverride(t *testing.T) {
 		t.Fatalf("a rule on a missing column: %v", err)
 	}
 }
+
+// TestCrowdCompanionTable: cwd_remember_me_token opens beside cwd_token on the same connection and
+// under the same run lock, purges into its own backup, and is simply absent on a Crowd without it.
+func TestCrowdCompanionTable(t *testing.T) {
+	for _, tc := range targets[:2] { // the real servers
+		t.Run(tc.name, func(t *testing.T) {
+			tg := tc.open(t)
+			seedCrowd(t, tg)
+			s := openStore(t, tg, "crowd", Options{})
+			if _, ok, err := s.Companion(ctxT(t)); ok || err != nil {
+				t.Fatalf("no cwd_remember_me_token yet: ok=%v err=%v", ok, err)
+			}
+			ts := "timestamp"
+			if tg.name == "mariadb" {
+				ts = "datetime"
+			}
+			mustExec(t, tg.sql, "CREATE TABLE cwd_remember_me_token (id bigint NOT NULL PRIMARY KEY, username varchar(255) NOT NULL, remote_address varchar(255), "+
+				"token varchar(64) NOT NULL, series varchar(64) NOT NULL, created_date "+ts+" NOT NULL, used_date "+ts+", directory_id bigint NOT NULL)")
+			for i := 1; i <= 9; i++ {
+				mustExec(t, tg.sql, "INSERT INTO cwd_remember_me_token (id, username, token, series, created_date, directory_id) VALUES ("+
+					strconv.Itoa(i)+", 'user"+strconv.Itoa(i%3)+"', 't"+strconv.Itoa(i)+"', 's"+strconv.Itoa(i)+"', '2024-01-01 00:00:00', 32769)")
+			}
+			release, err := s.Lock(ctxT(t), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			c, ok, err := s.Companion(ctxT(t))
+			if err != nil || !ok {
+				t.Fatalf("companion: ok=%v err=%v", ok, err)
+			}
+			if c.Table().Name != "cwd_remember_me_token" || c.Table().Keep != "" {
+				t.Fatalf("companion table %+v", c.Table())
+			}
+			res, err := c.Purge(ctxT(t), PurgeOptions{BackupPath: filepath.Join(t.TempDir(), "rm.jsonl.gz"), ExcludeUsers: []string{"user0"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var left int
+			if err := tg.sql.QueryRow("SELECT COUNT(*) FROM cwd_remember_me_token").Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			if res.Deleted != 6 || left != 3 {
+				t.Fatalf("deleted %d, left %d; want 6 and the excluded user's 3", res.Deleted, left)
+			}
+			c.Close() // a companion's Close leaves its parent's connection and lock alone
+			if err := s.CheckLock(ctxT(t)); err != nil {
+				t.Fatalf("parent lock after the companion closed: %v", err)
+			}
+			if n := countWhere(t, tg, "1=1"); n != 40 {
+				t.Fatalf("cwd_token changed: %d rows", n)
+			}
+		})
+	}
+}

@@ -408,6 +408,9 @@ func (s *Store) unlock(l *runLock) error {
 // when the store holds none), an error wrapping ErrLockLost once it is lost. Long runs call it
 // before each step that changes something (every purge batch, every node).
 func (s *Store) CheckLock(ctx context.Context) error {
+	if s.parent != nil { // a companion table: its parent's run lock covers it
+		return s.parent.CheckLock(ctx)
+	}
 	s.lockMu.Lock()
 	l := s.lock
 	s.lockMu.Unlock()

@@ -87,6 +87,40 @@ type Store struct {
 	lockMu                   sync.Mutex
 	lock                     *runLock      // the run lock this store holds (nil when none)
 	lockEvery                time.Duration // test hook: the lock's keep-alive period (default lockKeepAlive)
+	// parent is the store a companion table was opened from: its connection and run lock.
+	parent *Store
+}
+
+// Companion opens the product's second token table (Crowd's cwd_remember_me_token) in the same
+// schema, on the same connection and under the same run lock: its purge checks that lock before
+// every batch. ok is false (and no error) when the product has none or the database lacks it
+// (Crowd before 3.4 had no remember-me); a table lacking a required column is refused.
+func (s *Store) Companion(ctx context.Context) (c *Store, ok bool, err error) {
+	t := s.product.Companion
+	if t.Name == "" {
+		return nil, false, nil
+	}
+	tables, _, err := s.listTables(ctx, s.info.Schema)
+	if err != nil {
+		return nil, false, err
+	}
+	found := false
+	for _, n := range tables {
+		found = found || strings.EqualFold(n, t.Name)
+	}
+	if !found {
+		return nil, false, nil
+	}
+	p := s.product
+	p.Table, p.Companion = t, atlassian.TokenTable{}
+	c = &Store{sql: s.sql, db: s.db, dialect: s.dialect, product: p, log: s.log, parent: s}
+	db := c.db
+	db.Schema = s.info.Schema
+	c.db = db
+	if err := c.resolve(ctx, ""); err != nil {
+		return nil, false, err
+	}
+	return c, true, nil
 }
 
 // Open connects to db and resolves p's token table. It refuses (exit 4) when the table is missing
@@ -151,8 +185,11 @@ func detectMariaDB(ctx context.Context, h *sql.DB, d MySQL) MySQL {
 	return d
 }
 
-// Close closes the database handle.
+// Close closes the database handle (a companion's is its parent's: closed with it).
 func (s *Store) Close() error {
+	if s.parent != nil {
+		return nil
+	}
 	s.lockMu.Lock()
 	l := s.lock
 	s.lockMu.Unlock()

@@ -120,6 +120,11 @@ func (t *targetFlags) open(ctx context.Context, streams IO) (*sqlstore.Store, at
 	if err != nil {
 		return nil, p, db, err
 	}
+	if c := p.Companion; c.Name != "" && strings.EqualFold(t.table, c.Name) {
+		// --table names the product's second token table (Crowd's cwd_remember_me_token): its
+		// own shape, e.g. to restore the backup a run wrote of it.
+		p.Table, p.Companion = c, atlassian.TokenTable{}
+	}
 	s, err := sqlstore.Open(ctx, db, p, sqlstore.Options{Table: t.table, ConnectTimeout: t.connectTimeout})
 	return s, p, db, err
 }
