@@ -23,8 +23,12 @@ import (
 type locker interface {
 	acquire(ctx context.Context, conn *sql.Conn, name string) (held heldLock, holder string, err error)
 	// scopeSQL asks the server which database the session is in: the lock is named after the
-	// database as the server knows it, not as the JDBC URL spells it ("" for SQLite's file lock).
+	// database as the server knows it, not as the JDBC URL spells it ("" for SQLite's file lock,
+	// which needs no session).
 	scopeSQL() string
+	// family is the lock name's engine family: one server protocol, one family, whatever word
+	// the URL used for it (jdbc:mysql and jdbc:mariadb to one server must contend).
+	family() string
 }
 
 // heldLock is a lock this process holds. held answers false (nil error) when the database no
@@ -38,10 +42,12 @@ type heldLock struct {
 // sqlLocker is a lock taken, checked and released by single statements on one session.
 type sqlLocker struct {
 	acquireSQL, holderSQL, checkSQL, releaseSQL, scope string
+	fam                                                string
 	key                                                func(name string) any
 }
 
 func (l sqlLocker) scopeSQL() string { return l.scope }
+func (l sqlLocker) family() string   { return l.fam }
 
 func (l sqlLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (heldLock, string, error) {
 	k := l.key(name)
@@ -92,6 +98,7 @@ var pgLocker = sqlLocker{
 		"AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1",
 	releaseSQL: "SELECT pg_advisory_unlock($1)",
 	scope:      "SELECT current_database()",
+	fam:        string(reauth.Postgres),
 	key:        pgLockKey,
 }
 
@@ -104,6 +111,7 @@ var mysqlLocker = sqlLocker{
 	checkSQL:   "SELECT COALESCE(IS_USED_LOCK(?) = CONNECTION_ID(), 0)",
 	releaseSQL: "SELECT RELEASE_LOCK(?)",
 	scope:      "SELECT CASE WHEN @@lower_case_table_names = 0 THEN DATABASE() ELSE LOWER(DATABASE()) END",
+	fam:        string(reauth.MySQL), // MariaDB too: one protocol, one server
 	key:        func(name string) any { return truncate(name, 64) },
 }
 
@@ -117,6 +125,7 @@ var sqlServerLocker = sqlLocker{
 	checkSQL:   "SELECT CASE WHEN APPLOCK_MODE('public', @p1, 'Session') = 'Exclusive' THEN 1 ELSE 0 END",
 	releaseSQL: "EXEC sp_releaseapplock @Resource = @p1, @LockOwner = 'Session'",
 	scope:      "SELECT DB_NAME()",
+	fam:        string(reauth.SQLServer),
 	key:        func(name string) any { return truncate(name, 255) },
 }
 
@@ -142,6 +151,8 @@ func oracleLockID(name string) int64 {
 }
 
 // The lock is named after the schema the session works in (DBMS_LOCK ids are instance-wide).
+func (oracleLocker) family() string { return string(reauth.Oracle) }
+
 func (oracleLocker) scopeSQL() string {
 	return "SELECT SYS_CONTEXT('USERENV', 'DB_NAME') || '.' || SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL"
 }
@@ -186,6 +197,7 @@ func (oracleLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (h
 type fileLocker struct{}
 
 func (fileLocker) scopeSQL() string { return "" }
+func (fileLocker) family() string   { return string(reauth.SQLite) }
 
 func (fileLocker) acquire(_ context.Context, _ *sql.Conn, path string) (heldLock, string, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -311,7 +323,7 @@ func (s *Store) Lock(ctx context.Context, purpose string) (release func() error,
 		return nil, fmt.Errorf("lock %s: this store already holds the run lock (%s)", s.db.String(), s.lock.name)
 	}
 	var conn *sql.Conn
-	if s.dialect.Engine() != reauth.SQLite {
+	if s.dialect.locker().scopeSQL() != "" { // a server's lock lives on one session
 		if conn, err = s.sql.Conn(ctx); err != nil {
 			return nil, fmt.Errorf("lock: connect: %w", err)
 		}
@@ -368,11 +380,7 @@ func (s *Store) lockName(ctx context.Context, conn *sql.Conn) (string, error) {
 	if err := conn.QueryRowContext(ctx, q).Scan(&scope); err != nil {
 		return "", fmt.Errorf("ask the server which database this is: %w", err)
 	}
-	family := string(s.dialect.Engine())
-	if family == string(reauth.MariaDB) {
-		family = string(reauth.MySQL) // one protocol, one server: the URL's word for it must not matter
-	}
-	return "reauth:" + family + ":" + scope.String, nil
+	return "reauth:" + s.dialect.locker().family() + ":" + scope.String, nil
 }
 
 func (s *Store) unlock(l *runLock) error {
