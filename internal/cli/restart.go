@@ -7,11 +7,11 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/internal/liveview"
 	"github.com/reauth/reauth/internal/termsafe"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
@@ -91,6 +91,7 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 	if err != nil {
 		return err
 	}
+	inv = inv.FileOf(p) // the file the product is written in: its paths, timeouts and journal
 	plan, closeAll, err := methods.Plan(ctx, inv, p, streams.getenv)
 	if err != nil {
 		return err
@@ -209,31 +210,21 @@ func printResult(w io.Writer, res rollout.Result) {
 
 // nodeView shows progress: one redrawn line per node on a terminal, plain lines otherwise.
 type nodeView struct {
-	mu      sync.Mutex
-	w       io.Writer
-	live    bool
-	names   []string
-	lines   map[string]string
-	since   map[string]time.Time
-	drawn   int
-	done    chan struct{}
-	stopped sync.WaitGroup
+	*liveview.View
+	live bool
 }
 
 func newNodeView(w io.Writer, live bool, plan rollout.Plan) *nodeView {
-	v := &nodeView{w: w, live: live, lines: map[string]string{}, since: map[string]time.Time{}}
+	names := make([]string, 0, len(plan.Nodes))
 	for _, n := range plan.Nodes {
-		v.names = append(v.names, n.Name)
-		v.lines[n.Name] = "waiting"
+		names = append(names, n.Name)
 	}
-	return v
+	return &nodeView{View: liveview.New(w, live, names, "waiting"), live: live}
 }
 
 func (v *nodeView) event(e rollout.Event) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	if e.Phase == rollout.PhaseWarning {
-		fmt.Fprintf(v.w, "warning: %s: %s\n", termsafe.Field(e.Node), termsafe.Field(e.Message))
+		v.Note(fmt.Sprintf("warning: %s: %s\n", termsafe.Field(e.Node), termsafe.Field(e.Message)))
 		return
 	}
 	text := string(e.Phase)
@@ -244,78 +235,22 @@ func (v *nodeView) event(e rollout.Event) {
 		text += " " + e.Message
 	}
 	if !v.live {
-		fmt.Fprintf(v.w, "%s: %s (%.1fs)\n", termsafe.Field(e.Node), termsafe.Field(text), e.Elapsed.Seconds())
+		v.Update(e.Node, fmt.Sprintf("%s (%.1fs)", text, e.Elapsed.Seconds()))
 		return
 	}
-	if _, ok := v.since[e.Node]; !ok {
-		v.since[e.Node] = time.Now().Add(-e.Elapsed)
-	}
+	v.Start(e.Node, e.Elapsed)
 	if e.Phase == rollout.PhaseDone || e.Phase == rollout.PhaseFailed || e.Phase == rollout.PhaseSkipped {
-		text += fmt.Sprintf(" after %.1fs", e.Elapsed.Seconds())
-		delete(v.since, e.Node)
-	}
-	v.lines[e.Node] = termsafe.Field(text)
-	v.redraw()
-}
-
-func (v *nodeView) note(msg string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	fmt.Fprintln(v.w, msg)
-	v.drawn = 0
-	v.redraw()
-}
-
-// redraw rewrites the node lines in place (cursor up, clear line). Caller holds mu.
-func (v *nodeView) redraw() {
-	if !v.live {
+		v.Finish(e.Node, text+fmt.Sprintf(" after %.1fs", e.Elapsed.Seconds()))
 		return
 	}
-	var b strings.Builder
-	if v.drawn > 0 {
-		fmt.Fprintf(&b, "\x1b[%dA", v.drawn)
-	}
-	for _, n := range v.names {
-		el := ""
-		if t, ok := v.since[n]; ok && !t.IsZero() {
-			el = fmt.Sprintf(" %.0fs", time.Since(t).Seconds())
-		}
-		fmt.Fprintf(&b, "\x1b[2K  %-16s %s%s\n", termsafe.Field(n), v.lines[n], el)
-	}
-	v.drawn = len(v.names)
-	io.WriteString(v.w, b.String())
+	v.Update(e.Node, text)
 }
 
-// start ticks the elapsed times on a terminal.
-func (v *nodeView) start() {
-	if !v.live {
-		return
-	}
-	v.done = make(chan struct{})
-	v.stopped.Add(1)
-	go func() {
-		defer v.stopped.Done()
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-v.done:
-				return
-			case <-t.C:
-				v.mu.Lock()
-				v.redraw()
-				v.mu.Unlock()
-			}
-		}
-	}()
-}
+func (v *nodeView) note(msg string) { v.Note(msg + "\n") }
 
-func (v *nodeView) stop() {
-	if v.done != nil {
-		close(v.done)
-		v.stopped.Wait()
-	}
-}
+func (v *nodeView) start() { v.Run() }
+
+func (v *nodeView) stop() { v.Close() }
 
 type syncWriter struct {
 	mu sync.Mutex
