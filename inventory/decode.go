@@ -131,6 +131,19 @@ func (d *decoder) dur(n *yaml.Node, what string) (time.Duration, error) {
 	return v, nil
 }
 
+// positive reads a count of at least 1 (0 when absent).
+func (d *decoder) positive(n *yaml.Node, what string) (int, error) {
+	s, err := d.str(n, what)
+	if err != nil || s == "" {
+		return 0, err
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 1 {
+		return 0, d.err(n.Line, "write a whole number of at least 1, e.g. 3", "%s: bad count %q", what, s)
+	}
+	return v, nil
+}
+
 func (d *decoder) boolean(n *yaml.Node, what string) (*bool, error) {
 	s, err := d.str(n, what)
 	if err != nil || s == "" {
@@ -183,13 +196,24 @@ func (d *decoder) secretRef(f map[string]*yaml.Node, base string, line int) (Sec
 }
 
 func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
-	f, err := d.fields(n, "inventory", "defaults", "products")
+	f, err := d.fields(n, "inventory", "defaults", "products", "include")
 	if err != nil {
 		return err
 	}
+	if in := f["include"]; in != nil {
+		if inv.Include, err = d.strs(in, "include"); err != nil {
+			return err
+		}
+		inv.IncludeLine = in.Line
+		for i, s := range inv.Include {
+			if strings.TrimSpace(s) == "" {
+				return d.err(in.Content[i].Line, "name an inventory file, relative to this one", "include: empty file name")
+			}
+		}
+	}
 	if dn := f["defaults"]; dn != nil {
 		df, err := d.fields(dn, "defaults", "start_timeout", "poll_interval", "stable_window", "backup_dir", "audit_log",
-			"backup_recipients", "require_encrypted_backups")
+			"backup_recipients", "require_encrypted_backups", "parallel")
 		if err != nil {
 			return err
 		}
@@ -217,14 +241,20 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 			return err
 		}
 		df2.RequireEncryptedBackups = req != nil && *req
+		if df2.Parallel, err = d.positive(df["parallel"], "parallel"); err != nil {
+			return err
+		}
 	}
 	pn := f["products"]
+	if pn == nil && len(inv.Include) > 0 {
+		return nil // an estate file: its products are in the files it includes
+	}
 	if pn == nil || pn.Kind != yaml.SequenceNode || len(pn.Content) == 0 {
 		line := n.Line
 		if pn != nil {
 			line = pn.Line
 		}
-		return d.err(line, "add a 'products:' list with at least one product", "no products")
+		return d.err(line, "add a 'products:' list with at least one product (or an 'include:' list of inventory files)", "no products")
 	}
 	seen := map[atlassian.ProductID]int{}
 	for _, c := range pn.Content {
@@ -260,7 +290,7 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 	if err != nil {
 		return d.err(f["product"].Line, "use one of "+strings.Join(atlassian.Names(), ", "), "%v", err)
 	}
-	p.ID = prod.ID
+	p.ID, p.Name = prod.ID, string(prod.ID)
 	for key, dst := range map[string]*string{"home": &p.Home, "install": &p.Install, "table": &p.Table, "status_path": &p.StatusPath, "mode": &p.Mode,
 		"proof_user": &p.ProofUser, "proof_cookie": &p.ProofCookie} {
 		if *dst, err = d.str(f[key], key); err != nil {

@@ -6,7 +6,9 @@
 // Schema (every key; anything else is refused):
 //
 //	defaults: {start_timeout: 20m, poll_interval: 2s, stable_window: 10s, backup_dir: DIR, audit_log: FILE,
-//	           backup_recipients: [age1…, "ssh-ed25519 …", recipients-file], require_encrypted_backups: false}
+//	           backup_recipients: [age1…, "ssh-ed25519 …", recipients-file], require_encrypted_backups: false,
+//	           parallel: 3}                 # products worked on at once by reauth run (default: all)
+//	include: [team-a/reauth.yaml, ../emea.yaml]   # other inventory files, relative to this one
 //	products:
 //	  - product: jira                    # jira|confluence|bitbucket|bamboo|fisheye|crowd
 //	    home: /var/atlassian/application-data/jira
@@ -56,12 +58,19 @@ import (
 	"github.com/reauth/reauth/internal/boundedfile"
 )
 
-// Inventory is a parsed reauth.yaml.
+// Inventory is a parsed reauth.yaml, or several (Load follows include:, LoadAll takes several
+// files): then Path, Dir and Defaults are the first file's, Products are every file's, and each
+// product's own file (FileOf) resolves its relative paths and gives its defaults.
 type Inventory struct {
 	Path     string // the file it came from ("" for Parse with no name)
 	Dir      string // its directory: relative paths are resolved against it
 	Defaults Defaults
 	Products []Product
+	// Include lists the inventory files this one includes, relative to Dir (at IncludeLine).
+	Include     []string
+	IncludeLine int
+	// Files are the files read, in order, when there were several (nil for one file).
+	Files []*Inventory
 }
 
 // Defaults are settings for every product; zero values mean "reauth's own default".
@@ -76,11 +85,19 @@ type Defaults struct {
 	BackupRecipients []string
 	// RequireEncryptedBackups refuses (preflight, exit 4) a run whose backups would be in clear.
 	RequireEncryptedBackups bool
+	// Parallel bounds how many products `reauth run` works on at once (0: all; --parallel wins).
+	Parallel int
 }
 
 // Product is one product and its nodes.
 type Product struct {
-	ID           atlassian.ProductID
+	ID atlassian.ProductID
+	// Name is how reauth names the product in messages, reports, the audit log and --product: its
+	// id, or id@file when the id is in several inventory files of one run.
+	Name string
+	// File is the inventory file the product is written in, when several were read (nil: the
+	// inventory it is in). Use Inventory.FileOf.
+	File         *Inventory
 	Line         int
 	Home         string
 	Database     *Database
@@ -231,8 +248,11 @@ const (
 	maxSecretFile = 64 << 10
 )
 
-// Load reads and parses the inventory file at path.
-func Load(path string) (*Inventory, error) {
+// Load reads and parses the inventory file at path, and the files it includes.
+func Load(path string) (*Inventory, error) { return LoadAll([]string{path}) }
+
+// loadFile reads and parses one inventory file.
+func loadFile(path string) (*Inventory, error) {
 	data, err := boundedfile.Read(path, maxInventory)
 	if err != nil {
 		return nil, reauth.Usage("give the path of your reauth.yaml (a regular file) with --config", "read inventory: %w", err)
@@ -288,17 +308,43 @@ func (inv *Inventory) SecretEnv() []string {
 	return names
 }
 
-// Product returns the product with the given id, or an error listing the inventory's products.
+// Product returns the product named id (its Name, or its id when only one product has it), or an
+// error listing the inventory's products.
 func (inv *Inventory) Product(id string) (*Product, error) {
-	var names []string
+	id = strings.TrimSpace(id)
+	var byID []*Product
 	for i := range inv.Products {
-		if strings.EqualFold(string(inv.Products[i].ID), strings.TrimSpace(id)) {
-			return &inv.Products[i], nil
+		p := &inv.Products[i]
+		if strings.EqualFold(p.Label(), id) {
+			return p, nil
 		}
-		names = append(names, string(inv.Products[i].ID))
+		if strings.EqualFold(string(p.ID), id) {
+			byID = append(byID, p)
+		}
 	}
-	return nil, reauth.Usage("use --product with one of: "+strings.Join(names, ", "),
+	if len(byID) == 1 {
+		return byID[0], nil
+	}
+	if len(byID) > 1 {
+		return nil, reauth.Usage("use --product with one of: "+strings.Join(inv.names(byID), ", "),
+			"product %q is in several inventory files: say which", id)
+	}
+	return nil, reauth.Usage("use --product with one of: "+strings.Join(inv.names(nil), ", "),
 		"product %q is not in the inventory", id)
+}
+
+// names lists the products' names (all the inventory's when ps is nil).
+func (inv *Inventory) names(ps []*Product) []string {
+	if ps == nil {
+		for i := range inv.Products {
+			ps = append(ps, &inv.Products[i])
+		}
+	}
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.Label())
+	}
+	return out
 }
 
 // Pick is the product named name, or, when name is "", the inventory's only product; with
@@ -310,11 +356,7 @@ func (inv *Inventory) Pick(name, verb string) (*Product, error) {
 	if len(inv.Products) == 1 {
 		return &inv.Products[0], nil
 	}
-	var names []string
-	for _, p := range inv.Products {
-		names = append(names, string(p.ID))
-	}
-	return nil, reauth.Usage("add --product with one of: "+strings.Join(names, ", "),
+	return nil, reauth.Usage("add --product with one of: "+strings.Join(inv.names(nil), ", "),
 		"the inventory lists %d products: say which one to %s", len(inv.Products), verb)
 }
 
