@@ -21,6 +21,27 @@ const (
 	ExitInterrupted ExitCode = 130 // interrupted (Ctrl-C)
 )
 
+// severity ranks exit codes for MostSevere: a failure (a cookie that still logs in, a purge that
+// stopped) says more than a partial restart, which says more than an interruption, a lock held
+// elsewhere or a refusal (nothing changed), or a usage error.
+var severity = map[ExitCode]int{ExitOK: 0, ExitUsage: 1, ExitRefused: 2, ExitLocked: 3, ExitInterrupted: 4, ExitPartial: 5, ExitFailed: 6}
+
+// MostSevere is the exit code of a job made of parts that ended with codes: the most severe one
+// (an unknown code counts as a failure).
+func MostSevere(codes ...ExitCode) ExitCode {
+	worst := ExitOK
+	for _, c := range codes {
+		r, ok := severity[c]
+		if !ok {
+			r = severity[ExitFailed]
+		}
+		if r > severity[worst] {
+			worst = c
+		}
+	}
+	return worst
+}
+
 // Error is an error a user sees: what failed (Op), why (Err), what to do next (Hint), and the
 // exit code it maps to. Wrap it with fmt.Errorf("...: %w", err) freely; CodeOf and HintOf find it.
 type Error struct {

@@ -3,6 +3,7 @@ package reauth
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Engine is a database engine. The string values are part of the --json contract.
@@ -52,6 +53,35 @@ func (d Database) Addr() string {
 		return d.Host
 	}
 	return d.Host + ":" + strconv.Itoa(d.Port)
+}
+
+// Server names the database server the way two targets on one server agree on it: the engine
+// family (MySQL and MariaDB speak one protocol), the host as written, lower-cased, with every
+// loopback spelling as one, and the port (or socket, or SQL Server instance). SQLite has no
+// server: "" (each file is its own).
+func (d Database) Server() string {
+	if d.Engine == SQLite || d.Engine == "" {
+		return ""
+	}
+	family := d.Engine
+	if family == MariaDB {
+		family = MySQL
+	}
+	host := strings.ToLower(d.Host)
+	switch host {
+	case "localhost", "127.0.0.1", "::1", "[::1]":
+		host = "loopback"
+	}
+	s := string(family) + "://" + host
+	if d.Socket != "" {
+		s = string(family) + "://" + d.Socket
+	} else if d.Port != 0 {
+		s += ":" + strconv.Itoa(d.Port)
+	}
+	if d.Instance != "" {
+		s += `\` + strings.ToLower(d.Instance)
+	}
+	return s
 }
 
 // String describes the database for humans, without the password.
