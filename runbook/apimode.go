@@ -76,7 +76,7 @@ func (u *unit) persistenceOn(ctx context.Context) bool {
 func (u *unit) captureUsers(ctx context.Context) error {
 	users, err := u.store.SessionUsers(ctx, u.inv.ExcludeUsers)
 	if err != nil {
-		return fmt.Errorf("%s: list the users whose sessions to end: %w", u.prod.ID, err)
+		return fmt.Errorf("%s: list the users whose sessions to end: %w", u.name, err)
 	}
 	u.journal.APIUsers = users
 	u.report.Mode.Users = len(users)
@@ -100,7 +100,7 @@ func (u *unit) apiStep(ctx context.Context) error {
 		Progress: func(done, total int, rate float64, eta time.Duration) {
 			if time.Since(last) > 500*time.Millisecond || done == total {
 				last = time.Now()
-				fmt.Fprintf(u.o.Err, "%s: ended sessions of %d/%d user(s), %.0f/s, about %s left\n", u.prod.ID, done, total, rate, eta.Round(time.Second))
+				u.show(fmt.Sprintf("ended sessions of %d/%d user(s), %.0f/s, about %s left", done, total, rate, eta.Round(time.Second)))
 			}
 		},
 	})
@@ -108,7 +108,7 @@ func (u *unit) apiStep(ctx context.Context) error {
 	u.step("api", outcome(err), map[string]any{"users": res.Users, "ended": res.Ended, "not_found": len(res.NotFound),
 		"failed": len(res.Failed), "requests": res.Requests, "p99_ms": res.P99MS})
 	if err != nil {
-		err = fmt.Errorf("%s: end sessions through the API: %w", u.prod.ID, err)
+		err = fmt.Errorf("%s: end sessions through the API: %w", u.name, err)
 		if reauth.CodeOf(err) == reauth.ExitRefused { // not "nothing changed": the tokens are purged
 			err = reauth.WithCode(err, reauth.ExitFailed)
 		}
@@ -116,7 +116,7 @@ func (u *unit) apiStep(ctx context.Context) error {
 	}
 	if len(res.Failed) > 0 {
 		return reauth.Failed("run again with --resume to retry them (ending a session twice is harmless)",
-			"%s: the sessions of %d user(s) could not be ended (first: %s: %s)", u.prod.ID, len(res.Failed), res.Failed[0].User, res.Failed[0].Error)
+			"%s: the sessions of %d user(s) could not be ended (first: %s: %s)", u.name, len(res.Failed), res.Failed[0].User, res.Failed[0].Error)
 	}
 	u.journal.Phase = PhaseRestarted
 	return u.journal.save(u.o.Now())

@@ -36,7 +36,7 @@ const topUsersLogged = 10
 func logRunStart(alog *audit.Log, o Options, units []*unit, path string) {
 	products := make([]string, 0, len(units))
 	for _, u := range units {
-		products = append(products, string(u.prod.ID))
+		products = append(products, u.name)
 	}
 	fields := map[string]any{"products": products, "resume": o.Resume, "mode": o.Mode, "audit_log": path}
 	if o.CookiesFile != "" {
@@ -83,7 +83,7 @@ func (u *unit) logPlan() {
 func (u *unit) restoreTarget() string {
 	s := "--product " + string(u.prod.ID)
 	if u.inv.Database == nil {
-		return s + " --home " + reauth.ShellQuote(u.o.Inventory.Resolve(u.inv.Home))
+		return s + " --home " + reauth.ShellQuote(u.file().Resolve(u.inv.Home))
 	}
 	s += " --jdbc-url <database.jdbc_url of the inventory>"
 	if u.inv.Database.User != "" {

@@ -19,6 +19,10 @@ func (u *unit) execute(ctx context.Context) (err error) {
 	if u.report.Status == StatusSkipped {
 		return nil
 	}
+	if err := u.enter(ctx, StageStart); err != nil {
+		u.report.Status, u.report.Error = StatusNotStarted, err.Error()
+		return err
+	}
 	j := u.journal
 	defer func() {
 		if err != nil {
@@ -72,19 +76,18 @@ func (u *unit) execute(ctx context.Context) (err error) {
 		u.step("cutoff", "ok", map[string]any{"cutoff_id": p.CutoffID, "to_delete": p.ToDelete, "to_keep": p.ToKeep})
 	} else {
 		u.step("resume", "ok", map[string]any{"phase": string(j.Phase), "cutoff_id": j.CutoffID})
-		fmt.Fprintf(u.o.Err, "%s: resuming run %s from phase %q (cut-off id %d)\n", u.prod.ID, j.RunID, j.Phase, j.CutoffID)
+		fmt.Fprintf(u.o.Err, "%s: resuming run %s from phase %q (cut-off id %d)\n", u.name, j.RunID, j.Phase, j.CutoffID)
 		u.dropMinted(ctx) // its value died with the earlier process: it can only be deleted now
 	}
 	u.report.CutoffID = j.CutoffID
 
 	if j.Phase == PhaseStarted || j.Phase == PhasePurging {
-		if u.companion != nil && !j.CompanionDone {
-			j.Phase = PhasePurging // rows may go from here on: a resume repeats both purges with their cut-offs
-			if err := u.purgeCompanion(ctx); err != nil {
-				return err
-			}
+		if err := u.enter(ctx, StagePurge); err != nil {
+			return err
 		}
-		if err := u.purgeStep(ctx); err != nil {
+		err := u.purgeTables(ctx)
+		u.leave(StagePurge, err == nil)
+		if err != nil {
 			return err
 		}
 	}
@@ -100,18 +103,20 @@ func (u *unit) execute(ctx context.Context) (err error) {
 	u.report.Deleted, u.report.Kept, u.report.Backups, u.report.SHA256 = j.Deleted-j.ProofInPurge, j.Kept, j.Backups, j.SHA256
 
 	if j.Phase == PhasePurged {
-		if err := u.store.CheckLock(ctx); err != nil {
+		if err := u.enter(ctx, StageSessions); err != nil {
 			return err
 		}
-		step := u.restartStep
-		if u.useAPI() {
-			step = u.apiStep
-		}
-		if err := step(ctx); err != nil {
+		if err := u.sessionsStep(ctx); err != nil {
+			u.leave(StageSessions, false)
 			return err
 		}
+		u.leave(StageSessions, true)
+	}
+	if err := u.enter(ctx, StageVerify); err != nil {
+		return err
 	}
 	u.verifyStep(ctx, true)
+	u.leave(StageVerify, true)
 	j.Phase, j.Verified, j.LastError = PhaseDone, u.report.Verify.Verified, ""
 	if err := j.save(u.o.Now()); err != nil {
 		return err
@@ -119,13 +124,36 @@ func (u *unit) execute(ctx context.Context) (err error) {
 	u.report.Status = StatusDone
 	if v := &u.report.Verify; !v.Verified && v.hardFailure() {
 		return reauth.Failed("read the verification problems above; `reauth verify --config …` repeats the checks",
-			"%s: verification failed: %s", u.prod.ID, joinProblems(v.Problems))
+			"%s: verification failed: %s", u.name, joinProblems(v.Problems))
 	} else if !v.Verified {
 		w := u.notVerifiedWarning()
 		fmt.Fprintf(u.o.Err, "warning: %v\n  hint: %s\n", w, reauth.HintOf(w))
 		u.report.Warnings = append(u.report.Warnings, w.Error())
 	}
 	return nil
+}
+
+// purgeTables purges the product's second token table (Crowd's remember-me table), if any and
+// not yet done, then its token table.
+func (u *unit) purgeTables(ctx context.Context) error {
+	if u.companion != nil && !u.journal.CompanionDone {
+		u.journal.Phase = PhasePurging // rows may go from here on: a resume repeats both purges with their cut-offs
+		if err := u.purgeCompanion(ctx); err != nil {
+			return err
+		}
+	}
+	return u.purgeStep(ctx)
+}
+
+// sessionsStep ends the in-memory sessions: a rolling restart, or the session API.
+func (u *unit) sessionsStep(ctx context.Context) error {
+	if err := u.store.CheckLock(ctx); err != nil {
+		return err
+	}
+	if u.useAPI() {
+		return u.apiStep(ctx)
+	}
+	return u.restartStep(ctx)
 }
 
 func (u *unit) runID() string {
@@ -136,7 +164,7 @@ func (u *unit) runID() string {
 }
 
 func (u *unit) step(step, outcome string, fields map[string]any) {
-	if err := u.audit.Step(string(u.prod.ID), step, outcome, fields); err != nil {
+	if err := u.audit.Step(u.name, step, outcome, fields); err != nil {
 		fmt.Fprintf(u.o.Err, "warning: %v\n", err)
 	}
 }
@@ -164,7 +192,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 			return err
 		}
 		u.step("purge", "ok", map[string]any{"deleted": 0, "cutoff_id": 0, "note": "the token table was empty at the cut-off: nothing to purge, no backup"})
-		fmt.Fprintf(u.o.Err, "%s: nothing to purge: the token table was empty at the cut-off\n", u.prod.ID)
+		fmt.Fprintf(u.o.Err, "%s: nothing to purge: the token table was empty at the cut-off\n", u.name)
 		return nil
 	}
 	if u.resumed && j.Phase == PhasePurging {
@@ -196,14 +224,14 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		Progress: func(p sqlstore.PurgeProgress) {
 			if time.Since(last) > 500*time.Millisecond {
 				last = time.Now()
-				fmt.Fprintf(u.o.Err, "%s: purge: %d deleted, batch %d\n", u.prod.ID, p.Deleted, p.Batches)
+				u.show(fmt.Sprintf("purge: %d deleted, batch %d", p.Deleted, p.Batches))
 			}
 		},
 	})
 	j.Deleted += res.Deleted
 	if err != nil {
 		u.step("purge", "error", map[string]any{"deleted": res.Deleted, "backup": path, "cutoff_id": j.CutoffID, "encrypted": len(u.rcpts) > 0})
-		return reauth.WithHint(fmt.Errorf("%s: purge stopped after deleting %d row(s): %w", u.prod.ID, res.Deleted, err),
+		return reauth.WithHint(fmt.Errorf("%s: purge stopped after deleting %d row(s): %w", u.name, res.Deleted, err),
 			fmt.Sprintf("every deleted row is in %s; run again with --resume to finish the purge with the same cut-off", path))
 	}
 	j.Kept, j.Phase = res.Kept, PhasePurged
@@ -215,7 +243,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	u.step("purge", "ok", map[string]any{"deleted": res.Deleted, "kept": res.Kept, "backup": path, "sha256": res.SHA256,
 		"batches": res.Batches, "max_batch_ms": res.MaxBatchMS, "cutoff_id": j.CutoffID, "ms": ms(time.Since(started)),
 		"encrypted": len(u.rcpts) > 0, "recipients": len(u.rcpts), "useful_until_note": u.report.Backup.UsefulUntilNote})
-	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.prod.ID, res.Deleted, res.Batches, path)
+	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.name, res.Deleted, res.Batches, path)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/internal/atomicfile"
+	"github.com/reauth/reauth/inventory"
 )
 
 // Phase is how far a product's run got. Phases only move forward.
@@ -65,14 +66,14 @@ type Journal struct {
 
 // journalPath is where a product's journal lives: in reauth's state directory (never beside the
 // inventory, which may be a read-only ConfigMap mount), one per inventory and product.
-func journalPath(o *Options, product string) string {
-	return o.StateDir.RunJournal(o.Inventory.Path, product)
+func journalPath(o *Options, ip *inventory.Product) string {
+	return o.StateDir.RunJournal(o.Inventory.FileOf(ip).Path, string(ip.ID))
 }
 
 // restartJournalPath is the rolling-restart journal: the one `reauth restart` uses too, so that
 // either resumes what the other left.
-func restartJournalPath(o *Options, product string) string {
-	return o.StateDir.RestartJournal(o.Inventory.Path, product)
+func restartJournalPath(o *Options, ip *inventory.Product) string {
+	return o.StateDir.RestartJournal(o.Inventory.FileOf(ip).Path, string(ip.ID))
 }
 
 // loadJournal reads a journal; ok is false when there is none.
@@ -106,19 +107,39 @@ func (j *Journal) save(now time.Time) error {
 }
 
 // resumeRunID makes a resumed run keep the run id of the run it continues (its journal's), in
-// the report and the audit log, also for products that run had not reached. A --resume with no
-// journal to continue is refused: it would silently have been a new run.
+// the report and the audit log, also for products that run had not reached. The run continued is
+// the one a product stopped in (a journal not done). A product whose journal is of another, earlier
+// run that finished was not reached by the run that stopped: it starts afresh, so that --resume
+// continues exactly what did not finish. A --resume with no journal to continue is refused: it
+// would silently have been a new run.
 func resumeRunID(o *Options, units []*unit) error {
+	id, found := "", false
+	for _, done := range []bool{false, true} {
+		for _, u := range units {
+			if !u.resumed {
+				continue
+			}
+			found = true
+			if id == "" && u.journal.RunID != "" && (u.journal.Phase == PhaseDone) == done {
+				id = u.journal.RunID
+			}
+		}
+	}
+	if id != "" {
+		o.runID = id
+		for _, u := range units {
+			if u.resumed && u.journal.Phase == PhaseDone && u.journal.RunID != id {
+				u.journal, u.resumed = &Journal{path: u.journal.path, Product: u.journal.Product}, false
+			}
+		}
+		return nil
+	}
+	if found {
+		return nil
+	}
 	var paths []string
 	for _, u := range units {
-		if u.resumed && u.journal.RunID != "" {
-			o.runID = u.journal.RunID
-			return nil
-		}
-		if u.resumed {
-			return nil
-		}
-		paths = append(paths, journalPath(o, string(u.prod.ID)))
+		paths = append(paths, journalPath(o, u.inv))
 	}
 	return reauth.Refused("run without --resume to start a new run (check that --config is the inventory of the run that stopped)",
 		"nothing to resume: no journal of an earlier run (looked for %s)", strings.Join(paths, ", "))

@@ -9,15 +9,29 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/backup"
+	"github.com/reauth/reauth/inventory"
 )
 
-// backupDir is where a run writes its backups: the inventory's backup_dir, else the state
-// directory's backups/ (0700).
-func backupDir(o *Options) string {
-	if d := o.Inventory.Resolve(o.Inventory.Defaults.BackupDir); d != "" {
+// backupDir is where a run writes a product's backups: the backup_dir of the product's inventory
+// file, else the state directory's backups/ (0700).
+func backupDir(o *Options, f *inventory.Inventory) string {
+	if d := f.Resolve(f.Defaults.BackupDir); d != "" {
 		return d
 	}
 	return o.StateDir.Backups()
+}
+
+// files are the inventory files the units are written in, each once, in order.
+func files(units []*unit) []*inventory.Inventory {
+	var out []*inventory.Inventory
+	seen := map[*inventory.Inventory]bool{}
+	for _, u := range units {
+		if f := u.file(); !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // auditLogPath is the inventory's audit_log, else audit.jsonl in the state directory.
@@ -42,14 +56,16 @@ func placeProblems(o *Options, units []*unit) []string {
 			}
 		}
 	}
-	dir := backupDir(o)
-	add(reauth.CheckWritableDir(dir, "backup directory", "set defaults.backup_dir in the inventory to a private directory you can write to, or leave it out (backups then go to the state directory)"))
-	if o.Inventory.Defaults.BackupDir != "" {
-		var homes []string
-		for _, u := range units {
-			homes = append(homes, backup.ProductHomes(u.inv.Home)...)
+	for _, f := range files(units) {
+		dir := backupDir(o, f)
+		add(reauth.CheckWritableDir(dir, "backup directory", "set defaults.backup_dir in the inventory to a private directory you can write to, or leave it out (backups then go to the state directory)"))
+		if f.Defaults.BackupDir != "" {
+			var homes []string
+			for _, u := range units { // in no product's home, whichever file names it
+				homes = append(homes, backup.ProductHomes(u.inv.Home)...)
+			}
+			add(backup.CheckPlace(filepath.Join(dir, "x"), homes, "defaults.backup_dir"))
 		}
-		add(backup.CheckPlace(filepath.Join(dir, "x"), homes, "defaults.backup_dir"))
 	}
 	logPath := auditLogPath(o)
 	add(reauth.CheckWritableDir(filepath.Dir(logPath), "audit log directory", "set defaults.audit_log in the inventory to a file in a directory you can write to"))
@@ -57,11 +73,11 @@ func placeProblems(o *Options, units []*unit) []string {
 		add(reauth.Refused("set defaults.audit_log to a regular file", "audit log %s is not a regular file", logPath))
 	}
 	add(reauth.CheckWritableDir(o.StateDir.Path, "state directory (journals)", "pass --state-dir DIR naming a private directory you can write to"))
-	if o.Inventory.Defaults.RequireEncryptedBackups {
-		for _, u := range units {
+	for _, u := range units {
+		if u.file().Defaults.RequireEncryptedBackups {
 			if len(u.rcpts) == 0 {
 				add(reauth.Refused("add defaults.backup_recipients (or the product's backup_recipients) to the inventory: age or SSH public keys",
-					"%s: the inventory requires encrypted backups (defaults.require_encrypted_backups) and names no recipient", u.prod.ID))
+					"%s: the inventory requires encrypted backups (defaults.require_encrypted_backups) and names no recipient", u.name))
 			}
 		}
 	}
@@ -70,13 +86,16 @@ func placeProblems(o *Options, units []*unit) []string {
 
 // ensurePlaces creates the state directory (0700), and its backups/ when the run uses it, once
 // the run is confirmed.
-func ensurePlaces(o *Options) error {
+func ensurePlaces(o *Options, fs []*inventory.Inventory) error {
 	if _, err := o.StateDir.Ensure(); err != nil {
 		return err
 	}
-	if o.Inventory.Defaults.BackupDir == "" {
-		if _, err := o.StateDir.Ensure("backups"); err != nil {
-			return err
+	for _, f := range fs {
+		if f.Defaults.BackupDir == "" {
+			if _, err := o.StateDir.Ensure("backups"); err != nil {
+				return err
+			}
+			break
 		}
 	}
 	return nil
@@ -103,7 +122,7 @@ const clearBackupWarning = "backups are NOT encrypted: they hold live login toke
 // backupRecipients reads the inventory's recipients for the unit (the defaults' and the
 // product's); recipients files are relative to the inventory.
 func (u *unit) backupRecipients() error {
-	inv := u.o.Inventory
+	inv := u.file()
 	values := append(append([]string(nil), inv.Defaults.BackupRecipients...), u.inv.BackupRecipients...)
 	rs, err := backup.ParseRecipientValues(values, inv.Resolve)
 	if err != nil {

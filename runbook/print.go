@@ -10,7 +10,7 @@ import (
 
 // printPlan shows what will happen to one product, before anything does.
 func (u *unit) printPlan(w io.Writer) {
-	fmt.Fprintf(w, "\n== %s (%s)\n", u.prod.Name, u.prod.ID)
+	fmt.Fprintf(w, "\n== %s (%s)\n", u.prod.Name, termsafe.Field(u.name))
 	if u.report.Status == StatusSkipped {
 		fmt.Fprintf(w, "   already done in run %s: skipped\n", u.journal.RunID)
 		return

@@ -282,7 +282,7 @@ func (u *unit) dropMinted(ctx context.Context) {
 	k, err := u.store.DeleteID(ctx, id)
 	if err != nil {
 		u.step("proof-delete", "error", map[string]any{"row_id": id, "error": err.Error()})
-		fmt.Fprintf(u.o.Err, "%s: warning: %v; the next run deletes it, or delete it yourself by its id\n", u.prod.ID, err)
+		fmt.Fprintf(u.o.Err, "%s: warning: %v; the next run deletes it, or delete it yourself by its id\n", u.name, err)
 		return
 	}
 	u.step("proof-delete", "ok", map[string]any{"row_id": id, "deleted": k})

@@ -78,14 +78,14 @@ func (u *unit) replayAfter(ctx context.Context) {
 // failure names a cookie that still logs in, with the next step.
 func (u *unit) failure(node, source, user string, out verify.Outcome) ProofFailure {
 	next := fmt.Sprintf("%s keeps the token outside the node's memory (a replicated or persisted cache, a persisted session): "+
-		"find where, then restart the nodes: reauth restart --config %s --product %s", u.prod.Name, u.o.Inventory.Path, u.prod.ID)
+		"find where, then restart the nodes: reauth restart --config %s --product %s", u.prod.Name, u.file().Path, u.prod.ID)
 	if u.useAPI() {
 		next = fmt.Sprintf("the session API ended the sessions but the node still honours the remember-me token (its cache): "+
-			"do a rolling restart of %s: reauth restart --config %s --product %s", u.prod.Name, u.o.Inventory.Path, u.prod.ID)
+			"do a rolling restart of %s: reauth restart --config %s --product %s", u.prod.Name, u.file().Path, u.prod.ID)
 	}
 	if source == SourceSession {
 		next = fmt.Sprintf("node %s still holds a session started before the run: its restart did not clear its sessions "+
-			"(Tomcat session persistence? see --clear-persisted-sessions), then: reauth restart --config %s --product %s", node, u.o.Inventory.Path, u.prod.ID)
+			"(Tomcat session persistence? see --clear-persisted-sessions), then: reauth restart --config %s --product %s", node, u.file().Path, u.prod.ID)
 	}
 	return ProofFailure{Node: node, User: user, Source: source, Cookie: out.Cookie, Next: next}
 }
@@ -227,5 +227,5 @@ func nonEmpty(a, b string) string {
 // cookies.
 func (u *unit) notVerifiedWarning() error {
 	pr := u.report.Verify.Proof
-	return reauth.WithHint(fmt.Errorf("%s: not verified: proof level %s (%s)", u.prod.ID, pr.Level, strings.Join(pr.NotProven, "; ")), pr.HowToProve)
+	return reauth.WithHint(fmt.Errorf("%s: not verified: proof level %s (%s)", u.name, pr.Level, strings.Join(pr.NotProven, "; ")), pr.HowToProve)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/reauth/reauth/audit"
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/internal/termsafe"
+	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -77,12 +78,13 @@ func revoke(ctx context.Context, o *RevokeOptions, rep *RevokeReport) error {
 		return err
 	}
 	rep.Product = string(ip.ID)
+	pf := inv.FileOf(ip) // the file the product is written in: its paths and backup settings
 	prod, err := atlassian.Lookup(string(ip.ID))
 	if err != nil {
 		return reauth.Usage("", "%v", err)
 	}
 	if prod.SessionAPI == "" {
-		return reauth.Refused(fmt.Sprintf("use 'reauth purge --product %s --user U' and then 'reauth restart --config %s'", ip.ID, inv.Path),
+		return reauth.Refused(fmt.Sprintf("use 'reauth purge --product %s --user U' and then 'reauth restart --config %s'", ip.ID, pf.Path),
 			"%s has no REST endpoint that ends a user's sessions: revoke cannot do it without a restart", prod.Name)
 	}
 	auth, err := apimode.AuthFrom(ip.Admin, o.Getenv)
@@ -110,7 +112,7 @@ func revoke(ctx context.Context, o *RevokeOptions, rep *RevokeReport) error {
 		return reauth.Refused("use 'reauth purge --user' and a rolling restart ('reauth restart') instead", "%s", sup.Why)
 	}
 
-	st, _, err := OpenStoreTimeout(ctx, inv, ip, prod, o.Getenv, o.Prompt, o.ConnectTimeout)
+	st, _, err := OpenStoreTimeout(ctx, pf, ip, prod, o.Getenv, o.Prompt, o.ConnectTimeout)
 	if err != nil {
 		return err
 	}
@@ -135,18 +137,18 @@ func revoke(ctx context.Context, o *RevokeOptions, rep *RevokeReport) error {
 		return nil
 	}
 
-	rcpts, err := backup.ParseRecipientValues(append(append([]string(nil), inv.Defaults.BackupRecipients...), ip.BackupRecipients...), inv.Resolve)
+	rcpts, err := backup.ParseRecipientValues(append(append([]string(nil), pf.Defaults.BackupRecipients...), ip.BackupRecipients...), pf.Resolve)
 	if err != nil {
 		return reauth.Usage("backup_recipients lists age or SSH public keys, or recipients files", "backup_recipients: %v", err)
 	}
-	if len(rcpts) == 0 && inv.Defaults.RequireEncryptedBackups {
+	if len(rcpts) == 0 && pf.Defaults.RequireEncryptedBackups {
 		return reauth.Refused("add defaults.backup_recipients to the inventory", "the inventory requires encrypted backups and names no recipient; nothing was changed")
 	}
 	if err := askTyped(&o.Options, fmt.Sprintf("Type %q to delete %d token(s) and end the sessions of %d user(s): ",
 		ip.ID, plan.ToDelete, len(users)), string(ip.ID)); err != nil {
 		return err
 	}
-	if err := ensurePlaces(&o.Options); err != nil {
+	if err := ensurePlaces(&o.Options, []*inventory.Inventory{pf}); err != nil {
 		return err
 	}
 	now := o.Now()
@@ -157,7 +159,7 @@ func revoke(ctx context.Context, o *RevokeOptions, rep *RevokeReport) error {
 	}
 	defer alog.Close()
 	rep.AuditLog = logPath
-	path := filepath.Join(backupDir(&o.Options), fmt.Sprintf("reauth-revoke-%s-%s.jsonl.gz", prod.ID, now.UTC().Format("20060102T150405.000Z")))
+	path := filepath.Join(backupDir(&o.Options, pf), fmt.Sprintf("reauth-revoke-%s-%s.jsonl.gz", prod.ID, now.UTC().Format("20060102T150405.000Z")))
 	// Tokens first: once they are gone no browser can log itself back in while its session ends.
 	pres, err := st.Purge(ctx, sqlstore.PurgeOptions{Users: users, BackupPath: path, ReauthVersion: o.Version, BackupRecipients: rcpts})
 	rep.Deleted, rep.Backup, rep.SHA256 = pres.Deleted, path, pres.SHA256

@@ -1,9 +1,11 @@
-// Package runbook is the whole job of `reauth run`, for every product of an inventory, in order:
+// Package runbook is the whole job of `reauth run`, for every product of an inventory:
 // discover → preflight → plan → confirm → lock → canary capture → purge with backup → rolling
 // restart → verify → report. Each product is its own unit (own lock, backup, journal, restart
 // order). Everything that can be checked is checked for every product before anything changes;
-// then the products run one after another, and the first failure stops the run so that no product
-// is left half-done and the ones after it are untouched.
+// then the products work at the same time (Options.Parallel at most), under the ordering rules of
+// schedule.go. A product that fails does not stop the others mid-way: those working finish (or stop
+// at their next safe point on Ctrl-C), those not yet started stay untouched, and --resume
+// continues exactly the products that did not finish.
 package runbook
 
 import (
@@ -42,6 +44,10 @@ type Options struct {
 	ProofSample int
 	// ConnectTimeout bounds each database connection (0: sqlstore.DefaultConnectTimeout).
 	ConnectTimeout time.Duration
+	// Parallel is how many products work at once (0: the inventory's defaults.parallel, else all).
+	Parallel int
+	// Live: Err is a terminal, so the progress lines (one per product) are redrawn in place.
+	Live bool
 	// Stop asks the run to stop at the next safe point (the first Ctrl-C): after the current purge
 	// batch, or before the next node (the node being restarted is still waited for). Cancelling
 	// ctx instead abandons every wait at once (the second Ctrl-C).
@@ -162,12 +168,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		return rep, nil
 	}
+	sched := newScheduler(units, o.Stop)
+	order, err := sched.startOrder()
+	if err != nil {
+		rep.Error = err.Error()
+		return rep, err
+	}
 	if err := confirmAll(o, units); err != nil {
 		rep.Error = err.Error()
 		return rep, err
 	}
 
-	if err := ensurePlaces(&o); err != nil {
+	if err := ensurePlaces(&o, files(units)); err != nil {
 		rep.Error = err.Error()
 		return rep, err
 	}
@@ -181,23 +193,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.AuditLog = logPath
 	logRunStart(alog, o, units, logPath)
 
-	var runErr error
-	for i, u := range units {
-		u.audit = alog
-		if runErr == nil && o.Stop.Stopping() {
-			runErr = reauth.ErrInterrupted
-		}
-		if runErr != nil {
-			u.report.Status = StatusNotStarted
-			continue
-		}
-		runErr = u.execute(ctx)
-		if runErr != nil {
-			for _, rest := range units[i+1:] {
-				rest.report.Status = StatusNotStarted
-			}
-		}
-	}
+	runErr := runAll(ctx, o, order, sched)
 	syncReports(rep, units)
 	rep.Verified = runErr == nil && allVerified(units)
 	if runErr != nil {

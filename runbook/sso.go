@@ -47,8 +47,8 @@ func (s *SSOReport) Summary() string {
 }
 
 // mustPrecede reports whether unit a must end its sessions before unit b starts, and why: Crowd
-// before every application that trusts Crowd SSO. (The rule a scheduler of products orders by;
-// the sequential run applies it through orderUnits.)
+// before every application that trusts Crowd SSO. orderUnits puts Crowd first; the scheduler
+// applies it as crowdSessionsFirst (schedule.go).
 func mustPrecede(a, b *unit) (bool, string) {
 	if a.prod.ID != atlassian.Crowd || b.prod.ID == atlassian.Crowd || b.report.SSO == nil || b.report.SSO.Provider != string(atlassian.Crowd) {
 		return false, ""

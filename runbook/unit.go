@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 	"github.com/reauth/reauth/audit"
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/cookiefile"
-	"github.com/reauth/reauth/internal/termsafe"
+	"github.com/reauth/reauth/internal/liveview"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/methods"
@@ -61,6 +62,10 @@ type ProductReport struct {
 // unit is one product's run.
 type unit struct {
 	o         *Options
+	name      string // the product as the run names it: its id, or id@inventory when one id is there twice
+	sched     *scheduler
+	view      *liveview.View
+	err       error // how its run ended
 	inv       *inventory.Product
 	prod      atlassian.Product
 	db        reauth.Database
@@ -91,7 +96,7 @@ type unit struct {
 func (u *unit) close() {
 	if u.unlock != nil {
 		if err := u.unlock(); err != nil {
-			fmt.Fprintf(u.o.Err, "warning: %s: release the run lock: %v\n", u.prod.ID, err)
+			fmt.Fprintf(u.o.Err, "warning: %s: release the run lock: %v\n", u.name, err)
 		}
 	}
 	if u.store != nil {
@@ -102,18 +107,22 @@ func (u *unit) close() {
 	}
 }
 
-// selected reports whether the operator asked for product id (all when none named).
-func selected(o Options, id string) bool {
+// selected reports whether the operator asked for the product, by its name or its id (all when
+// none named).
+func selected(o Options, ip *inventory.Product) bool {
 	if len(o.Products) == 0 {
 		return true
 	}
 	for _, p := range o.Products {
-		if strings.EqualFold(p, id) {
+		if strings.EqualFold(p, ip.Label()) || strings.EqualFold(p, string(ip.ID)) {
 			return true
 		}
 	}
 	return false
 }
+
+// file is the inventory file the product is written in: its relative paths and defaults.
+func (u *unit) file() *inventory.Inventory { return u.o.Inventory.FileOf(u.inv) }
 
 // prepareAll discovers every product: database, token table, nodes and restart methods. It only
 // reads. The first product that cannot be discovered stops everything (nothing has changed).
@@ -121,13 +130,13 @@ func prepareAll(ctx context.Context, o Options) ([]*unit, error) {
 	var units []*unit
 	for i := range o.Inventory.Products {
 		ip := &o.Inventory.Products[i]
-		if !selected(o, string(ip.ID)) {
+		if !selected(o, ip) {
 			continue
 		}
-		u := &unit{o: &o, inv: ip}
+		u := &unit{o: &o, inv: ip, name: ip.Label()}
 		units = append(units, u)
 		if err := u.prepare(ctx); err != nil {
-			return units, fmt.Errorf("%s: %w", ip.ID, err)
+			return units, fmt.Errorf("%s: %w", ip.Label(), err)
 		}
 	}
 	if len(units) == 0 {
@@ -150,10 +159,10 @@ func (u *unit) prepare(ctx context.Context) error {
 		return err
 	}
 	u.prod = prod
-	u.report = ProductReport{Product: string(ip.ID), Status: StatusPlanned, Excluded: ip.ExcludeUsers}
+	u.report = ProductReport{Product: u.name, Status: StatusPlanned, Excluded: ip.ExcludeUsers}
 	// Ctrl-C has no safe point to wait for while connecting: the first one stops the connect.
 	cctx, cancel := stopContext(ctx, o.Stop)
-	st, db, err := OpenStoreTimeout(cctx, o.Inventory, ip, prod, o.Getenv, o.Prompt, o.ConnectTimeout)
+	st, db, err := OpenStoreTimeout(cctx, u.file(), ip, prod, o.Getenv, o.Prompt, o.ConnectTimeout)
 	cancel()
 	if err != nil {
 		return err
@@ -177,12 +186,12 @@ func (u *unit) prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	u.rplan, u.closePlan, err = methods.Plan(ctx, o.Inventory, ip, o.Getenv)
+	u.rplan, u.closePlan, err = methods.Plan(ctx, u.file(), ip, o.Getenv)
 	if err != nil {
 		return err
 	}
 	u.ropts = rolloutOptions(o, ip, u)
-	jp := journalPath(o, string(ip.ID))
+	jp := journalPath(o, ip)
 	j, ok, err := loadJournal(jp)
 	if err != nil {
 		return reauth.Refused("pass --state-dir DIR naming a private directory you can write to (it holds the journals)", "%v", err)
@@ -272,8 +281,8 @@ func loadJar(path string, p atlassian.Product) ([]*http.Cookie, error) {
 // rolloutOptions are the inventory's timeouts (as `reauth restart` reads them) plus the restart
 // journal, the one `reauth restart` uses: a rollout left by either is resumed by either.
 func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options {
-	ro := methods.Options(o.Inventory, ip)
-	ro.JournalPath = restartJournalPath(o, string(ip.ID))
+	ro := methods.Options(o.Inventory.FileOf(ip), ip)
+	ro.JournalPath = restartJournalPath(o, ip)
 	ro.ClearPersistedSessions = o.ClearPersistedSessions
 	ro.HTTP = o.HTTP
 	ro.Events = u.progress
@@ -284,7 +293,7 @@ func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options 
 
 func (u *unit) progress(e rollout.Event) {
 	u.logNodeEvent(e)
-	line := fmt.Sprintf("%s %s: %s", u.prod.ID, e.Node, e.Phase)
+	line := fmt.Sprintf("%s: %s", e.Node, e.Phase)
 	if e.State != "" {
 		line += " (" + e.State + ")"
 	}
@@ -294,7 +303,7 @@ func (u *unit) progress(e rollout.Event) {
 	if e.Message != "" {
 		line += ": " + e.Message
 	}
-	fmt.Fprintln(u.o.Err, termsafe.Field(line)) // node names and states may come from outside
+	u.show(line) // escaped there: node names and states may come from outside
 }
 
 // preflightAll checks every product before anything changes and reports every problem at once.
@@ -306,7 +315,7 @@ func preflightAll(ctx context.Context, o Options, units []*unit) error {
 			continue
 		}
 		if err := u.preflight(ctx); err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", u.prod.ID, err))
+			problems = append(problems, fmt.Sprintf("%s: %v", u.name, err))
 			if reauth.CodeOf(err) == reauth.ExitLocked {
 				code = reauth.ExitLocked
 			}
@@ -358,7 +367,7 @@ func (u *unit) plan(ctx context.Context) error {
 	po := sqlstore.PurgeOptions{CutoffID: u.journal.CutoffID, ExcludeUsers: u.inv.ExcludeUsers}
 	p, err := u.store.Plan(ctx, po)
 	if err != nil {
-		return fmt.Errorf("%s: plan the purge: %w", u.prod.ID, err)
+		return fmt.Errorf("%s: plan the purge: %w", u.name, err)
 	}
 	u.purge = p
 	u.report.CutoffID, u.report.ToDelete = p.CutoffID, p.ToDelete
@@ -368,7 +377,7 @@ func (u *unit) plan(ctx context.Context) error {
 	if u.useAPI() && !(u.resumed && len(u.journal.APIUsers) > 0) {
 		users, err := u.store.SessionUsers(ctx, u.inv.ExcludeUsers)
 		if err != nil {
-			return fmt.Errorf("%s: list the users whose sessions to end: %w", u.prod.ID, err)
+			return fmt.Errorf("%s: list the users whose sessions to end: %w", u.name, err)
 		}
 		u.report.Mode.Users = len(users)
 	} else if u.useAPI() {
@@ -383,7 +392,7 @@ func confirmAll(o Options, units []*unit) error {
 			continue
 		}
 		err := askTyped(&o, fmt.Sprintf("Type %q to purge %d token(s) and restart %d node(s) of %s: ",
-			string(u.prod.ID), u.purge.ToDelete, len(u.rplan.Nodes), u.prod.Name), string(u.prod.ID))
+			u.name, u.purge.ToDelete, len(u.rplan.Nodes), u.prod.Name), u.name)
 		if err != nil {
 			return err
 		}
@@ -412,12 +421,15 @@ func askTyped(o *Options, prompt, expect string) error {
 }
 
 func (u *unit) backupPath() string {
-	dir := backupDir(u.o)
-	name := fmt.Sprintf("reauth-%s-%s", u.prod.ID, u.o.Now().UTC().Format("20060102T150405.000Z"))
+	dir := backupDir(u.o, u.file())
+	name := fmt.Sprintf("reauth-%s-%s", fileSafe.ReplaceAllString(u.name, "_"), u.o.Now().UTC().Format("20060102T150405.000Z"))
 	if n := len(u.journal.Backups); n > 0 {
 		name += fmt.Sprintf("-part%d", n+1)
 	}
 	return filepath.Join(dir, name+".jsonl.gz")
 }
+
+// fileSafe matches what a product's name may hold that a file name should not (id@/path/b.yaml).
+var fileSafe = regexp.MustCompile(`[^A-Za-z0-9@._-]+`)
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }

@@ -89,7 +89,7 @@ func revoke(ctx context.Context, streams IO, o *revokeOptions) (*runbook.RevokeR
 	if _, err := runbook.RevokeUsers(o.users); err != nil {
 		return failed(err)
 	}
-	inv, err := loadInventory(o.config)
+	inv, err := loadInventory([]string{o.config})
 	if err != nil {
 		return failed(err)
 	}

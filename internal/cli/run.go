@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,8 @@ import (
 )
 
 type runOptions struct {
-	config   string
+	configs  []string
+	parallel int
 	products []string
 	dryRun   bool
 	yes      bool
@@ -31,11 +33,11 @@ type runOptions struct {
 func newRunCmd(streams IO) *cobra.Command {
 	o := &runOptions{}
 	c := &cobra.Command{
-		Use:   "run --config FILE [--dry-run] [--yes] [--resume] [--json] [--report FILE.html|FILE.md]",
+		Use:   "run --config FILE [--config FILE]... [--parallel N] [--dry-run] [--yes] [--resume] [--json] [--report FILE.html|FILE.md]",
 		Short: "The whole job: preflight, plan, purge with backup, rolling restart, verify, report",
 		Long: `run forces every user of every product in the inventory to log in again, and proves it.
 
-For each product, in order:
+For each product (the products at the same time, see "Several products" below):
   1. discover   the database (from the home directory or the inventory), token table, nodes
   2. preflight  DB reachable, delete rights, table shape, lock free, every node RUNNING, every
                 restart method reachable (SSH host keys, kube access), Tomcat session persistence.
@@ -64,8 +66,28 @@ restart seen (or every API call succeeded). A run that could replay no cookie en
 false with proof.level "tokens-only" and a warning (exit 0); a cookie that still logs in fails the
 run (exit 1), naming the node and user.
 
-A failure stops the run and says what was done and what was not; --resume continues from the
-journal: it never purges twice and restarts only nodes not yet restarted.
+A failure stops that product and says what was done and what was not; --resume continues from
+the journal: it never purges twice and restarts only nodes not yet restarted.
+
+Several products: they work at the same time, each restarting its own nodes one at a time.
+--parallel N bounds how many at once (default: defaults.parallel in the inventory, else all;
+--parallel 1 does one product after another). Products whose databases are on one server
+(same host:port) purge one at a time. Progress is one line per product, redrawn in place on a
+terminal, plain lines prefixed with the product otherwise; the report groups per product and
+every audit line names its product. A product that fails does not stop the others mid-way: those
+working finish (on Ctrl-C, each stops at its own next safe point), those not yet started stay
+untouched; the report says how each ended and the exit code is the most severe (1 failed, then
+3 partial, 130 interrupted, 5 locked, 4 refused). --resume continues only the products that did
+not finish.
+
+Several inventories: repeat --config (estates split by team or region), or list other files in
+an inventory's include: (paths relative to the including file). Each product keeps its own
+file's relative paths, timeouts, backup directory and journal; the run's audit log and
+defaults.parallel come from the first file (another file naming a different audit_log is
+refused; the smallest parallel wins). A file read twice (an include cycle, a file given and
+included) and a product home or database listed twice are refused before anything changes,
+naming the files. A product id in several files is named id@file (e.g. jira@emea) in the
+output, the report, the audit log and --product.
 
 Where files go: journals in reauth's state directory ($XDG_STATE_HOME/reauth, else
 ~/.local/state/reauth, created 0700; --state-dir moves it), never beside the inventory (which may
@@ -86,15 +108,19 @@ restart step a run left, and the other way round: both use one journal.`,
   reauth run --config reauth.yaml --report incident-4711.html
 
   # After a failure was fixed (a node that did not come back, a lost DB connection):
-  reauth run --config reauth.yaml --resume`,
+  reauth run --config reauth.yaml --resume
+
+  # Two teams' inventories in one run, two products at a time:
+  reauth run --config emea.yaml --config apac.yaml --parallel 2`,
 		Args: needArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runRun(c.Context(), streams, o)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.config, "config", "", "the inventory file (reauth.yaml)")
-	f.StringSliceVar(&o.products, "product", nil, "only these products of the inventory")
+	f.StringArrayVar(&o.configs, "config", nil, "the inventory file (reauth.yaml); repeat it for several inventories")
+	f.IntVar(&o.parallel, "parallel", 0, "how many products work at once (default: defaults.parallel in the inventory, else all; 1: one after another)")
+	f.StringSliceVar(&o.products, "product", nil, "only these products of the inventory (an id, or id@file where the id is in several files)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "do every read and print the plan; delete and restart nothing")
 	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (scripts)")
 	f.BoolVar(&o.resume, "resume", false, "continue a run that stopped, from its journal")
@@ -113,7 +139,7 @@ restart step a run left, and the other way round: both use one journal.`,
 // runbookOptions turns the common flags into runbook options wired to the streams.
 func runbookOptions(streams IO, inv *inventory.Inventory, quiet bool) runbook.Options {
 	o := runbook.Options{Inventory: inv, Out: streams.Out, Err: streams.Err, Getenv: streams.Getenv,
-		Now: streams.Now, Quiet: quiet}
+		Now: streams.Now, Quiet: quiet, Live: streams.ErrTTY && !quiet}
 	if streams.ReadPassword != nil {
 		o.Prompt = streams.ReadPassword
 	}
@@ -121,26 +147,30 @@ func runbookOptions(streams IO, inv *inventory.Inventory, quiet bool) runbook.Op
 	return o
 }
 
-func loadInventory(path string) (*inventory.Inventory, error) {
-	if path == "" {
+// loadInventory reads the --config files (and the files they include) as one inventory.
+func loadInventory(paths []string) (*inventory.Inventory, error) {
+	if len(paths) == 0 || slices.Contains(paths, "") {
 		return nil, reauth.Usage("pass --config reauth.yaml (see docs in README.md)", "--config is required")
 	}
-	return inventory.Load(path)
+	return inventory.LoadAll(paths)
 }
 
 func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	if err := checkReportFlag(o.report, o.dryRun); err != nil {
 		return err
 	}
-	inv, err := loadInventory(o.config)
+	inv, err := loadInventory(o.configs)
 	if err != nil {
 		return err
 	}
 	if err := checkConnectTimeout("run", o.connect); err != nil {
 		return err
 	}
+	if o.parallel < 0 {
+		return reauth.Usage("use --parallel N with N >= 1 (1: one product after another)", "--parallel %d", o.parallel)
+	}
 	ro := runbookOptions(streams, inv, o.json)
-	ro.ConnectTimeout = o.connect
+	ro.ConnectTimeout, ro.Parallel = o.connect, o.parallel
 	switch o.mode {
 	case "", "auto", "restart", "api":
 	default:

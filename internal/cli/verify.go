@@ -10,7 +10,7 @@ import (
 )
 
 type verifyOptions struct {
-	config   string
+	configs  []string
 	products []string
 	cookies  string
 	json     bool
@@ -41,7 +41,7 @@ naming each problem; with no cookie to replay it exits 0 with "verified": false 
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.config, "config", "", "the inventory file (reauth.yaml)")
+	f.StringArrayVar(&o.configs, "config", nil, "the inventory file (reauth.yaml); repeat it for several inventories")
 	f.StringSliceVar(&o.products, "product", nil, "only these products of the inventory")
 	f.StringVar(&o.cookies, "cookies", "", "a browser's exported cookies (Netscape cookies.txt) that must be rejected")
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the result on stdout")
@@ -51,7 +51,7 @@ naming each problem; with no cookie to replay it exits 0 with "verified": false 
 }
 
 func runVerify(ctx context.Context, streams IO, o *verifyOptions) error {
-	inv, err := loadInventory(o.config)
+	inv, err := loadInventory(o.configs)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,141 @@
+package runbook
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth"
+)
+
+func schedUnits(names ...string) []*unit {
+	var us []*unit
+	for _, n := range names {
+		us = append(us, &unit{name: n, o: &Options{Err: io.Discard}, db: reauth.Database{Engine: reauth.Postgres, Host: "db-" + n, Port: 5432}})
+	}
+	return us
+}
+
+// before is an order rule: the unit named a finishes stage done before b begins stage begin.
+func before(a string, done Stage, b string, begin Stage) OrderRule {
+	return func(x, y *unit) (Stage, Stage, bool) {
+		return done, begin, x.name == a && y.name == b
+	}
+}
+
+// The start order puts a product after those it waits for, else keeps the inventory's order; a
+// cycle is refused, naming the products.
+func TestStartOrder(t *testing.T) {
+	us := schedUnits("jira", "crowd", "confluence")
+	s := newScheduler(us, reauth.Stop{})
+	s.order = []OrderRule{before("crowd", StageSessions, "jira", StageSessions)}
+	got, err := s.startOrder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, u := range got {
+		names = append(names, u.name)
+	}
+	if strings.Join(names, " ") != "crowd jira confluence" {
+		t.Errorf("order %v", names)
+	}
+	s.order = append(s.order, before("jira", StagePurge, "crowd", StageStart))
+	if _, err := s.startOrder(); err == nil || !strings.Contains(err.Error(), "jira, crowd") {
+		t.Errorf("cycle: %v", err)
+	}
+}
+
+// A product waits for the stage another must finish; it may begin once that one finished, and
+// stops (an error naming both) when that one ended without finishing it.
+func TestEnterWaitsForOrder(t *testing.T) {
+	us := schedUnits("crowd", "jira")
+	crowd, jira := us[0], us[1]
+	s := newScheduler(us, reauth.Stop{})
+	s.order = []OrderRule{before("crowd", StageSessions, "jira", StageSessions)}
+	ctx := context.Background()
+	if err := s.enter(ctx, jira, StagePurge); err != nil {
+		t.Fatal(err) // the rule is about sessions: the purge may overlap
+	}
+	s.leave(jira, StagePurge, true)
+	entered := make(chan error, 1)
+	go func() { entered <- s.enter(ctx, jira, StageSessions) }()
+	if err := s.enter(ctx, crowd, StageSessions); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-entered:
+		t.Fatalf("jira began its sessions before crowd finished its own (%v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	s.leave(crowd, StageSessions, true)
+	if err := <-entered; err != nil {
+		t.Fatal(err)
+	}
+
+	us = schedUnits("crowd", "jira")
+	crowd, jira = us[0], us[1]
+	s = newScheduler(us, reauth.Stop{})
+	s.order = []OrderRule{before("crowd", StageSessions, "jira", StageSessions)}
+	go func() { entered <- s.enter(ctx, jira, StageVerify) }() // a resumed jira: a later stage waits too
+	s.end(crowd, false)
+	if err := <-entered; err == nil || !strings.Contains(err.Error(), "crowd did not finish its sessions") {
+		t.Fatalf("jira after crowd failed: %v", err)
+	}
+}
+
+// Products on one database server purge one at a time; on different servers at once. Ctrl-C
+// stops a product waiting before its purge, not one about to verify.
+func TestSameServerPurgesOneAtATime(t *testing.T) {
+	us := schedUnits("jira", "bitbucket", "confluence")
+	us[1].db.Host = "DB-jira" // the same server, spelled otherwise
+	jira, bb, conf := us[0], us[1], us[2]
+	stop, fire := reauth.NewStop()
+	s := newScheduler(us, stop)
+	ctx := context.Background()
+	if err := s.enter(ctx, jira, StagePurge); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.enter(ctx, conf, StagePurge); err != nil {
+		t.Fatal(err) // another server: at once
+	}
+	entered := make(chan error, 1)
+	go func() { entered <- s.enter(ctx, bb, StagePurge) }()
+	select {
+	case err := <-entered:
+		t.Fatalf("bitbucket purged while jira purged on its server (%v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	s.leave(jira, StagePurge, true)
+	if err := <-entered; err != nil {
+		t.Fatal(err)
+	}
+	go func() { entered <- s.enter(ctx, jira, StagePurge) }()
+	fire()
+	if err := <-entered; reauth.CodeOf(err) != reauth.ExitInterrupted {
+		t.Fatalf("Ctrl-C while waiting: %v", err)
+	}
+	if err := s.enter(ctx, conf, StageVerify); err != nil {
+		t.Fatalf("verify after Ctrl-C: %v", err)
+	}
+}
+
+// The exit code of several products is the most severe of theirs.
+func TestCombineMostSevere(t *testing.T) {
+	us := schedUnits("jira", "confluence", "bamboo")
+	us[0].err = reauth.ErrInterrupted
+	us[1].err = reauth.WithHint(&reauth.Error{Code: reauth.ExitPartial, Op: "restart"}, "resume")
+	err := combine(us)
+	if reauth.CodeOf(err) != reauth.ExitPartial || reauth.HintOf(err) != "resume" || !strings.Contains(err.Error(), "2 products did not finish") ||
+		!strings.Contains(err.Error(), "jira: interrupted") || !strings.Contains(err.Error(), "confluence: restart") {
+		t.Fatalf("combined: %v (%d, %q)", err, reauth.CodeOf(err), reauth.HintOf(err))
+	}
+	if combine(us[2:]) != nil {
+		t.Fatal("no error, combined, is an error")
+	}
+	if reauth.MostSevere(reauth.ExitOK, reauth.ExitLocked, reauth.ExitFailed, reauth.ExitPartial) != reauth.ExitFailed {
+		t.Fatal("failed is the most severe")
+	}
+}
