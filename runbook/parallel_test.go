@@ -219,3 +219,113 @@ func TestRunOneProductFailsOthersFinish(t *testing.T) {
 		t.Fatalf("resume restarted confluence again: %v -> %v", confPIDs, got)
 	}
 }
+
+// Several inventories: --config twice runs both files' products; an include: list does the same;
+// an include cycle and one product home in two files are refused (exit 2) naming the files, and
+// change nothing: no node restarted, no audit line, no journal.
+func TestRunSeveralInventories(t *testing.T) {
+	jira := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2, RememberFraction: 1})
+	conf := up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 1, Users: 2, RememberFraction: 1})
+	root := t.TempDir()
+	for _, d := range []string{"a", "b", "dup"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := writeInventory(t, filepath.Join(root, "a"), product{c: jira, proofUser: "admin"})
+	b := writeInventory(t, filepath.Join(root, "b"), product{c: conf, proofUser: "admin"})
+	rewrite(t, b, func(s string) string { // one run, one audit log: b leaves it to the first file
+		return strings.Replace(s, "  audit_log: "+filepath.Join(root, "b", "audit.jsonl")+"\n", "", 1)
+	})
+	auditLog := filepath.Join(root, "a", "audit.jsonl")
+
+	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", a, "--config", b, "--yes", "--json")
+	if code != 0 {
+		t.Fatalf("--config twice: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if got := productStatuses(decode(t, stdout)); got != "jira=done confluence=done" {
+		t.Fatalf("--config twice: %s", got)
+	}
+	es := runAudit(t, auditLog)
+	stepSpan(t, es, "jira", "lock", "verify")
+	stepSpan(t, es, "confluence", "lock", "verify")
+
+	estate := filepath.Join(root, "estate.yaml")
+	if err := os.WriteFile(estate, []byte("defaults: {audit_log: a/audit.jsonl}\ninclude: [a/reauth.yaml, b/reauth.yaml]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = reauthCmd(t, nil, "run", "--config", estate, "--yes", "--json", "--parallel", "1")
+	if code != 0 {
+		t.Fatalf("include: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if got := productStatuses(decode(t, stdout)); got != "jira=done confluence=done" {
+		t.Fatalf("include: %s", got)
+	}
+	es = runAudit(t, auditLog)
+	if j, c := stepSpan(t, es, "jira", "lock", "verify"), stepSpan(t, es, "confluence", "lock", "verify"); j.overlaps(c) {
+		t.Errorf("--parallel 1: jira %v and confluence %v overlap", j, c)
+	}
+
+	// Refusals change nothing.
+	cyc1, cyc2, dup := filepath.Join(root, "cyc1.yaml"), filepath.Join(root, "cyc2.yaml"), filepath.Join(root, "dup", "reauth.yaml")
+	writeFile(t, cyc1, "include: [cyc2.yaml]\n")
+	writeFile(t, cyc2, "include: [cyc1.yaml, a/reauth.yaml]\n")
+	writeInventory(t, filepath.Join(root, "dup"), product{c: jira})
+	rewrite(t, dup, func(s string) string {
+		return strings.Replace(s, "  audit_log: "+filepath.Join(root, "dup", "audit.jsonl")+"\n", "", 1)
+	})
+	pids := fmt.Sprint(jira.PIDs(), conf.PIDs())
+	before, _ := os.ReadFile(auditLog)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--config", cyc1}, []string{"include cycle", "cyc1.yaml → ", "cyc2.yaml → "}},
+		{[]string{"--config", a, "--config", dup}, []string{"product home " + jira.Home() + " is listed twice", a + ":", dup + ":"}},
+		{[]string{"--config", a, "--config", a}, []string{"read twice", a}},
+	} {
+		stdout, stderr, code := reauthCmd(t, nil, append(append([]string{"run"}, tc.args...), "--yes")...)
+		if code != int(reauth.ExitUsage) {
+			t.Fatalf("%v: exit %d, want 2\n%s\n%s", tc.args, code, stdout, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr does not say %q:\n%s", tc.args, w, stderr)
+			}
+		}
+		if !strings.Contains(stderr, "hint:") {
+			t.Errorf("%v: no hint:\n%s", tc.args, stderr)
+		}
+	}
+	after, _ := os.ReadFile(auditLog)
+	if got := fmt.Sprint(jira.PIDs(), conf.PIDs()); got != pids || len(after) != len(before) {
+		t.Fatalf("a refused run changed something: pids %s -> %s, audit log %d -> %d bytes", pids, got, len(before), len(after))
+	}
+}
+
+func productStatuses(r runJSON) string {
+	var s []string
+	for _, p := range r.Products {
+		s = append(s, p.Product+"="+p.Status)
+	}
+	return strings.Join(s, " ")
+}
+
+func rewrite(t *testing.T, path string, f func(string) string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, f(string(b)))
+}
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
