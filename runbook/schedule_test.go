@@ -25,6 +25,16 @@ func before(a string, done Stage, b string, begin Stage) OrderRule {
 	}
 }
 
+// stillWaiting fails when an enter returned within 100 ms: it should still be waiting.
+func stillWaiting(t *testing.T, entered <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-entered:
+		t.Fatalf("%s (%v)", what, err)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
 // The start order puts a product after those it waits for, else keeps the inventory's order; a
 // cycle is refused, naming the products.
 func TestStartOrder(t *testing.T) {
@@ -65,11 +75,7 @@ func TestEnterWaitsForOrder(t *testing.T) {
 	if err := s.enter(ctx, crowd, StageSessions); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-entered:
-		t.Fatalf("jira began its sessions before crowd finished its own (%v)", err)
-	case <-time.After(100 * time.Millisecond):
-	}
+	stillWaiting(t, entered, "jira began its sessions before crowd finished its own")
 	s.leave(crowd, StageSessions, true)
 	if err := <-entered; err != nil {
 		t.Fatal(err)
@@ -103,11 +109,7 @@ func TestSameServerPurgesOneAtATime(t *testing.T) {
 	}
 	entered := make(chan error, 1)
 	go func() { entered <- s.enter(ctx, bb, StagePurge) }()
-	select {
-	case err := <-entered:
-		t.Fatalf("bitbucket purged while jira purged on its server (%v)", err)
-	case <-time.After(100 * time.Millisecond):
-	}
+	stillWaiting(t, entered, "bitbucket purged while jira purged on its server")
 	s.leave(jira, StagePurge, true)
 	if err := <-entered; err != nil {
 		t.Fatal(err)
