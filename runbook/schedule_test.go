@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
 )
 
 func schedUnits(names ...string) []*unit {
@@ -139,5 +140,36 @@ func TestCombineMostSevere(t *testing.T) {
 	}
 	if reauth.MostSevere(reauth.ExitOK, reauth.ExitLocked, reauth.ExitFailed, reauth.ExitPartial) != reauth.ExitFailed {
 		t.Fatal("failed is the most severe")
+	}
+}
+
+// Crowd's rule plugs into the scheduler: an application that trusts Crowd SSO begins ending its
+// sessions only once Crowd's have ended (its purge may overlap); one that does not, at once.
+func TestCrowdSessionsFirst(t *testing.T) {
+	us := schedUnits("crowd", "jira", "bitbucket")
+	crowd, jira, bb := us[0], us[1], us[2]
+	crowd.prod, jira.prod, bb.prod = atlassian.Product{ID: atlassian.Crowd}, atlassian.Product{ID: atlassian.Jira}, atlassian.Product{ID: atlassian.Bitbucket}
+	jira.report.SSO = &SSOReport{Provider: string(atlassian.Crowd)}
+	s := newScheduler([]*unit{jira, bb, crowd}, reauth.Stop{})
+	order, err := s.startOrder()
+	if err != nil || order[0] != bb || order[1] != crowd || order[2] != jira {
+		t.Fatalf("start order %v: crowd must start before jira", err)
+	}
+	ctx := context.Background()
+	if err := s.enter(ctx, crowd, StageSessions); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.enter(ctx, jira, StagePurge); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.enter(ctx, bb, StageSessions); err != nil {
+		t.Fatal(err) // bitbucket does not trust Crowd: no wait
+	}
+	entered := make(chan error, 1)
+	go func() { entered <- s.enter(ctx, jira, StageSessions) }()
+	stillWaiting(t, entered, "jira restarted while Crowd's sessions were still being ended")
+	s.leave(crowd, StageSessions, true)
+	if err := <-entered; err != nil {
+		t.Fatal(err)
 	}
 }
