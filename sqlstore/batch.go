@@ -305,11 +305,11 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 	}
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
-	t0 := time.Now()
 	tx, err := b.conn.BeginTx(ctx, &sql.TxOptions{Isolation: s.dialect.TxIsolation()})
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("begin batch: %w", err)
 	}
+	t0 := time.Now()    // lock time: from the first statement that locks rows to the commit
 	defer tx.Rollback() // no-op after Commit
 	rows, err := tx.QueryContext(ctx, text, args...)
 	if err != nil {

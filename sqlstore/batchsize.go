@@ -8,17 +8,26 @@ import (
 
 // Adaptive batch size. Without --batch-size, a purge sizes its batches by how long they hold
 // their locks, as the best online-change tools size their chunks by time: it starts at
-// DefaultBatchSize rows and moves each batch toward TargetBatchTime, between minAdaptiveBatch and
-// MaxAdaptiveBatch rows, by at most half down or up per batch, following a moving average of
-// the rows per millisecond (one batch slowed by a busy CPU does not halve the next). A database that deletes fast gets
-// fewer, larger batches (fewer commits, fsyncs and round trips); one that is loaded, or slow
-// for any reason, gets smaller ones, so that a product's own writes never wait long on them.
+// DefaultBatchSize rows and steers toward TargetBatchTime, between minAdaptiveBatch and
+// MaxAdaptiveBatch rows, AIMD-style:
+//   - increase gently: toward the size a moving average of the rows per millisecond says fits
+//     the target, by at most a quarter (or a hundred rows) per batch;
+//   - decrease at once: a batch over highWater (80% of MaxBatchTime, the budget) sets the next
+//     size from that batch's own rate, and at least halves it; the average restarts from it.
+//
+// A database that deletes fast gets fewer, larger batches (fewer commits, fsyncs and round
+// trips); one that is loaded, or slow for any reason, gets smaller ones at the first slow
+// batch, so that a product's own writes never wait long on them.
 const (
-	// TargetBatchTime is how long an adaptive batch aims to hold its locks: well under the
-	// 100 ms a login may wait on a locked row, with room for the noise of a busy server.
-	TargetBatchTime  = 50 * time.Millisecond
+	// TargetBatchTime is how long an adaptive batch aims to hold its locks, with room under
+	// MaxBatchTime for the noise of a busy server.
+	TargetBatchTime = 50 * time.Millisecond
+	// MaxBatchTime is the budget: a login may wait this long on a locked row, no longer.
+	MaxBatchTime     = 100 * time.Millisecond
 	MaxAdaptiveBatch = 10000
-	minAdaptiveBatch = 200
+	minAdaptiveBatch = 100
+	// highWater is the lock time above which the next batch is cut at once.
+	highWater = MaxBatchTime * 8 / 10
 )
 
 // batchSizer is a purge's batch size: fixed (--batch-size) or adaptive. Safe for the workers
@@ -46,21 +55,36 @@ func (z *batchSizer) size() int {
 
 // observe takes a committed batch of rows rows, asked to hold at most asked, whose transaction
 // held its locks for ms milliseconds. A batch much shorter than asked (the end of a window, or
-// of the purge) says little about the rate and is ignored.
+// of the purge) says little about the rate and is ignored, unless it was slow all the same.
 func (z *batchSizer) observe(rows, asked int, ms float64) {
-	if z.fixed || ms <= 0 || rows < asked/4 || rows == 0 {
+	if z.fixed || ms <= 0 || rows == 0 {
+		return
+	}
+	slow := ms > float64(highWater.Microseconds())/1000
+	if rows < asked/4 && !slow {
 		return
 	}
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	if r := float64(rows) / ms; z.rate == 0 {
-		z.rate = r
-	} else {
-		z.rate += rateWeight * (r - z.rate)
-	}
-	ideal := z.rate * float64(TargetBatchTime.Microseconds()) / 1000
+	target := float64(TargetBatchTime.Microseconds()) / 1000
+	r := float64(rows) / ms
 	cur := float64(z.n)
-	ideal = math.Min(math.Max(ideal, cur/2), cur*3/2)
+	var ideal float64
+	if slow {
+		// Multiplicative decrease, from this batch alone: the average would take several
+		// slow batches to notice.
+		z.rate = r
+		ideal = math.Min(r*target, cur/2)
+	} else {
+		if z.rate == 0 {
+			z.rate = r
+		} else {
+			z.rate += rateWeight * (r - z.rate)
+		}
+		ideal = z.rate * target
+		// (At least a hundred up: sizes are whole hundreds, and a quarter of 100 is none.)
+		ideal = math.Min(math.Max(ideal, cur/2), math.Max(cur*5/4, cur+100))
+	}
 	// Whole hundreds: MySQL's statements carry the LIMIT in their text, and few distinct texts
 	// keep the drivers' statement caches small.
 	n := int(math.Floor(ideal/100)) * 100

@@ -1,6 +1,9 @@
 package sqlstore
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
 func TestBatchSizer(t *testing.T) {
 	fixed := newBatchSizer(PurgeOptions{BatchSize: 700})
@@ -14,14 +17,14 @@ func TestBatchSizer(t *testing.T) {
 	if n := z.size(); n != DefaultBatchSize {
 		t.Fatalf("starts at %d, want %d", n, DefaultBatchSize)
 	}
-	// Fast batches (2000 rows in 10 ms, a quarter of the target): at most 1.5x per batch, up to
+	// Fast batches (2000 rows in 10 ms, a fifth of the target): at most 1.25x (or +100) per batch, up to
 	// the maximum, in whole hundreds.
 	prev := z.size()
 	for range 20 {
 		n := z.size()
 		z.observe(n, n, 10)
 		got := z.size()
-		if got > prev*3/2 || got < prev || got%100 != 0 {
+		if got > max(prev*5/4, prev+100) || got < prev || got%100 != 0 {
 			t.Fatalf("after a fast batch of %d: %d", prev, got)
 		}
 		prev = got
@@ -29,23 +32,25 @@ func TestBatchSizer(t *testing.T) {
 	if prev != MaxAdaptiveBatch {
 		t.Fatalf("fast batches settle at %d, want the maximum %d", prev, MaxAdaptiveBatch)
 	}
-	// A short batch (the end of a window) says nothing about the rate.
-	z.observe(10, prev, 500)
+	// A short, quick batch (the end of a window) says nothing about the rate.
+	z.observe(10, prev, 5)
 	if z.size() != prev {
 		t.Fatalf("a 10-row batch moved the size to %d", z.size())
 	}
-	// Slow batches (ten times the target): at most halved per batch, down to the minimum.
+	// Slow batches (ten times the target): cut at once to what fits the target, down to the
+	// minimum.
 	for range 20 {
 		n := z.size()
 		z.observe(n, n, float64(10*TargetBatchTime.Milliseconds()))
-		if got := z.size(); got < n/2-100 || got > n {
+		if got := z.size(); got > max(n/10, minAdaptiveBatch) {
 			t.Fatalf("after a slow batch of %d: %d", n, got)
 		}
 	}
 	if n := z.size(); n != minAdaptiveBatch {
 		t.Fatalf("slow batches settle at %d, want the minimum %d", n, minAdaptiveBatch)
 	}
-	// On target: the size stays; one batch ten times slower (a busy CPU) does not halve it.
+	// On target: the size stays. One batch a bit slower (under the high water mark) moves it a
+	// little; one over it at least halves it at once.
 	z = newBatchSizer(PurgeOptions{})
 	for range 5 {
 		z.observe(DefaultBatchSize, DefaultBatchSize, float64(TargetBatchTime.Milliseconds()))
@@ -53,8 +58,60 @@ func TestBatchSizer(t *testing.T) {
 	if n := z.size(); n != DefaultBatchSize {
 		t.Fatalf("batches on target moved the size to %d", n)
 	}
-	z.observe(DefaultBatchSize, DefaultBatchSize, float64(10*TargetBatchTime.Milliseconds()))
-	if n := z.size(); n <= DefaultBatchSize/2 || n >= DefaultBatchSize {
-		t.Fatalf("one slow batch moved the size from %d to %d", DefaultBatchSize, n)
+	z.observe(DefaultBatchSize, DefaultBatchSize, float64(highWater.Milliseconds())-5)
+	if n := z.size(); n < DefaultBatchSize*3/4 || n >= DefaultBatchSize {
+		t.Fatalf("a batch under the high water mark moved the size from %d to %d", DefaultBatchSize, n)
+	}
+	n := z.size()
+	z.observe(n, n, float64(highWater.Milliseconds())+5)
+	if got := z.size(); got > n/2 {
+		t.Fatalf("a batch over the high water mark moved the size from %d only to %d", n, got)
+	}
+	// A short batch that was slow all the same counts.
+	n = z.size()
+	z.observe(10, n, 3*float64(MaxBatchTime.Milliseconds()))
+	if got := z.size(); got > n/2 {
+		t.Fatalf("a short, slow batch moved the size from %d only to %d", n, got)
+	}
+}
+
+// TestBatchSizerConverges simulates a database whose batches take rows/rate ms plus noise, with
+// a stall now and then and a rate that drops to a fifth halfway (another job takes the CPU): the
+// size converges near rate × target, never exceeds MaxAdaptiveBatch, and after the drop the
+// batches are back under the budget within a few batches.
+func TestBatchSizerConverges(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	target := float64(TargetBatchTime.Milliseconds())
+	for _, rate := range []float64{15, 40, 100, 1000} { // rows per ms (a fifth of 15 still fits minAdaptiveBatch in the target)
+		z := newBatchSizer(PurgeOptions{})
+		over, afterDrop := 0, -1
+		for i := range 600 {
+			r := rate
+			if i >= 300 {
+				r = rate / 5
+			}
+			n := z.size()
+			if n > MaxAdaptiveBatch || n < minAdaptiveBatch {
+				t.Fatalf("rate %.0f: size %d out of bounds", rate, n)
+			}
+			ms := float64(n) / r * (0.85 + 0.3*rnd.Float64())
+			if i%97 == 50 {
+				ms += 150 // a stall (a checkpoint, an fsync behind another job's writes)
+			}
+			if i >= 300 && ms > float64(MaxBatchTime.Milliseconds()) && i%97 != 50 {
+				over++
+				afterDrop = max(afterDrop, i)
+			}
+			z.observe(n, n, ms)
+			if i == 290 || i == 590 {
+				want := min(max(r*target, minAdaptiveBatch), MaxAdaptiveBatch)
+				if got := float64(z.size()); got < want*0.6 || got > want*1.4 {
+					t.Fatalf("rate %.0f rows/ms: settled at %.0f rows, want about %.0f", r, got, want)
+				}
+			}
+		}
+		if over > 3 || afterDrop > 310 {
+			t.Fatalf("rate %.0f: %d batches over budget after the drop, the last at batch %d", rate, over, afterDrop)
+		}
 	}
 }

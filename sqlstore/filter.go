@@ -98,10 +98,14 @@ func (s *Store) filterSQL(q *query, o PurgeOptions) string {
 		}
 		conds = append(conds, s.qTime+" < "+q.arg(v))
 	}
-	if u := lowerAll(o.Users); len(u) > 0 {
+	if o.usersTable != "" {
+		conds = append(conds, s.tableMatch(o.usersTable))
+	} else if u := lowerAll(o.Users); len(u) > 0 {
 		conds = append(conds, s.userMatch(q, u))
 	}
-	if u := lowerAll(o.ExcludeUsers); len(u) > 0 {
+	if o.excludeTable != "" {
+		conds = append(conds, "("+s.qUser+" IS NULL OR NOT "+s.tableMatch(o.excludeTable)+")")
+	} else if u := lowerAll(o.ExcludeUsers); len(u) > 0 {
 		conds = append(conds, "("+s.qUser+" IS NULL OR NOT "+s.userMatch(q, u)+")")
 	}
 	return strings.Join(conds, " AND ")

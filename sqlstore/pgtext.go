@@ -61,10 +61,10 @@ func (b *batcher) pgTextWindow(ctx context.Context, win idWindow) (n int, ms flo
 			return nil
 		}
 		pc := sc.Conn().PgConn()
-		t0 := time.Now()
 		if err := pc.Exec(ctx, pgTextBegin).Close(); err != nil {
 			return retryable(fmt.Errorf("begin batch: %w", err))
 		}
+		t0 := time.Now() // lock time: from the DELETE to the commit
 		committed := false
 		defer func() {
 			if !committed {

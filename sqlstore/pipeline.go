@@ -65,6 +65,8 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 			}
 		}
 	}
+	o, dropTables := s.userTables(ctx, conns, o)
+	defer dropTables()
 	g := backup.NewGroup(w, s.beforeSync)
 	z := newBatchSizer(o)
 	wd := newWindower(s, o, z, cutoff)

@@ -63,6 +63,10 @@ type PurgeOptions struct {
 	// Purge's ctx only stops it after them. An abandoned batch rolls back; its rows may already
 	// be in the backup (restore skips rows that exist). nil: batches in flight always finish.
 	Abort context.Context
+
+	// usersTable, excludeTable: on a purge's own connections, the temporary tables holding long
+	// Users / ExcludeUsers lists (nametable.go); "" for the inline list.
+	usersTable, excludeTable string
 }
 
 // PurgeProgress is reported after every committed batch.

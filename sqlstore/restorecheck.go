@@ -81,7 +81,7 @@ func (s *Store) storedUserValues(ctx context.Context, names []string) (map[strin
 		return out, nil
 	}
 	q := &query{d: s.dialect}
-	rows, err := s.sql.QueryContext(ctx, "SELECT "+a.key+" FROM "+a.qualified+" WHERE LOWER("+a.name+") IN ("+q.list(names)+") AND "+a.key+" IS NOT NULL", q.args...)
+	rows, err := s.sql.QueryContext(ctx, "SELECT "+a.key+" FROM "+a.qualified+" WHERE "+q.in("LOWER("+a.name+")", names)+" AND "+a.key+" IS NOT NULL", q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("read %s to check the backup's users: %w", a.qualified, err)
 	}

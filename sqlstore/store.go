@@ -83,6 +83,7 @@ type Store struct {
 	noReturning              bool              // test hook: use SELECT … FOR UPDATE + DELETE even where RETURNING exists
 	beforeSync               func() error      // test hook: run by the backup writer before each fsync; an error fails that fsync
 	noPGText                 bool              // test hook: read batches through database/sql on PostgreSQL too
+	noNameTables             bool              // test hook: keep long user lists inline in every batch
 	pgTextBatches            atomic.Int64      // batches the PostgreSQL text path ran (tests check it was used)
 	lockMu                   sync.Mutex
 	lock                     *runLock      // the run lock this store holds (nil when none)
