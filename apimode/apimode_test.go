@@ -3,6 +3,7 @@ package apimode
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -412,5 +413,44 @@ func TestInvalidateRefusesWithoutEndpointOrCredentials(t *testing.T) {
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Fatal("unexpected")
+	}
+}
+
+// TestInvalidateReusesConnections: with 8 workers on one node, a run of 400 users opens at most
+// one connection per worker (the standard transport keeps 2 idle per host, so 6 of the 8
+// workers reconnected for every call), and the connections are closed at the end.
+func TestInvalidateReusesConnections(t *testing.T) {
+	p := product(t, "jira")
+	f := &fakeProduct{version: "9.12.0"}
+	f.answer = func(int64, string, http.ResponseWriter) int {
+		time.Sleep(time.Millisecond) // long enough that the workers overlap
+		return 0
+	}
+	var opened, open atomic.Int64
+	srv := httptest.NewUnstartedServer(f.handler(p))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			opened.Add(1)
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	res, err := Invalidate(context.Background(), Options{Product: p, BaseURL: srv.URL, Auth: adminAuth, Users: users("u", 400), Concurrency: 8})
+	if err != nil || res.Ended != 400 {
+		t.Fatalf("ended %d: %v", res.Ended, err)
+	}
+	if n := opened.Load(); n > 8 {
+		t.Fatalf("%d connections opened for 400 calls by 8 workers: they are not kept alive", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for open.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := open.Load(); n != 0 {
+		t.Fatalf("%d connections still open after the run", n)
 	}
 }

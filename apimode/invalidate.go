@@ -84,9 +84,12 @@ func (o *Options) defaults() error {
 	if o.Auth.IsZero() {
 		return reauth.Usage("add an admin block with a token or password reference to the inventory", "no admin credentials for %s", o.Product.Name)
 	}
-	o.Client = withoutRedirects(o.Client)
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
+	}
+	o.Client = withoutRedirects(o.Client)
+	if o.Client.Transport == nil {
+		o.Client.Transport = pooledTransport(o.Concurrency)
 	}
 	if o.Retries == 0 {
 		o.Retries = 4
@@ -108,6 +111,17 @@ func (o *Options) defaults() error {
 	}
 	o.Breaker.defaults()
 	return nil
+}
+
+// pooledTransport is the standard transport keeping a connection per worker alive between
+// calls. The standard one keeps 2 idle connections per host: with 3 or more workers on a node,
+// every call beyond the second closed its connection and the next one opened a new one (a TCP,
+// and on a real product a TLS, handshake per call, and a socket left in TIME_WAIT).
+func pooledTransport(workers int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(workers, t.MaxIdleConnsPerHost)
+	t.MaxIdleConns = max(workers, t.MaxIdleConns)
+	return t
 }
 
 // outcome of one user.
@@ -186,6 +200,7 @@ feed:
 	}
 	close(jobs)
 	wg.Wait()
+	o.Client.CloseIdleConnections()
 	res := r.result()
 	r.progress(true)
 	return res, r.err(ctx, res)
