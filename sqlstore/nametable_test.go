@@ -74,8 +74,10 @@ func TestExcludeTable(t *testing.T) {
 			s := openStore(t, tg, "jira", Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 			dir := t.TempDir()
 			// With -v, the same purge with the list inline in every batch first (the way before),
-			// stopped after 20 s and restored, for the log's comparison.
-			if testing.Verbose() {
+			// stopped after 20 s and restored, for the log's comparison. PostgreSQL only: pgx
+			// cancels the statement on the server, while MariaDB went on with an abandoned batch's
+			// DELETE for over 25 minutes after its client had gone.
+			if testing.Verbose() && tg.name == "postgres" {
 				s.noNameTables = true
 				t0 := time.Now()
 				ictx, cancel := context.WithTimeout(ctx, 20*time.Second)

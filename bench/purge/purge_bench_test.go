@@ -28,6 +28,11 @@
 //
 //	go test ./bench/purge -run '^$' -bench . -benchtime 1x [-rows 100000,1000000] [-logins=false] [-batch-size N] [-repeat N]
 //
+// With -baseline BIN (a reauth binary built from an earlier commit) it measures instead, on the
+// same reloaded rows each time: the login loop alone on the idle database (the reference p99),
+// then BIN and this tree's binary, quiet and with the login loop, and prints their purge times,
+// longest batches and login p99 as ratios (lock_test.go).
+//
 // REAUTH_BENCH_ROWS=100000 does what -rows does. One iteration takes minutes at 1M rows, so run
 // it with -benchtime 1x; -short skips it.
 package purge
@@ -153,6 +158,23 @@ func BenchmarkPurge(b *testing.B) {
 				if err := execAll(b.Context(), db.SQL, e.ddl...); err != nil {
 					b.Fatal(err)
 				}
+				if *baselineFlag != "" {
+					var all []lockResult
+					for i := 0; i < max(*repeatFlag, 1); i++ {
+						r := runLock(b, e, db, bin, *baselineFlag, rows, i)
+						all = append(all, r)
+						line, _ := json.Marshal(r)
+						fmt.Println(string(line))
+						b.Log(lockLabel(r))
+					}
+					sum := lockSummary(all)
+					line, _ := json.Marshal(sum)
+					fmt.Println(string(line))
+					b.ReportMetric(sum["median_ratio_time"].(float64), "ratio_time")
+					b.ReportMetric(sum["median_ratio_login_p99_tool_idle"].(float64), "login_p99/idle")
+					b.ReportMetric(sum["worst_tool_max_batch_ms"].(float64), "max_batch_ms")
+					return
+				}
 				var all []result
 				for i := 0; i < max(*repeatFlag, 1); i++ {
 					r := runOnce(b, e, db, bin, rows)
@@ -168,8 +190,7 @@ func BenchmarkPurge(b *testing.B) {
 					for i, r := range all {
 						v[i] = f(r)
 					}
-					sort.Float64s(v)
-					return v[len(v)/2]
+					return median(v)
 				}
 				worst := func(f func(result) float64) float64 {
 					m := 0.0
@@ -464,6 +485,12 @@ func bareDelete(ctx context.Context, db *sql.DB) (time.Duration, error) {
 	t0 := time.Now()
 	_, err := db.ExecContext(c, "DELETE FROM remembermetoken")
 	return time.Since(t0), err
+}
+
+// median is the middle value of v (the upper one of an even count); v is sorted in place.
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	return v[len(v)/2]
 }
 
 func round(v float64, digits int) float64 {

@@ -1,0 +1,184 @@
+package purge
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth/internal/testenv"
+)
+
+var baselineFlag = flag.String("baseline", "", "a reauth binary built from an earlier commit: compare lock times, purge times and "+
+	"login latency with it in the same run, instead of the steps against the manual procedure")
+
+// idleLoginTime is how long the login loop runs on the idle database for the reference p99.
+const idleLoginTime = 5 * time.Second
+
+// lockResult is one -baseline run: the earlier binary ("base") and this one ("tool"), on freshly
+// reloaded rows each, quiet and with the login loop, and the login loop alone on the idle database.
+type lockResult struct {
+	Engine string `json:"engine"`
+	Rows   int    `json:"rows"`
+	// The login loop's p99 with nothing else running: the reference.
+	LoginP99MSIdle float64 `json:"login_p99_ms_idle"`
+	LoginsIdle     int     `json:"logins_idle"`
+	// Quiet.
+	BaseS           float64 `json:"base_s"`
+	ToolS           float64 `json:"tool_s"`
+	RatioTime       float64 `json:"ratio_time"` // tool_s / base_s: the cost of the new batch sizing (target <= 1.10)
+	BaseMaxBatchMS  float64 `json:"base_max_batch_ms"`
+	ToolMaxBatchMS  float64 `json:"tool_max_batch_ms"` // target <= 100
+	BaseBatches     int     `json:"base_batches"`
+	ToolBatches     int     `json:"tool_batches"`
+	BaseLoginsS     float64 `json:"base_logins_s"`
+	ToolLoginsS     float64 `json:"tool_logins_s"`
+	RatioTimeLogins float64 `json:"ratio_time_logins"`
+	// With the login loop.
+	BaseMaxBatchMSLogins float64 `json:"base_max_batch_ms_logins"`
+	ToolMaxBatchMSLogins float64 `json:"tool_max_batch_ms_logins"` // target <= 100
+	BaseBatchesLogins    int     `json:"base_batches_logins"`
+	ToolBatchesLogins    int     `json:"tool_batches_logins"`
+	LoginP99MSBase       float64 `json:"login_p99_ms_base"`
+	LoginP99MSTool       float64 `json:"login_p99_ms_tool"`
+	RatioLoginP99Base    float64 `json:"ratio_login_p99_base_idle"`
+	RatioLoginP99Tool    float64 `json:"ratio_login_p99_tool_idle"` // target <= 1.5
+	LoginMaxMSTool       float64 `json:"login_max_ms_tool"`
+	LoginMaxMSBase       float64 `json:"login_max_ms_base"`
+	// Unsettled counts the steps that began on a server still busy after 30 s (other tenants).
+	Unsettled int `json:"unsettled"`
+}
+
+// runLock measures one -baseline run: the idle login loop, then the earlier binary and this one
+// on the same freshly reloaded rows, quiet and with the login loop (alternating which goes first
+// between repeats, so that neither always meets a warmer server).
+func runLock(b *testing.B, e engine, db *testenv.DB, bin, base string, rows, rep int) lockResult {
+	ctx, cancel := context.WithTimeout(b.Context(), 45*time.Minute)
+	defer cancel()
+	dir := b.TempDir()
+	r := lockResult{Engine: e.name, Rows: rows}
+	must := func(err error) {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	reload := func() {
+		b.Helper()
+		_, err := e.reload(ctx, db.SQL, rows)
+		must(err)
+		if _, err := settleWithin(ctx, e.server, 30*time.Second); err != nil {
+			r.Unsettled++ // other tenants keep the shared server busy: go on, and say so
+		}
+	}
+	driver, dsn, err := e.loginDSN(db)
+	must(err)
+	loginID := int64(firstLoginID)
+	withLogins := func(step func()) loginStats {
+		b.Helper()
+		l, err := startLogins(ctx, driver, dsn, e.login, loginID)
+		must(err)
+		loginID += loginIDStride
+		step()
+		st, err := l.finish()
+		must(err)
+		return st
+	}
+	purge := func(binary, name string) (purgeOut, time.Duration) {
+		b.Helper()
+		out, _, d, _, err := runTool(ctx, binary, db, filepath.Join(dir, name+".jsonl.gz"))
+		must(err)
+		if out.Deleted < int64(rows) {
+			b.Fatalf("%s deleted %d rows, want at least %d", name, out.Deleted, rows)
+		}
+		left, err := leftBelow(ctx, db.SQL, rows)
+		must(err)
+		if left != 0 {
+			b.Fatalf("%s left %d of the loaded rows", name, left)
+		}
+		return out, d
+	}
+
+	reload()
+	st := withLogins(func() { time.Sleep(idleLoginTime) })
+	r.LoginP99MSIdle, r.LoginsIdle = ms(st.P99), st.N
+
+	order := []string{base, bin}
+	if rep%2 == 1 {
+		order = []string{bin, base}
+	}
+	for _, x := range order {
+		name := "tool"
+		if x == base {
+			name = "base"
+		}
+		reload()
+		out, d := purge(x, name)
+		if x == base {
+			r.BaseS, r.BaseMaxBatchMS, r.BaseBatches = round(d.Seconds(), 3), round(out.MaxBatchMS, 1), out.Batches
+		} else {
+			r.ToolS, r.ToolMaxBatchMS, r.ToolBatches = round(d.Seconds(), 3), round(out.MaxBatchMS, 1), out.Batches
+		}
+	}
+	for _, x := range order {
+		name := "tool-logins"
+		if x == base {
+			name = "base-logins"
+		}
+		reload()
+		var out purgeOut
+		var d time.Duration
+		st := withLogins(func() { out, d = purge(x, name) })
+		if x == base {
+			r.BaseLoginsS, r.BaseMaxBatchMSLogins, r.BaseBatchesLogins = round(d.Seconds(), 3), round(out.MaxBatchMS, 1), out.Batches
+			r.LoginP99MSBase, r.LoginMaxMSBase = ms(st.P99), ms(st.Max)
+		} else {
+			r.ToolLoginsS, r.ToolMaxBatchMSLogins, r.ToolBatchesLogins = round(d.Seconds(), 3), round(out.MaxBatchMS, 1), out.Batches
+			r.LoginP99MSTool, r.LoginMaxMSTool = ms(st.P99), ms(st.Max)
+		}
+	}
+	r.RatioTime = round(r.ToolS/r.BaseS, 3)
+	r.RatioTimeLogins = round(r.ToolLoginsS/r.BaseLoginsS, 3)
+	if r.LoginP99MSIdle > 0 {
+		r.RatioLoginP99Base = round(r.LoginP99MSBase/r.LoginP99MSIdle, 3)
+		r.RatioLoginP99Tool = round(r.LoginP99MSTool/r.LoginP99MSIdle, 3)
+	}
+	return r
+}
+
+// lockSummary is the medians of several -baseline runs (the worst for the longest batches).
+func lockSummary(all []lockResult) map[string]any {
+	med := func(f func(lockResult) float64) float64 {
+		v := make([]float64, len(all))
+		for i, r := range all {
+			v[i] = f(r)
+		}
+		return median(v)
+	}
+	worst := func(f func(lockResult) float64) float64 {
+		m := 0.0
+		for _, r := range all {
+			m = max(m, f(r))
+		}
+		return m
+	}
+	return map[string]any{"engine": all[0].Engine, "rows": all[0].Rows, "runs": len(all),
+		"median_ratio_time":                med(func(r lockResult) float64 { return r.RatioTime }),
+		"median_ratio_time_logins":         med(func(r lockResult) float64 { return r.RatioTimeLogins }),
+		"median_ratio_login_p99_tool_idle": med(func(r lockResult) float64 { return r.RatioLoginP99Tool }),
+		"median_ratio_login_p99_base_idle": med(func(r lockResult) float64 { return r.RatioLoginP99Base }),
+		"median_login_p99_ms_idle":         med(func(r lockResult) float64 { return r.LoginP99MSIdle }),
+		"worst_tool_max_batch_ms":          worst(func(r lockResult) float64 { return max(r.ToolMaxBatchMS, r.ToolMaxBatchMSLogins) }),
+		"worst_base_max_batch_ms":          worst(func(r lockResult) float64 { return max(r.BaseMaxBatchMS, r.BaseMaxBatchMSLogins) }),
+		"median_tool_max_batch_ms":         med(func(r lockResult) float64 { return max(r.ToolMaxBatchMS, r.ToolMaxBatchMSLogins) }),
+		"median_base_max_batch_ms":         med(func(r lockResult) float64 { return max(r.BaseMaxBatchMS, r.BaseMaxBatchMSLogins) }),
+	}
+}
+
+func lockLabel(r lockResult) string {
+	return fmt.Sprintf("%s rows=%d: time %.2fx (logins %.2fx), longest batch %.0f→%.0f ms (logins %.0f→%.0f ms), login p99 idle %.1f ms, base %.2fx, tool %.2fx",
+		r.Engine, r.Rows, r.RatioTime, r.RatioTimeLogins, r.BaseMaxBatchMS, r.ToolMaxBatchMS, r.BaseMaxBatchMSLogins, r.ToolMaxBatchMSLogins,
+		r.LoginP99MSIdle, r.RatioLoginP99Base, r.RatioLoginP99Tool)
+}
