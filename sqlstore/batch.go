@@ -342,16 +342,32 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 			return 0, 0, false, retryable(err)
 		}
 	}
+	t1 := time.Now()
 	if err := b.durable(); err != nil {
 		return 0, 0, false, err
 	}
+	t2 := time.Now()
 	if err := tx.Commit(); err != nil {
 		return 0, 0, false, fmt.Errorf("commit batch on %s: %w", s.info.Qualified, err)
 	}
 	full := !ranged && len(b.ids) >= win.n && top < win.hi
-	ms := float64(time.Since(t0).Microseconds()) / 1000
-	b.z.observe(len(b.ids), win.n, ms)
+	ms := b.lockTime(len(b.ids), win.n, t0, t1, t2)
 	return len(b.ids), ms, full, nil
+}
+
+// lockTime is how long a committed batch held its locks, in ms, fed to the batch sizer; a batch
+// over the high water mark is logged (debug) with its parts: the delete and reading its rows
+// (t0 to t1), the backup write until fsynced (t1 to t2, also waiting for the other workers'
+// batches in the same fsync), and the commit.
+func (b *batcher) lockTime(rows, asked int, t0, t1, t2 time.Time) float64 {
+	now := time.Now()
+	ms := float64(now.Sub(t0).Microseconds()) / 1000
+	b.z.observe(rows, asked, ms)
+	if ms > float64(highWater.Microseconds())/1000 {
+		b.s.log.Debug("slow batch", "rows", rows, "ms", ms, "delete_ms", t1.Sub(t0).Milliseconds(),
+			"backup_ms", t2.Sub(t1).Milliseconds(), "commit_ms", now.Sub(t2).Milliseconds())
+	}
+	return ms
 }
 
 // durable writes the batch's rows to the backup and returns once they are fsynced: the one step

@@ -95,9 +95,11 @@ func (b *batcher) pgTextWindow(ctx context.Context, win idWindow) (n int, ms flo
 		if b.batch.Rows() == 0 {
 			return nil
 		}
+		t1 := time.Now()
 		if err := b.durable(); err != nil {
 			return err
 		}
+		t2 := time.Now()
 		res, err := pc.Exec(ctx, "COMMIT").ReadAll()
 		committed = true // or failed: there is nothing left to roll back
 		if err != nil {
@@ -106,8 +108,8 @@ func (b *batcher) pgTextWindow(ctx context.Context, win idWindow) (n int, ms flo
 		if len(res) != 1 || res[0].CommandTag.String() != "COMMIT" {
 			return fmt.Errorf("commit batch on %s: the database rolled the transaction back", s.info.Qualified)
 		}
-		n, ms = b.batch.Rows(), float64(time.Since(t0).Microseconds())/1000
-		b.z.observe(n, win.n, ms)
+		n = b.batch.Rows()
+		ms = b.lockTime(n, win.n, t0, t1, t2)
 		s.pgTextBatches.Add(1)
 		return nil
 	})

@@ -59,12 +59,7 @@ func runLock(b *testing.B, e engine, db *testenv.DB, bin, base string, rows, rep
 	defer cancel()
 	dir := b.TempDir()
 	r := lockResult{Engine: e.name, Rows: rows}
-	must := func(err error) {
-		b.Helper()
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	must := fatalOn(b)
 	reload := func() {
 		b.Helper()
 		_, err := e.reload(ctx, db.SQL, rows)
@@ -73,31 +68,18 @@ func runLock(b *testing.B, e engine, db *testenv.DB, bin, base string, rows, rep
 			r.Unsettled++ // other tenants keep the shared server busy: go on, and say so
 		}
 	}
-	driver, dsn, err := e.loginDSN(db)
+	lr, err := newLoginRunner(ctx, e, db)
 	must(err)
-	loginID := int64(firstLoginID)
 	withLogins := func(step func()) loginStats {
 		b.Helper()
-		l, err := startLogins(ctx, driver, dsn, e.login, loginID)
-		must(err)
-		loginID += loginIDStride
-		step()
-		st, err := l.finish()
+		st, err := lr.around(step)
 		must(err)
 		return st
 	}
 	purge := func(binary, name string) (purgeOut, time.Duration) {
 		b.Helper()
-		out, _, d, _, err := runTool(ctx, binary, db, filepath.Join(dir, name+".jsonl.gz"))
+		out, _, d, _, err := purgeAll(ctx, binary, db, filepath.Join(dir, name+".jsonl.gz"), rows)
 		must(err)
-		if out.Deleted < int64(rows) {
-			b.Fatalf("%s deleted %d rows, want at least %d", name, out.Deleted, rows)
-		}
-		left, err := leftBelow(ctx, db.SQL, rows)
-		must(err)
-		if left != 0 {
-			b.Fatalf("%s left %d of the loaded rows", name, left)
-		}
 		return out, d
 	}
 
@@ -150,20 +132,8 @@ func runLock(b *testing.B, e engine, db *testenv.DB, bin, base string, rows, rep
 
 // lockSummary is the medians of several -baseline runs (the worst for the longest batches).
 func lockSummary(all []lockResult) map[string]any {
-	med := func(f func(lockResult) float64) float64 {
-		v := make([]float64, len(all))
-		for i, r := range all {
-			v[i] = f(r)
-		}
-		return median(v)
-	}
-	worst := func(f func(lockResult) float64) float64 {
-		m := 0.0
-		for _, r := range all {
-			m = max(m, f(r))
-		}
-		return m
-	}
+	med := func(f func(lockResult) float64) float64 { return medianOf(all, f) }
+	worst := func(f func(lockResult) float64) float64 { return worstOf(all, f) }
 	return map[string]any{"engine": all[0].Engine, "rows": all[0].Rows, "runs": len(all),
 		"median_ratio_time":                med(func(r lockResult) float64 { return r.RatioTime }),
 		"median_ratio_time_logins":         med(func(r lockResult) float64 { return r.RatioTimeLogins }),

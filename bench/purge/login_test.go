@@ -8,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/reauth/reauth/internal/testenv"
 )
 
 // Bounds of one login loop: it stops when told, or at these, whichever comes first.
@@ -115,4 +117,27 @@ func stats(lat []time.Duration) loginStats {
 	slices.Sort(s)
 	rank := int(math.Ceil(0.99*float64(len(s)))) - 1
 	return loginStats{N: len(s), P99: s[rank], Max: s[len(s)-1]}
+}
+
+// loginRunner runs a login loop around a step, each loop on ids of its own.
+type loginRunner struct {
+	ctx               context.Context
+	driver, dsn, stmt string
+	next              int64
+}
+
+func newLoginRunner(ctx context.Context, e engine, db *testenv.DB) (*loginRunner, error) {
+	driver, dsn, err := e.loginDSN(db)
+	return &loginRunner{ctx: ctx, driver: driver, dsn: dsn, stmt: e.login, next: firstLoginID}, err
+}
+
+// around starts the loop, runs step, and returns the loop's latencies.
+func (lr *loginRunner) around(step func()) (loginStats, error) {
+	l, err := startLogins(lr.ctx, lr.driver, lr.dsn, lr.stmt, lr.next)
+	if err != nil {
+		return loginStats{}, err
+	}
+	lr.next += loginIDStride
+	step()
+	return l.finish()
 }

@@ -185,20 +185,8 @@ func BenchmarkPurge(b *testing.B) {
 				// With -repeat N, the metrics are the medians of N runs (the worst for the longest
 				// batch and the peak RSS): one run on a shared machine is noisy. (Not b.N: the
 				// framework would first run it once more to calibrate.)
-				med := func(f func(result) float64) float64 {
-					v := make([]float64, len(all))
-					for i, r := range all {
-						v[i] = f(r)
-					}
-					return median(v)
-				}
-				worst := func(f func(result) float64) float64 {
-					m := 0.0
-					for _, r := range all {
-						m = max(m, f(r))
-					}
-					return m
-				}
+				med := func(f func(result) float64) float64 { return medianOf(all, f) }
+				worst := func(f func(result) float64) float64 { return worstOf(all, f) }
 				sum := map[string]any{"engine": e.name, "rows": rows, "runs": len(all),
 					"median_ratio_manual":                   med(func(r result) float64 { return r.RatioManual }),
 					"median_ratio_manual_logins":            med(func(r result) float64 { return r.RatioManualLogins }),
@@ -236,12 +224,7 @@ func runOnce(b *testing.B, e engine, db *testenv.DB, bin string, rows int) resul
 	defer cancel()
 	dir := b.TempDir()
 	r := result{Engine: e.name, Rows: rows}
-	must := func(err error) {
-		b.Helper()
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	must := fatalOn(b)
 	// reload loads the rows again and waits for the server to be idle, so that no step pays
 	// for the previous one's leftovers (or the load's).
 	reload := func() {
@@ -252,16 +235,11 @@ func runOnce(b *testing.B, e engine, db *testenv.DB, bin string, rows int) resul
 		_, err = settle(ctx, e.server)
 		must(err)
 	}
-	driver, dsn, err := e.loginDSN(db)
+	lr, err := newLoginRunner(ctx, e, db)
 	must(err)
-	loginID := int64(firstLoginID)
 	withLogins := func(step func()) loginStats {
 		b.Helper()
-		l, err := startLogins(ctx, driver, dsn, e.login, loginID)
-		must(err)
-		loginID += loginIDStride
-		step()
-		st, err := l.finish()
+		st, err := lr.around(step)
 		must(err)
 		return st
 	}
@@ -275,17 +253,9 @@ func runOnce(b *testing.B, e engine, db *testenv.DB, bin string, rows int) resul
 	tool := func(name string, extra ...string) (purgeOut, int64, time.Duration) {
 		b.Helper()
 		backupFile := filepath.Join(dir, name+".jsonl.gz")
-		out, rss, d, cpu, err := runTool(ctx, bin, db, backupFile, extra...)
+		out, rss, d, cpu, err := purgeAll(ctx, bin, db, backupFile, rows, extra...)
 		lastCPU = cpu
 		must(err)
-		if out.Deleted < int64(rows) {
-			b.Fatalf("reauth purge (%s) deleted %d rows, want at least %d", name, out.Deleted, rows)
-		}
-		left, err := leftBelow(ctx, db.SQL, rows)
-		must(err)
-		if left != 0 {
-			b.Fatalf("reauth purge (%s) left %d of the loaded rows", name, left)
-		}
 		r.BackupMB = sizeMB(backupFile)
 		return out, rss, d
 	}
@@ -405,6 +375,32 @@ func runTool(ctx context.Context, bin string, db *testenv.DB, backupFile string,
 	return out, ru.Maxrss, d, cpu, nil // Maxrss is in KiB on Linux
 }
 
+// fatalOn is a check that ends the benchmark on an error.
+func fatalOn(b *testing.B) func(error) {
+	return func(err error) {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// purgeAll is runTool, checked: it deleted every loaded row.
+func purgeAll(ctx context.Context, bin string, db *testenv.DB, backupFile string, rows int, extra ...string) (purgeOut, int64, time.Duration, time.Duration, error) {
+	out, rss, d, cpu, err := runTool(ctx, bin, db, backupFile, extra...)
+	if err != nil {
+		return out, rss, d, cpu, err
+	}
+	if out.Deleted < int64(rows) {
+		return out, rss, d, cpu, fmt.Errorf("%s purge (%s) deleted %d rows, want at least %d", bin, filepath.Base(backupFile), out.Deleted, rows)
+	}
+	left, err := leftBelow(ctx, db.SQL, rows)
+	if err == nil && left != 0 {
+		err = fmt.Errorf("%s purge (%s) left %d of the loaded rows", bin, filepath.Base(backupFile), left)
+	}
+	return out, rss, d, cpu, err
+}
+
 // dumpGzip runs `<dump> | gzip > file` as two processes joined by a pipe, as the shell does.
 func dumpGzip(ctx context.Context, e engine, db *testenv.DB, file string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
@@ -487,10 +483,23 @@ func bareDelete(ctx context.Context, db *sql.DB) (time.Duration, error) {
 	return time.Since(t0), err
 }
 
-// median is the middle value of v (the upper one of an even count); v is sorted in place.
-func median(v []float64) float64 {
+// medianOf is the middle value of f over runs (the upper one of an even count).
+func medianOf[T any](runs []T, f func(T) float64) float64 {
+	v := make([]float64, len(runs))
+	for i, r := range runs {
+		v[i] = f(r)
+	}
 	sort.Float64s(v)
 	return v[len(v)/2]
+}
+
+// worstOf is the largest value of f over runs.
+func worstOf[T any](runs []T, f func(T) float64) float64 {
+	m := 0.0
+	for _, r := range runs {
+		m = max(m, f(r))
+	}
+	return m
 }
 
 func round(v float64, digits int) float64 {
