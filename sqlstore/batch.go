@@ -439,8 +439,7 @@ func retryable(err error) error {
 // half of ARRAY(SELECT … LIMIT n) plus n index lookups (measured in bench/purge). MariaDB's
 // DELETE … ORDER BY id LIMIT n is already a range scan and keeps its LIMIT.
 func (s *Store) windowReturningSQL(lo, hi int64, o PurgeOptions, n int) (string, []any, bool) {
-	switch s.dialect.(type) {
-	case Postgres, SQLite:
+	if s.dialect.caps().rangedDelete {
 		q := &query{d: s.dialect}
 		cond := and(s.qID+" > "+q.arg(lo), s.scope(q, hi, o))
 		return "DELETE FROM " + s.info.Qualified + where(cond) + " RETURNING " + s.qCols, q.args, true

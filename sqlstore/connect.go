@@ -28,39 +28,61 @@ const DefaultConnectTimeout = 20 * time.Second
 // and go-ora gives up on time but leaves its socket open. Their connections are dialed through
 // watchDialer, which closes them when the connect's context ends before the connect does.
 func openDB(db reauth.Database, timeout time.Duration) (*sql.DB, error) {
-	name, dsn, err := dsnWithTimeout(db, timeout)
+	d, err := DialectFor(db.Engine)
 	if err != nil {
 		return nil, err
 	}
-	var inner driver.Connector
-	switch db.Engine {
-	case reauth.SQLServer:
-		c, err := mssql.NewConnector(dsn)
-		if err != nil {
-			return nil, err
-		}
-		c.Dialer = watchDialer{}
-		inner = c
-	case reauth.Oracle:
-		c := goora.NewConnector(dsn).(*goora.OracleConnector)
-		c.Dialer(watchDialer{}) // go-ora returns on time but left the socket open
-		inner = c
-	default:
-		h, err := sql.Open(name, dsn)
-		if err != nil {
-			return nil, err
-		}
-		drv := h.Driver()
-		h.Close()
-		if dc, ok := drv.(driver.DriverContext); ok {
-			if inner, err = dc.OpenConnector(dsn); err != nil {
-				return nil, err
-			}
-		} else {
-			inner = dsnConnector{drv: drv, dsn: dsn}
-		}
+	_, dsn, err := dsnWithTimeout(db, timeout)
+	if err != nil {
+		return nil, err
+	}
+	inner, err := d.connector(dsn)
+	if err != nil {
+		return nil, err
 	}
 	return sql.OpenDB(boundedConnector{inner: inner, timeout: timeout}), nil
+}
+
+// go-mssqldb reads the server's PRELOGIN answer with no deadline: its dialer is watched.
+func (SQLServer) connector(dsn string) (driver.Connector, error) {
+	c, err := mssql.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	c.Dialer = watchDialer{}
+	return c, nil
+}
+
+// go-ora returns on time but left the socket open: its dialer is watched.
+func (Oracle) connector(dsn string) (driver.Connector, error) {
+	c := goora.NewConnector(dsn).(*goora.OracleConnector)
+	c.Dialer(watchDialer{})
+	return c, nil
+}
+
+// pgx, go-sql-driver and the SQLite driver watch the connect's context themselves.
+func (d Postgres) connector(dsn string) (driver.Connector, error) {
+	return driverConnector(d.Driver(), dsn)
+}
+func (d MySQL) connector(dsn string) (driver.Connector, error) {
+	return driverConnector(d.Driver(), dsn)
+}
+func (d SQLite) connector(dsn string) (driver.Connector, error) {
+	return driverConnector(d.Driver(), dsn)
+}
+
+// driverConnector is the registered driver's own connector for dsn.
+func driverConnector(name, dsn string) (driver.Connector, error) {
+	h, err := sql.Open(name, dsn)
+	if err != nil {
+		return nil, err
+	}
+	drv := h.Driver()
+	h.Close()
+	if dc, ok := drv.(driver.DriverContext); ok {
+		return dc.OpenConnector(dsn)
+	}
+	return dsnConnector{drv: drv, dsn: dsn}, nil
 }
 
 // boundedConnector gives every Connect at most timeout, and closes the connections its dialer

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,13 @@ type Dialect interface {
 	// TxIsolation is the isolation level of a purge batch.
 	TxIsolation() sql.IsolationLevel
 	locker() locker
+	caps() caps
+	// dsn is the driver's data source name for db, with the driver's own connect timeout set
+	// (whole seconds) where it has one.
+	dsn(db reauth.Database, timeoutSecs string) (string, error)
+	// connector opens the driver's connector for dsn, its dialer watched where the driver does not
+	// watch the connect's context itself (connect.go).
+	connector(dsn string) (driver.Connector, error)
 }
 
 func quoteWith(ident string, open, close byte) string {

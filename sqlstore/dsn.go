@@ -32,21 +32,15 @@ func dsnWithTimeout(db reauth.Database, timeout time.Duration) (driver, dsn stri
 	if err != nil {
 		return "", "", err
 	}
-	driver = d.Driver()
-	switch db.Engine {
-	case reauth.Postgres:
-		dsn, err = postgresDSN(db, secs)
-	case reauth.MySQL, reauth.MariaDB:
-		dsn, err = mysqlDSN(db, secs)
-	case reauth.SQLServer:
-		dsn, err = sqlServerDSN(db, secs)
-	case reauth.Oracle:
-		dsn, err = oracleDSN(db, secs)
-	case reauth.SQLite:
-		dsn, err = sqliteDSN(db)
-	}
-	return driver, dsn, err
+	dsn, err = d.dsn(db, secs)
+	return d.Driver(), dsn, err
 }
+
+func (Postgres) dsn(db reauth.Database, secs string) (string, error)  { return postgresDSN(db, secs) }
+func (MySQL) dsn(db reauth.Database, secs string) (string, error)     { return mysqlDSN(db, secs) }
+func (SQLServer) dsn(db reauth.Database, secs string) (string, error) { return sqlServerDSN(db, secs) }
+func (Oracle) dsn(db reauth.Database, secs string) (string, error)    { return oracleDSN(db, secs) }
+func (SQLite) dsn(db reauth.Database, _ string) (string, error)       { return sqliteDSN(db) }
 
 func need(db reauth.Database, what, v string) error {
 	if v == "" {

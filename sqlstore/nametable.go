@@ -32,6 +32,8 @@ type nameTabler interface {
 	afterFill(table string) string
 	// textOf is expr as text, for a numeric user column compared with the table's text.
 	textOf(expr string) string
+	// dropNameTable is the statement prefix that drops one of them ("… IF EXISTS ").
+	dropNameTable() string
 }
 
 const (
@@ -50,6 +52,7 @@ func (d Postgres) fillNameTable(t string, vals []string) ([]string, [][]any) {
 }
 func (Postgres) afterFill(t string) string { return "ANALYZE " + t }
 func (Postgres) textOf(expr string) string { return "CAST(" + expr + " AS text)" }
+func (Postgres) dropNameTable() string     { return "DROP TABLE IF EXISTS " } // pg_temp.name: only the temporary one
 
 // MariaDB (10.2+ may name one temporary table several times in a query; MySQL may not, and
 // keeps the inline list). INSERT IGNORE: two names equal under the column's collation are one.
@@ -74,20 +77,10 @@ func (MySQL) fillNameTable(t string, vals []string) ([]string, [][]any) {
 }
 func (MySQL) afterFill(string) string   { return "" }
 func (MySQL) textOf(expr string) string { return "CAST(" + expr + " AS CHAR)" }
+func (MySQL) dropNameTable() string     { return "DROP TEMPORARY TABLE IF EXISTS " }
 
-// nameTables picks the dialect's temporary name tables for a purge, or nil (MySQL, which cannot
-// name a temporary table twice in one query; every other engine keeps the inline list).
-func (s *Store) nameTables() nameTabler {
-	switch d := s.dialect.(type) {
-	case Postgres:
-		return d
-	case MySQL:
-		if d.MariaDB {
-			return d
-		}
-	}
-	return nil
-}
+// nameTables is the dialect's temporary name tables for a purge, or nil (the inline list).
+func (s *Store) nameTables() nameTabler { return s.dialect.caps().names }
 
 // userTables fills, on every purge connection, a temporary table for each name list longer than
 // inlineNames, and returns o with the batches' conditions pointing at them. Anything refused
@@ -101,10 +94,7 @@ func (s *Store) userTables(ctx context.Context, conns []*sql.Conn, o PurgeOption
 		return o, func() {}
 	}
 	var made []string
-	dropSQL := "DROP TEMPORARY TABLE IF EXISTS "
-	if _, ok := nt.(Postgres); ok {
-		dropSQL = "DROP TABLE IF EXISTS "
-	}
+	dropSQL := nt.dropNameTable()
 	drop := func() {
 		for _, c := range conns {
 			for _, t := range made {

@@ -20,7 +20,7 @@ const pgTextBegin = "BEGIN; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'I
 // pgTextEligible: the fast path applies on PostgreSQL with the ranged DELETE … RETURNING, for a
 // table whose columns are all integers, text or times (every token table in the catalog).
 func (b *batcher) pgTextEligible() bool {
-	if _, ok := b.s.dialect.(Postgres); !ok || !b.returning || b.s.noPGText {
+	if !b.s.dialect.caps().textBatches || !b.returning || b.s.noPGText {
 		return false
 	}
 	return textKinds(b.s.info.Columns)

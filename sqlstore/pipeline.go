@@ -21,8 +21,8 @@ const maxWorkers = 8
 
 // workers is how many batches run at once on this store's database.
 func (s *Store) workers(o PurgeOptions) int {
-	if _, ok := s.dialect.(SQLite); ok {
-		return 1 // SQLite has one writer at a time: a second transaction would only wait (or fail busy)
+	if s.dialect.caps().oneWriter {
+		return 1 // a second transaction would only wait (or fail busy)
 	}
 	if o.Workers <= 0 {
 		return DefaultWorkers

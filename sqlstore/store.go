@@ -157,8 +157,8 @@ func Open(ctx context.Context, db reauth.Database, p atlassian.Product, opts Opt
 	// --connect-timeout is about reaching the server, not about its answers.
 	cctx, cancel = context.WithTimeout(ctx, max(timeout, DefaultConnectTimeout))
 	defer cancel()
-	if m, ok := d.(MySQL); ok {
-		s.dialect = detectMariaDB(cctx, h, m)
+	if refine := d.caps().refine; refine != nil {
+		s.dialect = refine(cctx, h)
 	}
 	s.keep = p.Table.Keep
 	if !opts.Keep.IsZero() {

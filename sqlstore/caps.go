@@ -1,0 +1,41 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+)
+
+// caps is what an engine can do beyond the SQL text of the Dialect methods. The purge reads
+// these instead of asking which engine it is talking to: engine knowledge lives in the dialects.
+type caps struct {
+	// oneWriter: the database takes one writing transaction at a time (a second purge worker
+	// would only wait, or fail busy).
+	oneWriter bool
+	// rangedDelete: a batch may be DELETE … RETURNING over an id range (lo, hi] with no LIMIT
+	// subquery; the window was probed to hold at most one batch.
+	rangedDelete bool
+	// textBatches: batches may run through pgx's text protocol (pgtext.go) without
+	// database/sql's per-value decoding.
+	textBatches bool
+	// names: the purge connections may hold long user lists in temporary tables (nil: the
+	// inline list).
+	names nameTabler
+	// refine re-reads the dialect from the server it connected to (nil: nothing to learn).
+	refine func(ctx context.Context, h *sql.DB) Dialect
+}
+
+func (d Postgres) caps() caps { return caps{rangedDelete: true, textBatches: true, names: d} }
+func (SQLite) caps() caps     { return caps{oneWriter: true, rangedDelete: true} }
+func (SQLServer) caps() caps  { return caps{} }
+func (Oracle) caps() caps     { return caps{} }
+
+// MySQL: JDBC URLs often say mysql for a MariaDB server, so the server is asked what it is.
+// MariaDB (10.2+ may name one temporary table several times in a query; MySQL may not, and keeps
+// the inline list) holds long name lists in temporary tables.
+func (d MySQL) caps() caps {
+	c := caps{refine: func(ctx context.Context, h *sql.DB) Dialect { return detectMariaDB(ctx, h, d) }}
+	if d.MariaDB {
+		c.names = d
+	}
+	return c
+}
