@@ -27,11 +27,12 @@ type runJSON struct {
 		AcceptedAfter []json.RawMessage `json:"accepted_after"`
 	} `json:"proof"`
 	Products []struct {
-		Product string   `json:"product"`
-		Status  string   `json:"status"`
-		Deleted int64    `json:"deleted"`
-		Backups []string `json:"backups"`
-		Verify  struct {
+		Product  string   `json:"product"`
+		Status   string   `json:"status"`
+		ExitCode int      `json:"exit_code"`
+		Deleted  int64    `json:"deleted"`
+		Backups  []string `json:"backups"`
+		Verify   struct {
 			Verified        bool  `json:"verified"`
 			TokensRemaining int64 `json:"tokens_remaining"`
 			Proof           struct {

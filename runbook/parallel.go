@@ -69,6 +69,7 @@ func runAll(ctx context.Context, o Options, order []*unit, s *scheduler) error {
 			defer func() { <-slots }()
 			view.Start(u.name, 0)
 			u.err = u.execute(ctx)
+			u.report.ExitCode = int(reauth.CodeOf(u.err))
 			s.end(u, u.err == nil)
 			view.Finish(u.name, u.report.Status)
 			if u.err != nil {
@@ -87,7 +88,7 @@ func (u *unit) notStarted(o Options, afterFailure bool) {
 	u.report.Status = StatusNotStarted
 	if !afterFailure {
 		u.err = reauth.WithHint(fmt.Errorf("%s: %w before it started", u.name, reauth.ErrInterrupted), "run again with --resume to continue")
-		u.report.Error = u.err.Error()
+		u.report.Error, u.report.ExitCode = u.err.Error(), int(reauth.ExitInterrupted)
 	}
 	u.sched.end(u, false)
 	u.view.Finish(u.name, u.report.Status)

@@ -195,6 +195,9 @@ func TestRunOneProductFailsOthersFinish(t *testing.T) {
 	if got := productStatuses(decode(t, stdout)); got != "jira=failed confluence=done" {
 		t.Fatalf("statuses %s, want jira failed and confluence done\n%s", got, stderr)
 	}
+	if r := decode(t, stdout); r.Products[0].ExitCode != 1 || r.Products[1].ExitCode != 0 {
+		t.Fatalf("per-product exit codes: jira %d, confluence %d", r.Products[0].ExitCode, r.Products[1].ExitCode)
+	}
 	if still := loggedIn(t, conf, cbs); len(still) != 0 {
 		t.Fatalf("confluence users still logged in after its run: %v", still)
 	}

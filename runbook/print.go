@@ -74,7 +74,11 @@ func (u *unit) printChecks(w io.Writer) {
 func printReport(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "\n== Report (run %s)\n", r.RunID)
 	for _, p := range r.Products {
-		fmt.Fprintf(w, "%s: %s\n", p.Product, p.Status)
+		if p.ExitCode != 0 {
+			fmt.Fprintf(w, "%s: %s (exit %d)\n", termsafe.Field(p.Product), p.Status, p.ExitCode)
+		} else {
+			fmt.Fprintf(w, "%s: %s\n", termsafe.Field(p.Product), p.Status)
+		}
 		if p.Deleted > 0 || len(p.Backups) > 0 {
 			fmt.Fprintf(w, "   deleted %d token(s) with id <= %d (issued before the run); kept %d newer\n", p.Deleted, p.CutoffID, p.Kept)
 			for i, b := range p.Backups {

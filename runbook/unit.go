@@ -53,6 +53,8 @@ type ProductReport struct {
 	Backup         BackupReport         `json:"backup"`
 	Warnings       []string             `json:"warnings,omitempty"`
 	Error          string               `json:"error,omitempty"`
+	// ExitCode is how this product's part of the run ended (the run exits with the most severe).
+	ExitCode int `json:"exit_code"`
 	// Companion is the product's second token table (Crowd's cwd_remember_me_token), if any.
 	Companion *CompanionReport `json:"companion,omitempty"`
 	// SSO: this application signs its users in through Crowd SSO, and whether the run covers it.
