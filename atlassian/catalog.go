@@ -274,6 +274,13 @@ var catalog = map[ProductID]Product{
 		Ready:       Readiness{Path: "/status", StateKey: "state", StartingCode: 200, Confirmed: true},
 		Login:       Login{Path: "/console/j_spring_security_check", UserField: "j_username", PasswordField: "j_password", RememberField: "_spring_security_remember_me", RememberValue: "on", Confirmed: false},
 		DefaultPort: 8095, ContextPath: "/crowd", ServiceName: "crowd", Clustered: true, EnvJDBCPrefix: "ATL_JDBC_",
+		// The proof replays crowd.token_key = a row's random_hash. UNCONFIRMED: a real Crowd also
+		// checks a token's validation factors (identifier_hash), so a minted or sampled row may
+		// not be accepted from reauth's host; the inventory's proof_cookie: "{token}" confirms.
+		// Crowd documents no "who am I" for a browser's SSO cookie: whoami_path names one.
+		Proof: ProofCookie{Format: "{token}", TokenColumn: "random_hash", Cookie: "crowd.token_key",
+			Fixed:    map[string]any{"directory_id": int64(0), "random_number": int64(0), "identifier_hash": "reauth-proof"},
+			AlsoTime: []string{"last_accessed_date"}},
 	},
 }
 

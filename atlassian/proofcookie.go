@@ -19,6 +19,11 @@ type ProofCookie struct {
 	// Fixed are columns a minted row must set besides id, user, token, series and time (NOT NULL
 	// columns of the product's DDL), with their values.
 	Fixed map[string]any
+	// AlsoTime are more NOT NULL time columns a minted row sets to its creation time (Crowd's
+	// last_accessed_date).
+	AlsoTime []string
+	// Cookie is the cookie's name when it is not the remember-me cookie (Crowd: crowd.token_key).
+	Cookie string
 	// Confirmed is false where the format is UNCONFIRMED: reauth then neither mints nor samples
 	// unless the inventory's proof_cookie confirms (or corrects) it.
 	Confirmed bool
@@ -35,6 +40,9 @@ func CheckProofFormat(f string) error {
 		if inner, closed = strings.CutSuffix(s, ")"); !closed {
 			return fmt.Errorf("proof cookie format %q: base64( without its closing parenthesis", f)
 		}
+	}
+	if inner == "{token}" { // the cookie is the token itself (Crowd's crowd.token_key)
+		return nil
 	}
 	if !strings.Contains(inner, "{token}") || (!strings.Contains(inner, "{id}") && !strings.Contains(inner, "{series}")) {
 		return fmt.Errorf("proof cookie format %q must hold {token} and {id} or {series}, e.g. \"{id}:{token}\" or \"base64({series}:{token})\"", f)

@@ -274,7 +274,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 func (d *decoder) product(n *yaml.Node, p *Product) error {
 	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
 		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes", "proof_user", "proof_cookie",
-		"app_token_rule", "sso")
+		"app_token_rule", "sso", "whoami_path")
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,8 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 		return d.err(f["product"].Line, "use one of "+strings.Join(atlassian.Names(), ", "), "%v", err)
 	}
 	p.ID, p.Name = prod.ID, string(prod.ID)
-	for key, dst := range map[string]*string{"home": &p.Home, "install": &p.Install, "table": &p.Table, "status_path": &p.StatusPath, "mode": &p.Mode,
+	for key, dst := range map[string]*string{"home": &p.Home, "install": &p.Install, "table": &p.Table, "status_path": &p.StatusPath,
+		"whoami_path": &p.WhoAmIPath, "mode": &p.Mode,
 		"proof_user": &p.ProofUser, "proof_cookie": &p.ProofCookie} {
 		if *dst, err = d.str(f[key], key); err != nil {
 			return err
@@ -334,6 +335,9 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 	}
 	if p.StatusPath != "" && !strings.HasPrefix(p.StatusPath, "/") {
 		return d.err(f["status_path"].Line, "write an absolute path such as /status", "status_path must start with /")
+	}
+	if p.WhoAmIPath != "" && (!strings.HasPrefix(p.WhoAmIPath, "/") || strings.ContainsAny(p.WhoAmIPath, "?# ")) {
+		return d.err(f["whoami_path"].Line, "write an absolute path such as /rest/auth/1/session", "whoami_path must be a path starting with / (no query)")
 	}
 	if p.BackupRecipients, err = d.strs(f["backup_recipients"], "backup_recipients"); err != nil {
 		return err

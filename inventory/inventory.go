@@ -16,6 +16,7 @@
 //	    install: /opt/atlassian/jira     # optional, product-wide default for nodes[].install
 //	    table: ...                       # optional token-table override
 //	    status_path: /status             # optional readiness path override (Fisheye's is UNCONFIRMED)
+//	    whoami_path: /rest/auth/1/session  # optional "who am I" path the proof replays cookies against (Crowd has none documented)
 //	    exclude_users: [admin-breakglass]
 //	    backup_recipients: [age1…]       # added to defaults.backup_recipients for this product
 //	    canary: {user: ..., password_env: ..., password_file: ...}
@@ -97,13 +98,16 @@ type Product struct {
 	Name string
 	// File is the inventory file the product is written in, when several were read (nil: the
 	// inventory it is in). Use Inventory.FileOf.
-	File         *Inventory
-	Line         int
-	Home         string
-	Database     *Database
-	Install      string
-	Table        string
-	StatusPath   string
+	File       *Inventory
+	Line       int
+	Home       string
+	Database   *Database
+	Install    string
+	Table      string
+	StatusPath string
+	// WhoAmIPath overrides the catalog's "who am I" path the proof replays cookies against
+	// (Crowd documents none for a browser's SSO cookie).
+	WhoAmIPath   string
 	ExcludeUsers []string
 	// BackupRecipients encrypt this product's backups, besides the defaults' recipients.
 	BackupRecipients []string

@@ -63,6 +63,9 @@ func writeInventory(t *testing.T, dir string, ps ...product) string {
 		if prod, err := atlassian.Lookup(string(p.c.Product())); err == nil && !prod.Proof.Confirmed {
 			fmt.Fprintf(&b, "    proof_cookie: %q\n", prod.Proof.Format) // the sandbox confirms its own format
 		}
+		if p.c.Product() == atlassian.Crowd {
+			fmt.Fprintf(&b, "    whoami_path: %s\n", sandbox.CrowdWhoAmIPath) // Crowd documents none
+		}
 		if p.canary != "" {
 			fmt.Fprintf(&b, "    canary: {user: %s, password_env: CANARY_PW}\n", p.canary)
 		}

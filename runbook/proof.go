@@ -48,6 +48,15 @@ func (u *unit) proofFormat() (atlassian.ProofCookie, string) {
 	return pc, ""
 }
 
+// proofCookieName is the name of the cookie a token row becomes: the remember-me cookie, or the
+// product's own (Crowd's crowd.token_key).
+func (u *unit) proofCookieName() string {
+	if c := u.prod.Proof.Cookie; c != "" {
+		return c
+	}
+	return u.prod.RememberMeCookie
+}
+
 // proofUser is the account of the minted token: proof_user, else the admin's user.
 func (u *unit) proofUser() string {
 	if u.inv.ProofUser != "" {
@@ -170,7 +179,7 @@ func (u *unit) proofStart(ctx context.Context) {
 	u.journal.ProofRowID, u.journal.ProofUser, pr.Minted.RowID = tok.ID, user, tok.ID
 	u.step("proof-mint", "ok", map[string]any{"user": user, "row_id": tok.ID})
 	c := &proofCookie{source: SourceMinted, user: user, rowID: tok.ID,
-		cookie: &http.Cookie{Name: u.prod.RememberMeCookie, Value: pc.Value(tok.ID, tok.Series, tok.Token)}}
+		cookie: &http.Cookie{Name: u.proofCookieName(), Value: pc.Value(tok.ID, tok.Series, tok.Token)}}
 	u.replayBefore(ctx, c)
 	for _, n := range u.nodeNames() {
 		if c.before[n] {
@@ -203,7 +212,7 @@ func (u *unit) proofSampleAndControls(ctx context.Context, cutoffID int64) {
 		for _, t := range rows {
 			users[t.User] = true
 			c := &proofCookie{source: SourceSampled, user: t.User, rowID: t.ID,
-				cookie: &http.Cookie{Name: u.prod.RememberMeCookie, Value: pc.Value(t.ID, t.Series, t.Token)}}
+				cookie: &http.Cookie{Name: u.proofCookieName(), Value: pc.Value(t.ID, t.Series, t.Token)}}
 			u.replayBefore(ctx, c)
 			u.proof = append(u.proof, c)
 		}

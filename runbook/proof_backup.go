@@ -124,7 +124,7 @@ func (u *unit) rowsFromBackup(path string, ids map[int64]bool, value func(id int
 			src, user = SourceMinted, u.journal.ProofUser
 		}
 		// Every node accepted it before the purge (that is why the journal lists it).
-		c := &proofCookie{source: src, user: user, rowID: id, cookie: &http.Cookie{Name: u.prod.RememberMeCookie, Value: value(id, series, token)}}
+		c := &proofCookie{source: src, user: user, rowID: id, cookie: &http.Cookie{Name: u.proofCookieName(), Value: value(id, series, token)}}
 		u.proof = append(u.proof, c)
 		found++
 	}

@@ -94,6 +94,11 @@ func linkSSO(ctx context.Context, units []*unit) {
 		s := &SSOReport{Provider: string(atlassian.Crowd), DetectedBy: by, Covered: crowd != nil}
 		if s.Covered {
 			_, s.Why = mustPrecede(crowd, &unit{prod: u.prod, report: ProductReport{SSO: s}})
+			if u.o.CookiesFile != "" { // the proof replays the browser's Crowd SSO cookie here too
+				if jar, err := loadJar(u.o.CookiesFile, u.prod, crowd.prod.SSOCookie); err == nil {
+					u.jar = jar
+				}
+			}
 		} else {
 			s.Why = "Crowd is not in this run: its users' Crowd sessions (crowd.token_key) stay valid and log them straight back in to " +
 				u.prod.Name + "; this run's proof does not cover SSO"

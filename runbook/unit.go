@@ -262,15 +262,24 @@ func databaseOf(inv *inventory.Inventory, ip *inventory.Product, getenv func(str
 }
 
 // loadJar reads a browser's exported cookie jar and keeps the product's session and remember-me
-// cookies (whatever their domain: they are replayed against every node).
-func loadJar(path string, p atlassian.Product) ([]*http.Cookie, error) {
+// cookies, its SSO cookie (Crowd's crowd.token_key) and any extra names (an application that
+// trusts Crowd SSO, with Crowd in the run: crowd.token_key), whatever their domain: they are
+// replayed against every node.
+func loadJar(path string, p atlassian.Product, extra ...string) ([]*http.Cookie, error) {
+	keep := map[string]bool{p.SessionCookie: true, p.RememberMeCookie: true}
+	if p.SSOCookie != "" {
+		keep[p.SSOCookie] = true
+	}
+	for _, e := range extra {
+		keep[e] = true
+	}
 	cs, err := cookiefile.Load(path)
 	if err != nil {
 		return nil, reauth.Usage("export the browser's cookies in Netscape format (cookies.txt)", "--cookies: %v", err)
 	}
 	var out []*http.Cookie
 	for _, c := range cs {
-		if c.Name == p.SessionCookie || c.Name == p.RememberMeCookie {
+		if keep[c.Name] {
 			out = append(out, &http.Cookie{Name: c.Name, Value: c.Value})
 		}
 	}

@@ -163,6 +163,11 @@ func (s *Store) Mint(ctx context.Context, pc atlassian.ProofCookie, ref, login s
 		}
 		cols, args = append(cols, s.info.Time), append(args, s.timeArg(t))
 	}
+	for _, name := range pc.AlsoTime {
+		if c := col(name); c != "" {
+			cols, args = append(cols, c), append(args, s.timeArg(created))
+		}
+	}
 	for name, v := range pc.Fixed {
 		if c := col(name); c != "" {
 			cols, args = append(cols, c), append(args, v)

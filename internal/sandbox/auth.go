@@ -35,20 +35,20 @@ func (n *node) authenticate(w http.ResponseWriter, r *http.Request) string {
 			return s.User
 		}
 	}
-	c, err := r.Cookie(n.p.RememberMeCookie)
+	c, err := r.Cookie(n.m.tokenCookie(n.p))
 	if err != nil {
-		return ""
+		return n.crowdSSO(w, r)
 	}
 	key, secret, ok := n.m.parseCookie(c.Value)
 	if !ok {
-		return ""
+		return n.crowdSSO(w, r)
 	}
 	t, found := n.cachedToken(r.Context(), key)
 	n.mu.Lock()
 	user := n.byRef[t.Ref]
 	n.mu.Unlock()
 	if !found || !t.matches(secret) || user == "" {
-		return ""
+		return n.crowdSSO(w, r)
 	}
 	n.setSessionCookie(w, n.sessions.create(user, time.Now()))
 	n.log.Printf("auto-login %s from remember-me cookie", user)
@@ -90,8 +90,22 @@ func (n *node) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	n.setSessionCookie(w, n.sessions.create(name, time.Now()))
 	remember := r.PostForm.Get(n.p.Login.RememberField)
-	if remember != "" && (strings.EqualFold(remember, n.p.Login.RememberValue) || remember == "on" || remember == "true") {
-		t, err := n.m.insertToken(r.Context(), n.db, n.eng, acct.Ref, time.Now(), n.st.bankOf(n.name))
+	ticked := remember != "" && (strings.EqualFold(remember, n.p.Login.RememberValue) || remember == "on" || remember == "true")
+	if len(n.st.CrowdSSO) > 0 { // the SSO authenticator: a Crowd session, and its cookie
+		if err := n.crowdLogin(r.Context(), w, name, pw); err != nil {
+			n.log.Printf("crowd sso login of %s: %v", name, err)
+			http.Error(w, "could not start the Crowd SSO session", http.StatusInternalServerError)
+			return
+		}
+	}
+	if n.m.crowd || ticked { // Crowd: every login is an SSO session (and remember-me a row besides)
+		var t token
+		var err error
+		if n.m.crowd {
+			t, err = n.m.crowdInsert(r.Context(), n.db, n.eng, acct.Ref, time.Now(), ticked)
+		} else {
+			t, err = n.m.insertToken(r.Context(), n.db, n.eng, acct.Ref, time.Now(), n.st.bankOf(n.name))
+		}
 		if err != nil {
 			n.log.Printf("store remember-me token for %s: %v", name, err)
 			http.Error(w, "could not store the remember-me token", http.StatusInternalServerError)
@@ -100,7 +114,7 @@ func (n *node) handleLogin(w http.ResponseWriter, r *http.Request) {
 		n.mu.Lock()
 		n.tokens[t.Key] = t
 		n.mu.Unlock()
-		http.SetCookie(w, &http.Cookie{Name: n.p.RememberMeCookie, Value: n.m.cookieValue(t), Path: "/",
+		http.SetCookie(w, &http.Cookie{Name: n.m.tokenCookie(n.p), Value: n.m.cookieValue(t), Path: "/",
 			MaxAge: int(n.m.rememberAge().Seconds()), HttpOnly: true})
 	}
 	n.log.Printf("login %s remember-me=%t", name, remember != "")
@@ -120,7 +134,7 @@ func (n *node) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(n.p.SessionCookie); err == nil {
 		n.sessions.remove(c.Value)
 	}
-	if c, err := r.Cookie(n.p.RememberMeCookie); err == nil {
+	if c, err := r.Cookie(n.m.tokenCookie(n.p)); err == nil {
 		if key, _, ok := n.m.parseCookie(c.Value); ok {
 			n.mu.Lock()
 			delete(n.tokens, key)
@@ -130,7 +144,7 @@ func (n *node) handleLogout(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	for _, name := range []string{n.p.SessionCookie, n.p.RememberMeCookie} {
+	for _, name := range []string{n.p.SessionCookie, n.m.tokenCookie(n.p)} {
 		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1})
 	}
 	n.log.Printf("logout %s", user)

@@ -112,7 +112,7 @@ func (b *Browser) WhoAmI(ctx context.Context, baseURL string) (string, bool, err
 	if err != nil {
 		return "", false, err
 	}
-	u := strings.TrimRight(baseURL, "/") + p.ContextPath + p.Login.WhoAmIPath
+	u := strings.TrimRight(baseURL, "/") + p.ContextPath + whoAmIPath(p)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", false, err

@@ -212,7 +212,7 @@ func (c *Cluster) WaitRunning(ctx context.Context, timeout time.Duration) error 
 	client := &http.Client{Timeout: 2 * time.Second}
 	for _, n := range c.Nodes() {
 		for {
-			code, st := probe(ctx, client, n.URL+p.Ready.Path)
+			code, st := probe(ctx, client, n.URL+p.ContextPath+p.Ready.Path)
 			if code == http.StatusOK && st == stateRunning {
 				break
 			}

@@ -84,7 +84,7 @@ func jiraDBConfig(t dbTarget) string {
 func hibernateConfig(p atlassian.Product, t dbTarget, version string) string {
 	driver, _, dialect, _ := driverInfo(t.Engine)
 	root := "confluence-configuration"
-	if p.ID == atlassian.Bamboo {
+	if p.ID == atlassian.Bamboo || p.ID == atlassian.Crowd {
 		root = "application-configuration"
 	}
 	return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>

@@ -21,9 +21,11 @@ type invProduct struct {
 	Table   string `yaml:"table,omitempty"` // the operator's confirmation of an UNCONFIRMED table (Fisheye)
 	// ProofCookie confirms the remember-me cookie format where the catalog's is UNCONFIRMED
 	// (Bitbucket, Fisheye): the sandbox builds its cookies exactly so.
-	ProofCookie string    `yaml:"proof_cookie,omitempty"`
-	Admin       *invAdmin `yaml:"admin,omitempty"`
-	Nodes       []invNode `yaml:"nodes"`
+	ProofCookie string `yaml:"proof_cookie,omitempty"`
+	// WhoAmIPath is the sandbox Crowd's "who am I" (Crowd documents none).
+	WhoAmIPath string    `yaml:"whoami_path,omitempty"`
+	Admin      *invAdmin `yaml:"admin,omitempty"`
+	Nodes      []invNode `yaml:"nodes"`
 }
 
 // invAdmin is the admin credential for the products' session API (API mode), by reference.
@@ -54,6 +56,9 @@ func (c *Cluster) inventory() ([]byte, error) {
 		Admin: &invAdmin{User: "admin", TokenFile: filepath.Join(c.st.Dir, "admin-token")}}
 	if prod, err := atlassian.Lookup(string(c.st.Product)); err == nil && !prod.Proof.Confirmed {
 		p.ProofCookie = prod.Proof.Format
+	}
+	if c.st.Product == atlassian.Crowd {
+		p.WhoAmIPath = CrowdWhoAmIPath
 	}
 	if c.st.Product == atlassian.Fisheye {
 		prod, err := atlassian.Lookup(string(c.st.Product))

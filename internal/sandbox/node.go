@@ -50,6 +50,8 @@ type node struct {
 	accounts map[string]account // by name
 	byRef    map[string]string  // token-row user reference -> name
 	admin    string             // bearer token from DIR/admin-token
+	// crowdCache: Crowd SSO tokens this application validated -> user, kept until it restarts.
+	crowdCache map[string]string
 
 	sessionAPI bool
 }
@@ -107,7 +109,7 @@ func newNode(dir, name string, logTo io.Writer) (*node, int, error) {
 	}
 	n := &node{st: st, name: name, dir: st.Dir, p: p, m: m, phase: stateStarting,
 		log:      log.New(logTo, name+" ", log.LstdFlags|log.Lmicroseconds),
-		sessions: newSessionStore(), tokens: map[string]token{}, started: time.Now(),
+		sessions: newSessionStore(), tokens: map[string]token{}, crowdCache: map[string]string{}, started: time.Now(),
 		sessionAPI: p.SessionAPI != "" && atlassian.VersionAtLeast(st.Version, p.SessionAPIVersion)}
 	return n, ns.Port, nil
 }

@@ -20,6 +20,9 @@ type model struct {
 	// bitbucket: cookie base64("<series>:<token>"), row (id, series, token, user_id, expiry...).
 	bitbucket bool
 	epochMS   bool // Confluence stores created as bigint milliseconds
+	// crowd: cookie crowd.token_key = cwd_token.random_hash; application tokens (directory_id -1)
+	// beside the users' sessions, and cwd_remember_me_token (crowd.go).
+	crowd bool
 	// userRef says what the token row's user column holds: "name", "key" (Jira app_user.user_key)
 	// or "id" (Bitbucket stash_user.id).
 	userRef string
@@ -39,8 +42,10 @@ func modelFor(p atlassian.Product) (model, error) {
 		// UNCONFIRMED: no public DDL names Fisheye's table. The catalog finds it at run time by a
 		// name containing "remember"; this name satisfies that.
 		m.table = "fe_remember_me"
+	case atlassian.Crowd:
+		m.crowd = true
 	default:
-		return model{}, reauth.Usage("use one of jira, confluence, bitbucket, bamboo, fisheye",
+		return model{}, reauth.Usage("use one of jira, confluence, bitbucket, bamboo, fisheye, crowd",
 			"the sandbox does not simulate %s", p.Name)
 	}
 	return m, nil
@@ -90,6 +95,8 @@ func (m model) ddl(e reauth.Engine) []string {
 		out = append(out, "CREATE TABLE rememberme_token (id bigint NOT NULL, created "+strings.Replace(ts, " with time zone", "", 1)+", token varchar(255), username varchar(255), PRIMARY KEY (id))"+tail)
 	case atlassian.Fisheye: // UNCONFIRMED shape
 		out = append(out, "CREATE TABLE fe_remember_me (id bigint NOT NULL, username varchar(255) NOT NULL, token varchar(255) NOT NULL, created "+ts+", PRIMARY KEY (id))"+tail)
+	case atlassian.Crowd: // as a real Crowd 5 PostgreSQL dump creates them (timestamp without time zone)
+		out = append(out, crowdDDL(strings.Replace(ts, " with time zone", "", 1), tail)...)
 	}
 	return append(out,
 		"CREATE TABLE sandbox_user (id integer NOT NULL, name varchar(255) NOT NULL, pwhash varchar(255) NOT NULL, is_admin integer NOT NULL, PRIMARY KEY (id))"+tail,

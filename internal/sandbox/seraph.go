@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -13,9 +14,26 @@ import (
 // writeSeraphConfig writes the node's WEB-INF/classes/seraph-config.xml (Seraph products only),
 // shaped like the one the products ship, with login.cookie.key set to the product's default.
 // An admin may rename the cookie there; the node reads it at start, as the product does.
-func writeSeraphConfig(install string, p atlassian.Product) error {
+//
+// With crowdSSO the file names Crowd's SSO authenticator (Jira's; "Integrating Crowd with Jira")
+// and a crowd.properties sits beside it, as an admin sets Crowd SSO up: what reauth detects.
+func writeSeraphConfig(install string, p atlassian.Product, crowdSSO bool) error {
 	if p.SeraphConfig == "" {
 		return nil
+	}
+	auth := ""
+	if crowdSSO {
+		auth = "    <authenticator class=\"com.atlassian.jira.security.login.SSOSeraphAuthenticator\"/>\n"
+		if p.ID == atlassian.Confluence {
+			auth = "    <authenticator class=\"com.atlassian.confluence.user.ConfluenceCrowdSSOAuthenticator\"/>\n"
+		}
+		props := "application.name=" + string(p.ID) + "\ncrowd.base.url=http://127.0.0.1:8095/crowd/\nsession.validationinterval=2\n"
+		if err := os.MkdirAll(filepath.Join(install, filepath.FromSlash(path.Dir(p.SeraphConfig))), 0o755); err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(install, filepath.FromSlash(p.CrowdProperties())), []byte(props), 0o600); err != nil {
+			return err
+		}
 	}
 	path := filepath.Join(install, filepath.FromSlash(p.SeraphConfig))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -38,8 +56,8 @@ func writeSeraphConfig(install string, p atlassian.Product) error {
             <param-value>1209600</param-value>
         </init-param>
     </parameters>
-</security-config>
-`, p.Login.Path, p.RememberMeCookie)
+%s</security-config>
+`, p.Login.Path, p.RememberMeCookie, auth)
 	return writeFile(path, []byte(body), 0o644)
 }
 

@@ -31,13 +31,17 @@ func pages(p atlassian.Product) (loginPage, homePage string) {
 func (n *node) routes() http.Handler {
 	mux := http.NewServeMux()
 	loginPage, home := pages(n.p)
-	mux.HandleFunc("GET "+n.p.Ready.Path, n.handleStatus)
+	cp := n.p.ContextPath // Crowd serves under /crowd
+	mux.HandleFunc("GET "+cp+n.p.Ready.Path, n.handleStatus)
 	mux.HandleFunc("GET /sandbox/info", n.handleInfo)
-	mux.HandleFunc("GET "+loginPage, n.handleLoginPage)
-	mux.HandleFunc("POST "+n.p.Login.Path, n.handleLogin)
-	mux.HandleFunc("GET "+n.p.Login.WhoAmIPath, n.handleWhoAmI)
-	mux.HandleFunc("GET "+home, n.handleHome)
-	mux.HandleFunc("/logout", n.handleLogout)
+	mux.HandleFunc("GET "+cp+loginPage, n.handleLoginPage)
+	mux.HandleFunc("POST "+cp+n.p.Login.Path, n.handleLogin)
+	mux.HandleFunc("GET "+cp+whoAmIPath(n.p), n.handleWhoAmI)
+	mux.HandleFunc("GET "+cp+home, n.handleHome)
+	mux.HandleFunc(cp+"/logout", n.handleLogout)
+	if n.m.crowd {
+		n.crowdRoutes(mux, cp)
+	}
 	switch n.p.ID {
 	case atlassian.Jira:
 		mux.HandleFunc("GET /rest/api/2/serverInfo", n.handleServerInfo)
@@ -65,7 +69,7 @@ func (n *node) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w, code: 200}
-		ctrl := r.URL.Path == n.p.Ready.Path || r.URL.Path == "/sandbox/info"
+		ctrl := r.URL.Path == n.p.ContextPath+n.p.Ready.Path || r.URL.Path == "/sandbox/info"
 		if ph := n.getPhase(); !ctrl && ph != stateRunning {
 			http.Error(rec, n.p.Name+" is "+strings.ToLower(ph), http.StatusServiceUnavailable)
 		} else {

@@ -33,10 +33,12 @@ type state struct {
 	APIKeepsRememberMe bool `json:"api_keeps_remember_me,omitempty"`
 	// IDBanks: each node allocates token ids from its own banks of 100 (Jira's OfBiz sequence
 	// banks on a cluster), so a token issued later on one node can carry a lower id.
-	IDBanks bool        `json:"id_banks,omitempty"`
-	Exe     string      `json:"exe"`
-	Users   int         `json:"users"`
-	Nodes   []nodeState `json:"nodes"`
+	IDBanks bool `json:"id_banks,omitempty"`
+	// CrowdSSO are the Crowd nodes this application trusts for SSO (crowd.go); empty: none.
+	CrowdSSO []string    `json:"crowd_sso,omitempty"`
+	Exe      string      `json:"exe"`
+	Users    int         `json:"users"`
+	Nodes    []nodeState `json:"nodes"`
 }
 
 type nodeState struct {

@@ -35,6 +35,9 @@ type token struct {
 
 // cookieValue is the remember-me cookie value for t, in the product's format.
 func (m model) cookieValue(t token) string {
+	if m.crowd {
+		return t.Key
+	}
 	if m.bitbucket {
 		return base64.StdEncoding.EncodeToString([]byte(t.Key + ":" + t.Secret))
 	}
@@ -43,6 +46,9 @@ func (m model) cookieValue(t token) string {
 
 // parseCookie splits a remember-me cookie value into (key, secret).
 func (m model) parseCookie(v string) (key, secret string, ok bool) {
+	if m.crowd { // the cookie is the token: key and secret at once
+		return v, v, v != ""
+	}
 	if m.bitbucket {
 		b, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
@@ -71,6 +77,9 @@ func (m model) loadTokens(ctx context.Context, db *sql.DB) (map[string]token, er
 	if m.bitbucket {
 		q = "SELECT series, token, user_id FROM " + m.table
 	}
+	if m.crowd {
+		q = crowdSelect
+	}
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("load remember-me tokens from %s: %w", m.table, err)
@@ -91,6 +100,9 @@ func (m model) loadTokens(ctx context.Context, db *sql.DB) (map[string]token, er
 // lookupToken reads one token row by its cookie key (Seraph: the id; Bitbucket: the series):
 // the read-through of a node's cache. found is false when the row is not there.
 func (m model) lookupToken(ctx context.Context, db *sql.DB, e reauth.Engine, key string) (t token, found bool, err error) {
+	if m.crowd {
+		return m.crowdLookup(ctx, db, e, key)
+	}
 	q := "SELECT id, token, username FROM " + m.table + " WHERE id = ?"
 	var arg any = key
 	if m.bitbucket {
@@ -126,6 +138,9 @@ func normalizeID(s string) string {
 // bank is the node's id bank (k of n) when the sandbox simulates per-node id banks; n is 0 otherwise.
 func (m model) insertToken(ctx context.Context, db *sql.DB, e reauth.Engine, ref string, now time.Time, bank idBank) (token, error) {
 	secret := randomHex(20)
+	if m.crowd {
+		return m.crowdInsert(ctx, db, e, ref, now, true)
+	}
 	if m.bitbucket {
 		uid, err := strconv.Atoi(ref)
 		if err != nil {
@@ -159,6 +174,13 @@ func (m model) insertToken(ctx context.Context, db *sql.DB, e reauth.Engine, ref
 // deleteUserTokens deletes every token row of the user whose row reference is ref.
 func (m model) deleteUserTokens(ctx context.Context, db *sql.DB, e reauth.Engine, ref string) error {
 	col, arg := "username", any(ref)
+	if m.crowd { // the user's sessions (never an application's token) and remember-me rows
+		if _, err := db.ExecContext(ctx, rebind(e, "DELETE FROM cwd_remember_me_token WHERE username = ?"), ref); err != nil {
+			return fmt.Errorf("delete remember-me tokens: %w", err)
+		}
+		_, err := db.ExecContext(ctx, rebind(e, "DELETE FROM cwd_token WHERE entity_name = ? AND directory_id <> -1"), ref)
+		return err
+	}
 	if m.bitbucket {
 		n, err := strconv.Atoi(ref)
 		if err != nil {
@@ -175,7 +197,9 @@ func (m model) deleteUserTokens(ctx context.Context, db *sql.DB, e reauth.Engine
 // deleteToken deletes one token row (a logout).
 func (m model) deleteToken(ctx context.Context, db *sql.DB, e reauth.Engine, key string) error {
 	col, arg := "id", any(key)
-	if m.bitbucket {
+	if m.crowd {
+		col = "random_hash"
+	} else if m.bitbucket {
 		col = "series"
 	} else if n, err := strconv.ParseInt(key, 10, 64); err == nil {
 		arg = n

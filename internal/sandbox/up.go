@@ -48,6 +48,10 @@ type Options struct {
 	// restored into a scratch database) instead of refusing it: the sandbox then adds only its own
 	// tables and the user rows it needs. Never point it at a live product's database.
 	AdoptSchema bool
+	// CrowdSSO makes this application trust Crowd SSO, as Jira's SSOSeraphAuthenticator does: the
+	// base URLs of a running sandbox Crowd's nodes (same users and passwords). Its login creates a
+	// Crowd session and sets crowd.token_key, which logs a browser back in on its own.
+	CrowdSSO []string
 }
 
 // DefaultVersion is the version a sandbox node reports when Options.Version is empty.
@@ -146,7 +150,8 @@ func Up(ctx context.Context, o Options, progress io.Writer) (*Cluster, error) {
 		return nil, fmt.Errorf("create sandbox directory: %w", err)
 	}
 	st := &state{Dir: dir, Product: p.ID, Version: o.Version, DB: o.DB, StartupDelay: Duration(o.StartupDelay),
-		Persistence: o.Persistence, Exe: o.Exe, Users: o.Users, APIKeepsRememberMe: o.APIKeepsRememberMe, IDBanks: o.IDBanks}
+		Persistence: o.Persistence, Exe: o.Exe, Users: o.Users, APIKeepsRememberMe: o.APIKeepsRememberMe, IDBanks: o.IDBanks,
+		CrowdSSO: o.CrowdSSO}
 	if o.DB == "" {
 		st.SQLiteFile = filepath.Join(dir, "sandbox.db")
 	}
@@ -204,7 +209,13 @@ func (c *Cluster) createDatabase(ctx context.Context, m model, t dbTarget, o Opt
 		name := UserName(i)
 		users = append(users, seedUser{ID: i, Name: name, Hash: hashPassword(UserPassword), Ref: m.userRefFor(i, name)})
 	}
-	return m.seedUsers(ctx, db, t.Engine, users, o.AdoptSchema)
+	if err := m.seedUsers(ctx, db, t.Engine, users, o.AdoptSchema); err != nil {
+		return err
+	}
+	if m.crowd {
+		return seedCrowdApplications(ctx, db, t.Engine)
+	}
+	return nil
 }
 
 // UserName is the name of seeded user i (1-based): user001, user002, ...
@@ -229,7 +240,7 @@ func (c *Cluster) layout(p atlassian.Product, t dbTarget, nodes int) error {
 		if err := writeServerXML(nodeDir(c.st.Dir, n.Name), p, n.Port, c.st.Persistence); err != nil {
 			return fmt.Errorf("write node %s: %w", n.Name, err)
 		}
-		if err := writeSeraphConfig(nodeDir(c.st.Dir, n.Name), p); err != nil {
+		if err := writeSeraphConfig(nodeDir(c.st.Dir, n.Name), p, len(c.st.CrowdSSO) > 0); err != nil {
 			return fmt.Errorf("write node %s: %w", n.Name, err)
 		}
 	}

@@ -28,6 +28,9 @@ func Product(p *inventory.Product) (atlassian.Product, error) {
 	if p.StatusPath != "" {
 		prod.Ready.Path = p.StatusPath
 	}
+	if p.WhoAmIPath != "" {
+		prod.Login.WhoAmIPath = p.WhoAmIPath
+	}
 	return prod, nil
 }
 
