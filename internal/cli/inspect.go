@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,7 +87,11 @@ func runInspect(ctx context.Context, streams IO, o inspectOptions) error {
 	if o.json {
 		return writeJSON(streams.Out, in)
 	}
-	fmt.Fprintf(streams.Out, "%s remember-me tokens in %s (%s)\n", p.Name, in.Qualified, db.String())
+	what := "remember-me tokens"
+	if p.SSOCookie != "" && strings.EqualFold(p.Table.Name, in.Table) {
+		what = "SSO sessions (" + p.SSOCookie + ")" // Crowd's cwd_token
+	}
+	fmt.Fprintf(streams.Out, "%s %s in %s (%s)\n", p.Name, what, in.Qualified, db.String())
 	printInspection(streams.Out, in)
 	return nil
 }

@@ -59,7 +59,8 @@ func newSandboxUpCmd(streams IO) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Dir, "dir", "", "new directory for the sandbox (required)")
-	f.StringVar(&product, "product", "jira", "product to simulate: jira, confluence, bitbucket, bamboo or fisheye")
+	f.StringVar(&product, "product", "jira", "product to simulate: jira, confluence, bitbucket, bamboo, fisheye or crowd")
+	f.StringSliceVar(&o.CrowdSSO, "crowd-sso", nil, "the application trusts Crowd SSO: the node URLs of a running sandbox crowd (same users); its login sets crowd.token_key, which logs a browser back in on its own")
 	f.IntVar(&o.Nodes, "nodes", 2, "number of nodes")
 	f.StringVar(&o.DB, "db", "", "an EMPTY database: postgres://USER:PW@HOST:PORT/DB?sslmode=disable or mysql://USER:PW@HOST:PORT/DB (default: an SQLite file in DIR)")
 	f.IntVar(&o.Users, "users", 10, "users to create and log in (user001..., password \""+sandbox.UserPassword+"\")")
