@@ -24,7 +24,10 @@ func TestProofCookieValue(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{"", "{token}", "{id}", "base64({id}:{token}", "{id}:{token};x", "{user}:{token}"} {
+	if err := CheckProofFormat("{token}"); err != nil { // the cookie is the token (Crowd's crowd.token_key)
+		t.Errorf("{token} refused: %v", err)
+	}
+	for _, bad := range []string{"", "x{token}", "{token}:", "{id}", "base64({id}:{token}", "{id}:{token};x", "{user}:{token}"} {
 		if CheckProofFormat(bad) == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -67,6 +68,8 @@ func DefaultVersion(p atlassian.ProductID) string {
 		return "9.6.0"
 	case atlassian.Fisheye:
 		return "4.8.15"
+	case atlassian.Crowd:
+		return "5.3.0"
 	}
 	return "1.0.0"
 }
@@ -104,6 +107,15 @@ func (o *Options) defaults() error {
 	}
 	if o.AdminPassword == "" {
 		o.AdminPassword = "admin"
+	}
+	if p, err := atlassian.Lookup(string(o.Product)); len(o.CrowdSSO) > 0 && (err != nil || p.ID == atlassian.Crowd || p.SeraphConfig == "") {
+		return reauth.Usage("give --crowd-sso to jira, confluence or bamboo: an application that signs in through Crowd",
+			"sandbox: %s cannot trust Crowd SSO here", o.Product)
+	}
+	for _, u := range o.CrowdSSO {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Hostname() != "127.0.0.1" {
+			return reauth.Usage("give the crowd sandbox's node URLs, e.g. http://127.0.0.1:40001", "sandbox: --crowd-sso %q is not a local node URL", u)
+		}
 	}
 	if o.Exe == "" {
 		exe, err := os.Executable()

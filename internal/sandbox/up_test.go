@@ -204,7 +204,9 @@ func TestUpRejectsBadOptions(t *testing.T) {
 		{},
 		{Dir: "x", Nodes: -1},
 		{Dir: "x", RememberFraction: 2},
-		{Dir: "x", Product: "crowd"},
+		{Dir: "x", Product: "crowd", CrowdSSO: []string{"http://127.0.0.1:1"}}, // Crowd does not trust itself
+		{Dir: "x", Product: "bitbucket", CrowdSSO: []string{"http://127.0.0.1:1"}},
+		{Dir: "x", CrowdSSO: []string{"http://crowd.example.com/"}},
 		{Dir: "x", Product: "nope"},
 		{Dir: "x", Version: "latest"},
 	}
