@@ -1,7 +1,9 @@
 // Package apimode ends users' sessions through the product's own REST API instead of restarting
 // its nodes: Jira 9.11+ (DELETE /rest/api/2/user/session/{username}) and Bamboo 9.4+
 // (DELETE /rest/admin/latest/session/{username}) end one user's sessions on every node of the
-// cluster, so a forced re-login needs no downtime there.
+// cluster, so a forced re-login needs no downtime there; so does Crowd's
+// DELETE /rest/usermanagement/1/session?username={username} for its users' SSO sessions
+// (authenticated as an application).
 //
 // Detect reads the product's version through REST with the admin credentials and checks, before
 // anything changes, that those credentials may call the session endpoint. Decide turns an
@@ -120,15 +122,9 @@ func VersionPath(p atlassian.ProductID) string {
 // or version without the endpoint is not an error: Support says why, and Decide picks a restart.
 func Detect(ctx context.Context, client *http.Client, p atlassian.Product, baseURL string, auth Auth) (Support, error) {
 	s := Support{Product: p.ID, Endpoint: p.SessionAPI, Auth: auth.String()}
-	if p.SessionAPI == "" || VersionPath(p.ID) == "" {
+	if p.SessionAPI == "" || (VersionPath(p.ID) == "" && p.ID != atlassian.Crowd) {
 		s.Endpoint = ""
 		s.Why = p.Name + " has no REST endpoint that ends a user's sessions"
-		if p.ID == atlassian.Crowd {
-			// Crowd has them (DELETE /rest/usermanagement/1/session?username=…, with an
-			// application's credentials; POST /rest/admin/1.0/remember-me/expire-all), but reauth
-			// does not drive them yet: it purges cwd_token and restarts.
-			s.Why = "reauth does not drive Crowd's session API yet"
-		}
 		return s, nil
 	}
 	if auth.IsZero() {
@@ -137,6 +133,15 @@ func Detect(ctx context.Context, client *http.Client, p atlassian.Product, baseU
 	}
 	client = withoutRedirects(client)
 	base := strings.TrimRight(baseURL, "/") + p.ContextPath
+	if VersionPath(p.ID) == "" {
+		// Crowd: no version resource reauth knows (UNCONFIRMED); the probe alone decides.
+		if err := probe(ctx, client, p, base, auth); err != nil {
+			return s, err
+		}
+		s.Supported = true
+		s.Why = fmt.Sprintf("%s ends a user's SSO sessions through DELETE %s (authenticated as an application: the admin block's user and password)", p.Name, p.SessionAPI)
+		return s, nil
+	}
 	v, err := readVersion(ctx, client, p, base, auth)
 	if err != nil {
 		return s, err
@@ -288,8 +293,15 @@ func authError(p atlassian.Product, code int, auth Auth) error {
 // sessionPath is the endpoint for one user, the name escaped as one path segment. "." and ".."
 // are refused: escaping leaves them as they are, and even written %2E%2E a server that decodes
 // before it normalizes (Tomcat) resolves them, so DELETE …/session/.. would reach
-// /rest/api/2/user, another resource.
+// /rest/api/2/user, another resource. Where the name goes in the query (Crowd's
+// …/session?username={username}) it is escaped as a query value.
 func sessionPath(p atlassian.Product, user string) (string, error) {
+	if q, i := strings.IndexByte(p.SessionAPI, '?'), strings.Index(p.SessionAPI, "{username}"); q >= 0 && q < i {
+		if user == "" {
+			return "", fmt.Errorf("an empty user name cannot be sent: end this user's sessions with a rolling restart")
+		}
+		return strings.Replace(p.SessionAPI, "{username}", url.QueryEscape(user), 1), nil
+	}
 	switch user {
 	case "", ".", "..":
 		return "", fmt.Errorf("user name %q cannot be sent as one URL path segment (it would name another resource): end this user's sessions with a rolling restart", user)

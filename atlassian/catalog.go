@@ -274,6 +274,12 @@ var catalog = map[ProductID]Product{
 		Ready:       Readiness{Path: "/status", StateKey: "state", StartingCode: 200, Confirmed: true},
 		Login:       Login{Path: "/console/j_spring_security_check", UserField: "j_username", PasswordField: "j_password", RememberField: "_spring_security_remember_me", RememberValue: "on", Confirmed: false},
 		DefaultPort: 8095, ContextPath: "/crowd", ServiceName: "crowd", Clustered: true, EnvJDBCPrefix: "ATL_JDBC_",
+		// Crowd's per-user SSO session invalidation: RestCrowdClient.invalidateSSOTokensForUser
+		// calls DELETE /session?username= under /rest/usermanagement/1 (CWD-2876), authenticated as
+		// an APPLICATION (its name and password in the inventory's admin block). The Crowd version
+		// that brought it, its answer for an unknown user (reauth's probe expects 404) and its
+		// success status (reauth counts 204 only) are UNCONFIRMED: anything else refuses API mode.
+		SessionAPI: "/rest/usermanagement/1/session?username={username}", SessionAPIVersion: "2.7.0",
 		// The proof replays crowd.token_key = a row's random_hash. UNCONFIRMED: a real Crowd also
 		// checks a token's validation factors (identifier_hash), so a minted or sampled row may
 		// not be accepted from reauth's host; the inventory's proof_cookie: "{token}" confirms.

@@ -20,7 +20,13 @@ import (
 // run. The run ends Crowd's users' sessions first (purge + restart), then Jira's; afterwards every
 // saved browser, and the SSO cookie alone, is rejected on every node of both, Crowd's application
 // tokens are untouched, its remember-me rows are gone, and the run says it verified all of it.
-func TestRunJiraWithCrowdSSO(t *testing.T) {
+func TestRunJiraWithCrowdSSO(t *testing.T) { jiraWithCrowdSSO(t, "restart") }
+
+// TestRunJiraWithCrowdSSOAPI: the same with Crowd in API mode: its users' SSO sessions end through
+// DELETE /rest/usermanagement/1/session?username= on every node, and no Crowd node restarts.
+func TestRunJiraWithCrowdSSOAPI(t *testing.T) { jiraWithCrowdSSO(t, "api") }
+
+func jiraWithCrowdSSO(t *testing.T, crowdMode string) {
 	pgCrowd, pgJira := testenv.Postgres(t), testenv.Postgres(t)
 	crowd := up(t, sandbox.Options{Product: atlassian.Crowd, Nodes: 2, DB: pgCrowd.URL, Users: 4, RememberFraction: 0.5})
 	var crowdURLs []string
@@ -97,7 +103,7 @@ func TestRunJiraWithCrowdSSO(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	cfg := writeInventory(t, dir, product{c: jira, proofUser: "admin"}, product{c: crowd, proofUser: "admin"})
+	cfg := writeInventory(t, dir, product{c: jira, proofUser: "admin"}, product{c: crowd, proofUser: "admin", mode: crowdMode, admin: crowdMode == "api"})
 	plan, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--dry-run")
 	if code != 0 || strings.Index(plan, "== Crowd") > strings.Index(plan, "== Jira") || !strings.Contains(plan, "Crowd's sessions end first") ||
 		!strings.Contains(plan, "directory_id = -1") || !strings.Contains(plan, "cwd_remember_me_token") {
@@ -112,7 +118,11 @@ func TestRunJiraWithCrowdSSO(t *testing.T) {
 		SSONotCovered []string `json:"sso_not_covered"`
 		NotCovered    []string `json:"not_covered"`
 		Products      []struct {
-			Product   string `json:"product"`
+			Product        string `json:"product"`
+			NodesRestarted int    `json:"nodes_restarted"`
+			Mode           struct {
+				Mode string `json:"mode"`
+			} `json:"mode"`
 			Status    string `json:"status"`
 			Deleted   int64  `json:"deleted"`
 			Companion *struct {
@@ -142,6 +152,9 @@ func TestRunJiraWithCrowdSSO(t *testing.T) {
 		t.Errorf("not_covered still lists Crowd SSO with Crowd in the run: %v", r.NotCovered)
 	}
 	cr, jr := r.Products[0], r.Products[1]
+	if wantRestarts := map[string]int{"restart": 2, "api": 0}[crowdMode]; cr.Mode.Mode != crowdMode || cr.NodesRestarted != wantRestarts {
+		t.Errorf("crowd: mode %q, %d node(s) restarted; want %s and %d", cr.Mode.Mode, cr.NodesRestarted, crowdMode, wantRestarts)
+	}
 	if cr.Deleted == 0 || cr.Companion == nil || cr.Companion.Table != "cwd_remember_me_token" || cr.Companion.Deleted == 0 || !cr.Verify.Verified {
 		t.Errorf("crowd: %+v", cr)
 	}

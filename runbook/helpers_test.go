@@ -28,6 +28,7 @@ type product struct {
 	admin   bool   // admin credential for the session API (the sandbox's admin token file)
 	// proofUser is the account of the minted proof token (with admin, the admin's by default).
 	proofUser string
+	mode      string // the product's mode: (auto|restart|api; "" leaves it out)
 }
 
 // up starts a sandbox cluster that is torn down when the test ends.
@@ -56,6 +57,9 @@ func writeInventory(t *testing.T, dir string, ps ...product) string {
 		}
 		if p.admin {
 			fmt.Fprintf(&b, "    admin: {user: admin, token_file: %s}\n", filepath.Join(p.c.Dir(), "admin-token"))
+		}
+		if p.mode != "" {
+			fmt.Fprintf(&b, "    mode: %s\n", p.mode)
 		}
 		if p.proofUser != "" {
 			fmt.Fprintf(&b, "    proof_user: %s\n", p.proofUser)

@@ -121,11 +121,12 @@ func seedCrowdApplications(ctx context.Context, db *sql.DB, e reauth.Engine) err
 }
 
 // crowdRoutes are the Crowd REST resources the sandbox serves: SSO session create and validate
-// for applications, per-user session invalidation, and the admin's remember-me expire-all.
+// for applications, and the admin's remember-me expire-all. Per-user session invalidation
+// (DELETE …/session?username=) is the catalog's SessionAPI: handleKillSessions serves it, and
+// every node forgets the user's cached tokens through the cluster's kill queue.
 func (n *node) crowdRoutes(mux *http.ServeMux, ctxPath string) {
 	mux.HandleFunc("POST "+ctxPath+"/rest/usermanagement/1/session", n.handleCrowdCreateSession)
 	mux.HandleFunc("GET "+ctxPath+"/rest/usermanagement/1/session/{token}", n.handleCrowdValidate)
-	mux.HandleFunc("DELETE "+ctxPath+"/rest/usermanagement/1/session", n.handleCrowdInvalidateUser)
 	mux.HandleFunc("POST "+ctxPath+"/rest/admin/1.0/remember-me/expire-all", n.handleCrowdExpireAll)
 }
 
@@ -172,30 +173,6 @@ func (n *node) handleCrowdValidate(w http.ResponseWriter, r *http.Request) {
 	}
 	noteUser(r, user)
 	writeJSONBody(w, http.StatusOK, map[string]any{"token": key, "user": map[string]string{"name": user}})
-}
-
-// handleCrowdInvalidateUser ends every SSO session of ?username= (204), as RestCrowdClient's
-// invalidateSSOTokensForUser asks for: the rows go, and this node forgets them (other nodes keep
-// what they cached until they restart: the pessimistic reading).
-func (n *node) handleCrowdInvalidateUser(w http.ResponseWriter, r *http.Request) {
-	if _, admin, ok := n.apiCaller(r); !ok || !admin {
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	name := r.URL.Query().Get("username")
-	n.mu.Lock()
-	acct, ok := n.accounts[name]
-	n.mu.Unlock()
-	if !ok {
-		writeJSONBody(w, http.StatusNotFound, map[string]string{"reason": "USER_NOT_FOUND"})
-		return
-	}
-	if err := n.m.deleteUserTokens(r.Context(), n.db, n.eng, acct.Ref); err != nil {
-		http.Error(w, "could not delete the sessions", http.StatusInternalServerError)
-		return
-	}
-	n.forget(name)
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // handleCrowdExpireAll deletes every remember-me row (Crowd DC admin REST, POST

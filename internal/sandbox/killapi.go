@@ -26,6 +26,9 @@ func (n *node) handleKillSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := r.PathValue("username")
+	if target == "" { // Crowd: DELETE …/session?username=
+		target = r.URL.Query().Get("username")
+	}
 	n.mu.Lock()
 	acct, known := n.accounts[target]
 	if !known { // user names are case-insensitive in Jira and Bamboo (Crowd's lower_user_name)

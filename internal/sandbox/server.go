@@ -49,7 +49,8 @@ func (n *node) routes() http.Handler {
 		mux.HandleFunc("GET /rest/api/latest/info", n.handleServerInfo)
 	}
 	if n.sessionAPI {
-		mux.HandleFunc("DELETE "+n.p.SessionAPI, n.handleKillSessions)
+		path, _, _ := strings.Cut(n.p.SessionAPI, "?") // Crowd names the user in the query
+		mux.HandleFunc("DELETE "+cp+path, n.handleKillSessions)
 	}
 	return n.middleware(mux)
 }
