@@ -191,3 +191,42 @@ func jiraWithCrowdSSO(t *testing.T, crowdMode string) {
 		t.Fatalf("fresh login not accepted (who=%q ok=%v)", who, ok)
 	}
 }
+
+// TestRevokeCrowdUser: `reauth revoke` on Crowd (API mode) deletes one user's SSO sessions and
+// remember-me rows (each table into its own backup), ends the user's sessions on every node, and
+// leaves the other users and every application token alone.
+func TestRevokeCrowdUser(t *testing.T) {
+	pg := testenv.Postgres(t)
+	crowd := up(t, sandbox.Options{Product: atlassian.Crowd, Nodes: 2, DB: pg.URL, Users: 3, RememberFraction: 1})
+	count := func(q string) int {
+		var n int
+		if err := pg.SQL.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	apps := count("SELECT COUNT(*) FROM cwd_token WHERE directory_id = -1")
+	bs := browsers(t, crowd)
+	cfg := writeInventory(t, t.TempDir(), product{c: crowd, admin: true})
+	stdout, stderr, code := reauthCmd(t, nil, "revoke", "--config", cfg, "--user", "user001", "--yes")
+	if code != 0 {
+		t.Fatalf("revoke exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "cwd_remember_me_token") {
+		t.Errorf("revoke does not say it purged cwd_remember_me_token:\n%s", stderr)
+	}
+	if n := count("SELECT COUNT(*) FROM cwd_token WHERE entity_name = 'user001'") + count("SELECT COUNT(*) FROM cwd_remember_me_token WHERE username = 'user001'"); n != 0 {
+		t.Errorf("%d row(s) of user001 left", n)
+	}
+	if n := count("SELECT COUNT(*) FROM cwd_remember_me_token WHERE username <> 'user001'"); n != 2 {
+		t.Errorf("the other users' remember-me rows: %d, want 2", n)
+	}
+	if n := count("SELECT COUNT(*) FROM cwd_token WHERE directory_id = -1"); n != apps {
+		t.Errorf("application tokens: %d, want %d", n, apps)
+	}
+	after := loggedIn(t, crowd, bs)
+	sort.Strings(after)
+	if strings.Join(after, ",") != "user002,user003" {
+		t.Errorf("logged in after revoking user001: %v", after)
+	}
+}

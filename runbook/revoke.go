@@ -3,6 +3,7 @@ package runbook
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -168,6 +169,9 @@ func revoke(ctx context.Context, o *RevokeOptions, rep *RevokeReport) error {
 		return err
 	}
 	fmt.Fprintf(say, "Deleted %d token(s); backup %s\n", pres.Deleted, path)
+	if err := revokeCompanion(ctx, st, string(prod.ID), users, path, o.Version, rcpts, alog, say); err != nil {
+		return err
+	}
 
 	res, err := apimode.Invalidate(ctx, apimode.Options{Product: prod, BaseURLs: urls, Auth: auth, Users: users, Client: client,
 		Concurrency: o.Concurrency, RatePerSec: o.RatePerSec})
@@ -207,4 +211,23 @@ func RevokeUsers(in []string) ([]string, error) {
 		return nil, reauth.Usage("name the user(s) with --user NAME (repeat for several)", "revoke: no user given")
 	}
 	return out, nil
+}
+
+// revokeCompanion deletes the users' rows of the product's second token table (Crowd's
+// cwd_remember_me_token: a remember-me cookie would start a new SSO session), into their own backup.
+func revokeCompanion(ctx context.Context, st *sqlstore.Store, product string, users []string, path, version string, rcpts []backup.Recipient,
+	alog *audit.Log, say io.Writer) error {
+	c, ok, err := st.Companion(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	table := c.Table().Name
+	cpath := strings.TrimSuffix(path, ".jsonl.gz") + "-" + table + ".jsonl.gz"
+	res, err := c.Purge(ctx, sqlstore.PurgeOptions{Users: users, BackupPath: cpath, ReauthVersion: version, BackupRecipients: rcpts})
+	_ = alog.Step(product, "revoke-purge-"+table, outcome(err), map[string]any{"users": users, "deleted": res.Deleted, "backup": cpath, "sha256": res.SHA256})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(say, "Deleted %d row(s) of %s; backup %s\n", res.Deleted, table, cpath)
+	return nil
 }
