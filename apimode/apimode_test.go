@@ -402,6 +402,28 @@ func TestInvalidateCancelled(t *testing.T) {
 	}
 }
 
+// The first Ctrl-C (Stop) lets the requests in flight finish, answered and counted, and starts no
+// new user: the others are reported not done, none failed.
+func TestInvalidateStopFinishesInFlight(t *testing.T) {
+	p := product(t, "jira")
+	stop, fire := reauth.NewStop()
+	f := &fakeProduct{version: "9.12.0", answer: func(n int64, _ string, _ http.ResponseWriter) int {
+		if n == 5 {
+			fire()
+		}
+		return 0
+	}}
+	url := serve(t, f, p)
+	res, err := Invalidate(context.Background(), Options{Product: p, BaseURL: url, Auth: adminAuth, Users: users("u", 100),
+		Concurrency: 2, Stop: stop})
+	if reauth.CodeOf(err) != reauth.ExitInterrupted {
+		t.Fatalf("exit %d: %v", reauth.CodeOf(err), err)
+	}
+	if len(res.Failed) != 0 || res.Ended < 4 || res.Ended > 7 || res.Ended+len(res.NotDone) != 100 {
+		t.Fatalf("ended %d, not done %d, failed %d: want the requests in flight ended and no new one", res.Ended, len(res.NotDone), len(res.Failed))
+	}
+}
+
 func TestInvalidateRefusesWithoutEndpointOrCredentials(t *testing.T) {
 	_, err := Invalidate(context.Background(), Options{Product: product(t, "confluence"), BaseURL: "http://127.0.0.1:1", Auth: adminAuth})
 	if reauth.CodeOf(err) != reauth.ExitRefused {

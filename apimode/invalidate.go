@@ -28,6 +28,10 @@ type Options struct {
 	Users    []string
 	Client   *http.Client // default: a client with a 30 s timeout per request
 
+	// Stop (the first Ctrl-C) lets the requests in flight finish and starts no new user; cancelling
+	// the context (the second) abandons them too. Users not reached are reported not done.
+	Stop reauth.Stop
+
 	Concurrency int     // requests in flight at once; default 8
 	RatePerSec  float64 // at most this many requests per second; 0 = no limit
 	// Retries is how often one user's call is retried on 429, 5xx or a network error; default
@@ -186,6 +190,9 @@ func Invalidate(ctx context.Context, o Options) (Result, error) {
 		go func(base string) {
 			defer wg.Done()
 			for i := range jobs {
+				if o.Stop.Stopping() {
+					continue // not started: the user stays pending (not done)
+				}
 				r.user(ctx, base, i)
 			}
 		}(o.BaseURLs[w%len(o.BaseURLs)])
@@ -195,6 +202,8 @@ feed:
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
+			break feed
+		case <-o.Stop.Done():
 			break feed
 		}
 	}
@@ -211,6 +220,9 @@ func (r *run) user(ctx context.Context, base string, i int) {
 	name := r.o.Users[i]
 	var last UserFailure
 	for attempt := 0; attempt <= r.o.Retries; attempt++ {
+		if attempt > 0 && r.o.Stop.Stopping() {
+			return // stopped: no retry; the user stays pending (not done)
+		}
 		if attempt > 0 {
 			r.mu.Lock()
 			r.retried++
@@ -430,7 +442,7 @@ func (r *run) err(ctx context.Context, res Result) error {
 			Err: fmt.Errorf("stopped: %w; %s", stop.err, notDone),
 			Hint: "fix the cause (the product's logs and /status say more), then run again: ending a session twice is harmless. " +
 				"The users not ended are listed in the report; until then a rolling restart ends every session"}
-	case ctx.Err() != nil:
+	case ctx.Err() != nil || (r.o.Stop.Stopping() && len(res.NotDone) > 0):
 		return &reauth.Error{Code: reauth.ExitInterrupted, Op: "end sessions", Err: fmt.Errorf("interrupted: %s", notDone),
 			Hint: "run again to end the rest: ending a session twice is harmless"}
 	case len(res.Failed) > 0:

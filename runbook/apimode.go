@@ -92,11 +92,9 @@ func (u *unit) apiStep(ctx context.Context) error {
 	}
 	last := time.Time{}
 	u.step(StepAPIStart, "ok", map[string]any{"users": len(u.journal.APIUsers), "nodes": len(urls)})
-	actx, cancel := stopContext(ctx, u.o.Stop)
-	defer cancel()
-	res, err := apimode.Invalidate(actx, apimode.Options{
+	res, err := apimode.Invalidate(ctx, apimode.Options{
 		Product: u.prod, BaseURLs: urls, Auth: u.auth, Users: u.journal.APIUsers, Client: u.o.HTTP,
-		Concurrency: u.o.APIConcurrency,
+		Concurrency: u.o.APIConcurrency, Stop: u.o.Stop,
 		Progress: func(done, total int, rate float64, eta time.Duration) {
 			if time.Since(last) > 500*time.Millisecond || done == total {
 				last = time.Now()

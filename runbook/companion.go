@@ -70,10 +70,8 @@ func (u *unit) purgeCompanion(ctx context.Context) error {
 	if err := j.save(u.o.Now()); err != nil {
 		return err
 	}
-	pctx, cancel := stopContext(ctx, u.o.Stop)
-	defer cancel()
-	res, err := u.companion.Purge(pctx, sqlstore.PurgeOptions{CutoffID: j.CompanionCutoffID, ExcludeUsers: u.inv.ExcludeUsers,
-		BackupPath: path, BackupRecipients: u.rcpts})
+	res, err := u.companion.Purge(ctx, sqlstore.PurgeOptions{CutoffID: j.CompanionCutoffID, ExcludeUsers: u.inv.ExcludeUsers,
+		BackupPath: path, BackupRecipients: u.rcpts, Stop: u.o.Stop})
 	j.CompanionDeleted += res.Deleted
 	c.Deleted, c.Backups = j.CompanionDeleted, j.CompanionBackups
 	if err != nil {

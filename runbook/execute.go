@@ -211,16 +211,10 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	started := time.Now()
 	last := time.Time{}
 	u.step(StepPurgeStart, "ok", map[string]any{"backup": path, "cutoff_id": j.CutoffID})
-	pctx, cancel := stopContext(ctx, u.o.Stop)
-	defer cancel()
-	var abort context.Context
-	if u.o.Stop.Done() != nil {
-		abort = ctx // with a Stop (the first Ctrl-C), ctx is cancelled by the second: batches in flight are abandoned
-	}
-	res, err := u.store.Purge(pctx, sqlstore.PurgeOptions{
+	res, err := u.store.Purge(ctx, sqlstore.PurgeOptions{
 		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path, ToDelete: u.purge.ToDelete,
 		BackupRecipients: u.rcpts,
-		Abort:            abort,
+		Stop:             u.o.Stop,
 		Progress: func(p sqlstore.PurgeProgress) {
 			if time.Since(last) > 500*time.Millisecond {
 				last = time.Now()

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -224,11 +223,11 @@ func cancelMidPurge(t *testing.T, tg target) {
 	table, id := tbl(tg)
 	all := ids(t, tg.sql, table, id)
 	s := openStore(t, tg, "jira", Options{})
-	ctx, cancel := context.WithCancel(ctxT(t))
+	stop, interrupt := reauth.NewStop()
 	path := filepath.Join(t.TempDir(), "b")
-	res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, BackupPath: path, Progress: func(p PurgeProgress) {
+	res, err := s.Purge(ctxT(t), PurgeOptions{BatchSize: 50, BackupPath: path, Stop: stop, Progress: func(p PurgeProgress) {
 		if p.Batches == 2 {
-			cancel() // Ctrl-C after the second batch: the batches in flight finish, no new one starts
+			interrupt() // Ctrl-C after the second batch: the batches in flight finish, no new one starts
 		}
 	}})
 	// The worker that reported the second batch stops; the others finish the one they had.

@@ -81,7 +81,7 @@ func TestExcludeTable(t *testing.T) {
 				s.noNameTables = true
 				t0 := time.Now()
 				ictx, cancel := context.WithTimeout(ctx, 20*time.Second)
-				res, err := s.Purge(ictx, PurgeOptions{ExcludeUsers: exclude, BackupPath: filepath.Join(dir, "inline"), SkipCounts: true, Abort: ictx})
+				res, err := s.Purge(ictx, PurgeOptions{ExcludeUsers: exclude, BackupPath: filepath.Join(dir, "inline"), SkipCounts: true})
 				cancel()
 				t.Logf("inline list: purge %s: %d batches, longest %.1f ms, %d deleted (%v)", time.Since(t0), res.Batches, res.MaxBatchMS, res.Deleted, reauth.CodeOf(err))
 				if _, err := s.Restore(ctx, filepath.Join(dir, "inline"), RestoreOptions{}); err != nil {

@@ -40,8 +40,8 @@ type batchResult struct {
 // pipeline runs the purge's batches: each worker takes the next disjoint id window, deletes
 // its rows in a transaction, hands them to the one backup writer (which group-commits: one
 // fsync for every batch waiting), and commits only once its rows are durable. report is called
-// on the caller's goroutine after every committed window. interrupted: ctx was cancelled and
-// the workers stopped after the batches they had in flight.
+// on the caller's goroutine after every committed window. interrupted: o.Stop fired and the
+// workers stopped after the batches they had in flight.
 func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *backup.Writer, report func(n int, ms float64)) (interrupted bool, err error) {
 	k := s.workers(o)
 	conns := make([]*sql.Conn, 0, k)
@@ -71,21 +71,18 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 	z := newBatchSizer(o)
 	wd := newWindower(s, o, z, cutoff)
 	results := make(chan batchResult)
-	var stopped atomic.Bool // ctx was cancelled while there was work left
+	var stopped atomic.Bool // Stop fired (or ctx was cancelled) while there was work left
 	var wg sync.WaitGroup
 	for _, c := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// A batch is not cancelled by Ctrl-C: it finishes, so the backup and the table agree.
-			// Only Abort (a second Ctrl-C) abandons it.
-			bctx := context.WithoutCancel(ctx)
-			if o.Abort != nil {
-				bctx = o.Abort
-			}
+			// A batch is not cancelled by the first Ctrl-C (Stop): it finishes, so the backup and
+			// the table agree. Only ctx (the second) abandons it.
+			bctx := ctx
 			b := newBatcher(s, c, g, w, o, z)
 			for {
-				if ctx.Err() != nil {
+				if o.Stop.Stopping() || ctx.Err() != nil {
 					stopped.Store(true)
 					wd.finish()
 					return

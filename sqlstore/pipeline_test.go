@@ -150,7 +150,7 @@ func TestPurgeToDeleteFromPlan(t *testing.T) {
 }
 
 // Ctrl-C twice while a batch waits on a row lock held by the product: the first interrupt lets
-// the batch finish (it cannot), the second (Abort) abandons it at once: it rolls back, the
+// the batch finish (it cannot), the second (the context) abandons it at once: it rolls back, the
 // purge exits 130 with the way to finish, nothing was deleted without its backup, and a rerun
 // with the same cut-off completes once the lock is gone.
 func TestSecondInterruptAbandonsBatch(t *testing.T) {
@@ -166,7 +166,7 @@ func TestSecondInterruptAbandonsBatch(t *testing.T) {
 	if _, err := lockTx.Exec("SELECT 1 FROM " + table + " WHERE " + id + " = 10 FOR UPDATE"); err != nil {
 		t.Fatal(err)
 	}
-	ctx, interrupt := context.WithCancel(ctxT(t))
+	stop, interrupt := reauth.NewStop()
 	abort, abortNow := context.WithCancel(ctxT(t))
 	path := filepath.Join(t.TempDir(), "b")
 	type out struct {
@@ -175,7 +175,7 @@ func TestSecondInterruptAbandonsBatch(t *testing.T) {
 	}
 	done := make(chan out, 1)
 	go func() {
-		res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, Workers: 1, BackupPath: path, Abort: abort})
+		res, err := s.Purge(abort, PurgeOptions{BatchSize: 50, Workers: 1, BackupPath: path, Stop: stop})
 		done <- out{res, err}
 	}()
 	// Wait until the batch is blocked on the lock.

@@ -59,10 +59,10 @@ type PurgeOptions struct {
 	// stay 0, Progress gets ToDelete 0), when nobody reads the counts: each COUNT reads the whole
 	// table (about half a second per million rows on MariaDB).
 	SkipCounts bool
-	// Abort, when cancelled, abandons the batches in flight too (a second Ctrl-C): cancelling
-	// Purge's ctx only stops it after them. An abandoned batch rolls back; its rows may already
-	// be in the backup (restore skips rows that exist). nil: batches in flight always finish.
-	Abort context.Context
+	// Stop (the first Ctrl-C) stops the purge after the batches in flight: no new batch starts.
+	// Cancelling Purge's ctx (the second) abandons the batches in flight too: they roll back;
+	// their rows may already be in the backup (restore skips rows that exist).
+	Stop reauth.Stop
 
 	// usersTable, excludeTable: on a purge's own connections, the temporary tables holding long
 	// Users / ExcludeUsers lists (nametable.go); "" for the inline list.
@@ -292,7 +292,7 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 			return res, &reauth.Error{Code: reauth.ExitInterrupted, Op: "purge",
 				Err: fmt.Errorf("interrupted after %d batches (%d rows deleted)", res.Batches, res.Deleted), Hint: hint}
 		}
-		if o.Abort != nil && o.Abort.Err() != nil {
+		if ctx.Err() != nil {
 			return res, &reauth.Error{Code: reauth.ExitInterrupted, Op: "purge",
 				Err: fmt.Errorf("interrupted again: the batches in flight were abandoned and rolled back, after %d batches (%d rows deleted)",
 					res.Batches, res.Deleted), Hint: hint}

@@ -241,12 +241,12 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	}
 	pp := &progressPrinter{streams: streams}
 	po.Progress = func(pr sqlstore.PurgeProgress) { pp.update(pr.Deleted, pr.ToDelete, pr.Batches, pr.Elapsed) }
-	abort, _, release := streams.stages(ctx, func() {
+	abort, stop, release := streams.stages(ctx, func() {
 		fmt.Fprintln(streams.Err, "interrupt: stopping after the batches in flight (the backup stays complete); press Ctrl-C again to abandon them (they roll back)")
 	})
 	defer release()
-	po.Abort = abort
-	res, err := st.Purge(ctx, po)
+	po.Stop = stop
+	res, err := st.Purge(abort, po)
 	pp.done()
 	out := purgeJSON{Deleted: res.Deleted, Kept: res.Kept, Backup: res.Backup, SHA256: res.SHA256, Batches: res.Batches,
 		MaxBatchMS: res.MaxBatchMS, CutoffID: res.CutoffID, BackupEncrypted: len(place.recipients) > 0, Warnings: place.warnings()}
