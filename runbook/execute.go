@@ -292,8 +292,8 @@ func (u *unit) resumingRestart() bool {
 	return err == nil
 }
 
-// stopContext is ctx, also cancelled when stop closes: work that stops at a safe point (a purge
-// batch, an API call) watches it.
+// stopContext is ctx, also cancelled when stop fires: for a connect, which has no safe point to
+// wait for (preparing a product).
 func stopContext(ctx context.Context, stop reauth.Stop) (context.Context, context.CancelFunc) {
 	c, cancel := context.WithCancel(ctx)
 	if stop.Done() != nil {
