@@ -10,18 +10,14 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 )
 
 // Client makes the three Kubernetes API calls a rolling restart needs (get a StatefulSet, get a
-// pod, delete a pod) as plain JSON over the HTTP client client-go builds from the kubeconfig
-// (TLS, tokens, client certificates, exec credential plugins, in-cluster service account),
+// pod, delete a pod) as plain JSON over an HTTP client built from the kubeconfig (kubeconfig.go:
+// TLS, tokens, client certificates, exec credential plugins, in-cluster service account),
 // decoded into the few fields reauth reads (types.go).
-// client-go's typed clientset would do the same, but its scheme registers every API group: it
-// doubled reauth's cold build time and made up about 40% of the binary.
+// client-go would do the same, but it and the API machinery under it were most of reauth's cold
+// build time and a third of its binary.
 type Client struct {
 	base *url.URL // scheme, host and any path prefix of the API server
 	http *http.Client
@@ -30,19 +26,11 @@ type Client struct {
 // maxBody bounds what is read from the API server (a pod or a StatefulSet is a few KiB).
 const maxBody = 8 << 20
 
-// NewClient returns a Client for rc, authenticated as rc says.
-func NewClient(rc *rest.Config) (*Client, error) {
-	rc = rest.CopyConfig(rc)
-	if rc.UserAgent == "" {
-		rc.UserAgent = "reauth"
-	}
-	hc, err := rest.HTTPClientFor(rc)
+// newClient returns a Client for rc, authenticated as rc says.
+func newClient(rc *restConfig) (*Client, error) {
+	hc, base, err := newHTTPClient(rc)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes: HTTP client from kubeconfig: %w", err)
-	}
-	base, _, err := rest.DefaultServerUrlFor(rc)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes: API server address %q: %w", rc.Host, err)
+		return nil, fmt.Errorf("kubernetes: %w", err)
 	}
 	return &Client{base: base, http: hc}, nil
 }
@@ -51,7 +39,7 @@ func NewClient(rc *rest.Config) (*Client, error) {
 // (the same text kubectl and client-go show, e.g. `pods "jira-3" not found`).
 type APIError struct {
 	Code    int
-	Reason  metav1.StatusReason
+	Reason  string // the Status object's reason, e.g. "NotFound"
 	Message string
 }
 
@@ -60,7 +48,7 @@ func (e *APIError) Error() string { return e.Message }
 // IsNotFound reports whether err is the API server's 404.
 func IsNotFound(err error) bool {
 	var ae *APIError
-	return errors.As(err, &ae) && (ae.Code == http.StatusNotFound || ae.Reason == metav1.StatusReasonNotFound)
+	return errors.As(err, &ae) && (ae.Code == http.StatusNotFound || ae.Reason == "NotFound")
 }
 
 // GetStatefulSet is GET /apis/apps/v1/namespaces/{ns}/statefulsets/{name}.
@@ -85,11 +73,14 @@ func (c *Client) GetPod(ctx context.Context, namespace, name string) (*Pod, erro
 
 // DeletePod is DELETE /api/v1/namespaces/{ns}/pods/{name}, only if the pod still has uid (the API
 // server answers 409 Conflict for a replacement with another UID).
-func (c *Client) DeletePod(ctx context.Context, namespace, name string, uid types.UID) error {
-	opts := metav1.DeleteOptions{
-		TypeMeta:      metav1.TypeMeta{Kind: "DeleteOptions", APIVersion: "v1"},
-		Preconditions: &metav1.Preconditions{UID: &uid},
+func (c *Client) DeletePod(ctx context.Context, namespace, name string, uid UID) error {
+	var opts struct {
+		TypeMeta
+		Preconditions struct {
+			UID UID `json:"uid"`
+		} `json:"preconditions"`
 	}
+	opts.Kind, opts.APIVersion, opts.Preconditions.UID = "DeleteOptions", "v1", uid
 	body, err := json.Marshal(opts)
 	if err != nil {
 		return err
@@ -143,7 +134,11 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 // statusError turns a failed answer into an *APIError, with the Status object's message when the
 // body is one (a proxy in front of the API server may answer something else).
 func statusError(code int, body []byte) error {
-	var st metav1.Status
+	var st struct {
+		Kind    string `json:"kind"`
+		Reason  string `json:"reason"`
+		Message string `json:"message"`
+	}
 	if json.Unmarshal(body, &st) == nil && st.Kind == "Status" && st.Message != "" {
 		return &APIError{Code: code, Reason: st.Reason, Message: st.Message}
 	}

@@ -2,8 +2,9 @@
 // time, highest ordinal first, the way `kubectl rollout restart` would but with reauth's health
 // gates between pods: a pod is deleted, its controller recreates it (a new UID), and the next pod
 // is touched only after the new one is Ready in Kubernetes AND the product's status endpoint says
-// RUNNING. It is the only package that imports client-go, and of it only the kubeconfig loader
-// (clientcmd) and the HTTP transport it configures (rest): the API calls are plain JSON (client.go).
+// RUNNING. It talks to the API server without client-go: the kubeconfig is read as kubectl reads
+// it (kubeconfig.go, exec.go: the supported subset is listed there) and the three API calls are
+// plain JSON (client.go).
 //
 // The product endpoint is reached through url_template ({pod}, {service}, {namespace},
 // {statefulset}, {ordinal}; e.g. "http://{pod}.{service}.{namespace}.svc:8090" when reauth runs
@@ -18,9 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
@@ -40,25 +38,16 @@ type Config struct {
 // Connect resolves kubeconfig, context and namespace as kubectl does (falling back to the pod's
 // service account inside a cluster), and returns a client and the namespace to use.
 func Connect(cfg Config) (*Client, string, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if cfg.Kubeconfig != "" {
-		rules.ExplicitPath = cfg.Kubeconfig
-	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: cfg.Context}
-	if cfg.Namespace != "" {
-		overrides.Context.Namespace = cfg.Namespace
-	}
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
-	rc, err := cc.ClientConfig()
+	return osEnv().connect(cfg)
+}
+
+func (e env) connect(cfg Config) (*Client, string, error) {
+	rc, ns, err := e.resolve(cfg)
 	if err != nil {
 		return nil, "", reauth.Refused("check kubeconfig/context in the inventory, or `kubectl config current-context`",
 			"kubernetes: load kubeconfig: %v", err)
 	}
-	ns, _, err := cc.Namespace()
-	if err != nil {
-		return nil, "", reauth.Refused("set kubernetes.namespace in the inventory", "kubernetes: namespace: %v", err)
-	}
-	c, err := NewClient(rc)
+	c, err := newClient(rc)
 	if err != nil {
 		return nil, "", reauth.Refused("check the cluster's server and credentials in the kubeconfig", "%w", err)
 	}
@@ -105,7 +94,7 @@ type PodRestarter struct {
 	Port      int
 
 	mu         sync.Mutex
-	deletedUID types.UID // the pod Restart deleted: not Ready even while it still terminates
+	deletedUID UID // the pod Restart deleted: not Ready even while it still terminates
 }
 
 // Method implements rollout.Restarter.

@@ -1,9 +1,6 @@
 package kube
 
-import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-)
+import "time"
 
 // Pod and StatefulSet hold the fields of the core/v1 Pod and apps/v1 StatefulSet that reauth reads,
 // with the API's JSON names (unknown fields are ignored, as by every Kubernetes client). Decoding
@@ -11,17 +8,26 @@ import (
 // thousand lines) into every build; the tests serve k8s.io/api's own types to prove the shapes
 // match.
 type Pod struct {
-	metav1.TypeMeta `json:",inline"`
-	Metadata        ObjectMeta `json:"metadata"`
-	Status          PodStatus  `json:"status"`
+	TypeMeta
+	Metadata ObjectMeta `json:"metadata"`
+	Status   PodStatus  `json:"status"`
 }
+
+// TypeMeta is an object's kind and API version.
+type TypeMeta struct {
+	Kind       string `json:"kind,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty"`
+}
+
+// UID is an object's unique id: a recreated pod has a new one.
+type UID string
 
 // ObjectMeta is the part of metadata reauth uses.
 type ObjectMeta struct {
-	Name              string       `json:"name"`
-	Namespace         string       `json:"namespace"`
-	UID               types.UID    `json:"uid"`
-	DeletionTimestamp *metav1.Time `json:"deletionTimestamp,omitempty"`
+	Name              string     `json:"name"`
+	Namespace         string     `json:"namespace"`
+	UID               UID        `json:"uid"`
+	DeletionTimestamp *time.Time `json:"deletionTimestamp,omitempty"`
 }
 
 // PodStatus is the part of a pod's status reauth uses.
@@ -39,9 +45,9 @@ type PodCondition struct {
 
 // StatefulSet is the part of an apps/v1 StatefulSet reauth uses.
 type StatefulSet struct {
-	metav1.TypeMeta `json:",inline"`
-	Metadata        ObjectMeta      `json:"metadata"`
-	Spec            StatefulSetSpec `json:"spec"`
+	TypeMeta
+	Metadata ObjectMeta      `json:"metadata"`
+	Spec     StatefulSetSpec `json:"spec"`
 }
 
 // StatefulSetSpec: Replicas nil means 1, as in the API.
