@@ -4,7 +4,8 @@
 # time (user + sys of go and every compiler/linker it ran) to that line, the load average, the
 # size of the module cache downloaded, and the sizes of the dev binary (`go build -o`, as the
 # README builds it) and of the release binary (goreleaser's flags: -trimpath -ldflags "-s -w",
-# CGO_ENABLED=0). GOPROXY/GOFLAGS are left as the environment has them.
+# CGO_ENABLED=0), and of what `go run` itself links (it omits the symbol table and DWARF, as
+# -ldflags "-s -w"). GOPROXY/GOFLAGS are left as the environment has them.
 #
 #   bench/coldstart/measure.sh            # from the repository root
 #   KEEP=1 bench/coldstart/measure.sh     # keep the caches (printed) for bench/coldstart/rank.sh
@@ -46,9 +47,10 @@ awk -v t0="$t0" -v t1="$t1" -v u="$cu" -v s="$cs" -v n="$(nproc)" 'BEGIN{
 echo "load:      $load_after (after)"
 echo "modcache:  $(du -sm "$GOMODCACHE" | cut -f1) MB"
 go build -o "$work/reauth" ./cmd/reauth
+go build -ldflags "-s -w" -o "$work/reauth-gorun" ./cmd/reauth   # what go run links (no symbols, no DWARF)
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/reauth-release" ./cmd/reauth
 mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN{printf "%d bytes (%.1f MB)", b, b/1e6}'; }
-echo "binary:    dev $(mb "$work/reauth"), release $(mb "$work/reauth-release")"
+echo "binary:    go build -o $(mb "$work/reauth"); go run's $(mb "$work/reauth-gorun"); release $(mb "$work/reauth-release")"
 if [ -n "${KEEP:-}" ]; then
   echo "kept:      GOMODCACHE=$GOMODCACHE work=$work"
   rm -rf "$GOCACHE"

@@ -10,6 +10,14 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/reauth/reauth/internal/boundedfile"
+)
+
+// Limits on what is read from files the kubeconfig names (pipes and devices are refused).
+const (
+	maxKubeconfig = 16 << 20 // a kubeconfig listing many clusters can be megabytes
+	maxSmallFile  = 1 << 20  // a CA bundle, a certificate, a key, a token
 )
 
 // The kubeconfig, read as kubectl reads it, without client-go (whose loader and the API machinery
@@ -180,7 +188,7 @@ func (e env) load(explicit string) (*kubeconfig, error) {
 	}
 	k := &kubeconfig{clusters: map[string]*kcCluster{}, users: map[string]*kcUser{}, contexts: map[string]*kcContext{}}
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := boundedfile.Read(p, maxKubeconfig)
 		if errors.Is(err, os.ErrNotExist) && !mustExist {
 			continue
 		}
@@ -403,7 +411,7 @@ func dataOrFile(b64, file, field string) ([]byte, error) {
 	if file == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(file)
+	data, err := boundedfile.Read(file, maxSmallFile)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", field, err)
 	}
@@ -444,10 +452,10 @@ func (e env) inClusterPossible() bool {
 // inCluster is the pod's service account, as rest.InClusterConfig builds it.
 func (e env) inCluster() (*restConfig, error) {
 	tokenFile := filepath.Join(e.saDir, "token")
-	if _, err := os.ReadFile(tokenFile); err != nil {
+	if _, err := boundedfile.Read(tokenFile, maxSmallFile); err != nil {
 		return nil, fmt.Errorf("in-cluster service account token: %w", err)
 	}
-	ca, err := os.ReadFile(filepath.Join(e.saDir, "ca.crt"))
+	ca, err := boundedfile.Read(filepath.Join(e.saDir, "ca.crt"), maxSmallFile)
 	if err != nil {
 		return nil, fmt.Errorf("in-cluster service account CA: %w", err)
 	}
@@ -460,7 +468,7 @@ func (e env) inClusterNamespace() string {
 	if ns := e.getenv("POD_NAMESPACE"); ns != "" {
 		return ns
 	}
-	if data, err := os.ReadFile(filepath.Join(e.saDir, "namespace")); err == nil {
+	if data, err := boundedfile.Read(filepath.Join(e.saDir, "namespace"), maxSmallFile); err == nil {
 		if ns := strings.TrimSpace(string(data)); ns != "" {
 			return ns
 		}

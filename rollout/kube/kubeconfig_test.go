@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -461,6 +462,18 @@ contexts: [{name: x, context: {cluster: c, user: u}}]
 		if err != nil && strings.Contains(err.Error(), secret) {
 			t.Errorf("%s: the secret leaked: %v", tc.name, err)
 		}
+	}
+}
+
+// A kubeconfig that is a pipe is refused, not read forever.
+func TestKubeconfigPipeRefused(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	_, _, err := testEnv(t, map[string]string{"KUBECONFIG": fifo}).connect(Config{})
+	if reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "regular file") {
+		t.Fatalf("FIFO kubeconfig: %v", err)
 	}
 }
 

@@ -8,10 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/reauth/reauth/internal/boundedfile"
 )
 
 // newHTTPClient is the HTTP client and API server base URL for rc: TLS as the cluster says, and
@@ -191,7 +192,7 @@ type cachedFile struct {
 }
 
 func (f *cachedFile) readNow() (string, error) {
-	data, err := os.ReadFile(f.path)
+	data, err := boundedfile.Read(f.path, maxSmallFile)
 	if err != nil {
 		return "", err
 	}

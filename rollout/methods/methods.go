@@ -46,7 +46,7 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 	if k := p.Kubernetes; k != nil {
 		cfg := kube.Config{Namespace: k.Namespace, StatefulSet: k.StatefulSet, Context: k.Context,
 			Kubeconfig: inv.Resolve(reauth.ExpandHome(k.Kubeconfig, getenv)), Service: k.Service, URLTemplate: k.URLTemplate}
-		if cfg.Kubeconfig != "" { // client-go reads it whole: a FIFO or device is refused first
+		if cfg.Kubeconfig != "" { // a FIFO or device is refused here, as a usage error
 			if f, err := boundedfile.Open(cfg.Kubeconfig); err == nil {
 				f.Close()
 			} else if !errors.Is(err, fs.ErrNotExist) {
