@@ -5,12 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/internal/liveview"
+	"github.com/reauth/reauth/internal/syncio"
 	"github.com/reauth/reauth/internal/termsafe"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
@@ -116,7 +116,7 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 	opts.Events = view.event
 	var cmdLog bytes.Buffer
 	if view.live {
-		opts.Log = &syncWriter{w: &cmdLog} // shown only if something fails: it would break the redraw
+		opts.Log = syncio.NewWriter(&cmdLog) // shown only if something fails: it would break the redraw
 	} else {
 		opts.Log = streams.Err
 	}
@@ -250,14 +250,3 @@ func (v *nodeView) note(msg string) { v.Note(msg + "\n") }
 func (v *nodeView) start() { v.Run() }
 
 func (v *nodeView) stop() { v.Close() }
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(b)
-}

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/internal/syncio"
 )
 
 const (
@@ -192,7 +193,7 @@ func (r *Restarter) run(ctx context.Context, cmd string, log io.Writer, timeout 
 		}
 	}
 	// stdout and stderr are copied by two goroutines: serialise their writes.
-	w := &lockedWriter{w: log}
+	w := syncio.NewWriter(log)
 	sess.Stdout, sess.Stderr = w, w
 	if err := sess.Start(cmd); err != nil {
 		return fmt.Errorf("start command: %w", err)
@@ -255,15 +256,4 @@ func globQuote(s string) string {
 		}
 	}
 	return strings.Join(parts, "*")
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
