@@ -153,3 +153,19 @@ func (u *unit) show(text string) {
 	}
 	fmt.Fprintf(u.o.Err, "%s: %s\n", termsafe.Field(u.name), termsafe.Field(text))
 }
+
+// eachUnit runs f for every unit at once (preflight, plan: reads, and the lock, of independent
+// products) and returns the errors in the units' order.
+func eachUnit(units []*unit, f func(u *unit) error) []error {
+	errs := make([]error, len(units))
+	var wg sync.WaitGroup
+	for i, u := range units {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(u)
+		}()
+	}
+	wg.Wait()
+	return errs
+}

@@ -1,6 +1,8 @@
 package runbook_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/reauth/reauth/audit"
 	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/testenv"
+	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/runbook"
 )
 
@@ -321,5 +324,33 @@ func writeFile(t *testing.T, path, body string) {
 	}
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// In process (and so under -race in CI): two products at once on a terminal: both done, the
+// progress drawn as one line per product, redrawn in place.
+func TestRunAtOnceLiveProgress(t *testing.T) {
+	jira := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 2})
+	conf := up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 1, Users: 2})
+	cfg := writeInventory(t, t.TempDir(), product{c: jira, proofUser: "admin"}, product{c: conf, proofUser: "admin"})
+	inv, err := inventory.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	rep, err := runbook.Run(ctx, runbook.Options{Inventory: inv, Yes: true, Mode: "restart", Out: &out, Err: &errb, Live: true,
+		Getenv: os.Getenv, StateDir: stateDir(cfg)})
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out.String(), errb.String())
+	}
+	if got := rep.Products[0].Status + " " + rep.Products[1].Status; got != "done done" {
+		t.Fatalf("statuses %s", got)
+	}
+	live := errb.String()
+	if !strings.Contains(live, "\x1b[2A") || !strings.Contains(live, "\x1b[2K  jira             node2: restarting") ||
+		!strings.Contains(live, "\x1b[2K  confluence       done") {
+		t.Fatalf("no live product lines:\n%q", live)
 	}
 }

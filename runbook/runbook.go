@@ -19,6 +19,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/audit"
+	"github.com/reauth/reauth/internal/syncio"
 	"github.com/reauth/reauth/inventory"
 )
 
@@ -131,6 +132,7 @@ func (o *Options) resolveStateDir() error {
 // Run does the whole job. The report is filled in as far as the run got, also on error.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
+	o.Err = syncio.NewWriter(o.Err) // products write their progress at once
 	rep := &Report{RunID: newRunID(o.Now()), DryRun: o.DryRun, NotCovered: NotCovered}
 	o.runID = rep.RunID
 	if err := o.resolveStateDir(); err != nil {
@@ -152,13 +154,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Error = err.Error()
 		return rep, err
 	}
-	for _, u := range units {
-		if err := u.plan(ctx); err != nil {
+	for i, err := range eachUnit(units, func(u *unit) error { return u.plan(ctx) }) {
+		if err != nil {
 			rep.Error = err.Error()
 			return rep, err
 		}
 		if !o.Quiet {
-			u.printPlan(o.Out)
+			units[i].printPlan(o.Out)
 		}
 	}
 	syncReports(rep, units)

@@ -317,15 +317,19 @@ func (u *unit) progress(e rollout.Event) {
 	u.show(line) // escaped there: node names and states may come from outside
 }
 
-// preflightAll checks every product before anything changes and reports every problem at once.
+// preflightAll checks every product before anything changes (the products at once) and reports
+// every problem at once, in the products' order.
 func preflightAll(ctx context.Context, o Options, units []*unit) error {
 	problems := placeProblems(&o, units)
 	code := reauth.ExitRefused
-	for _, u := range units {
+	errs := eachUnit(units, func(u *unit) error {
 		if u.resumed && u.journal.Phase == PhaseDone {
-			continue
+			return nil
 		}
-		if err := u.preflight(ctx); err != nil {
+		return u.preflight(ctx)
+	})
+	for i, u := range units {
+		if err := errs[i]; err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", u.name, err))
 			if reauth.CodeOf(err) == reauth.ExitLocked {
 				code = reauth.ExitLocked
