@@ -29,7 +29,8 @@ func (u *unit) chooseMode(ctx context.Context) error {
 		mode = u.inv.Mode
 	}
 	if mode == apimode.ModeRestart {
-		u.report.Mode = ModeReport{Mode: "restart", Why: "restart: rolling restart, as asked (mode: restart)"}
+		u.ender = restartEnder{}
+		u.report.Mode = ModeReport{Mode: u.ender.mode(), Why: "restart: rolling restart, as asked (mode: restart)"}
 		return nil
 	}
 	auth, err := apimode.AuthFrom(u.inv.Admin, u.o.Getenv)
@@ -46,14 +47,13 @@ func (u *unit) chooseMode(ctx context.Context) error {
 	}
 	useAPI, why := apimode.Decide(mode, support, persist)
 	u.auth = auth
-	u.report.Mode = ModeReport{Mode: "restart", Why: why, Support: &support}
+	u.ender = restartEnder{}
 	if useAPI {
-		u.report.Mode.Mode = "api"
+		u.ender = apiEnder{}
 	}
+	u.report.Mode = ModeReport{Mode: u.ender.mode(), Why: why, Support: &support}
 	return nil
 }
-
-func (u *unit) useAPI() bool { return u.report.Mode.Mode == "api" }
 
 // persistenceOn reports whether any node persists Tomcat sessions (then the API cannot end the
 // sessions a restart would restore, and auto restarts instead).
@@ -116,7 +116,7 @@ func (u *unit) apiStep(ctx context.Context) error {
 		return reauth.Failed("run again with --resume to retry them (ending a session twice is harmless)",
 			"%s: the sessions of %d user(s) could not be ended (first: %s: %s)", u.name, len(res.Failed), res.Failed[0].User, res.Failed[0].Error)
 	}
-	u.journal.Phase = PhaseRestarted
+	u.journal.Phase = PhaseSessionsEnded
 	return u.journal.save(u.o.Now())
 }
 

@@ -64,10 +64,8 @@ func (u *unit) execute(ctx context.Context) (err error) {
 			u.report.ToDelete-- // the proof token is not a user's
 		}
 		u.proofSampleAndControls(ctx, p.CutoffID)
-		if u.useAPI() {
-			if err := u.captureUsers(ctx); err != nil {
-				return err
-			}
+		if err := u.ending().capture(ctx, u); err != nil {
+			return err
 		}
 		j.RunID, j.Started, j.Phase, j.CutoffID = u.runID(), u.o.Now().UTC(), PhaseStarted, p.CutoffID
 		if err := j.save(u.o.Now()); err != nil {
@@ -150,10 +148,7 @@ func (u *unit) sessionsStep(ctx context.Context) error {
 	if err := u.store.CheckLock(ctx); err != nil {
 		return err
 	}
-	if u.useAPI() {
-		return u.apiStep(ctx)
-	}
-	return u.restartStep(ctx)
+	return u.ending().end(ctx, u)
 }
 
 func (u *unit) runID() string {

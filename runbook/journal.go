@@ -17,12 +17,17 @@ import (
 // Phase is how far a product's run got. Phases only move forward.
 type Phase string
 
+// sessionsEnded: the run got past ending the in-memory sessions (by restart or through the API).
+func (p Phase) sessionsEnded() bool { return p == PhaseRestarted || p == PhaseSessionsEnded }
+
 const (
 	PhaseStarted   Phase = "started"   // lock taken, cut-off fixed, nothing deleted yet
 	PhasePurging   Phase = "purging"   // deletes may have committed: the backups hold every deleted row
 	PhasePurged    Phase = "purged"    // purge complete and its backups verified
 	PhaseRestarted Phase = "restarted" // every node restarted and RUNNING
-	PhaseDone      Phase = "done"      // verified (or verification reported)
+	// PhaseSessionsEnded: every listed user's sessions ended through the API, no node restarted.
+	PhaseSessionsEnded Phase = "sessions-ended"
+	PhaseDone          Phase = "done" // verified (or verification reported)
 )
 
 // Journal is the on-disk record of one product's run, so that --resume does not purge twice and

@@ -40,19 +40,7 @@ func (u *unit) printPlan(w io.Writer) {
 	}
 	u.printSSO(w)
 	fmt.Fprintf(w, "   mode       %s\n", u.report.Mode.Why)
-	if u.useAPI() {
-		fmt.Fprintf(w, "   sessions   %d user(s) whose sessions are ended on every node through the API, after the purge; no restart\n", u.report.Mode.Users)
-		u.printChecks(w)
-		return
-	}
-	est := "unknown (measured on the first node)"
-	if u.ropts.StableWindow > 0 {
-		est = fmt.Sprintf("start-up time + %s stable window", u.ropts.StableWindow)
-	}
-	fmt.Fprintf(w, "   restart    %d node(s), one at a time; est. downtime per node: %s\n", len(u.rplan.Nodes), est)
-	for i, n := range u.rplan.Nodes {
-		fmt.Fprintf(w, "              %d. %-12s %-28s via %s\n", i+1, termsafe.Field(n.Name), termsafe.Field(n.URL), n.Restarter.Method())
-	}
+	u.ending().printPlan(w, u)
 	u.printChecks(w)
 }
 

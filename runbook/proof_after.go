@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
-	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/verify"
 )
 
@@ -77,12 +76,7 @@ func (u *unit) replayAfter(ctx context.Context) {
 
 // failure names a cookie that still logs in, with the next step.
 func (u *unit) failure(node, source, user string, out verify.Outcome) ProofFailure {
-	next := fmt.Sprintf("%s keeps the token outside the node's memory (a replicated or persisted cache, a persisted session): "+
-		"find where, then restart the nodes: reauth restart --config %s --product %s", u.prod.Name, u.file().Path, u.prod.ID)
-	if u.useAPI() {
-		next = fmt.Sprintf("the session API ended the sessions but the node still honours the remember-me token (its cache): "+
-			"do a rolling restart of %s: reauth restart --config %s --product %s", u.prod.Name, u.file().Path, u.prod.ID)
-	}
+	next := u.ending().next(u)
 	if source == SourceSession {
 		next = fmt.Sprintf("node %s still holds a session started before the run: its restart did not clear its sessions "+
 			"(Tomcat session persistence? see --clear-persisted-sessions), then: reauth restart --config %s --product %s", node, u.file().Path, u.prod.ID)
@@ -102,26 +96,9 @@ func (u *unit) restartEvidence(states map[string]bool) bool {
 		case u.o.verifyOnly:
 			ev.Mode = "earlier run"
 			ev.Evidence = fmt.Sprintf("the run's journal says phase %q", u.journal.Phase)
-			ok = ok && (u.journal.Phase == PhaseDone || u.journal.Phase == PhaseRestarted)
-		case u.useAPI():
-			ev.Mode = "api"
-			res := u.report.Mode.Result
-			called := res != nil && len(res.Failed) == 0
-			ev.Evidence = "every user's sessions were ended through the API (cluster-wide)"
-			if !called {
-				ev.Evidence, ok = "the API calls did not all succeed", false
-			}
+			ok = ok && (u.journal.Phase == PhaseDone || u.journal.Phase.sessionsEnded())
 		default:
-			ev.Mode = "restart"
-			for _, n := range u.report.Nodes {
-				if n.Name == np.Node {
-					ev.SeenDown = n.WentDown || n.Status == rollout.StatusSkipped
-				}
-			}
-			ev.Evidence = "seen down, then RUNNING: a new process with empty memory"
-			if !ev.SeenDown {
-				ev.Evidence, ok = "never seen down: no evidence that it restarted", false
-			}
+			ok = u.ending().evidence(u, ev, np.Node) && ok
 		}
 		if ev.SessionsChecked > 0 {
 			ev.Evidence += fmt.Sprintf("; %d of %d session(s) started on it before the purge are gone", ev.SessionsRejected, ev.SessionsChecked)
@@ -174,10 +151,11 @@ func (v *VerifyReport) hardFailure() bool {
 	return len(v.Proof.AcceptedAfter) > 0 || !v.TokensChecked || v.TokensRemaining != 0 || !v.NodesRunning
 }
 
-// settleAPI: the API ends sessions cluster-wide asynchronously (each node drops them when the
-// cluster message reaches it): give it a short while before calling a live cookie a failure.
-func (u *unit) settleAPI(ctx context.Context) {
-	for deadline := time.Now().Add(apiSettle); u.useAPI() && len(u.report.Verify.Proof.AcceptedAfter) > 0 && time.Now().Before(deadline); {
+// settle gives the ender's while (the API ends sessions cluster-wide asynchronously: each node
+// drops them when the cluster message reaches it; a restart needs none) before calling a live
+// cookie a failure.
+func (u *unit) settle(ctx context.Context) {
+	for deadline := time.Now().Add(u.ending().settle()); len(u.report.Verify.Proof.AcceptedAfter) > 0 && time.Now().Before(deadline); {
 		select {
 		case <-ctx.Done():
 			return

@@ -87,6 +87,7 @@ type unit struct {
 	// proofStartDB is the database clock at the run's start (nil where it is not read).
 	proofStartDB *time.Time
 	auth         apimode.Auth // API mode: the admin credential
+	ender        ender        // how its sessions end (chosen in preflight; see ending)
 	unlock       func() error // releases the run lock, held from preflight to the report
 	rcpts        []backup.Recipient
 	audit        *audit.Log
@@ -359,18 +360,7 @@ func (u *unit) preflight(ctx context.Context) error {
 	if err := u.chooseMode(ctx); err != nil {
 		return err
 	}
-	skipRestart := u.resumed && u.journal.Phase == PhaseRestarted
-	if !skipRestart && !u.useAPI() {
-		opts := u.ropts
-		opts.Resume = u.resumingRestart()
-		if err := rollout.Preflight(ctx, u.rplan, opts); err != nil {
-			return err
-		}
-	}
-	if len(u.rplan.Nodes) == 1 && !u.useAPI() {
-		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("%s has one node: it will be fully down while it restarts", u.prod.Name))
-	}
-	return nil
+	return u.ending().preflight(ctx, u)
 }
 
 // plan counts what the purge will delete (or, on resume, what it still has to).
@@ -389,16 +379,7 @@ func (u *unit) plan(ctx context.Context) error {
 	if err := u.planCompanion(ctx, u.journal.CompanionCutoffID); err != nil {
 		return err
 	}
-	if u.useAPI() && !(u.resumed && len(u.journal.APIUsers) > 0) {
-		users, err := u.store.SessionUsers(ctx, u.inv.ExcludeUsers)
-		if err != nil {
-			return fmt.Errorf("%s: list the users whose sessions to end: %w", u.name, err)
-		}
-		u.report.Mode.Users = len(users)
-	} else if u.useAPI() {
-		u.report.Mode.Users = len(u.journal.APIUsers)
-	}
-	return nil
+	return u.ending().count(ctx, u)
 }
 
 func confirmAll(o Options, units []*unit) error {
@@ -406,8 +387,8 @@ func confirmAll(o Options, units []*unit) error {
 		if u.report.Status == StatusSkipped {
 			continue
 		}
-		err := askTyped(&o, fmt.Sprintf("Type %q to purge %d token(s) and restart %d node(s) of %s: ",
-			u.name, u.purge.ToDelete, len(u.rplan.Nodes), u.prod.Name), u.name)
+		err := askTyped(&o, fmt.Sprintf("Type %q to purge %d token(s) and %s of %s: ",
+			u.name, u.purge.ToDelete, u.ending().what(u), u.prod.Name), u.name)
 		if err != nil {
 			return err
 		}

@@ -88,7 +88,7 @@ func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
 		}
 	}
 	u.replayAfter(ctx)
-	u.settleAPI(ctx)
+	u.settle(ctx)
 	u.logReplay("after", u.replayed)
 	v.CookiesChecked = v.Proof.CookiesReplayed
 	v.Accepted = nil
