@@ -12,8 +12,8 @@ import (
 // MaxAdaptiveBatch rows, AIMD-style:
 //   - increase gently: toward the size a moving average of the rows per millisecond says fits
 //     the target, by at most a quarter (or a hundred rows) per batch;
-//   - decrease at once: a batch over highWater (80% of MaxBatchTime, the budget) sets the next
-//     size from that batch's own rate, and at least halves it; the average restarts from it.
+//   - decrease at once: a batch over highWater (80% of MaxBatchTime, the budget) halves the
+//     next size.
 //
 // A database that deletes fast gets fewer, larger batches (fewer commits, fsyncs and round
 // trips); one that is loaded, or slow for any reason, gets smaller ones at the first slow
@@ -70,17 +70,18 @@ func (z *batchSizer) observe(rows, asked int, ms float64) {
 	r := float64(rows) / ms
 	cur := float64(z.n)
 	var ideal float64
-	if slow {
-		// Multiplicative decrease, from this batch alone: the average would take several
-		// slow batches to notice.
+	if z.rate == 0 {
 		z.rate = r
-		ideal = math.Min(r*target, cur/2)
 	} else {
-		if z.rate == 0 {
-			z.rate = r
-		} else {
-			z.rate += rateWeight * (r - z.rate)
-		}
+		z.rate += rateWeight * (r - z.rate)
+	}
+	if slow {
+		// Multiplicative decrease, at once: the average would take several slow batches to
+		// notice. Halved, not cut to this batch's own rate: on a shared machine a batch is
+		// slow mostly because something else stalled it (a checkpoint, another job's fsync),
+		// and a cut to its rate made a purge under load take twice as many batches.
+		ideal = cur / 2
+	} else {
 		ideal = z.rate * target
 		// (At least a hundred up: sizes are whole hundreds, and a quarter of 100 is none.)
 		ideal = math.Min(math.Max(ideal, cur/2), math.Max(cur*5/4, cur+100))

@@ -37,12 +37,11 @@ func TestBatchSizer(t *testing.T) {
 	if z.size() != prev {
 		t.Fatalf("a 10-row batch moved the size to %d", z.size())
 	}
-	// Slow batches (ten times the target): cut at once to what fits the target, down to the
-	// minimum.
+	// Slow batches (ten times the target): halved at once, down to the minimum.
 	for range 20 {
 		n := z.size()
 		z.observe(n, n, float64(10*TargetBatchTime.Milliseconds()))
-		if got := z.size(); got > max(n/10, minAdaptiveBatch) {
+		if got := z.size(); got > max(n/2, minAdaptiveBatch) {
 			t.Fatalf("after a slow batch of %d: %d", n, got)
 		}
 	}
