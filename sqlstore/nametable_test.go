@@ -115,6 +115,21 @@ func TestExcludeTable(t *testing.T) {
 					t.Fatalf("row %d of an excluded user is in the backup", x)
 				}
 			}
+			// A long --user list the same way: users 500..749 (by name in any case, or by key).
+			var only []string
+			for i := 500; i < 750; i++ {
+				only = append(only, fmt.Sprintf("User%05d", i))
+			}
+			logs = syncBuffer{}
+			res, err = s.Purge(ctx, PurgeOptions{Users: only, BackupPath: filepath.Join(dir, "users"), SkipCounts: true})
+			if err != nil || res.Deleted != tokens/4 || !strings.Contains(logs.String(), "long user lists in temporary tables") {
+				t.Fatalf("--user list of 250: deleted %d, want %d (%v); log:\n%s", res.Deleted, tokens/4, err, logs.String())
+			}
+			for _, x := range ids(t, tg.sql, table, id) {
+				if x%1000 < 750 {
+					t.Fatalf("row %d of a listed user was kept", x)
+				}
+			}
 			// The temporary tables went with the purge: none is left on the pool's connections.
 			var n int
 			q := "SELECT COUNT(*) FROM pg_class WHERE relname IN ('reauth_exclude', 'reauth_users') AND relpersistence = 't'"
