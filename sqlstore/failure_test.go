@@ -14,27 +14,57 @@ import (
 	"github.com/reauth/reauth/backup"
 )
 
-// A database connection killed in the middle of a purge (pg_terminate_backend from another
-// session): the purge fails, the backup holds every row that was deleted, and a rerun with the
-// same cut-off completes.
+// A database connection killed in the middle of a purge (pg_terminate_backend, MariaDB's KILL,
+// from another session), also after a batch's rows were fsynced to the backup and before its
+// delete committed (a crash between the two): the purge fails, the backup holds every row that
+// was deleted, and a rerun with the same cut-off completes.
 func TestConnectionKilledMidPurge(t *testing.T) {
-	for _, inside := range []bool{false, true} {
-		t.Run(fmt.Sprintf("inside batch %v", inside), func(t *testing.T) { connectionKilled(t, inside) })
+	for _, e := range targets[:2] {
+		for _, inside := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/inside batch %v", e.name, inside), func(t *testing.T) { connectionKilled(t, e.open(t), inside) })
+		}
 	}
 }
 
-func connectionKilled(t *testing.T, insideBatch bool) {
-	tg := pgTarget(t)
+func connectionKilled(t *testing.T, tg target, insideBatch bool) {
 	setupJira(t, tg, 400)
 	s := openStore(t, tg, "jira", Options{})
 	ctx := ctxT(t)
 	path := filepath.Join(t.TempDir(), "b")
+	table, id := tbl(tg)
 	var killed int64
 	kill := func() {
 		// Every reauth session on this database but the test's own: the purge's connection.
-		if err := tg.sql.QueryRow("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() " +
-			"AND application_name = 'reauth' AND pid <> pg_backend_pid()").Scan(&killed); err != nil {
+		if tg.name == "postgres" {
+			if err := tg.sql.QueryRow("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() " +
+				"AND application_name = 'reauth' AND pid <> pg_backend_pid()").Scan(&killed); err != nil {
+				t.Error(err)
+			}
+			return
+		}
+		conn, err := tg.sql.Conn(ctx)
+		if err != nil {
 			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		rows, err := conn.QueryContext(ctx, "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		var pids []int64
+		for rows.Next() {
+			var pid int64
+			if rows.Scan(&pid) == nil {
+				pids = append(pids, pid)
+			}
+		}
+		rows.Close()
+		for _, pid := range pids {
+			if _, err := conn.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", pid)); err == nil {
+				killed++
+			}
 		}
 	}
 	batches := 0
@@ -60,7 +90,7 @@ func connectionKilled(t *testing.T, insideBatch bool) {
 	}
 	t.Logf("purge error: %v\n  hint: %s", err, reauth.HintOf(err))
 	left := map[int64]bool{}
-	for _, x := range ids(t, tg.sql, "remembermetoken", "id") {
+	for _, x := range ids(t, tg.sql, table, id) {
 		left[x] = true
 	}
 	inBackup := map[int64]bool{}
