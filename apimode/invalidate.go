@@ -119,12 +119,15 @@ func (o *Options) defaults() error {
 
 // pooledTransport is the standard transport keeping a connection per worker alive between
 // calls. The standard one keeps 2 idle connections per host: with 3 or more workers on a node,
-// every call beyond the second closed its connection and the next one opened a new one (a TCP,
-// and on a real product a TLS, handshake per call, and a socket left in TIME_WAIT).
+// calls beyond the second closed their connection and the next ones opened new ones (a TCP,
+// and on a real product a TLS, handshake per call, and a socket left in TIME_WAIT). The
+// connections per host are capped at the workers too: a worker whose previous connection is
+// not back in the pool yet waits for it instead of dialling another one.
 func pooledTransport(workers int) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = max(workers, t.MaxIdleConnsPerHost)
 	t.MaxIdleConns = max(workers, t.MaxIdleConns)
+	t.MaxConnsPerHost = workers
 	return t
 }
 
