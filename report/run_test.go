@@ -181,7 +181,7 @@ func TestRunReportIsTheRebuiltReport(t *testing.T) {
 func TestFailedRunReportSaysSo(t *testing.T) {
 	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 4})
 	dir := t.TempDir()
-	cfg := writeInventory(t, dir, c, "4s")
+	cfg := writeInventory(t, dir, c, "12s")
 	if err := c.SetFault("node2", sandbox.FaultFailNextStart); err != nil {
 		t.Fatal(err)
 	}

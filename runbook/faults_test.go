@@ -39,7 +39,7 @@ func TestRunNodeFailsThenResume(t *testing.T) {
 	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 6, RememberFraction: 1})
 	bs := browsers(t, c)
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
-	setStartTimeout(t, cfg, "4s")
+	setStartTimeout(t, cfg, "12s")
 	if err := c.SetFault("node2", sandbox.FaultFailNextStart); err != nil {
 		t.Fatal(err)
 	}

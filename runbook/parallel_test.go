@@ -187,7 +187,7 @@ func TestRunOneProductFailsOthersFinish(t *testing.T) {
 	cbs := browsers(t, conf)
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, product{c: jira, proofUser: "admin"}, product{c: conf, proofUser: "admin"})
-	setStartTimeout(t, cfg, "4s")
+	setStartTimeout(t, cfg, "12s")
 	if err := jira.SetFault("node1", sandbox.FaultFailNextStart); err != nil {
 		t.Fatal(err)
 	}
