@@ -3,18 +3,23 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/rollout/execmethod"
 )
 
+// drainTimeout bounds each drain hook.
+func drainTimeout(plan Plan) time.Duration {
+	if plan.Drain.Timeout <= 0 {
+		return DefaultDrainTimeout
+	}
+	return plan.Drain.Timeout
+}
+
 // runAfter runs the drain after-hook for n.
 func runAfter(ctx context.Context, plan Plan, n Node, o Options) error {
-	t := plan.Drain.Timeout
-	if t <= 0 {
-		t = DefaultDrainTimeout
-	}
-	return execmethod.RunShell(ctx, plan.Drain.After, plan.hookEnv(n), t, prefixWriter(o.Log, n.Name+"| "))
+	return execmethod.RunShell(ctx, plan.Drain.After, plan.hookEnv(n), drainTimeout(plan), prefixWriter(o.Log, n.Name+"| "))
 }
 
 // afterFailure handles a node whose restart failed after its before-hook ran: it is out of the

@@ -31,8 +31,12 @@ type journalDoc struct {
 	Identity map[string]string `json:"identity,omitempty"`
 	// Drained names the nodes whose drain before-hook ran and whose after-hook did not: they are
 	// out of the load balancer until someone runs it.
-	Drained []string  `json:"drained,omitempty"`
-	Updated time.Time `json:"updated"`
+	Drained []string `json:"drained,omitempty"`
+	// Strategy is the restart strategy of the run that wrote the journal ("" = rolling, from
+	// before strategies). AllDown: a full stop saw every node down (the cluster's sessions ended).
+	Strategy string    `json:"strategy,omitempty"`
+	AllDown  bool      `json:"all_down,omitempty"`
+	Updated  time.Time `json:"updated"`
 }
 
 // statusRestarting is a node's journal status while its restart is in progress.
@@ -67,6 +71,20 @@ func openJournal(path, product string, resume bool) (*journal, error) {
 	}
 	j.doc = doc
 	return j, nil
+}
+
+// strategy records the run's strategy; on resume it must be the journal's.
+func (j *journal) strategy(s string, resume bool) error {
+	was := j.doc.Strategy
+	if was == "" {
+		was = StrategyRolling
+	}
+	if resume && was != s {
+		return reauth.Refused(fmt.Sprintf("resume with --restart-strategy %s (the journal %s holds a %s restart)", was, j.path, was),
+			"cannot resume a %s restart with the %s strategy", was, s)
+	}
+	j.doc.Strategy = s
+	return nil
 }
 
 func (j *journal) done(node string) bool { return j.doc.Nodes[node] == StatusRestarted }

@@ -10,7 +10,7 @@ import (
 // summary says which nodes were restarted, failed and untouched.
 func summary(res Result) string {
 	var parts []string
-	for _, st := range []string{StatusRestarted, StatusSkipped, StatusFailed, StatusUntouched} {
+	for _, st := range []string{StatusRestarted, StatusSkipped, StatusStopped, StatusFailed, StatusUntouched} {
 		var names []string
 		for _, n := range res.Nodes {
 			if n.Status == st {
@@ -19,7 +19,7 @@ func summary(res Result) string {
 		}
 		if len(names) > 0 {
 			label := map[string]string{StatusRestarted: "restarted", StatusSkipped: "restarted earlier",
-				StatusFailed: "failed", StatusUntouched: "not touched"}[st]
+				StatusFailed: "failed", StatusUntouched: "not touched", StatusStopped: "stopped, not started again"}[st]
 			parts = append(parts, label+": "+strings.Join(names, ", "))
 		}
 	}

@@ -20,19 +20,24 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 	if len(plan.Nodes) == 0 {
 		return reauth.Usage("list the product's nodes in the inventory", "%s: no nodes to restart", plan.Product.Name)
 	}
-	if len(plan.Nodes) == 1 {
+	if err := CheckStrategy(o.Strategy); err != nil {
+		return err
+	}
+	full := o.Strategy == StrategyFull
+	if len(plan.Nodes) == 1 && !full {
 		o.emit(Event{Node: plan.Nodes[0].Name, Phase: PhaseWarning,
 			Message: fmt.Sprintf("%s has a single node: it will be fully down during its restart", plan.Product.Name)})
 	}
 	var problems []string
 	code := reauth.ExitRefused
 	// On --resume the node that failed last time is expected to be down: it is the one the run
-	// continues with. Every other node must be RUNNING.
+	// continues with. Every other node must be RUNNING. A full stop that stopped may have left
+	// every node it reached down.
 	resuming := map[string]bool{}
 	if o.Resume {
 		if j, err := openJournal(o.JournalPath, string(plan.Product.ID), true); err == nil {
 			for name, st := range j.doc.Nodes {
-				resuming[name] = st == StatusFailed
+				resuming[name] = st == StatusFailed || (full && st != StatusRestarted)
 			}
 		}
 	}
@@ -51,6 +56,12 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 			}
 			continue
 		}
+		if full {
+			if msg := fullProblem(n); msg != "" {
+				problems = append(problems, msg)
+				continue
+			}
+		}
 		if ready, state := probe(ctx, plan, n, o); !ready && !resuming[n.Name] {
 			problems = append(problems, fmt.Sprintf("%s: not RUNNING (%s) at %s: reauth restarts only a healthy cluster, one node at a time; bring it up first", n.Name, state, n.URL))
 		}
@@ -68,14 +79,21 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 	return nil
 }
 
-// persistence detects Tomcat session persistence on the node through its restart method.
-func persistence(ctx context.Context, n Node) (tomcat.Persistence, error) {
+// Persistence detects Tomcat session persistence on the node through its restart method. The
+// Tomcat version comes from the install directory or, when catalina.jar is elsewhere (Debian's
+// split layout), from the CATALINA_HOME that the node's setenv.sh, its running process or its
+// systemd unit names (the last two only for nodes on this machine: the exec method).
+func Persistence(ctx context.Context, n Node) (tomcat.Persistence, error) {
 	fa, ok := n.Restarter.(FileAccess)
 	if !ok || n.Install == "" {
 		return tomcat.Persistence{State: tomcat.Unknown}, errors.New("cannot read files on this node")
 	}
 	read := func(p string) ([]byte, error) { return fa.ReadFile(ctx, p) }
-	return tomcat.Detect(read, n.Install)
+	var homes []string
+	if h, _ := tomcat.CatalinaHome(read, n.Install, n.Restarter.Method() == "exec"); h != "" {
+		homes = append(homes, h)
+	}
+	return tomcat.Detect(read, n.Install, homes...)
 }
 
 // checkPersistence returns a problem ("" when none) and emits warnings.
@@ -86,7 +104,7 @@ func checkPersistence(ctx context.Context, n Node, o Options) string {
 	if _, ok := n.Restarter.(FileAccess); !ok {
 		return ""
 	}
-	p, err := persistence(ctx, n)
+	p, err := Persistence(ctx, n)
 	if errors.Is(err, fs.ErrNotExist) {
 		o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: fmt.Sprintf("session persistence not checked: %v", err)})
 		return ""
@@ -96,14 +114,14 @@ func checkPersistence(ctx context.Context, n Node, o Options) string {
 	}
 	switch p.State {
 	case tomcat.Unknown:
-		o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: "Tomcat session persistence unknown: " + p.Reason})
+		o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: "Tomcat session persistence unknown: " + p.Reason + "; to settle it: " + p.Fix})
 	case tomcat.On:
 		why := fmt.Sprintf("%s: Tomcat persists HTTP sessions across restarts (%s), so a restart would bring every session back", n.Name, p.Reason)
 		switch {
 		case !o.ClearPersistedSessions:
-			return why + `; add <Manager pathname=""/> to the webapp's <Context>, or run with --clear-persisted-sessions to remove SESSIONS.ser while the node is down`
+			return why + "; to turn it off: " + p.Fix + "; or run with --clear-persisted-sessions to remove SESSIONS.ser while the node is down"
 		case !p.Clearable:
-			return why + `; sessions are kept in a Store reauth cannot clear: configure <Manager pathname=""/> instead`
+			return why + "; sessions are kept in a Store reauth cannot clear: " + p.Fix
 		}
 		if c, ok := n.Restarter.(interface{ CanStopStart() bool }); ok && !c.CanStopStart() {
 			return why + "; to remove SESSIONS.ser while the node is down reauth needs separate stop and start commands (restart: {exec|ssh: {stop: ..., start: ...}})"

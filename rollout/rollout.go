@@ -106,9 +106,11 @@ type Options struct {
 	// ClearPersistedSessions removes SESSIONS.ser while a node is down, where Tomcat persists
 	// sessions; without it such a node is refused in Preflight.
 	ClearPersistedSessions bool
-	HTTP                   *http.Client
-	Events                 func(Event)
-	Log                    io.Writer // command output (default: discarded)
+	// Strategy is StrategyRolling ("") or StrategyFull.
+	Strategy string
+	HTTP     *http.Client
+	Events   func(Event)
+	Log      io.Writer // command output (default: discarded)
 	// Stop asks the run to stop before the next node (the first Ctrl-C); the current node is still
 	// waited for. Cancelling ctx instead abandons the wait at once (the second Ctrl-C).
 	Stop reauth.Stop
@@ -179,8 +181,14 @@ const (
 	PhaseStable     Phase = "stable"     // RUNNING, inside the stable window
 	PhaseUndrain    Phase = "undrain"    // running the after-hook
 	PhaseDone       Phase = "restarted"
-	PhaseFailed     Phase = "failed"
-	PhaseSkipped    Phase = "skipped"
+	// A full stop's phases: a node being stopped, and every node down (Node "*").
+	PhaseStopping Phase = "stopping"
+	PhaseAllDown  Phase = "all-down"
+	// PhaseSessionsCleared: the node's persisted sessions (SESSIONS.ser) were removed while it was
+	// down; Message lists the files.
+	PhaseSessionsCleared Phase = "sessions-cleared"
+	PhaseFailed          Phase = "failed"
+	PhaseSkipped         Phase = "skipped"
 )
 
 // Event is a progress report.
@@ -214,6 +222,9 @@ type NodeResult struct {
 	// Reenable is the command that puts a drained node back (its after-hook with its variables);
 	// "" when there is no after-hook.
 	Reenable string `json:"reenable,omitempty"`
+	// SessionFiles are the persisted-session files (Tomcat's SESSIONS.ser) removed while the node
+	// was down (--clear-persisted-sessions).
+	SessionFiles []string `json:"session_files_removed,omitempty"`
 }
 
 // Result is what happened to every node of the plan, in plan order.

@@ -389,6 +389,9 @@ func TestClearPersistedSessions(t *testing.T) {
 	if reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "--clear-persisted-sessions") {
 		t.Fatalf("persistence on, no flag: %v", err)
 	}
+	if want := `set pathname="" on the existing <Manager> at ` + filepath.Join(install, "conf", "server.xml") + ":2"; !strings.Contains(err.Error(), want) {
+		t.Errorf("refusal %q does not say %q", err, want)
+	}
 	opts.ClearPersistedSessions = true
 	if err := Preflight(context.Background(), plan, opts); err != nil {
 		t.Fatal(err)
@@ -399,6 +402,9 @@ func TestClearPersistedSessions(t *testing.T) {
 	}
 	if r.restored || r.removedWhile != "STOPPING" || !res.Nodes[0].WentDown {
 		t.Errorf("restored=%v, removed while %q: SESSIONS.ser must be gone before the start", r.restored, r.removedWhile)
+	}
+	if got := res.Nodes[0].SessionFiles; len(got) != 1 || got[0] != r.file {
+		t.Errorf("the node's result says it removed %q, want [%s]", got, r.file)
 	}
 }
 

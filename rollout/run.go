@@ -18,12 +18,18 @@ import (
 // cancelled ctx. Run does not call Preflight: callers do, before asking for confirmation.
 func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 	o := opts.withDefaults()
+	if o.Strategy == StrategyFull {
+		return runFull(ctx, plan, o)
+	}
 	res := Result{Nodes: make([]NodeResult, len(plan.Nodes))}
 	for i, n := range plan.Nodes {
 		res.Nodes[i] = NodeResult{Name: n.Name, Status: StatusUntouched}
 	}
 	j, err := openJournal(o.JournalPath, string(plan.Product.ID), o.Resume)
 	if err != nil {
+		return res, err
+	}
+	if err := j.strategy(StrategyRolling, o.Resume); err != nil {
 		return res, err
 	}
 	for i, n := range plan.Nodes {
@@ -109,13 +115,9 @@ func restartNode(ctx context.Context, plan Plan, n Node, o Options, idBefore str
 		return nr
 	}
 	log := prefixWriter(o.Log, n.Name+"| ")
-	drainTimeout := plan.Drain.Timeout
-	if drainTimeout <= 0 {
-		drainTimeout = DefaultDrainTimeout
-	}
 	if plan.Drain.Before != "" {
 		ev(PhaseDrain, "", plan.Drain.Before)
-		if err := execmethod.RunShell(ctx, plan.Drain.Before, plan.hookEnv(n), drainTimeout, log); err != nil {
+		if err := execmethod.RunShell(ctx, plan.Drain.Before, plan.hookEnv(n), drainTimeout(plan), log); err != nil {
 			return fail("drain before-hook failed (node not restarted): %v", err)
 		}
 		nr = restartDrained(ctx, plan, n, o, idBefore, ev)
@@ -138,7 +140,7 @@ func restartDrained(ctx context.Context, plan Plan, n Node, o Options, idBefore 
 	log := prefixWriter(o.Log, n.Name+"| ")
 	var files []string
 	if o.ClearPersistedSessions && n.Install != "" {
-		if p, err := persistence(ctx, n); err == nil && len(p.Files) > 0 {
+		if p, err := Persistence(ctx, n); err == nil && len(p.Files) > 0 {
 			files = p.Files
 		}
 	}
@@ -148,7 +150,7 @@ func restartDrained(ctx context.Context, plan Plan, n Node, o Options, idBefore 
 	var cmdDone chan error
 	if len(files) > 0 {
 		ss, ok1 := n.Restarter.(StopStarter)
-		fa, ok2 := n.Restarter.(FileAccess)
+		_, ok2 := n.Restarter.(FileAccess)
 		c, ok3 := n.Restarter.(interface{ CanStopStart() bool })
 		if !ok1 || !ok2 || (ok3 && !c.CanStopStart()) {
 			return fail("Tomcat persists sessions and the %s method has no separate stop and start: node not restarted", n.Restarter.Method())
@@ -161,9 +163,10 @@ func restartDrained(ctx context.Context, plan Plan, n Node, o Options, idBefore 
 		}
 		nr.WentDown = true
 		ev(PhaseDown, "", "removing "+strings.Join(files, ", "))
-		if err := fa.RemoveFiles(ctx, files, log); err != nil {
-			return fail("remove persisted sessions (node is stopped: start it by hand): %v", err)
+		if err := clearFiles(ctx, n, files, log, ev); err != nil {
+			return fail("%v", err)
 		}
+		nr.SessionFiles = files
 		cmdDone = goRun(func() error { return ss.Start(ctx, log) })
 	} else {
 		cmdDone = goRun(func() error { return n.Restarter.Restart(ctx, log) })

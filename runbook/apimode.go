@@ -59,11 +59,7 @@ func (u *unit) chooseMode(ctx context.Context) error {
 // sessions a restart would restore, and auto restarts instead).
 func (u *unit) persistenceOn(ctx context.Context) bool {
 	for _, n := range u.rplan.Nodes {
-		fa, ok := n.Restarter.(rollout.FileAccess)
-		if !ok || n.Install == "" {
-			continue
-		}
-		p, err := tomcat.Detect(func(path string) ([]byte, error) { return fa.ReadFile(ctx, path) }, n.Install)
+		p, err := rollout.Persistence(ctx, n)
 		if err == nil && p.State == tomcat.On {
 			return true
 		}

@@ -47,18 +47,26 @@ type Persistence struct {
 	// Reason says which file and element decided, for messages.
 	Reason  string
 	Version string // Tomcat version, when found
+	// Fix says what to change to turn persistence off, naming the file and line that turned it
+	// on ("" when it is off).
+	Fix string
+	// Where lists the elements that turned persistence on (or left it unknown), as file:line.
+	Where []string
 }
 
 type manager struct {
 	className, pathname string
 	hasPathname         bool
-	where               string
+	where               string // "server.xml" or "context.xml"
+	file                string // its full path
+	line                int
 }
 
 type context struct {
 	path, workDir string
 	engine, host  string
 	managers      []manager
+	line          int // of the <Context> in server.xml
 }
 
 // Detect reads base/conf/server.xml and base/conf/context.xml (base is CATALINA_BASE, the
@@ -70,14 +78,14 @@ func Detect(read ReadFunc, base string, versionDirs ...string) (Persistence, err
 	if err != nil {
 		return Persistence{}, fmt.Errorf("read %s: %w", serverXML, err)
 	}
-	ctxs, engineHost, err := parseServerXML(data)
+	ctxs, engineHost, err := parseServerXML(data, serverXML)
 	if err != nil {
 		return Persistence{}, fmt.Errorf("parse %s: %w", serverXML, err)
 	}
 	contextXML := path.Join(base, "conf", "context.xml")
 	var global []manager
 	if data, err := read(contextXML); err == nil {
-		if global, err = parseContextXML(data); err != nil {
+		if global, err = parseContextXML(data, contextXML); err != nil {
 			return Persistence{}, fmt.Errorf("parse %s: %w", contextXML, err)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -89,25 +97,32 @@ func Detect(read ReadFunc, base string, versionDirs ...string) (Persistence, err
 	}
 	version := ""
 	versionKnown := false
+	dirs := append([]string{base}, versionDirs...)
 	p := Persistence{State: Off, Clearable: true}
-	var reasons []string
+	var reasons, fixes []string
 	for _, c := range ctxs {
 		ms := append(append([]manager(nil), c.managers...), global...)
 		if len(ms) == 0 {
 			if !versionKnown {
-				version, versionKnown = Version(read, append([]string{base}, versionDirs...)...), true
+				version, versionKnown = Version(read, dirs...), true
 				p.Version = version
 			}
 			switch newer, ok := atLeast(version, 10, 1); {
 			case !ok:
 				p.State = worst(p.State, Unknown)
-				reasons = append(reasons, fmt.Sprintf("context %q has no <Manager> and the Tomcat version is unknown (Tomcat before 10.1 may persist sessions to SESSIONS.ser by default)", c.path))
+				reasons = append(reasons, fmt.Sprintf("context %q has no <Manager> and the Tomcat version is unknown: no lib/catalina.jar or RELEASE-NOTES in %s (Tomcat before 10.1 may persist sessions to SESSIONS.ser by default)",
+					c.path, strings.Join(nonEmpty(dirs), " or ")))
+				p.Where = append(p.Where, c.at(serverXML, contextXML))
+				fixes = append(fixes, fmt.Sprintf("set CATALINA_HOME to the directory holding lib/catalina.jar (e.g. /usr/share/tomcat10 for Debian's tomcat10) in %s, or %s",
+					path.Join(base, "bin", "setenv.sh"), c.addManager(serverXML, contextXML)))
 			case newer:
 				reasons = append(reasons, fmt.Sprintf("context %q has no <Manager> (Tomcat %s does not persist then)", c.path, version))
 			default:
 				p.State = worst(p.State, On)
 				p.Files = append(p.Files, sessionFile(base, c, "SESSIONS.ser"))
 				reasons = append(reasons, fmt.Sprintf("context %q has no <Manager>: Tomcat %s persists sessions to SESSIONS.ser by default (UNCONFIRMED)", c.path, version))
+				p.Where = append(p.Where, c.at(serverXML, contextXML))
+				fixes = append(fixes, c.addManager(serverXML, contextXML))
 			}
 			continue
 		}
@@ -115,6 +130,10 @@ func Detect(read ReadFunc, base string, versionDirs ...string) (Persistence, err
 			st, file, why := m.persists()
 			reasons = append(reasons, fmt.Sprintf("context %q: %s %s", c.path, m.where, why))
 			p.State = worst(p.State, st)
+			if st != Off {
+				p.Where = append(p.Where, fmt.Sprintf("%s:%d", m.file, m.line))
+				fixes = append(fixes, m.fix())
+			}
 			if st == On {
 				if file == "" {
 					p.Clearable = false
@@ -128,8 +147,57 @@ func Detect(read ReadFunc, base string, versionDirs ...string) (Persistence, err
 	if p.State != On {
 		p.Files = nil
 	}
+	if p.State != Off {
+		p.Fix = strings.Join(dedupe(fixes), "; ")
+		p.Where = dedupe(p.Where)
+	} else {
+		p.Where = nil
+	}
 	p.Files = dedupe(p.Files)
 	return p, nil
+}
+
+// fix says how to stop m from persisting sessions, naming its file and line.
+func (m manager) fix() string {
+	at := fmt.Sprintf("%s:%d", m.file, m.line)
+	short := m.className[strings.LastIndex(m.className, ".")+1:]
+	switch {
+	case m.where == "context.xml" && (short == "" || short == "StandardManager"):
+		return fmt.Sprintf(`remove the <Manager> at %s or set pathname="" on it (conf/context.xml applies to every webapp and overrides server.xml's <Context>)`, at)
+	case m.where == "context.xml":
+		return fmt.Sprintf(`remove the <Manager className=%q> at %s (conf/context.xml applies to every webapp and overrides server.xml's <Context>)`, short, at)
+	case short == "" || short == "StandardManager":
+		return fmt.Sprintf(`set pathname="" on the existing <Manager> at %s`, at)
+	default:
+		return fmt.Sprintf(`replace the <Manager className=%q> at %s with <Manager pathname=""/>`, short, at)
+	}
+}
+
+// at is where c is declared: its <Context> in server.xml, or conf/context.xml for webapps not
+// declared there.
+func (c context) at(serverXML, contextXML string) string {
+	if c.line == 0 {
+		return contextXML
+	}
+	return fmt.Sprintf("%s:%d", serverXML, c.line)
+}
+
+// addManager is the fix for a context with no <Manager> anywhere.
+func (c context) addManager(serverXML, contextXML string) string {
+	if c.line == 0 {
+		return fmt.Sprintf(`add <Manager pathname=""/> inside the <Context> of %s`, contextXML)
+	}
+	return fmt.Sprintf(`add <Manager pathname=""/> inside the <Context path=%q> at %s:%d`, c.path, serverXML, c.line)
+}
+
+func nonEmpty(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return dedupe(out)
 }
 
 // persists says whether m keeps sessions across a restart, and in which file.
@@ -207,8 +275,17 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// parseServerXML returns the Contexts declared in server.xml, and the first Engine and Host names.
-func parseServerXML(data []byte) ([]context, [2]string, error) {
+// lineAt is the 1-based line of byte offset off in data.
+func lineAt(data []byte, off int64) int {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	return 1 + strings.Count(string(data[:off]), "\n")
+}
+
+// parseServerXML returns the Contexts declared in server.xml (file is its path, for messages),
+// and the first Engine and Host names.
+func parseServerXML(data []byte, file string) ([]context, [2]string, error) {
 	dec := xml.NewDecoder(strings.NewReader(string(data)))
 	dec.Entity = xml.HTMLEntity
 	var ctxs []context
@@ -218,6 +295,7 @@ func parseServerXML(data []byte) ([]context, [2]string, error) {
 	var cur *context
 	depthInContext := 0
 	for {
+		off := dec.InputOffset() // where the next token starts
 		tok, err := dec.Token()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -230,7 +308,7 @@ func parseServerXML(data []byte) ([]context, [2]string, error) {
 			if cur != nil {
 				depthInContext++
 				if t.Name.Local == "Manager" && depthInContext == 1 {
-					cur.managers = append(cur.managers, managerOf(t, "server.xml"))
+					cur.managers = append(cur.managers, managerOf(t, "server.xml", file, lineAt(data, off)))
 				}
 				continue
 			}
@@ -243,7 +321,7 @@ func parseServerXML(data []byte) ([]context, [2]string, error) {
 					eh, seenHost = [2]string{engine, host}, true
 				}
 			case "Context":
-				cur = &context{path: attr(t, "path", ""), workDir: attr(t, "workDir", ""), engine: engine, host: host}
+				cur = &context{path: attr(t, "path", ""), workDir: attr(t, "workDir", ""), engine: engine, host: host, line: lineAt(data, off)}
 				depthInContext = 0
 			}
 		case xml.EndElement:
@@ -264,12 +342,13 @@ func parseServerXML(data []byte) ([]context, [2]string, error) {
 }
 
 // parseContextXML returns the <Manager> elements directly under conf/context.xml's <Context>.
-func parseContextXML(data []byte) ([]manager, error) {
+func parseContextXML(data []byte, file string) ([]manager, error) {
 	dec := xml.NewDecoder(strings.NewReader(string(data)))
 	dec.Entity = xml.HTMLEntity
 	var out []manager
 	depth := 0
 	for {
+		off := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -281,7 +360,7 @@ func parseContextXML(data []byte) ([]manager, error) {
 		case xml.StartElement:
 			depth++
 			if depth == 2 && t.Name.Local == "Manager" {
-				out = append(out, managerOf(t, "context.xml"))
+				out = append(out, managerOf(t, "context.xml", file, lineAt(data, off)))
 			}
 		case xml.EndElement:
 			depth--
@@ -289,8 +368,8 @@ func parseContextXML(data []byte) ([]manager, error) {
 	}
 }
 
-func managerOf(t xml.StartElement, where string) manager {
-	m := manager{className: attr(t, "className", ""), where: where}
+func managerOf(t xml.StartElement, where, file string, line int) manager {
+	m := manager{className: attr(t, "className", ""), where: where, file: file, line: line}
 	for _, a := range t.Attr {
 		if a.Name.Local == "pathname" {
 			m.pathname, m.hasPathname = a.Value, true

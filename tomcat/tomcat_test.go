@@ -3,8 +3,10 @@ package tomcat
 import (
 	"archive/zip"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -158,6 +160,178 @@ func TestAppName(t *testing.T) {
 	for in, want := range map[string]string{"": "ROOT", "/": "ROOT", "/jira": "jira", "/a/b": "a#b"} {
 		if got := appName(in); got != want {
 			t.Errorf("appName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// debianConf copies Debian's real tomcat10 conf/server.xml and conf/context.xml into a new base,
+// context.xml's commented-out <Manager> enabled when persist is true. It returns the base and the
+// line of the <Manager> in the new context.xml.
+func debianConf(t *testing.T, persist bool) (string, int) {
+	t.Helper()
+	if _, err := os.Stat("/etc/tomcat10/server.xml"); err != nil {
+		testenv.Missing(t, "Debian's tomcat10 package (.ci/services.sh installs it)")
+	}
+	base := t.TempDir()
+	copyFile(t, "/etc/tomcat10/server.xml", filepath.Join(base, "conf", "server.xml"))
+	ctx, err := os.ReadFile("/etc/tomcat10/context.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(ctx)
+	if persist {
+		s = strings.Replace(strings.Replace(s, "<!--\n    <Manager", "<Manager", 1), "/>\n    -->", "/>", 1)
+		if s == string(ctx) {
+			t.Fatal("Debian context.xml changed shape: no commented-out Manager found")
+		}
+	}
+	os.WriteFile(filepath.Join(base, "conf", "context.xml"), []byte(s), 0o644)
+	line := 0
+	for i, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "<Manager") {
+			line = i + 1
+		}
+	}
+	return base, line
+}
+
+// The refusal's advice names the file and line that turned persistence on, and the right fix for
+// each place: conf/context.xml (overrides server.xml: remove or blank it there), server.xml's own
+// <Manager> (blank its pathname), no <Manager> at all on an old Tomcat (add one).
+func TestFixNamesFileAndLine(t *testing.T) {
+	t.Run("context.xml over server.xml's pathname empty", func(t *testing.T) {
+		base, line := debianConf(t, true)
+		// Jira's server.xml, whose <Context> already says <Manager pathname=""/>.
+		copyFile(t, filepath.Join("testdata", "jira-server.xml"), filepath.Join(base, "conf", "server.xml"))
+		p, err := Detect(os.ReadFile, base, "/usr/share/tomcat10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := fmt.Sprintf("%s:%d", filepath.Join(base, "conf", "context.xml"), line)
+		if p.State != On || !strings.Contains(p.Fix, "remove the <Manager> at "+at) || !strings.Contains(p.Fix, `pathname=""`) {
+			t.Fatalf("fix %q, want the <Manager> at %s removed or blanked", p.Fix, at)
+		}
+		if strings.Contains(p.Fix, "add <Manager") || strings.Contains(p.Fix, "server.xml:") {
+			t.Errorf("fix %q points at server.xml, which already has pathname=\"\"", p.Fix)
+		}
+		if len(p.Where) != 1 || p.Where[0] != at {
+			t.Errorf("where %q, want [%s]", p.Where, at)
+		}
+	})
+	t.Run("server.xml's own Manager persists", func(t *testing.T) {
+		base, _ := debianConf(t, false)
+		b, err := os.ReadFile(filepath.Join("testdata", "jira-server.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.Replace(string(b), `<Manager pathname=""/>`, `<Manager pathname="SESSIONS.ser"/>`, 1)
+		os.WriteFile(filepath.Join(base, "conf", "server.xml"), []byte(s), 0o644)
+		p, err := Detect(os.ReadFile, base, "/usr/share/tomcat10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := filepath.Join(base, "conf", "server.xml") + ":16"
+		if p.State != On || p.Fix != `set pathname="" on the existing <Manager> at `+at {
+			t.Fatalf("fix %q, want pathname=\"\" set on the <Manager> at %s", p.Fix, at)
+		}
+	})
+	t.Run("no Manager on Tomcat 9", func(t *testing.T) {
+		base, _ := debianConf(t, false)
+		copyFile(t, filepath.Join("testdata", "confluence-server.xml"), filepath.Join(base, "conf", "server.xml"))
+		copyFile(t, filepath.Join("testdata", "RELEASE-NOTES-9"), filepath.Join(base, "RELEASE-NOTES"))
+		p, err := Detect(os.ReadFile, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `add <Manager pathname=""/> inside the <Context path="/wiki"> at ` + filepath.Join(base, "conf", "server.xml") + ":9"
+		if p.State != On || !strings.Contains(p.Fix, want) {
+			t.Fatalf("fix %q, want %q", p.Fix, want)
+		}
+	})
+	t.Run("off: no fix", func(t *testing.T) {
+		base, _ := debianConf(t, false)
+		p, err := Detect(os.ReadFile, base, "/usr/share/tomcat10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.State != Off || p.Fix != "" || p.Where != nil {
+			t.Errorf("got %+v", p)
+		}
+	})
+}
+
+// Debian's split layout: catalina.jar is in /usr/share/tomcat10 (CATALINA_HOME), the config in
+// CATALINA_BASE. The version is found through CATALINA_HOME from setenv.sh, the running process or
+// the systemd unit; when none says, the advice names exactly what to set.
+func TestCatalinaHomeDebianSplit(t *testing.T) {
+	if _, err := os.Stat("/usr/share/tomcat10/lib/catalina.jar"); err != nil {
+		testenv.Missing(t, "Debian's tomcat10 package (.ci/services.sh installs it)")
+	}
+	t.Run("systemd unit of the real package", func(t *testing.T) {
+		home, src := CatalinaHome(os.ReadFile, "/var/lib/tomcat10", true)
+		if home != "/usr/share/tomcat10" || !strings.HasSuffix(src, "tomcat10.service") {
+			t.Fatalf("home %q from %q", home, src)
+		}
+		if home, _ := CatalinaHome(os.ReadFile, "/var/lib/tomcat10", false); home != "" {
+			t.Errorf("not local: the unit of this machine must not be read (got %q)", home)
+		}
+		p, err := Detect(os.ReadFile, "/var/lib/tomcat10", home)
+		if err != nil || p.State != Off || !strings.HasPrefix(p.Version, "10.1.") {
+			t.Fatalf("got %+v, %v", p, err)
+		}
+	})
+	t.Run("unknown: says what to set", func(t *testing.T) {
+		base, _ := debianConf(t, false)
+		copyFile(t, filepath.Join("testdata", "confluence-server.xml"), filepath.Join(base, "conf", "server.xml"))
+		if home, _ := CatalinaHome(os.ReadFile, base, true); home != "" {
+			t.Fatalf("home %q for a base nothing names", home)
+		}
+		p, err := Detect(os.ReadFile, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		setenv := filepath.Join(base, "bin", "setenv.sh")
+		if p.State != Unknown || !strings.Contains(p.Fix, "set CATALINA_HOME") || !strings.Contains(p.Fix, setenv) {
+			t.Fatalf("got %+v: want the fix to say to set CATALINA_HOME in %s", p, setenv)
+		}
+		// Set as the advice says: the version is found.
+		os.MkdirAll(filepath.Join(base, "bin"), 0o755)
+		os.WriteFile(setenv, []byte("# site settings\nexport CATALINA_HOME=\"/usr/share/tomcat10\"\nJAVA_OPTS=\"$JAVA_OPTS -Xmx2g\"\n"), 0o644)
+		home, src := CatalinaHome(os.ReadFile, base, false)
+		if home != "/usr/share/tomcat10" || src != setenv {
+			t.Fatalf("home %q from %q", home, src)
+		}
+		if p, err = Detect(os.ReadFile, base, home); err != nil || p.State != Off || !strings.HasPrefix(p.Version, "10.1.") {
+			t.Fatalf("got %+v, %v", p, err)
+		}
+	})
+	t.Run("running process", func(t *testing.T) {
+		base := t.TempDir()
+		// A real process with Tomcat's command line (catalina.sh passes both properties to java).
+		cmd := exec.Command("sh", "-c", "sleep 30", "-Dcatalina.base="+base, "-Dcatalina.home=/usr/share/tomcat10")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		home, src := CatalinaHome(os.ReadFile, base, true)
+		if home != "/usr/share/tomcat10" || src != fmt.Sprintf("/proc/%d/cmdline (-Dcatalina.home)", cmd.Process.Pid) {
+			t.Fatalf("home %q from %q", home, src)
+		}
+	})
+}
+
+func TestShellVar(t *testing.T) {
+	for in, want := range map[string]string{
+		"CATALINA_HOME=/a":                         "/a",
+		"export CATALINA_HOME='/a b'":              "/a b",
+		"CATALINA_HOME=/a\nCATALINA_HOME=/b":       "/b",
+		"CATALINA_HOME=$X/y":                       "",
+		`Environment="CATALINA_HOME=/usr/share/x"`: "/usr/share/x",
+		"CATALINA_HOME=/a # comment":               "/a",
+		"MY_CATALINA_HOME=/a":                      "",
+	} {
+		if got, _ := ShellVar([]byte(in), "CATALINA_HOME"); got != want {
+			t.Errorf("ShellVar(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
