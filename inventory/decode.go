@@ -274,7 +274,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 func (d *decoder) product(n *yaml.Node, p *Product) error {
 	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
 		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes", "proof_user", "proof_cookie",
-		"app_token_rule", "sso", "whoami_path")
+		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions")
 	if err != nil {
 		return err
 	}
@@ -332,6 +332,33 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 	case "", "auto", "restart", "api":
 	default:
 		return d.err(f["mode"].Line, "use auto, restart or api", "mode: unknown value %q", p.Mode)
+	}
+	if rn := f["restart"]; rn != nil {
+		rf, err := d.fields(rn, "restart", "strategy")
+		if err != nil {
+			return err
+		}
+		if p.RestartStrategy, err = d.str(rf["strategy"], "strategy"); err != nil {
+			return err
+		}
+		switch p.RestartStrategy {
+		case "", "rolling", "full":
+		default:
+			return d.err(rf["strategy"].Line, "use rolling (one node at a time) or full (every node stopped, then started)", "restart.strategy: unknown value %q", p.RestartStrategy)
+		}
+	}
+	if hn := f["hazelcast_http_sessions"]; hn != nil {
+		if p.HazelcastHTTPSessions, err = d.str(hn, "hazelcast_http_sessions"); err != nil {
+			return err
+		}
+		if p.ID != atlassian.Bitbucket {
+			return d.err(hn.Line, "remove it: only Bitbucket has hazelcast.http.sessions", "hazelcast_http_sessions is a Bitbucket setting, not %s's", p.ID)
+		}
+		switch p.HazelcastHTTPSessions {
+		case "local", "sticky", "replicated":
+		default:
+			return d.err(hn.Line, "use local, sticky or replicated (as in bitbucket.properties)", "hazelcast_http_sessions: unknown value %q", p.HazelcastHTTPSessions)
+		}
 	}
 	if p.StatusPath != "" && !strings.HasPrefix(p.StatusPath, "/") {
 		return d.err(f["status_path"].Line, "write an absolute path such as /status", "status_path must start with /")

@@ -26,6 +26,8 @@
 //	    sso: crowd                       # crowd|none: this application trusts Crowd SSO (default: detected from its install)
 //	    admin: {user: ..., password_env/_file: ..., token_env/_file: ...}
 //	    mode: auto                       # auto|restart|api
+//	    restart: {strategy: rolling}     # rolling (one node at a time) | full (stop every node, then start)
+//	    hazelcast_http_sessions: local   # Bitbucket: states hazelcast.http.sessions (local|sticky|replicated)
 //	    start_timeout: 30m
 //	    drain: {before: "cmd", after: "cmd"}
 //	    kubernetes: {namespace, statefulset, context, kubeconfig, service, url_template}
@@ -41,7 +43,9 @@
 // Additions to the schema, each needed by a feature: status_path (the Fisheye readiness
 // path is UNCONFIRMED and must be overridable), kubernetes.service (the {service} of url_template;
 // default: the StatefulSet name), ssh stop/start (to remove SESSIONS.ser while the node is down),
-// ssh tty (some sudoers require a terminal), ssh connect_timeout.
+// ssh tty (some sudoers require a terminal), ssh connect_timeout, restart.strategy (Bitbucket's Hazelcast
+// HTTP sessions outlive a rolling restart), hazelcast_http_sessions (the setting where reauth cannot
+// read it: an image's environment, a Kubernetes pod).
 //
 // Secrets are only referenced: password_env/password_file, token_env/token_file. Relative file
 // paths are relative to the directory of the inventory file.
@@ -124,12 +128,17 @@ type Product struct {
 	// SSO is "crowd" when this application signs its users in through Crowd SSO (the
 	// crowd.token_key cookie), "none" when it does not, "" to detect it from its install
 	// (seraph-config.xml's authenticator, crowd.properties).
-	SSO          string
-	Mode         string
-	StartTimeout time.Duration
-	Drain        Drain
-	Kubernetes   *Kubernetes
-	Nodes        []Node
+	SSO  string
+	Mode string
+	// RestartStrategy is "", "rolling" or "full" (restart.strategy).
+	RestartStrategy string
+	// HazelcastHTTPSessions states Bitbucket's hazelcast.http.sessions (local, sticky,
+	// replicated) and overrides what reauth reads from bitbucket.properties and the nodes.
+	HazelcastHTTPSessions string
+	StartTimeout          time.Duration
+	Drain                 Drain
+	Kubernetes            *Kubernetes
+	Nodes                 []Node
 }
 
 // Database is a database given directly rather than found in the home directory.

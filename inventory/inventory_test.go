@@ -106,6 +106,19 @@ func TestParseCrowdKeys(t *testing.T) {
 	}
 }
 
+// restart.strategy and hazelcast_http_sessions reach the product.
+func TestParseRestartStrategy(t *testing.T) {
+	src := "products:\n  - product: bitbucket\n    restart: {strategy: full}\n    hazelcast_http_sessions: replicated\n" +
+		"    nodes:\n      - name: n1\n        url: http://h:1\n        restart: {exec: {stop: a, start: b}}\n"
+	inv, err := Parse([]byte(src), "reauth.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := inv.Products[0]; p.RestartStrategy != "full" || p.HazelcastHTTPSessions != "replicated" {
+		t.Fatalf("%+v", p)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	node := "  - product: jira\n    nodes:\n      - name: n1\n        url: http://h:1\n        restart: {exec: {command: x}}\n"
 	cases := []struct {
@@ -141,6 +154,9 @@ func TestParseErrors(t *testing.T) {
 		{"app_token_rule as SQL", "products:\n  - product: crowd\n    app_token_rule: directory_id = -1 OR 1=1\n" + node[len("  - product: jira\n"):], "column = integer", 3},
 		{"sso on crowd", "products:\n  - product: crowd\n    sso: crowd\n" + node[len("  - product: jira\n"):], "sso: crowd on an application", 3},
 		{"unknown sso", "products:\n  - product: jira\n    sso: okta\n" + node[len("  - product: jira\n"):], "not a single sign-on", 3},
+		{"unknown restart strategy", "products:\n  - product: jira\n    restart: {strategy: half}\n" + node[len("  - product: jira\n"):], "rolling", 3},
+		{"hazelcast on jira", "products:\n  - product: jira\n    hazelcast_http_sessions: local\n" + node[len("  - product: jira\n"):], "Bitbucket setting", 3},
+		{"unknown hazelcast mode", "products:\n  - product: bitbucket\n    hazelcast_http_sessions: shared\n" + node[len("  - product: jira\n"):], "local, sticky or replicated", 3},
 		{"userinfo in jdbc_url", "products:\n  - product: jira\n    database:\n      jdbc_url: jdbc:mysql://u:hunter2@db/jira\n" + node[len("  - product: jira\n"):], "password_env", 4},
 	}
 	for _, tc := range cases {

@@ -27,6 +27,7 @@ const (
 	StepAPIStart    = "api_start"    // the session API calls begin
 	StepVerifyStart = "verify_start" // the checks begin
 	StepReplay      = "replay"       // outcome "before" or "after": every cookie replayed, per node
+	StepAllDown     = "all_down"     // a full stop saw every node down (restart strategy full)
 )
 
 // topUsersLogged is how many users (names and counts, no values) the plan line carries.
@@ -68,7 +69,13 @@ func (u *unit) logPlan() {
 		"to_delete": u.purge.ToDelete, "to_keep": u.purge.ToKeep, "per_user_total": len(u.purge.PerUser),
 		"top_users": users, "excluded_users": u.inv.ExcludeUsers, "nodes": nodes,
 		"restore_target": u.restoreTarget(), "warnings": u.report.Warnings,
-		"cookies_given": len(u.jar),
+		"cookies_given": len(u.jar), "restart_strategy": u.report.RestartStrategy,
+	}
+	if len(u.report.SessionFiles) > 0 {
+		fields["session_files"] = u.report.SessionFiles
+	}
+	if u.report.Sessions != "" {
+		fields["sessions"] = u.report.Sessions
 	}
 	if u.inv.Canary != nil {
 		fields["canary"] = u.inv.Canary.User
@@ -115,11 +122,15 @@ func (u *unit) logNodeEvent(e rollout.Event) {
 	if u.audit == nil || e.Phase == rollout.PhaseWarning {
 		return
 	}
+	if e.Phase == rollout.PhaseAllDown { // the cluster's moment, not a node's
+		u.step(StepAllDown, "ok", map[string]any{"message": e.Message})
+		return
+	}
 	fields := map[string]any{"node": e.Node, "state": e.State, "elapsed_ms": e.Elapsed.Milliseconds()}
 	switch e.Phase {
-	case rollout.PhaseDown, rollout.PhaseFailed, rollout.PhaseSkipped:
+	case rollout.PhaseDown, rollout.PhaseFailed, rollout.PhaseSkipped, rollout.PhaseSessionsCleared:
 		fields["message"] = e.Message
-	case rollout.PhaseRestarting:
+	case rollout.PhaseRestarting, rollout.PhaseStopping:
 		fields["method"] = e.Message
 	}
 	u.step(StepNode, string(e.Phase), fields)

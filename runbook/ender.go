@@ -53,6 +53,10 @@ func (restartEnder) mode() string { return "restart" }
 
 func (restartEnder) preflight(ctx context.Context, u *unit) error {
 	if !(u.resumed && u.journal.Phase.sessionsEnded()) {
+		u.report.RestartStrategy = u.ropts.Strategy
+		if err := u.checkClusterSessions(ctx); err != nil {
+			return err
+		}
 		opts := u.ropts
 		opts.Resume = u.resumingRestart()
 		if err := rollout.Preflight(ctx, u.rplan, opts); err != nil {
@@ -65,10 +69,28 @@ func (restartEnder) preflight(ctx context.Context, u *unit) error {
 	return nil
 }
 
-func (restartEnder) count(context.Context, *unit) error   { return nil }
+// count lists the persisted-session files each node's restart removes (--clear-persisted-sessions).
+func (restartEnder) count(ctx context.Context, u *unit) error {
+	if !u.o.ClearPersistedSessions {
+		return nil
+	}
+	for _, n := range u.rplan.Nodes {
+		if pp, err := rollout.Persistence(ctx, n); err == nil && len(pp.Files) > 0 {
+			if u.report.SessionFiles == nil {
+				u.report.SessionFiles = map[string][]string{}
+			}
+			u.report.SessionFiles[n.Name] = pp.Files
+		}
+	}
+	return nil
+}
+
 func (restartEnder) capture(context.Context, *unit) error { return nil }
 
 func (restartEnder) what(u *unit) string {
+	if u.ropts.Strategy == rollout.StrategyFull {
+		return fmt.Sprintf("stop all %d node(s), then start them", len(u.rplan.Nodes))
+	}
 	return fmt.Sprintf("restart %d node(s)", len(u.rplan.Nodes))
 }
 
@@ -77,9 +99,20 @@ func (restartEnder) printPlan(w io.Writer, u *unit) {
 	if u.ropts.StableWindow > 0 {
 		est = fmt.Sprintf("start-up time + %s stable window", u.ropts.StableWindow)
 	}
-	fmt.Fprintf(w, "   restart    %d node(s), one at a time; est. downtime per node: %s\n", len(u.rplan.Nodes), est)
+	if u.ropts.Strategy == rollout.StrategyFull {
+		fmt.Fprintf(w, "   restart    %d node(s), ALL stopped first (restart strategy full), then started one at a time: %s is DOWN "+
+			"from the first stop until the first node is RUNNING again; est. downtime: %d stop(s) + %s\n", len(u.rplan.Nodes), u.prod.Name, len(u.rplan.Nodes), est)
+	} else {
+		fmt.Fprintf(w, "   restart    %d node(s), one at a time; est. downtime per node: %s\n", len(u.rplan.Nodes), est)
+	}
 	for i, n := range u.rplan.Nodes {
 		fmt.Fprintf(w, "              %d. %-12s %-28s via %s\n", i+1, termsafe.Field(n.Name), termsafe.Field(n.URL), n.Restarter.Method())
+		if files := u.report.SessionFiles[n.Name]; len(files) > 0 {
+			fmt.Fprintf(w, "                 while it is down: remove %s (--clear-persisted-sessions)\n", fields(files))
+		}
+	}
+	if u.report.Sessions != "" {
+		fmt.Fprintf(w, "   sessions   %s\n", termsafe.Text(u.report.Sessions))
 	}
 }
 

@@ -268,6 +268,9 @@ func (u *unit) restartStep(ctx context.Context) error {
 		if n.Drained {
 			f["drained"] = true
 		}
+		if len(n.SessionFiles) > 0 {
+			f["session_files_removed"] = n.SessionFiles
+		}
 		u.step("restart", n.Status, f)
 	}
 	if err != nil {

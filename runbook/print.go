@@ -104,6 +104,9 @@ func printReport(w io.Writer, r *Report) {
 				line += ": " + termsafe.Field(n.Error)
 			}
 			fmt.Fprintln(w, line)
+			if len(n.SessionFiles) > 0 {
+				fmt.Fprintf(w, "        removed %s while it was down\n", fields(n.SessionFiles))
+			}
 			if n.Drained && n.Reenable != "" {
 				fmt.Fprintf(w, "   DRAINED %s is out of the load balancer; once it runs, put it back with: %s\n", termsafe.Field(n.Name), termsafe.Text(n.Reenable))
 			} else if n.Drained {

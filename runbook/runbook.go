@@ -21,6 +21,7 @@ import (
 	"github.com/reauth/reauth/audit"
 	"github.com/reauth/reauth/internal/syncio"
 	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/rollout"
 )
 
 // Options say what to run and how to talk to the operator.
@@ -32,7 +33,10 @@ type Options struct {
 	CookiesFile string // a Netscape cookie jar whose cookies must be rejected afterwards
 	// ClearPersistedSessions removes Tomcat's SESSIONS.ser while nodes are down, where persistence is on.
 	ClearPersistedSessions bool
-	Products               []string // only these products of the inventory ("" = all)
+	// RestartStrategy overrides every product's restart.strategy: rolling (one node at a time) or
+	// full (every node stopped, then started). "" = the inventory's, else rolling.
+	RestartStrategy string
+	Products        []string // only these products of the inventory ("" = all)
 	// StateDir holds the journals, and the backups and audit log when the inventory names no
 	// place for them (zero: resolved from XDG_STATE_HOME or HOME through Getenv).
 	StateDir reauth.StateDir
@@ -136,6 +140,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{RunID: newRunID(o.Now()), DryRun: o.DryRun, NotCovered: NotCovered}
 	o.runID = rep.RunID
 	if err := o.resolveStateDir(); err != nil {
+		rep.Error = err.Error()
+		return rep, err
+	}
+	if err := rollout.CheckStrategy(o.RestartStrategy); err != nil {
 		rep.Error = err.Error()
 		return rep, err
 	}

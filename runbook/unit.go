@@ -59,6 +59,14 @@ type ProductReport struct {
 	Companion *CompanionReport `json:"companion,omitempty"`
 	// SSO: this application signs its users in through Crowd SSO, and whether the run covers it.
 	SSO *SSOReport `json:"sso,omitempty"`
+	// RestartStrategy is "rolling" or "full" (restart mode only).
+	RestartStrategy string `json:"restart_strategy,omitempty"`
+	// Sessions says where the product keeps HTTP sessions beyond each node's memory, where reauth
+	// checked (Bitbucket's hazelcast.http.sessions), and where that was read.
+	Sessions string `json:"sessions,omitempty"`
+	// SessionFiles lists, per node, the persisted-session files (SESSIONS.ser) the run removes
+	// while the node is down (--clear-persisted-sessions).
+	SessionFiles map[string][]string `json:"session_files,omitempty"`
 }
 
 // unit is one product's run.
@@ -296,6 +304,7 @@ func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options 
 	ro := methods.Options(o.Inventory.FileOf(ip), ip)
 	ro.JournalPath = restartJournalPath(o, ip)
 	ro.ClearPersistedSessions = o.ClearPersistedSessions
+	ro.Strategy = u.strategy()
 	ro.HTTP = o.HTTP
 	ro.Events = u.progress
 	ro.Now = o.Now

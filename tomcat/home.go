@@ -6,6 +6,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/reauth/reauth/atlassian"
 )
 
 // CatalinaHome finds CATALINA_HOME (where lib/catalina.jar is) for the CATALINA_BASE base, when
@@ -18,7 +20,7 @@ import (
 func CatalinaHome(read ReadFunc, base string, local bool) (home, source string) {
 	setenv := path.Join(base, "bin", "setenv.sh")
 	if b, err := read(setenv); err == nil {
-		if v, ok := ShellVar(b, "CATALINA_HOME"); ok {
+		if v, ok := atlassian.ShellVar(b, "CATALINA_HOME"); ok {
 			return v, setenv
 		}
 	}
@@ -31,72 +33,32 @@ func CatalinaHome(read ReadFunc, base string, local bool) (home, source string) 
 	return homeFromUnits([]string{"/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"}, base)
 }
 
-// ShellVar reads NAME=value (or export NAME=value) from a shell script or an environment file:
-// the last plain assignment wins; quotes are removed; a value that expands something ($…, `…`)
-// is not read.
-func ShellVar(script []byte, name string) (string, bool) {
-	val, found := "", false
-	for _, line := range strings.Split(string(script), "\n") {
-		line = strings.TrimSpace(line)
-		line = strings.TrimPrefix(line, "export ")
-		line = strings.TrimPrefix(line, "Environment=")
-		line = strings.Trim(line, `"`)
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.TrimSpace(k) != name {
-			continue
-		}
-		v = strings.TrimSpace(v)
-		if i := strings.Index(v, " #"); i >= 0 {
-			v = strings.TrimSpace(v[:i])
-		}
-		v = strings.Trim(v, `"'`)
-		if v == "" || strings.ContainsAny(v, "$`") {
-			continue
-		}
-		val, found = v, true
-	}
-	return val, found
-}
-
 // homeFromProc finds a running Tomcat of base in procRoot (/proc): catalina.sh passes
 // -Dcatalina.base and -Dcatalina.home on the java command line; CATALINA_HOME may also be in its
 // environment (readable only by its user).
 func homeFromProc(procRoot, base string) (string, string) {
-	entries, err := os.ReadDir(procRoot)
-	if err != nil {
-		return "", ""
-	}
 	want := filepath.Clean(base)
-	for _, e := range entries {
-		if strings.Trim(e.Name(), "0123456789") != "" {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join(procRoot, e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := bytes.Split(cmdline, []byte{0})
-		var gotBase, home string
+	var home string
+	env, src := atlassian.ProcessEnv(procRoot, func(args []string, _ map[string]string) bool {
+		gotBase := ""
+		home = ""
 		for _, a := range args {
-			s := string(a)
-			if v, ok := strings.CutPrefix(s, "-Dcatalina.base="); ok {
+			if v, ok := strings.CutPrefix(a, "-Dcatalina.base="); ok {
 				gotBase = filepath.Clean(v)
-			} else if v, ok := strings.CutPrefix(s, "-Dcatalina.home="); ok {
+			} else if v, ok := strings.CutPrefix(a, "-Dcatalina.home="); ok {
 				home = v
 			}
 		}
-		if gotBase != want {
-			continue
-		}
-		pid := filepath.Join(procRoot, e.Name())
-		if home != "" {
-			return home, pid + "/cmdline (-Dcatalina.home)"
-		}
-		if env, err := os.ReadFile(filepath.Join(pid, "environ")); err == nil {
-			if v, ok := ShellVar(bytes.ReplaceAll(env, []byte{0}, []byte{'\n'}), "CATALINA_HOME"); ok {
-				return v, pid + "/environ"
-			}
-		}
+		return gotBase == want
+	})
+	pid := filepath.Dir(src)
+	switch {
+	case src == "":
+		return "", ""
+	case home != "":
+		return home, pid + "/cmdline (-Dcatalina.home)"
+	case env["CATALINA_HOME"] != "":
+		return env["CATALINA_HOME"], src
 	}
 	return "", ""
 }
@@ -112,10 +74,10 @@ func homeFromUnits(dirs []string, base string) (string, string) {
 			if err != nil || !bytes.Contains(b, []byte("CATALINA_BASE")) {
 				continue
 			}
-			if v, ok := ShellVar(b, "CATALINA_BASE"); !ok || filepath.Clean(v) != want {
+			if v, ok := atlassian.ShellVar(b, "CATALINA_BASE"); !ok || filepath.Clean(v) != want {
 				continue
 			}
-			if v, ok := ShellVar(b, "CATALINA_HOME"); ok {
+			if v, ok := atlassian.ShellVar(b, "CATALINA_HOME"); ok {
 				return v, u
 			}
 		}

@@ -21,7 +21,7 @@ type restartOptions struct {
 	config, product                    string
 	dryRun, yes, resume, clearSessions bool
 	json                               bool
-	journal, stateDir                  string
+	journal, stateDir, strategy        string
 }
 
 // newRestartCmd is `reauth restart`: the rolling restart of one product's nodes.
@@ -66,6 +66,7 @@ current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`
 	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted or failed run from its journal")
 	f.BoolVar(&o.clearSessions, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where Tomcat persists sessions")
+	f.StringVar(&o.strategy, "restart-strategy", "", "rolling (one node at a time; default) or full (stop every node, confirm all are down, then start each; needs stop: and start: commands); overrides the inventory's restart.strategy")
 	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
 	f.StringVar(&o.journal, "journal", "", "journal file (default: the product's restart journal in the state directory, the one 'reauth run' uses)")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
@@ -112,6 +113,9 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 		}
 	}
 	opts.Resume, opts.ClearPersistedSessions = o.resume, o.clearSessions
+	if o.strategy != "" {
+		opts.Strategy = o.strategy
+	}
 	view := newNodeView(streams.Err, streams.ErrTTY && !o.json, plan)
 	opts.Events = view.event
 	var cmdLog bytes.Buffer
@@ -168,7 +172,12 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 }
 
 func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOptions) {
-	fmt.Fprintf(w, "plan: restart %s, one node at a time, in this order:\n", plan.Product.Name)
+	if o.Strategy == rollout.StrategyFull {
+		fmt.Fprintf(w, "plan: stop EVERY node of %s in this order, confirm that all are down, then start each behind the health gates "+
+			"(%s is down from the first stop until the first node is RUNNING again):\n", plan.Product.Name, plan.Product.Name)
+	} else {
+		fmt.Fprintf(w, "plan: restart %s, one node at a time, in this order:\n", plan.Product.Name)
+	}
 	for i, n := range plan.Nodes {
 		fmt.Fprintf(w, "  %d. %-16s %-10s %s\n", i+1, termsafe.Field(n.Name), n.Restarter.Method(), termsafe.Field(n.URL))
 	}

@@ -23,6 +23,7 @@ type runOptions struct {
 	cookies  string
 	clearSer bool
 	mode     string
+	strategy string
 	stateDir string
 	sample   int
 	json     bool
@@ -126,6 +127,7 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.BoolVar(&o.resume, "resume", false, "continue a run that stopped, from its journal")
 	f.StringVar(&o.cookies, "cookies", "", "a browser's exported cookies (Netscape cookies.txt) that must be rejected afterwards")
 	f.BoolVar(&o.clearSer, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where session persistence is on")
+	f.StringVar(&o.strategy, "restart-strategy", "", "rolling (one node at a time; default) or full (stop every node, confirm all are down, then start each: the product is down meanwhile; needed when Bitbucket keeps sessions in Hazelcast); overrides the inventory's restart.strategy")
 	f.StringVar(&o.mode, "mode", "", "how to end in-memory sessions: auto (the product's session API where it has one, else a rolling restart), restart or api; overrides the inventory's mode")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory for journals and default backups (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
 	f.IntVar(&o.sample, "proof-sample", runbook.DefaultProofSample, "how many of the purged tokens to keep in memory and replay on every node after the run (0: none)")
@@ -176,8 +178,8 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	default:
 		return reauth.Usage("use --mode auto, restart or api", "unknown --mode %q", o.mode)
 	}
-	ro.DryRun, ro.Yes, ro.Resume, ro.CookiesFile, ro.ClearPersistedSessions, ro.Products, ro.Mode =
-		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products, o.mode
+	ro.DryRun, ro.Yes, ro.Resume, ro.CookiesFile, ro.ClearPersistedSessions, ro.Products, ro.Mode, ro.RestartStrategy =
+		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products, o.mode, o.strategy
 	if ro.StateDir, err = reauth.ResolveStateDir(o.stateDir, streams.getenv); err != nil {
 		return err
 	}

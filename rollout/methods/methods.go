@@ -104,9 +104,10 @@ func SecretEnv(inv *inventory.Inventory) []string {
 }
 
 // Options are the rollout options from the inventory: the product's start_timeout, else the
-// defaults'; defaults.poll_interval caps the probe backoff.
+// defaults'; defaults.poll_interval caps the probe backoff; the product's restart.strategy.
 func Options(inv *inventory.Inventory, p *inventory.Product) rollout.Options {
-	o := rollout.Options{StartTimeout: inv.Defaults.StartTimeout, MaxPoll: inv.Defaults.PollInterval, StableWindow: inv.Defaults.StableWindow}
+	o := rollout.Options{StartTimeout: inv.Defaults.StartTimeout, MaxPoll: inv.Defaults.PollInterval, StableWindow: inv.Defaults.StableWindow,
+		Strategy: p.RestartStrategy}
 	if p.StartTimeout > 0 {
 		o.StartTimeout = p.StartTimeout
 	}

@@ -1,0 +1,136 @@
+package runbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/rollout"
+)
+
+// strategy is the restart strategy: --restart-strategy, else the inventory's restart.strategy,
+// else rolling.
+func (u *unit) strategy() string {
+	if u.o.RestartStrategy != "" {
+		return u.o.RestartStrategy
+	}
+	if u.inv.RestartStrategy != "" {
+		return u.inv.RestartStrategy
+	}
+	return rollout.StrategyRolling
+}
+
+// sessionSetting is one place that sets Bitbucket's hazelcast.http.sessions.
+type sessionSetting struct{ mode, source string }
+
+// hazelcastSessions finds Bitbucket's hazelcast.http.sessions: the inventory's
+// hazelcast_http_sessions when given (the operator's word wins); else every place reauth can read:
+// the shared bitbucket.properties, HAZELCAST_HTTP_SESSIONS in each node's setenv scripts and, for
+// nodes on this machine, in the running process's environment. Which of the file and the
+// environment wins is UNCONFIRMED, so any clustered value counts (the pessimistic reading).
+func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []sessionSetting, err error) {
+	if m := u.inv.HazelcastHTTPSessions; m != "" {
+		s := sessionSetting{m, fmt.Sprintf("the inventory's hazelcast_http_sessions (product at line %d)", u.inv.Line)}
+		return atlassian.HazelcastSessionsClustered(m), []sessionSetting{s}, nil
+	}
+	home := u.o.Inventory.Resolve(u.inv.Home)
+	if home != "" {
+		file := filepath.Join(home, filepath.FromSlash(u.prod.ConfigFile))
+		b, err := os.ReadFile(file)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return false, nil, fmt.Errorf("read %s for %s: %w", file, atlassian.HazelcastSessionsKey, err)
+		default:
+			m, ok, err := atlassian.HazelcastSessionsFromProperties(b)
+			if err != nil {
+				return false, nil, fmt.Errorf("read %s: %w", file, err)
+			}
+			if ok {
+				found = append(found, sessionSetting{m, file})
+			}
+		}
+	}
+	for _, n := range u.rplan.Nodes {
+		if fa, ok := n.Restarter.(rollout.FileAccess); ok && n.Install != "" {
+			for _, script := range []string{"setenv.sh", "set-bitbucket-home.sh"} {
+				p := path.Join(n.Install, "bin", script)
+				if b, err := fa.ReadFile(ctx, p); err == nil {
+					if m, ok := atlassian.ShellVar(b, atlassian.HazelcastSessionsEnv); ok {
+						found = append(found, sessionSetting{m, fmt.Sprintf("%s in %s (%s)", atlassian.HazelcastSessionsEnv, p, n.Name)})
+					}
+				}
+			}
+		}
+		if n.Restarter.Method() == "exec" && home != "" {
+			env, src := atlassian.ProcessEnv("/proc", func(_ []string, env map[string]string) bool {
+				return env["BITBUCKET_HOME"] != "" && filepath.Clean(env["BITBUCKET_HOME"]) == filepath.Clean(home)
+			})
+			if m, ok := env[atlassian.HazelcastSessionsEnv]; ok {
+				found = append(found, sessionSetting{m, fmt.Sprintf("%s in the environment of the process with BITBUCKET_HOME=%s (%s)", atlassian.HazelcastSessionsEnv, home, src)})
+			}
+		}
+	}
+	for _, s := range found {
+		if atlassian.HazelcastSessionsClustered(s.mode) {
+			clustered = true
+		}
+	}
+	return clustered, dedupeSettings(found), nil
+}
+
+func dedupeSettings(in []sessionSetting) []sessionSetting {
+	seen := map[sessionSetting]bool{}
+	var out []sessionSetting
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// checkClusterSessions refuses a rolling restart of a Bitbucket whose HTTP sessions live in the
+// cluster's Hazelcast map (sticky or replicated): the map lives as long as one node is up, so no
+// session would end. A full stop ends them (every node down at once).
+func (u *unit) checkClusterSessions(ctx context.Context) error {
+	if u.prod.ID != atlassian.Bitbucket {
+		return nil
+	}
+	clustered, found, err := u.hazelcastSessions(ctx)
+	if err != nil {
+		return reauth.Refused("make the file readable, or state the setting with hazelcast_http_sessions in the inventory", "%v", err)
+	}
+	var where []string
+	for _, s := range found {
+		if atlassian.HazelcastSessionsClustered(s.mode) || !clustered {
+			where = append(where, fmt.Sprintf("%s=%s in %s", atlassian.HazelcastSessionsKey, s.mode, s.source))
+		}
+	}
+	if len(where) == 0 {
+		where = []string{atlassian.HazelcastSessionsKey + "=local by default (BSERV-13407)"}
+	}
+	if !clustered {
+		u.report.Sessions = "node-local HTTP sessions: " + strings.Join(where, "; ")
+		return nil
+	}
+	u.report.Sessions = "HTTP sessions in the cluster's Hazelcast map: " + strings.Join(where, "; ")
+	if u.strategy() == rollout.StrategyFull {
+		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("Bitbucket keeps HTTP sessions in the cluster's Hazelcast map (%s): "+
+			"every node is stopped before any starts, so that the map goes with the last node", strings.Join(where, "; ")))
+		return nil
+	}
+	return reauth.Refused(fmt.Sprintf("run with --restart-strategy full (or restart: {strategy: full} in the inventory): every node stopped, "+
+		"then started, the product down meanwhile; or set %s=local (the default) where it is set, so that each node restarts with "+
+		"node-local sessions", atlassian.HazelcastSessionsKey),
+		"Bitbucket keeps HTTP sessions in the cluster's Hazelcast map (%s): a rolling restart leaves them alive, since the map "+
+			"lives as long as one node is up", strings.Join(where, "; "))
+}
