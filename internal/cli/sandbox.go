@@ -19,11 +19,12 @@ func newSandboxCmd(streams IO) *cobra.Command {
 		Long: `A sandbox is a set of simulated product nodes on 127.0.0.1 that behave like the real ones where
 reauth can see them: login form, cookies, readiness endpoint, remember-me tokens in the product's
 real table, in-memory sessions and token caches. Each node is its own process.`,
-		Args: needArgs(0, "a subcommand: up, down, status or restart-node"),
+		Args: needArgs(0, "a subcommand: up, down, status, restart-node, stop-node, start-node or fault"),
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
 	}
 	cmd.AddCommand(newSandboxUpCmd(streams), newSandboxDownCmd(streams), newSandboxStatusCmd(streams),
-		newSandboxRestartNodeCmd(streams), newSandboxFaultCmd(streams), newSandboxNodeCmd(streams))
+		newSandboxRestartNodeCmd(streams), newSandboxStopStartCmd(streams, "stop-node"), newSandboxStopStartCmd(streams, "start-node"),
+		newSandboxFaultCmd(streams), newSandboxNodeCmd(streams))
 	return cmd
 }
 
@@ -68,6 +69,8 @@ func newSandboxUpCmd(streams IO) *cobra.Command {
 	f.DurationVar(&o.StartupDelay, "startup-delay", time.Second, "how long each node stays STARTING when it starts")
 	f.BoolVar(&o.Persistence, "persistence", false, "Tomcat-like session persistence (SESSIONS.ser) on")
 	f.BoolVar(&o.APIKeepsRememberMe, "api-keeps-remember-me", false, "the session API ends sessions but leaves remember-me tokens (rows and node caches) alone: the pessimistic reading of Jira 9.11's API")
+	f.StringVar(&o.HazelcastSessions, "hazelcast-sessions", "", "Bitbucket only: hazelcast.http.sessions in bitbucket.properties, and the nodes behave so: local (each node's memory) or replicated (one map held by the live nodes: a session survives any node's restart while another is up)")
+	f.BoolVar(&o.StopStart, "stop-start", false, "the inventory stops and starts each node with separate commands (sandbox stop-node / start-node), as restart.strategy full and --clear-persisted-sessions need")
 	f.BoolVar(&o.IDBanks, "id-banks", false, "each node takes token ids from its own banks of 100 (Jira's OfBiz banks on a cluster): later tokens can have lower ids")
 	f.StringVar(&o.Version, "version", "", "product version the nodes report (default: a current one)")
 	f.StringVar(&o.AdminPassword, "admin-password", "admin", "password of the account \"admin\"")
@@ -195,6 +198,43 @@ func newSandboxRestartNodeCmd(streams IO) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the sandbox directory (required)")
 	cmd.Flags().StringVar(&node, "node", "", "the node to restart (required)")
+	return cmd
+}
+
+// newSandboxStopStartCmd is `sandbox stop-node` or `sandbox start-node`: the separate stop and
+// start commands of an inventory written with --stop-start.
+func newSandboxStopStartCmd(streams IO, verb string) *cobra.Command {
+	var dir, node string
+	short := "Stop one node gracefully (stopping a stopped node is not an error)"
+	if verb == "start-node" {
+		short = "Start one stopped node; returns once its process runs"
+	}
+	cmd := &cobra.Command{
+		Use:   verb + " --dir DIR --node NAME",
+		Short: short,
+		Args:  needArgs(0, "no positional arguments"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := openSandbox(dir)
+			if err != nil {
+				return err
+			}
+			if node == "" {
+				return reauth.Usage("give --node NAME", "--node is required")
+			}
+			if verb == "stop-node" {
+				err = cl.StopNode(c.Context(), node)
+			} else {
+				err = cl.StartNode(c.Context(), node)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(streams.Out, "%s: %s\n", verb, node)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the sandbox directory (required)")
+	cmd.Flags().StringVar(&node, "node", "", "the node (required)")
 	return cmd
 }
 

@@ -46,11 +46,13 @@ type invRestart struct {
 }
 
 type invExec struct {
-	Command string `yaml:"command"`
+	Command string `yaml:"command,omitempty"`
+	Stop    string `yaml:"stop,omitempty"`
+	Start   string `yaml:"start,omitempty"`
 }
 
 // inventory renders DIR/reauth.yaml: every node restarts with the exec method through
-// `reauth sandbox restart-node`.
+// `reauth sandbox restart-node` (with StopStart: `stop-node` and `start-node`).
 func (c *Cluster) inventory() ([]byte, error) {
 	p := invProduct{Product: string(c.st.Product), Home: c.Home(),
 		Admin: &invAdmin{User: "admin", TokenFile: filepath.Join(c.st.Dir, "admin-token")}}
@@ -72,8 +74,14 @@ func (c *Cluster) inventory() ([]byte, error) {
 		p.Table = m.table
 	}
 	for _, n := range c.Nodes() {
-		cmd := reauth.ShellQuote(c.st.Exe) + " sandbox restart-node --dir " + reauth.ShellQuote(c.st.Dir) + " --node " + reauth.ShellQuote(n.Name)
-		p.Nodes = append(p.Nodes, invNode{Name: n.Name, URL: n.URL, Install: n.Dir, Restart: invRestart{Exec: invExec{Command: cmd}}})
+		cmd := func(verb string) string {
+			return reauth.ShellQuote(c.st.Exe) + " sandbox " + verb + " --dir " + reauth.ShellQuote(c.st.Dir) + " --node " + reauth.ShellQuote(n.Name)
+		}
+		e := invExec{Command: cmd("restart-node")}
+		if c.st.StopStart {
+			e = invExec{Stop: cmd("stop-node"), Start: cmd("start-node")}
+		}
+		p.Nodes = append(p.Nodes, invNode{Name: n.Name, URL: n.URL, Install: n.Dir, Restart: invRestart{Exec: e}})
 	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)

@@ -111,6 +111,9 @@ func newNode(dir, name string, logTo io.Writer) (*node, int, error) {
 		log:      log.New(logTo, name+" ", log.LstdFlags|log.Lmicroseconds),
 		sessions: newSessionStore(), tokens: map[string]token{}, crowdCache: map[string]string{}, started: time.Now(),
 		sessionAPI: p.SessionAPI != "" && atlassian.VersionAtLeast(st.Version, p.SessionAPIVersion)}
+	if st.HazelcastSessions == HazelcastReplicated {
+		n.sessions.shared = newClusterMap(st.Dir, name)
+	}
 	return n, ns.Port, nil
 }
 
@@ -159,6 +162,15 @@ func (n *node) run(ctx context.Context, port int) error {
 		return fmt.Errorf("http server: %w", err)
 	}
 	n.setPhase(stateStopping)
+	if sh := n.sessions.shared; sh != nil {
+		if gone, err := sh.leave(); err != nil {
+			n.log.Printf("leave the cluster's session map: %v", err)
+		} else if gone {
+			n.log.Printf("left the cluster's session map: last member, its sessions are gone")
+		} else {
+			n.log.Printf("left the cluster's session map: the other members keep its sessions")
+		}
+	}
 	if readFault(n.dir, n.name) == FaultKeepTokenCache {
 		if err := n.saveTokenCache(); err != nil {
 			n.log.Printf("keep token cache: %v", err)
@@ -241,6 +253,13 @@ func (n *node) start(ctx context.Context, fault Fault) error {
 	n.accounts, n.tokens, n.byRef, n.admin = accounts, tokens, byRef, trimSpace(string(admin))
 	n.mu.Unlock()
 	n.log.Printf("loaded %d users and %d remember-me tokens from %s", len(accounts), len(tokens), n.m.table)
+	if sh := n.sessions.shared; sh != nil {
+		k, err := sh.join(os.Getpid())
+		if err != nil {
+			return err
+		}
+		n.log.Printf("joined the cluster's session map (hazelcast.http.sessions=replicated): %d sessions", k)
+	}
 	if n.st.Persistence {
 		k, err := n.sessions.load(sessionsFile(n.dir, n.name))
 		if err != nil {

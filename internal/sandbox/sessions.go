@@ -19,54 +19,72 @@ type session struct {
 }
 
 // sessionStore is a node's in-memory session map. Nothing survives the process unless
-// persistence is on, exactly the property that makes a restart log people out.
+// persistence is on, exactly the property that makes a restart log people out. With shared set
+// (Bitbucket's replicated Hazelcast sessions) the sessions live in the cluster's map instead.
 type sessionStore struct {
-	mu sync.Mutex
-	m  map[string]session
+	mu     sync.Mutex
+	m      map[string]session
+	shared *clusterMap
 }
 
 func newSessionStore() *sessionStore { return &sessionStore{m: map[string]session{}} }
 
+// change runs f on the node's own map, or on the cluster's under its lock.
+func (s *sessionStore) change(f func(map[string]session)) {
+	if s.shared != nil {
+		_ = s.shared.update(func(d *clusterDoc) { f(d.Sessions) })
+		return
+	}
+	s.mu.Lock()
+	f(s.m)
+	s.mu.Unlock()
+}
+
+// view runs f on a snapshot of the sessions (the cluster's, when shared).
+func (s *sessionStore) view(f func(map[string]session)) {
+	if s.shared != nil {
+		d, _ := s.shared.read()
+		f(d.Sessions)
+		return
+	}
+	s.mu.Lock()
+	f(s.m)
+	s.mu.Unlock()
+}
+
 // create starts a session for user and returns its id (Tomcat style: 32 upper-case hex digits).
 func (s *sessionStore) create(user string, now time.Time) string {
 	id := strings.ToUpper(randomHex(16))
-	s.mu.Lock()
-	s.m[id] = session{User: user, Created: now}
-	s.mu.Unlock()
+	s.change(func(m map[string]session) { m[id] = session{User: user, Created: now} })
 	return id
 }
 
-func (s *sessionStore) get(id string) (session, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.m[id]
+func (s *sessionStore) get(id string) (v session, ok bool) {
+	s.view(func(m map[string]session) { v, ok = m[id] })
 	return v, ok
 }
 
 func (s *sessionStore) remove(id string) {
-	s.mu.Lock()
-	delete(s.m, id)
-	s.mu.Unlock()
+	s.change(func(m map[string]session) { delete(m, id) })
 }
 
 // removeUser ends every session of user and says how many there were.
 func (s *sessionStore) removeUser(user string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	for id, v := range s.m {
-		if v.User == user {
-			delete(s.m, id)
-			n++
+	s.change(func(m map[string]session) {
+		for id, v := range m {
+			if v.User == user {
+				delete(m, id)
+				n++
+			}
 		}
-	}
+	})
 	return n
 }
 
-func (s *sessionStore) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.m)
+func (s *sessionStore) count() (n int) {
+	s.view(func(m map[string]session) { n = len(m) })
+	return n
 }
 
 // save writes every session to path, as Tomcat's StandardManager writes SESSIONS.ser at a

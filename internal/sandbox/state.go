@@ -35,10 +35,15 @@ type state struct {
 	// banks on a cluster), so a token issued later on one node can carry a lower id.
 	IDBanks bool `json:"id_banks,omitempty"`
 	// CrowdSSO are the Crowd nodes this application trusts for SSO (crowd.go); empty: none.
-	CrowdSSO []string    `json:"crowd_sso,omitempty"`
-	Exe      string      `json:"exe"`
-	Users    int         `json:"users"`
-	Nodes    []nodeState `json:"nodes"`
+	CrowdSSO []string `json:"crowd_sso,omitempty"`
+	// HazelcastSessions is Bitbucket's hazelcast.http.sessions: "" or local (each node's memory),
+	// replicated (the cluster's map, alive while one node is up).
+	HazelcastSessions string `json:"hazelcast_sessions,omitempty"`
+	// StopStart: the inventory restarts nodes with separate stop and start commands.
+	StopStart bool        `json:"stop_start,omitempty"`
+	Exe       string      `json:"exe"`
+	Users     int         `json:"users"`
+	Nodes     []nodeState `json:"nodes"`
 }
 
 type nodeState struct {

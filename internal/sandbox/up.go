@@ -41,7 +41,16 @@ type Options struct {
 	APIKeepsRememberMe bool
 	// IDBanks: each node takes token ids from its own banks of 100, as Jira's OfBiz sequence banks
 	// do on a cluster: a token issued after another on a different node can have a lower id.
-	IDBanks       bool
+	IDBanks bool
+	// HazelcastSessions (Bitbucket only) writes hazelcast.http.sessions into bitbucket.properties
+	// and makes the nodes keep HTTP sessions accordingly: local (each node's memory, the default)
+	// or replicated (one map shared by the live nodes: a session survives any node's restart while
+	// another node is up, and is gone once every node was down at once).
+	HazelcastSessions string
+	// StopStart writes the inventory's restart commands as separate stop and start
+	// (`reauth sandbox stop-node` / `start-node`) instead of one restart command: what a full stop
+	// (restart.strategy full) and --clear-persisted-sessions need.
+	StopStart     bool
 	Version       string // product version the nodes report (default: a current one)
 	Exe           string // the reauth binary that runs nodes (default os.Executable())
 	AdminPassword string // password of the account "admin" (default "admin")
@@ -95,6 +104,14 @@ func (o *Options) defaults() error {
 	}
 	if o.RememberFraction > 1 || math.IsNaN(o.RememberFraction) {
 		return reauth.Usage("use a fraction between 0 and 1", "sandbox: remember-me fraction %v", o.RememberFraction)
+	}
+	switch o.HazelcastSessions {
+	case "", HazelcastLocal, HazelcastReplicated:
+	default:
+		return reauth.Usage("use local or replicated", "sandbox: hazelcast sessions %q", o.HazelcastSessions)
+	}
+	if o.HazelcastSessions != "" && o.Product != atlassian.Bitbucket {
+		return reauth.Usage("use --hazelcast-sessions with --product bitbucket", "sandbox: hazelcast.http.sessions is a Bitbucket setting, not %s's", o.Product)
 	}
 	if o.StartupDelay < 0 {
 		return reauth.Usage("use a positive duration such as 2s", "sandbox: negative start-up delay")
@@ -163,7 +180,7 @@ func Up(ctx context.Context, o Options, progress io.Writer) (*Cluster, error) {
 	}
 	st := &state{Dir: dir, Product: p.ID, Version: o.Version, DB: o.DB, StartupDelay: Duration(o.StartupDelay),
 		Persistence: o.Persistence, Exe: o.Exe, Users: o.Users, APIKeepsRememberMe: o.APIKeepsRememberMe, IDBanks: o.IDBanks,
-		CrowdSSO: o.CrowdSSO}
+		CrowdSSO: o.CrowdSSO, HazelcastSessions: o.HazelcastSessions, StopStart: o.StopStart}
 	if o.DB == "" {
 		st.SQLiteFile = filepath.Join(dir, "sandbox.db")
 	}
@@ -245,8 +262,19 @@ func (c *Cluster) layout(p atlassian.Product, t dbTarget, nodes int) error {
 	if err := writeState(c.st); err != nil {
 		return fmt.Errorf("write sandbox state: %w", err)
 	}
-	if _, err := writeHome(c.Home(), p, t, c.st.Version); err != nil {
+	cfg, err := writeHome(c.Home(), p, t, c.st.Version)
+	if err != nil {
 		return fmt.Errorf("write product home: %w", err)
+	}
+	if hz := c.st.HazelcastSessions; hz != "" {
+		b, err := os.ReadFile(cfg)
+		if err != nil {
+			return err
+		}
+		b = append(b, fmt.Sprintf("# Where HTTP sessions live: local (each node), sticky or replicated (the Hazelcast map).\n%s=%s\n", atlassian.HazelcastSessionsKey, hz)...)
+		if err := writeFile(cfg, b, 0o600); err != nil {
+			return err
+		}
 	}
 	for _, n := range c.st.Nodes {
 		if err := writeServerXML(nodeDir(c.st.Dir, n.Name), p, n.Port, c.st.Persistence); err != nil {
