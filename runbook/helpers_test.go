@@ -29,6 +29,9 @@ type product struct {
 	// proofUser is the account of the minted proof token (with admin, the admin's by default).
 	proofUser string
 	mode      string // the product's mode: (auto|restart|api; "" leaves it out)
+	// stopStart restarts nodes with separate stop and start commands (sandbox stop-node and
+	// start-node) instead of one restart command.
+	stopStart bool
 }
 
 // up starts a sandbox cluster that is torn down when the test ends.
@@ -82,6 +85,10 @@ func writeInventory(t *testing.T, dir string, ps ...product) string {
 				host, port, _ := strings.Cut(s.Addr, ":")
 				fmt.Fprintf(&b, "          ssh: {host: %s, port: %s, user: %s, key_file: %s, known_hosts: %s, agent: false, command: %q}\n",
 					host, port, s.User, s.KeyFile, s.KnownHosts, cmd)
+			} else if p.stopStart {
+				stop := fmt.Sprintf("%s sandbox stop-node --dir %s --node %s", testenv.Binary(t), p.c.Dir(), n.Name)
+				start := fmt.Sprintf("%s sandbox start-node --dir %s --node %s", testenv.Binary(t), p.c.Dir(), n.Name)
+				fmt.Fprintf(&b, "          exec: {stop: %q, start: %q}\n", stop, start)
 			} else {
 				fmt.Fprintf(&b, "          exec: {command: %q}\n", cmd)
 			}
