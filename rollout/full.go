@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/reauth/reauth"
-	"github.com/reauth/reauth/rollout/execmethod"
 )
 
 // Restart strategies (Options.Strategy, the inventory's restart.strategy, --restart-strategy).
@@ -60,18 +59,7 @@ func fullProblem(n Node) string {
 // The journal records each node as stopping/stopped/starting/restarted, and the moment all were
 // down: --resume after a failure while stopping stops the rest (and any stopped node someone
 // started again) before starting anything; after that moment it starts the nodes not yet back.
-func runFull(ctx context.Context, plan Plan, o Options) (Result, error) {
-	res := Result{Nodes: make([]NodeResult, len(plan.Nodes))}
-	for i, n := range plan.Nodes {
-		res.Nodes[i] = NodeResult{Name: n.Name, Status: StatusUntouched}
-	}
-	j, err := openJournal(o.JournalPath, string(plan.Product.ID), o.Resume)
-	if err != nil {
-		return res, err
-	}
-	if err := j.strategy(StrategyFull, o.Resume); err != nil {
-		return res, err
-	}
+func runFull(ctx context.Context, plan Plan, o Options, res Result, j *journal) (Result, error) {
 	if j.doc.AllDown {
 		for i, n := range plan.Nodes {
 			if !j.done(n.Name) {
@@ -146,13 +134,7 @@ func runFull(ctx context.Context, plan Plan, o Options) (Result, error) {
 		}
 		nr := startNode(ctx, plan, n, o, res.Nodes[i])
 		res.Nodes[i] = nr
-		if nr.Status == StatusRestarted {
-			j.set(n.Name, StatusRestarted)
-		} else {
-			j.set(n.Name, StatusFailed)
-		}
-		j.setDrained(n.Name, nr.Drained)
-		if err := j.save(); err != nil {
+		if err := j.finish(nr); err != nil {
 			return res, journalError(res, i, o.JournalPath, err)
 		}
 		if nr.Status != StatusRestarted {
@@ -175,39 +157,29 @@ func beforeNode(ctx context.Context, o Options, res Result, i int) error {
 		return nil
 	}
 	if err := o.BeforeNode(ctx); err != nil {
-		return &reauth.Error{Code: partialOr(res, reauth.ExitFailed), Op: "restart",
+		code := reauth.ExitFailed // nothing done yet, unless some node was restarted or stopped
+		for _, x := range res.Nodes {
+			if x.Status != StatusUntouched {
+				code = reauth.ExitPartial
+			}
+		}
+		return &reauth.Error{Code: code, Op: "restart",
 			Err: fmt.Errorf("stopped before node %s (%s): %w", res.Nodes[i].Name, summary(res), err), Hint: reauth.HintOf(err)}
 	}
 	return nil
 }
 
 // stopNode drains node n, stops it, waits until it is down, and removes SESSIONS.ser where
-// Tomcat persists sessions (--clear-persisted-sessions).
+// Tomcat persists sessions (--clear-persisted-sessions). A stopped node stays out of the load
+// balancer until startNode brings it back.
 func stopNode(ctx context.Context, plan Plan, n Node, o Options) NodeResult {
-	nr := NodeResult{Name: n.Name, Status: StatusFailed}
-	start := o.Now()
-	ev := func(ph Phase, state, msg string) {
-		o.emit(Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})
+	nr := drained(ctx, plan, n, o, StatusStopped, "stopped", func(ev func(Phase, string, string)) NodeResult {
+		return stopDrained(ctx, plan, n, o, ev)
+	})
+	if nr.Status == StatusStopped && plan.Drain.Before != "" {
+		nr.Drained, nr.Reenable = true, reenableCommand(plan, n)
 	}
-	fail := func(format string, args ...any) NodeResult {
-		nr.Error = fmt.Sprintf(format, args...)
-		ev(PhaseFailed, "", nr.Error)
-		return nr
-	}
-	log := prefixWriter(o.Log, n.Name+"| ")
-	if plan.Drain.Before != "" {
-		ev(PhaseDrain, "", plan.Drain.Before)
-		if err := execmethod.RunShell(ctx, plan.Drain.Before, plan.hookEnv(n), drainTimeout(plan), log); err != nil {
-			return fail("drain before-hook failed (node not stopped): %v", err)
-		}
-		nr = stopDrained(ctx, plan, n, o, ev)
-		if nr.Status != StatusStopped {
-			return afterFailure(ctx, plan, n, o, nr, ev)
-		}
-		nr.Drained, nr.Reenable = true, reenableCommand(plan, n) // out of the load balancer until it is back
-		return nr
-	}
-	return stopDrained(ctx, plan, n, o, ev)
+	return nr
 }
 
 func stopDrained(ctx context.Context, plan Plan, n Node, o Options, ev func(Phase, string, string)) NodeResult {

@@ -107,6 +107,17 @@ func (j *journal) begin(node, identity string) {
 	j.doc.Identity[node] = identity
 }
 
+// finish records a node's outcome (restarted, else failed; left drained or not) and saves it.
+func (j *journal) finish(nr NodeResult) error {
+	if nr.Status == StatusRestarted {
+		j.set(nr.Name, StatusRestarted)
+	} else {
+		j.set(nr.Name, StatusFailed)
+	}
+	j.setDrained(nr.Name, nr.Drained)
+	return j.save()
+}
+
 // setDrained records whether node is left out of the load balancer.
 func (j *journal) setDrained(node string, drained bool) {
 	out := j.doc.Drained[:0]

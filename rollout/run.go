@@ -18,9 +18,6 @@ import (
 // cancelled ctx. Run does not call Preflight: callers do, before asking for confirmation.
 func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 	o := opts.withDefaults()
-	if o.Strategy == StrategyFull {
-		return runFull(ctx, plan, o)
-	}
 	res := Result{Nodes: make([]NodeResult, len(plan.Nodes))}
 	for i, n := range plan.Nodes {
 		res.Nodes[i] = NodeResult{Name: n.Name, Status: StatusUntouched}
@@ -29,8 +26,15 @@ func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if err := j.strategy(StrategyRolling, o.Resume); err != nil {
+	strategy := o.Strategy
+	if strategy == "" {
+		strategy = StrategyRolling
+	}
+	if err := j.strategy(strategy, o.Resume); err != nil {
 		return res, err
+	}
+	if strategy == StrategyFull {
+		return runFull(ctx, plan, o, res, j)
 	}
 	for i, n := range plan.Nodes {
 		if j.done(n.Name) {
@@ -38,18 +42,8 @@ func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 			o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "already restarted (journal)"})
 			continue
 		}
-		if stopped(ctx, o.Stop) {
-			return res, interrupted(res, i)
-		}
-		if o.BeforeNode != nil {
-			if err := o.BeforeNode(ctx); err != nil {
-				code := reauth.ExitFailed
-				if res.Restarted() > 0 {
-					code = reauth.ExitPartial
-				}
-				return res, &reauth.Error{Code: code, Op: "restart",
-					Err: fmt.Errorf("stopped before node %s (%s): %w", n.Name, summary(res), err), Hint: reauth.HintOf(err)}
-			}
+		if err := beforeNode(ctx, o, res, i); err != nil {
+			return res, err
 		}
 		idBefore := identity(ctx, n)
 		if j.inProgress(n.Name) {
@@ -72,13 +66,7 @@ func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 		}
 		nr := restartNode(ctx, plan, n, o, idBefore)
 		res.Nodes[i] = nr
-		if nr.Status == StatusRestarted {
-			j.set(n.Name, StatusRestarted)
-		} else {
-			j.set(n.Name, StatusFailed)
-		}
-		j.setDrained(n.Name, nr.Drained)
-		if err := j.save(); err != nil {
+		if err := j.finish(nr); err != nil {
 			return res, journalError(res, i, o.JournalPath, err)
 		}
 		if nr.Status != StatusRestarted {
@@ -104,29 +92,34 @@ func (o Options) emit(e Event) {
 // restartNode drains, restarts and health-gates one node. idBefore is its identity before the
 // restart ("" when the method has none).
 func restartNode(ctx context.Context, plan Plan, n Node, o Options, idBefore string) NodeResult {
-	nr := NodeResult{Name: n.Name, Status: StatusFailed}
+	return drained(ctx, plan, n, o, StatusRestarted, "restarted", func(ev func(Phase, string, string)) NodeResult {
+		return restartDrained(ctx, plan, n, o, idBefore, ev)
+	})
+}
+
+// drained runs body (the node's restart, or its stop) behind the drain before-hook. When body
+// ends in another status than done after the hook ran, the node is out of the load balancer:
+// afterFailure says so (or runs the after-hook, with drain.after_on_failure). what names the
+// body's effect for the hook's error ("restarted", "stopped").
+func drained(ctx context.Context, plan Plan, n Node, o Options, done, what string, body func(ev func(Phase, string, string)) NodeResult) NodeResult {
 	start := o.Now()
 	ev := func(ph Phase, state, msg string) {
 		o.emit(Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})
 	}
-	fail := func(format string, args ...any) NodeResult {
-		nr.Error = fmt.Sprintf(format, args...)
+	if plan.Drain.Before == "" {
+		return body(ev)
+	}
+	ev(PhaseDrain, "", plan.Drain.Before)
+	if err := execmethod.RunShell(ctx, plan.Drain.Before, plan.hookEnv(n), drainTimeout(plan), prefixWriter(o.Log, n.Name+"| ")); err != nil {
+		nr := NodeResult{Name: n.Name, Status: StatusFailed, Error: fmt.Sprintf("drain before-hook failed (node not %s): %v", what, err)}
 		ev(PhaseFailed, "", nr.Error)
 		return nr
 	}
-	log := prefixWriter(o.Log, n.Name+"| ")
-	if plan.Drain.Before != "" {
-		ev(PhaseDrain, "", plan.Drain.Before)
-		if err := execmethod.RunShell(ctx, plan.Drain.Before, plan.hookEnv(n), drainTimeout(plan), log); err != nil {
-			return fail("drain before-hook failed (node not restarted): %v", err)
-		}
-		nr = restartDrained(ctx, plan, n, o, idBefore, ev)
-		if nr.Status != StatusRestarted {
-			nr = afterFailure(ctx, plan, n, o, nr, ev)
-		}
-		return nr
+	nr := body(ev)
+	if nr.Status != done {
+		nr = afterFailure(ctx, plan, n, o, nr, ev)
 	}
-	return restartDrained(ctx, plan, n, o, idBefore, ev)
+	return nr
 }
 
 // restartDrained restarts and health-gates one node (drained, when it has a before-hook).

@@ -23,7 +23,7 @@ real table, in-memory sessions and token caches. Each node is its own process.`,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
 	}
 	cmd.AddCommand(newSandboxUpCmd(streams), newSandboxDownCmd(streams), newSandboxStatusCmd(streams),
-		newSandboxRestartNodeCmd(streams), newSandboxStopStartCmd(streams, "stop-node"), newSandboxStopStartCmd(streams, "start-node"),
+		newSandboxNodeVerbCmd(streams, "restart-node"), newSandboxNodeVerbCmd(streams, "stop-node"), newSandboxNodeVerbCmd(streams, "start-node"),
 		newSandboxFaultCmd(streams), newSandboxNodeCmd(streams))
 	return cmd
 }
@@ -170,48 +170,18 @@ func newSandboxStatusCmd(streams IO) *cobra.Command {
 	return cmd
 }
 
-func newSandboxRestartNodeCmd(streams IO) *cobra.Command {
+// newSandboxNodeVerbCmd is `sandbox restart-node`, `stop-node` or `start-node`: one node's
+// restart, or the separate stop and start of an inventory written with --stop-start.
+func newSandboxNodeVerbCmd(streams IO, verb string) *cobra.Command {
 	var dir, node string
-	cmd := &cobra.Command{
-		Use:   "restart-node --dir DIR --node NAME",
-		Short: "Restart one node (stop gracefully, start again); returns once the process runs",
-		Args:  needArgs(0, "no positional arguments"),
-		RunE: func(c *cobra.Command, args []string) error {
-			cl, err := openSandbox(dir)
-			if err != nil {
-				return err
-			}
-			if node == "" {
-				return reauth.Usage("give --node NAME", "--node is required")
-			}
-			if f, err := cl.Fault(node); err == nil && f == sandbox.FaultIgnoreRestart {
-				// The simulated fault: a restart command that says it worked and did nothing.
-				fmt.Fprintf(streams.Out, "restarted %s\n", node)
-				return nil
-			}
-			if err := cl.RestartNode(c.Context(), node); err != nil {
-				return err
-			}
-			fmt.Fprintf(streams.Out, "restarted %s\n", node)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&dir, "dir", "", "the sandbox directory (required)")
-	cmd.Flags().StringVar(&node, "node", "", "the node to restart (required)")
-	return cmd
-}
-
-// newSandboxStopStartCmd is `sandbox stop-node` or `sandbox start-node`: the separate stop and
-// start commands of an inventory written with --stop-start.
-func newSandboxStopStartCmd(streams IO, verb string) *cobra.Command {
-	var dir, node string
-	short := "Stop one node gracefully (stopping a stopped node is not an error)"
-	if verb == "start-node" {
-		short = "Start one stopped node; returns once its process runs"
-	}
+	text := map[string]struct{ short, done string }{
+		"restart-node": {"Restart one node (stop gracefully, start again); returns once the process runs", "restarted"},
+		"stop-node":    {"Stop one node gracefully (stopping a stopped node is not an error)", "stopped"},
+		"start-node":   {"Start one stopped node; returns once its process runs", "started"},
+	}[verb]
 	cmd := &cobra.Command{
 		Use:   verb + " --dir DIR --node NAME",
-		Short: short,
+		Short: text.short,
 		Args:  needArgs(0, "no positional arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
 			cl, err := openSandbox(dir)
@@ -221,15 +191,21 @@ func newSandboxStopStartCmd(streams IO, verb string) *cobra.Command {
 			if node == "" {
 				return reauth.Usage("give --node NAME", "--node is required")
 			}
-			if verb == "stop-node" {
+			switch verb {
+			case "restart-node":
+				if f, ferr := cl.Fault(node); ferr == nil && f == sandbox.FaultIgnoreRestart {
+					break // the simulated fault: a restart command that says it worked and did nothing
+				}
+				err = cl.RestartNode(c.Context(), node)
+			case "stop-node":
 				err = cl.StopNode(c.Context(), node)
-			} else {
+			default:
 				err = cl.StartNode(c.Context(), node)
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(streams.Out, "%s: %s\n", verb, node)
+			fmt.Fprintf(streams.Out, "%s %s\n", text.done, node)
 			return nil
 		},
 	}
