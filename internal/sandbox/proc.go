@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,11 @@ func alive(pid int) bool {
 		return false
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, perr := os.Stat("/proc/self/stat"); perr == nil {
+			return false // reaped between kill(0) and the read
+		}
+	}
 	if err != nil {
 		return true // no /proc: trust kill(0)
 	}
