@@ -4,60 +4,15 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/reauth/reauth/runbook"
 )
 
 // ProofObject is the product's proof as the run judged it, from the audit log's "proof" step
-// (the "proof" object of --json): the level, the sources of the replayed cookies (reauth's own
-// minted proof token, sampled purged tokens, the canary, --cookies), per node what it accepted
-// before and rejected after with its restart evidence, and the cookies still accepted after.
-// Runs from before that step have none: the report then judges from the replayed cookies alone.
+// (the "proof" object of --json): runbook's own ProofReport, decoded as the run wrote it. Runs
+// from before that step have none: the report then judges from the replayed cookies alone.
 type ProofObject struct {
-	Level           string         `json:"level"` // cookies, tokens-only or none
-	CookiesReplayed int            `json:"cookies_replayed"`
-	Sources         map[string]int `json:"sources"`
-	Minted          *struct {
-		User           string   `json:"user"`
-		RowID          int64    `json:"row_id"`
-		AcceptedBefore []string `json:"accepted_before"`
-		RejectedAfter  []string `json:"rejected_after"`
-		Removed        bool     `json:"removed"`
-		Note           string   `json:"note"`
-	} `json:"minted"`
-	Sampled struct {
-		Asked int    `json:"asked"`
-		Taken int    `json:"taken"`
-		Users int    `json:"users"`
-		From  string `json:"from"`
-		Note  string `json:"note"`
-	} `json:"sampled"`
-	Nodes []struct {
-		Node           string `json:"node"`
-		AcceptedBefore int    `json:"accepted_before"`
-		RejectedAfter  int    `json:"rejected_after"`
-		AcceptedAfter  int    `json:"accepted_after"`
-		Errors         int    `json:"errors"`
-		Restart        struct {
-			Mode             string `json:"mode"`
-			SeenDown         bool   `json:"seen_down"`
-			Running          bool   `json:"running"`
-			SessionsChecked  int    `json:"sessions_checked"`
-			SessionsRejected int    `json:"sessions_rejected"`
-			Evidence         string `json:"evidence"`
-		} `json:"restart"`
-	} `json:"nodes"`
-	AcceptedAfter []struct {
-		Node   string `json:"node"`
-		User   string `json:"user"`
-		Source string `json:"source"`
-		Cookie string `json:"cookie"`
-		Next   string `json:"next"`
-	} `json:"accepted_after"`
-	IssuedBefore struct {
-		By   string `json:"by"`
-		Note string `json:"note"`
-	} `json:"issued_before"`
-	NotProven  []string `json:"not_proven"`
-	HowToProve string   `json:"how_to_prove"`
+	runbook.ProofReport
 }
 
 // SourceList names the sources and their cookie counts, in a stable order.

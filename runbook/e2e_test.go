@@ -13,66 +13,27 @@ import (
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/testenv"
+	"github.com/reauth/reauth/runbook"
 )
 
 // runJSON is the part of `reauth run --json` the tests read.
 type runJSON struct {
-	Deleted            int64 `json:"deleted"`
-	NodesRestarted     int   `json:"nodes_restarted"`
-	SessionsBefore     int   `json:"sessions_before"`
-	SessionsValidAfter int   `json:"sessions_valid_after"`
-	Verified           bool  `json:"verified"`
-	Proof              struct {
-		Level         string            `json:"level"`
-		AcceptedAfter []json.RawMessage `json:"accepted_after"`
-	} `json:"proof"`
-	Products []struct {
+	Deleted            int64            `json:"deleted"`
+	NodesRestarted     int              `json:"nodes_restarted"`
+	SessionsBefore     int              `json:"sessions_before"`
+	SessionsValidAfter int              `json:"sessions_valid_after"`
+	Verified           bool             `json:"verified"`
+	Proof              runbook.RunProof `json:"proof"`
+	Products           []struct {
 		Product  string   `json:"product"`
 		Status   string   `json:"status"`
 		ExitCode int      `json:"exit_code"`
 		Deleted  int64    `json:"deleted"`
 		Backups  []string `json:"backups"`
 		Verify   struct {
-			Verified        bool  `json:"verified"`
-			TokensRemaining int64 `json:"tokens_remaining"`
-			Proof           struct {
-				Level           string         `json:"level"`
-				CookiesReplayed int            `json:"cookies_replayed"`
-				Sources         map[string]int `json:"sources"`
-				Minted          *struct {
-					User           string   `json:"user"`
-					RowID          int64    `json:"row_id"`
-					AcceptedBefore []string `json:"accepted_before"`
-					RejectedAfter  []string `json:"rejected_after"`
-					Removed        bool     `json:"removed"`
-					Note           string   `json:"note"`
-				} `json:"minted"`
-				Sampled struct {
-					Taken int    `json:"taken"`
-					Users int    `json:"users"`
-					From  string `json:"from"`
-				} `json:"sampled"`
-				Nodes []struct {
-					Node           string `json:"node"`
-					AcceptedBefore int    `json:"accepted_before"`
-					RejectedAfter  int    `json:"rejected_after"`
-					AcceptedAfter  int    `json:"accepted_after"`
-					Restart        struct {
-						Mode             string `json:"mode"`
-						SeenDown         bool   `json:"seen_down"`
-						SessionsChecked  int    `json:"sessions_checked"`
-						SessionsRejected int    `json:"sessions_rejected"`
-					} `json:"restart"`
-				} `json:"nodes"`
-				AcceptedAfter []struct {
-					Node, User, Source, Next string
-				} `json:"accepted_after"`
-				IssuedBefore struct {
-					By               string `json:"by"`
-					LaterBelowCutoff int64  `json:"later_below_cutoff"`
-				} `json:"issued_before"`
-				HowToProve string `json:"how_to_prove"`
-			} `json:"proof"`
+			Verified        bool                `json:"verified"`
+			TokensRemaining int64               `json:"tokens_remaining"`
+			Proof           runbook.ProofReport `json:"proof"`
 		} `json:"verify"`
 		Nodes []struct {
 			Name      string `json:"name"`
