@@ -231,3 +231,26 @@ func settleWithin(ctx context.Context, name string, limit time.Duration) (time.D
 	}
 	return 0, fmt.Errorf("%s still busy after %s", name, limit)
 }
+
+// reloader returns the step that opens every measurement: load the rows again and wait for the
+// server to be idle, so that no step pays for the previous one's leftovers (or the load's). With
+// loadS it keeps the last load time there. With unsettled nil a server still busy after settle's
+// limit ends the benchmark; otherwise the step waits at most 30 s and counts it in *unsettled
+// (other tenants keep the shared server busy: -baseline runs go on, and say so).
+func reloader(ctx context.Context, b *testing.B, e engine, db *testenv.DB, rows int, loadS *float64, unsettled *int) func() {
+	must := fatalOn(b)
+	return func() {
+		b.Helper()
+		d, err := e.reload(ctx, db.SQL, rows)
+		must(err)
+		if loadS != nil {
+			*loadS = round(d.Seconds(), 3)
+		}
+		if unsettled == nil {
+			_, err = settle(ctx, e.server)
+			must(err)
+		} else if _, err := settleWithin(ctx, e.server, 30*time.Second); err != nil {
+			*unsettled++
+		}
+	}
+}

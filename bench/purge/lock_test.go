@@ -60,22 +60,8 @@ func runLock(b *testing.B, e engine, db *testenv.DB, bin, base string, rows, rep
 	dir := b.TempDir()
 	r := lockResult{Engine: e.name, Rows: rows}
 	must := fatalOn(b)
-	reload := func() {
-		b.Helper()
-		_, err := e.reload(ctx, db.SQL, rows)
-		must(err)
-		if _, err := settleWithin(ctx, e.server, 30*time.Second); err != nil {
-			r.Unsettled++ // other tenants keep the shared server busy: go on, and say so
-		}
-	}
-	lr, err := newLoginRunner(ctx, e, db)
-	must(err)
-	withLogins := func(step func()) loginStats {
-		b.Helper()
-		st, err := lr.around(step)
-		must(err)
-		return st
-	}
+	reload := reloader(ctx, b, e, db, rows, nil, &r.Unsettled)
+	withLogins := loginLoop(ctx, b, e, db)
 	purge := func(binary, name string) (purgeOut, time.Duration) {
 		b.Helper()
 		out, _, d, _, err := purgeAll(ctx, binary, db, filepath.Join(dir, name+".jsonl.gz"), rows)

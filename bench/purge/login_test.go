@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"testing"
 	"time"
 
 	"github.com/reauth/reauth/internal/testenv"
@@ -140,4 +141,18 @@ func (lr *loginRunner) around(step func()) (loginStats, error) {
 	lr.next += loginIDStride
 	step()
 	return l.finish()
+}
+
+// loginLoop returns withLogins: it runs a step with the login loop around it, on its own
+// connection, and returns the loop's latencies; an error ends the benchmark.
+func loginLoop(ctx context.Context, b *testing.B, e engine, db *testenv.DB) func(step func()) loginStats {
+	must := fatalOn(b)
+	lr, err := newLoginRunner(ctx, e, db)
+	must(err)
+	return func(step func()) loginStats {
+		b.Helper()
+		st, err := lr.around(step)
+		must(err)
+		return st
+	}
 }

@@ -225,24 +225,8 @@ func runOnce(b *testing.B, e engine, db *testenv.DB, bin string, rows int) resul
 	dir := b.TempDir()
 	r := result{Engine: e.name, Rows: rows}
 	must := fatalOn(b)
-	// reload loads the rows again and waits for the server to be idle, so that no step pays
-	// for the previous one's leftovers (or the load's).
-	reload := func() {
-		b.Helper()
-		d, err := e.reload(ctx, db.SQL, rows)
-		must(err)
-		r.LoadS = round(d.Seconds(), 3)
-		_, err = settle(ctx, e.server)
-		must(err)
-	}
-	lr, err := newLoginRunner(ctx, e, db)
-	must(err)
-	withLogins := func(step func()) loginStats {
-		b.Helper()
-		st, err := lr.around(step)
-		must(err)
-		return st
-	}
+	reload := reloader(ctx, b, e, db, rows, &r.LoadS, nil)
+	withLogins := loginLoop(ctx, b, e, db)
 	settled := func() time.Duration {
 		b.Helper()
 		d, err := settle(ctx, e.server)
