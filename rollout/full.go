@@ -132,16 +132,9 @@ func runFull(ctx context.Context, plan Plan, o Options, res Result, j *journal) 
 		if err := j.save(); err != nil {
 			return res, journalError(res, -1, o.JournalPath, err)
 		}
-		nr := startNode(ctx, plan, n, o, res.Nodes[i])
-		res.Nodes[i] = nr
-		if err := j.finish(nr); err != nil {
-			return res, journalError(res, i, o.JournalPath, err)
-		}
-		if nr.Status != StatusRestarted {
-			if ctx.Err() != nil {
-				return res, interrupted(res, i+1)
-			}
-			return res, fullFailure(res, i, o.JournalPath, "starting")
+		failed := func(res Result, i int) error { return fullFailure(res, i, o.JournalPath, "starting") }
+		if err := recordNode(ctx, j, res, i, startNode(ctx, plan, n, o, res.Nodes[i]), o.JournalPath, failed); err != nil {
+			return res, err
 		}
 	}
 	return res, nil

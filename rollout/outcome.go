@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -24,6 +25,23 @@ func summary(res Result) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// recordNode puts node i's result in res and the journal, then checks its outcome: nil when the
+// node ended restarted (go on with the next), else the error that ends the run: interrupted when
+// ctx is done, else failed(res, i), which words the failure as the strategy sees it.
+func recordNode(ctx context.Context, j *journal, res Result, i int, nr NodeResult, journalPath string, failed func(Result, int) error) error {
+	res.Nodes[i] = nr
+	if err := j.finish(nr); err != nil {
+		return journalError(res, i, journalPath, err)
+	}
+	if nr.Status != StatusRestarted {
+		if ctx.Err() != nil {
+			return interrupted(res, i+1)
+		}
+		return failed(res, i)
+	}
+	return nil
 }
 
 func failure(res Result, i int, journal string) error {

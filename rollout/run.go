@@ -64,16 +64,9 @@ func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 		if err := j.save(); err != nil {
 			return res, journalError(res, -1, o.JournalPath, err)
 		}
-		nr := restartNode(ctx, plan, n, o, idBefore)
-		res.Nodes[i] = nr
-		if err := j.finish(nr); err != nil {
-			return res, journalError(res, i, o.JournalPath, err)
-		}
-		if nr.Status != StatusRestarted {
-			if ctx.Err() != nil {
-				return res, interrupted(res, i+1)
-			}
-			return res, failure(res, i, o.JournalPath)
+		failed := func(res Result, i int) error { return failure(res, i, o.JournalPath) }
+		if err := recordNode(ctx, j, res, i, restartNode(ctx, plan, n, o, idBefore), o.JournalPath, failed); err != nil {
+			return res, err
 		}
 	}
 	return res, nil
