@@ -86,9 +86,6 @@ func revoke(ctx context.Context, streams IO, o *revokeOptions) (*runbook.RevokeR
 		return &runbook.RevokeReport{DryRun: o.dryRun, Users: o.users, NotFound: []string{}, Failed: []apimode.UserFailure{},
 			NotDone: []string{}, Error: err.Error()}, err
 	}
-	if _, err := runbook.RevokeUsers(o.users); err != nil {
-		return failed(err)
-	}
 	inv, err := loadInventory([]string{o.config})
 	if err != nil {
 		return failed(err)
