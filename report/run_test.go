@@ -1,12 +1,8 @@
 package report_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,37 +27,13 @@ func up(t *testing.T, o sandbox.Options) *sandbox.Cluster {
 // writeInventory writes a reauth.yaml for c into dir: short timeouts, the audit log in dir.
 func writeInventory(t *testing.T, dir string, c *sandbox.Cluster, startTimeout string) string {
 	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "defaults: {start_timeout: %s, poll_interval: 200ms, stable_window: 300ms, backup_dir: %s, audit_log: %s}\n",
-		startTimeout, dir, filepath.Join(dir, "audit.jsonl"))
-	fmt.Fprintf(&b, "products:\n  - product: %s\n    home: %s\n    nodes:\n", c.Product(), c.Home())
-	for _, n := range c.Nodes() {
-		cmd := fmt.Sprintf("%s sandbox restart-node --dir %s --node %s", testenv.Binary(t), c.Dir(), n.Name)
-		fmt.Fprintf(&b, "      - {name: %s, url: %q, restart: {exec: {command: %q}}}\n", n.Name, n.URL, cmd)
-	}
-	path := filepath.Join(dir, "reauth.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return sandboxtest.WriteInventory(t, dir, startTimeout, sandboxtest.Product{Cluster: c})
 }
 
 // reauthCmd runs the real binary; it returns stdout, stderr and the exit code.
 func reauthCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testenv.Binary(t), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run reauth: %v", err)
-	}
-	return out.String(), errb.String(), code
+	return testenv.Reauth(t, nil, args...)
 }
 
 func runID(t *testing.T, stdout string) string {

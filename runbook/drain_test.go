@@ -1,7 +1,6 @@
 package runbook_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/testenv"
 )
 
 // drainJSON is the part of a node's --json result about its drain.
@@ -125,15 +125,5 @@ func TestRunFailedRestartAfterDrain(t *testing.T) {
 // shell runs command with sh -c, as an admin would paste it.
 func shell(t *testing.T, command string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", command)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return testenv.Output(t, exec.Command("sh", "-c", command))
 }

@@ -1,37 +1,25 @@
 package runbook_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reauth/reauth"
-	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 )
 
-// product is one sandbox cluster in a test inventory.
+// product is one sandbox cluster in a test inventory: a sandboxtest.Product (see there what each
+// field means) under the short names the tests use.
 type product struct {
-	c       *sandbox.Cluster
-	exclude []string
-	ssh     bool   // restart its nodes over the loopback sshd instead of exec
-	table   string // token-table confirmation (Fisheye)
-	canary  string // canary user (its password comes from env CANARY_PW)
-	admin   bool   // admin credential for the session API (the sandbox's admin token file)
-	// proofUser is the account of the minted proof token (with admin, the admin's by default).
-	proofUser string
-	mode      string // the product's mode: (auto|restart|api; "" leaves it out)
-	// stopStart restarts nodes with separate stop and start commands (sandbox stop-node and
-	// start-node) instead of one restart command.
-	stopStart bool
+	c                              *sandbox.Cluster
+	exclude                        []string
+	ssh, admin, stopStart          bool
+	table, canary, proofUser, mode string
 }
 
 // up starts a sandbox cluster that is torn down when the test ends.
@@ -46,59 +34,12 @@ func up(t *testing.T, o sandbox.Options) *sandbox.Cluster {
 // writeInventory writes a reauth.yaml for the products into dir and returns its path.
 func writeInventory(t *testing.T, dir string, ps ...product) string {
 	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "defaults:\n  start_timeout: 60s\n  poll_interval: 200ms\n  stable_window: 300ms\n  backup_dir: %s\n  audit_log: %s\n",
-		dir, filepath.Join(dir, "audit.jsonl"))
-	b.WriteString("products:\n")
-	for _, p := range ps {
-		fmt.Fprintf(&b, "  - product: %s\n    home: %s\n", p.c.Product(), p.c.Home())
-		if len(p.exclude) > 0 {
-			fmt.Fprintf(&b, "    exclude_users: [%s]\n", strings.Join(p.exclude, ", "))
-		}
-		if p.table != "" {
-			fmt.Fprintf(&b, "    table: %s\n", p.table)
-		}
-		if p.admin {
-			fmt.Fprintf(&b, "    admin: {user: admin, token_file: %s}\n", filepath.Join(p.c.Dir(), "admin-token"))
-		}
-		if p.mode != "" {
-			fmt.Fprintf(&b, "    mode: %s\n", p.mode)
-		}
-		if p.proofUser != "" {
-			fmt.Fprintf(&b, "    proof_user: %s\n", p.proofUser)
-		}
-		if prod, err := atlassian.Lookup(string(p.c.Product())); err == nil && !prod.Proof.Confirmed {
-			fmt.Fprintf(&b, "    proof_cookie: %q\n", prod.Proof.Format) // the sandbox confirms its own format
-		}
-		if p.c.Product() == atlassian.Crowd {
-			fmt.Fprintf(&b, "    whoami_path: %s\n", sandbox.CrowdWhoAmIPath) // Crowd documents none
-		}
-		if p.canary != "" {
-			fmt.Fprintf(&b, "    canary: {user: %s, password_env: CANARY_PW}\n", p.canary)
-		}
-		b.WriteString("    nodes:\n")
-		for _, n := range p.c.Nodes() {
-			cmd := fmt.Sprintf("%s sandbox restart-node --dir %s --node %s", testenv.Binary(t), p.c.Dir(), n.Name)
-			fmt.Fprintf(&b, "      - name: %s\n        url: %s\n        install: %s\n        restart:\n", n.Name, n.URL, n.Dir)
-			if p.ssh {
-				s := testenv.SSHServer(t)
-				host, port, _ := strings.Cut(s.Addr, ":")
-				fmt.Fprintf(&b, "          ssh: {host: %s, port: %s, user: %s, key_file: %s, known_hosts: %s, agent: false, command: %q}\n",
-					host, port, s.User, s.KeyFile, s.KnownHosts, cmd)
-			} else if p.stopStart {
-				stop := fmt.Sprintf("%s sandbox stop-node --dir %s --node %s", testenv.Binary(t), p.c.Dir(), n.Name)
-				start := fmt.Sprintf("%s sandbox start-node --dir %s --node %s", testenv.Binary(t), p.c.Dir(), n.Name)
-				fmt.Fprintf(&b, "          exec: {stop: %q, start: %q}\n", stop, start)
-			} else {
-				fmt.Fprintf(&b, "          exec: {command: %q}\n", cmd)
-			}
-		}
+	out := make([]sandboxtest.Product, len(ps))
+	for i, p := range ps {
+		out[i] = sandboxtest.Product{Cluster: p.c, Exclude: p.exclude, SSH: p.ssh, Table: p.table, Canary: p.canary,
+			Admin: p.admin, ProofUser: p.proofUser, Mode: p.mode, StopStart: p.stopStart}
 	}
-	path := filepath.Join(dir, "reauth.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return sandboxtest.WriteInventory(t, dir, "", out...)
 }
 
 // browsers loads the cookie jars the sandbox saved for its seeded users, by user name.
@@ -150,21 +91,9 @@ func stateEnv(args []string) []string {
 	return nil
 }
 
-// reauthCmd runs the real binary; it returns stdout, stderr and the exit code.
+// reauthCmd runs the real binary with the state directory of its --config; it returns stdout,
+// stderr and the exit code.
 func reauthCmd(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testenv.Binary(t), args...)
-	cmd.Env = append(append(os.Environ(), stateEnv(args)...), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run reauth: %v", err)
-	}
-	return out.String(), errb.String(), code
+	return testenv.Reauth(t, append(stateEnv(args), env...), args...)
 }

@@ -51,16 +51,8 @@ func runBinary(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(testenv.Binary(t), args...)
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+testStateHome(t))
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, out.String(), errb.String()
+	stdout, stderr, code := testenv.Output(t, cmd)
+	return code, stdout, stderr
 }
 
 func TestRestartCLI(t *testing.T) {

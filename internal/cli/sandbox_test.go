@@ -24,17 +24,7 @@ func runBin(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, testenv.Binary(t), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run reauth %v: %v", args, err)
-	}
-	return out.String(), errb.String(), code
+	return testenv.Output(t, exec.CommandContext(ctx, testenv.Binary(t), args...))
 }
 
 func sandboxPIDs(t *testing.T, dir string) []int {

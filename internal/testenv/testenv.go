@@ -261,6 +261,33 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
+// Reauth runs the binary Binary builds with args, in the test's environment plus env, for at
+// most five minutes; it returns stdout, stderr and the exit code.
+func Reauth(t testing.TB, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Binary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	return Output(t, cmd)
+}
+
+// Output runs cmd and returns its stdout, stderr and exit code; a command that cannot be run
+// at all fails the test.
+func Output(t testing.TB, cmd *exec.Cmd) (string, string, int) {
+	t.Helper()
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %s: %v", filepath.Base(cmd.Path), err)
+	}
+	return out.String(), errb.String(), code
+}
+
 // removeStaleBinaries deletes the binaries that test processes which have ended built (there is
 // no hook at the end of a test process to remove its own): their directories are named after the
 // building process's pid.
