@@ -24,7 +24,7 @@ type CompanionReport struct {
 
 // openCompanion opens the product's companion table, if it has one (prepare: reads only).
 func (u *unit) openCompanion(ctx context.Context) error {
-	c, ok, err := u.store.Companion(ctx)
+	c, ok, err := u.o.seams.companion(ctx, u.store)
 	if err != nil {
 		return fmt.Errorf("%s: %w", u.prod.Companion.Name, err)
 	}

@@ -59,7 +59,7 @@ func (restartEnder) preflight(ctx context.Context, u *unit) error {
 		}
 		opts := u.ropts
 		opts.Resume = u.resumingRestart()
-		if err := rollout.Preflight(ctx, u.rplan, opts); err != nil {
+		if err := u.o.seams.rollout.Preflight(ctx, u.rplan, opts); err != nil {
 			return err
 		}
 	}

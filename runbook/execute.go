@@ -8,7 +8,6 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/backup"
-	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -261,7 +260,7 @@ func (u *unit) restartStep(ctx context.Context) error {
 	opts := u.ropts
 	opts.Resume = u.resumingRestart()
 	opts.Stop = u.o.Stop
-	res, err := rollout.Run(ctx, u.rplan, opts)
+	res, err := u.o.seams.rollout.Run(ctx, u.rplan, opts)
 	u.report.Nodes, u.report.NodesRestarted = res.Nodes, res.Restarted()
 	for _, n := range res.Nodes {
 		f := map[string]any{"node": n.Name, "went_down": n.WentDown, "ready_after_ms": n.ReadyAfterMS, "error": n.Error}

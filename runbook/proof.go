@@ -88,9 +88,7 @@ func (u *unit) nodeNames() []string {
 }
 
 // replayer sends proof cookies; it never follows redirects.
-func (u *unit) replayer() verify.Replayer {
-	return verify.Replayer{Product: u.prod, Client: verify.NewClient(u.o.HTTP.Timeout)}
-}
+func (u *unit) replayer() NodeProber { return u.o.seams.prober(u.prod, u.o.HTTP) }
 
 // replayBefore replays c on every node before the purge: the control that shows a later
 // rejection means something. It keeps the session cookie each accepting node set.

@@ -70,6 +70,7 @@ type Options struct {
 
 	runID      string
 	verifyOnly bool
+	seams      seams // the real store, rollout and prober unless a test gave fakes
 }
 
 // Report is what a run did. Its JSON names are part of the CLI contract.
@@ -121,6 +122,7 @@ func (o *Options) defaults() {
 	if o.HTTP == nil {
 		o.HTTP = &http.Client{Timeout: 10 * time.Second}
 	}
+	o.seams.defaults()
 }
 
 // resolveStateDir fills StateDir from XDG_STATE_HOME or HOME when the caller gave none.

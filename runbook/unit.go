@@ -79,9 +79,9 @@ type unit struct {
 	inv       *inventory.Product
 	prod      atlassian.Product
 	db        reauth.Database
-	store     *sqlstore.Store
-	companion *sqlstore.Store // the product's second token table (nil when none)
-	ssoApps   []string        // Crowd: the applications of this run that trust its SSO (it goes first)
+	store     TokenStore
+	companion TokenStore // the product's second token table (nil when none)
+	ssoApps   []string   // Crowd: the applications of this run that trust its SSO (it goes first)
 	rplan     rollout.Plan
 	closePlan func() // releases SSH connections
 	ropts     rollout.Options
@@ -173,7 +173,7 @@ func (u *unit) prepare(ctx context.Context) error {
 	u.report = ProductReport{Product: u.name, Status: StatusPlanned, Excluded: ip.ExcludeUsers}
 	// Ctrl-C has no safe point to wait for while connecting: the first one stops the connect.
 	cctx, cancel := stopContext(ctx, o.Stop)
-	st, db, err := OpenStoreTimeout(cctx, u.file(), ip, prod, o.Getenv, o.Prompt, o.ConnectTimeout)
+	st, db, err := o.seams.open(cctx, u.file(), ip, prod, o)
 	cancel()
 	if err != nil {
 		return err

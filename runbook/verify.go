@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reauth/reauth/health"
 	"github.com/reauth/reauth/sqlstore"
 	"github.com/reauth/reauth/verify"
 )
@@ -94,8 +93,9 @@ func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
 	v.Accepted = nil
 	v.NodeStates, v.NodesRunning = map[string]string{}, true
 	running := map[string]bool{}
+	nodes := u.replayer()
 	for _, n := range u.rplan.Nodes {
-		r := health.Probe(ctx, u.o.HTTP, u.prod, n.URL)
+		r := nodes.Status(ctx, n.URL)
 		v.NodeStates[n.Name], running[n.Name] = r.String(), r.Ready
 		if !r.Ready {
 			v.NodesRunning = false
