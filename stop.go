@@ -40,6 +40,22 @@ func NewStop() (Stop, func()) {
 	return Stop{c: c}, func() { once.Do(func() { close(c) }) }
 }
 
+// Context is ctx, also cancelled when the first stage fires: for a step that has no safe point
+// to wait for (a connect), so that the first Ctrl-C already stops it.
+func (s Stop) Context(ctx context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(ctx)
+	if s.c != nil {
+		go func() {
+			select {
+			case <-s.c:
+				cancel()
+			case <-c.Done():
+			}
+		}()
+	}
+	return c, cancel
+}
+
 // StopWhen is a Stop that fires when ctx is done: a caller whose cancellation means "stop at the
 // next safe point".
 func StopWhen(ctx context.Context) Stop { return Stop{c: ctx.Done()} }

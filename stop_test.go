@@ -53,3 +53,24 @@ func TestInterruptsTwoStages(t *testing.T) {
 		t.Fatal("onFirst ran twice")
 	}
 }
+
+func TestStopContextCancelsOnTheFirstStage(t *testing.T) {
+	stop, fire := NewStop()
+	ctx, cancel := stop.Context(context.Background())
+	defer cancel()
+	if ctx.Err() != nil {
+		t.Fatal("cancelled before the stop fired")
+	}
+	fire()
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first stage did not cancel the context")
+	}
+	// The zero Stop never cancels; the parent still does.
+	parent, pcancel := context.WithCancel(context.Background())
+	zctx, zcancel := Stop{}.Context(parent)
+	defer zcancel()
+	pcancel()
+	<-zctx.Done()
+}

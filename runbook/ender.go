@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/reauth/reauth/apimode"
 	"github.com/reauth/reauth/internal/termsafe"
 	"github.com/reauth/reauth/rollout"
 )
@@ -35,6 +36,12 @@ type ender interface {
 	settle() time.Duration
 	// next is the advice for a remember-me token still accepted after the run.
 	next(u *unit) string
+}
+
+// sessionEnding is how a unit's sessions end: chosen once, in preflight (chooseMode).
+type sessionEnding struct {
+	ender ender        // nil: a rolling restart
+	auth  apimode.Auth // API mode: the admin credential
 }
 
 // ending is the unit's ender: a rolling restart unless chooseMode picked the API (a verify of an

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/reauth/reauth"
-	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -130,18 +128,6 @@ func (u *unit) execute(ctx context.Context) (err error) {
 	return nil
 }
 
-// purgeTables purges the product's second token table (Crowd's remember-me table), if any and
-// not yet done, then its token table.
-func (u *unit) purgeTables(ctx context.Context) error {
-	if u.companion != nil && !u.journal.CompanionDone {
-		u.journal.Phase = PhasePurging // rows may go from here on: a resume repeats both purges with their cut-offs
-		if err := u.purgeCompanion(ctx); err != nil {
-			return err
-		}
-	}
-	return u.purgeStep(ctx)
-}
-
 // sessionsStep ends the in-memory sessions: a rolling restart, or the session API.
 func (u *unit) sessionsStep(ctx context.Context) error {
 	if err := u.store.CheckLock(ctx); err != nil {
@@ -161,146 +147,4 @@ func (u *unit) step(step, outcome string, fields map[string]any) {
 	if err := u.audit.Step(u.name, step, outcome, fields); err != nil {
 		fmt.Fprintf(u.o.Err, "warning: %v\n", err)
 	}
-}
-
-// purgeStep deletes the tokens issued before the cut-off, in batches, each batch in the backup
-// (fsynced) before its delete commits. On resume it uses the same cut-off and a new backup part.
-func (u *unit) purgeStep(ctx context.Context) error {
-	j := u.journal
-	if j.CutoffID <= 0 {
-		// The table was empty at the cut-off (but for reauth's proof token, with its negative id):
-		// no user's token was issued before this run. (A cut-off of 0 would tell Purge "the highest
-		// id now", taking tokens issued since.) The proof token goes by its id.
-		if j.ProofRowID != 0 {
-			if _, err := u.store.DeleteID(ctx, j.ProofRowID); err != nil {
-				return err
-			}
-			u.step("proof-delete", "ok", map[string]any{"row_id": j.ProofRowID, "deleted": 1, "note": "the table held only the proof token"})
-			j.ProofRowID = 0
-			if m := u.report.Verify.Proof.Minted; m != nil {
-				m.Removed = true
-			}
-		}
-		j.Phase = PhasePurged
-		if err := j.save(u.o.Now()); err != nil {
-			return err
-		}
-		u.step("purge", "ok", map[string]any{"deleted": 0, "cutoff_id": 0, "note": "the token table was empty at the cut-off: nothing to purge, no backup"})
-		fmt.Fprintf(u.o.Err, "%s: nothing to purge: the token table was empty at the cut-off\n", u.name)
-		return nil
-	}
-	if u.resumed && j.Phase == PhasePurging {
-		// The run that stopped may have died (SIGKILL, power) before it recorded how many rows it
-		// deleted: its backups hold every one of them.
-		if n, ok := backedUpRows(j.Backups); ok {
-			j.Deleted = n
-		}
-	}
-	j.Phase = PhasePurging
-	path := u.backupPath()
-	j.Backups = append(j.Backups, path)
-	if err := j.save(u.o.Now()); err != nil {
-		return err
-	}
-	started := time.Now()
-	last := time.Time{}
-	u.step(StepPurgeStart, "ok", map[string]any{"backup": path, "cutoff_id": j.CutoffID})
-	res, err := u.store.Purge(ctx, sqlstore.PurgeOptions{
-		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path, ToDelete: u.purge.ToDelete,
-		BackupRecipients: u.rcpts,
-		Stop:             u.o.Stop,
-		Progress: func(p sqlstore.PurgeProgress) {
-			if time.Since(last) > 500*time.Millisecond {
-				last = time.Now()
-				u.show(fmt.Sprintf("purge: %d deleted, batch %d", p.Deleted, p.Batches))
-			}
-		},
-	})
-	j.Deleted += res.Deleted
-	if err != nil {
-		u.step("purge", "error", map[string]any{"deleted": res.Deleted, "backup": path, "cutoff_id": j.CutoffID, "encrypted": len(u.rcpts) > 0})
-		return reauth.WithHint(fmt.Errorf("%s: purge stopped after deleting %d row(s): %w", u.name, res.Deleted, err),
-			fmt.Sprintf("every deleted row is in %s; run again with --resume to finish the purge with the same cut-off", path))
-	}
-	j.Kept, j.Phase = res.Kept, PhasePurged
-	j.SHA256 = append(j.SHA256, res.SHA256)
-	if err := j.save(u.o.Now()); err != nil {
-		return err
-	}
-	u.backupLifetime(j.Started)
-	u.step("purge", "ok", map[string]any{"deleted": res.Deleted, "kept": res.Kept, "backup": path, "sha256": res.SHA256,
-		"batches": res.Batches, "max_batch_ms": res.MaxBatchMS, "cutoff_id": j.CutoffID, "ms": ms(time.Since(started)),
-		"encrypted": len(u.rcpts) > 0, "recipients": len(u.rcpts), "useful_until_note": u.report.Backup.UsefulUntilNote})
-	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.name, res.Deleted, res.Batches, path)
-	return nil
-}
-
-// backedUpRows counts the rows in backup files, including one cut short (a killed run); ok is
-// false when one of them cannot be read.
-func backedUpRows(paths []string) (int64, bool) {
-	var n int64
-	for _, p := range paths {
-		r, err := backup.Open(p)
-		if err != nil {
-			return 0, false
-		}
-		for {
-			if _, err := r.Next(); err != nil {
-				break // io.EOF, or the end of what a killed run wrote: its last batch never committed
-			}
-			n++
-		}
-		r.Close()
-	}
-	return n, true
-}
-
-// restartStep restarts every node, one at a time, behind the health gates.
-func (u *unit) restartStep(ctx context.Context) error {
-	opts := u.ropts
-	opts.Resume = u.resumingRestart()
-	opts.Stop = u.o.Stop
-	res, err := u.o.seams.rollout.Run(ctx, u.rplan, opts)
-	u.report.Nodes, u.report.NodesRestarted = res.Nodes, res.Restarted()
-	for _, n := range res.Nodes {
-		f := map[string]any{"node": n.Name, "went_down": n.WentDown, "ready_after_ms": n.ReadyAfterMS, "error": n.Error}
-		if n.Drained {
-			f["drained"] = true
-		}
-		if len(n.SessionFiles) > 0 {
-			f["session_files_removed"] = n.SessionFiles
-		}
-		u.step("restart", n.Status, f)
-	}
-	if err != nil {
-		return err
-	}
-	u.journal.Phase = PhaseRestarted
-	return u.journal.save(u.o.Now())
-}
-
-// resumingRestart: the rolling restart of an earlier run began (its journal exists), so it is
-// continued rather than started over.
-func (u *unit) resumingRestart() bool {
-	if !u.resumed {
-		return false
-	}
-	_, err := os.Stat(u.ropts.JournalPath)
-	return err == nil
-}
-
-// stopContext is ctx, also cancelled when stop fires: for a connect, which has no safe point to
-// wait for (preparing a product).
-func stopContext(ctx context.Context, stop reauth.Stop) (context.Context, context.CancelFunc) {
-	c, cancel := context.WithCancel(ctx)
-	if stop.Done() != nil {
-		go func() {
-			select {
-			case <-stop.Done():
-				cancel()
-			case <-c.Done():
-			}
-		}()
-	}
-	return c, cancel
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/sqlstore"
 	"github.com/reauth/reauth/verify"
@@ -85,6 +86,19 @@ func (u *unit) nodeNames() []string {
 		out = append(out, n.Name)
 	}
 	return out
+}
+
+// proofState is what a unit replays to prove the run: the canary's password, the cookies of
+// --cookies and of the sessions captured before, the proof cookies, and the last round's outcomes.
+type proofState struct {
+	canary   reauth.Secret
+	jar      []*http.Cookie
+	captured []session
+	proof    []*proofCookie // the cookies the proof replays (values in memory only)
+	// proofStartDB is the database clock at the run's start (nil where it is not read).
+	proofStartDB *time.Time
+	// replayed is every outcome of the last replay round (before or after), for the audit log.
+	replayed []verify.Outcome
 }
 
 // replayer sends proof cookies; it never follows redirects.

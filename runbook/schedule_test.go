@@ -14,7 +14,7 @@ import (
 func schedUnits(names ...string) []*unit {
 	var us []*unit
 	for _, n := range names {
-		us = append(us, &unit{name: n, o: &Options{Err: io.Discard}, db: reauth.Database{Engine: reauth.Postgres, Host: "db-" + n, Port: 5432}})
+		us = append(us, &unit{name: n, o: &Options{Err: io.Discard}, tables: tables{db: reauth.Database{Engine: reauth.Postgres, Host: "db-" + n, Port: 5432}}})
 	}
 	return us
 }

@@ -4,24 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/reauth/reauth"
-	"github.com/reauth/reauth/apimode"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/audit"
-	"github.com/reauth/reauth/backup"
-	"github.com/reauth/reauth/cookiefile"
 	"github.com/reauth/reauth/internal/liveview"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/methods"
 	"github.com/reauth/reauth/sqlstore"
-	"github.com/reauth/reauth/verify"
 )
 
 // Product statuses in a report.
@@ -69,39 +62,27 @@ type ProductReport struct {
 	SessionFiles map[string][]string `json:"session_files,omitempty"`
 }
 
-// unit is one product's run.
+// unit is one product's run. Its state is kept by step, each beside the step's code: the token
+// table and its lock (tables, purge.go), the nodes and their restart (nodes, restart.go), how its
+// sessions end (sessionEnding, ender.go) and the proof's cookies (proofState, proof.go).
 type unit struct {
-	o         *Options
-	name      string // the product as the run names it: its id, or id@inventory when one id is there twice
-	sched     *scheduler
-	view      *liveview.View
-	err       error // how its run ended
-	inv       *inventory.Product
-	prod      atlassian.Product
-	db        reauth.Database
-	store     TokenStore
-	companion TokenStore // the product's second token table (nil when none)
-	ssoApps   []string   // Crowd: the applications of this run that trust its SSO (it goes first)
-	rplan     rollout.Plan
-	closePlan func() // releases SSH connections
-	ropts     rollout.Options
-	journal   *Journal
-	resumed   bool
-	purge     sqlstore.PurgePlan
-	canary    reauth.Secret
-	jar       []*http.Cookie
-	captured  []session
-	proof     []*proofCookie // the cookies the proof replays (values in memory only)
-	// proofStartDB is the database clock at the run's start (nil where it is not read).
-	proofStartDB *time.Time
-	auth         apimode.Auth // API mode: the admin credential
-	ender        ender        // how its sessions end (chosen in preflight; see ending)
-	unlock       func() error // releases the run lock, held from preflight to the report
-	rcpts        []backup.Recipient
-	audit        *audit.Log
-	report       ProductReport
-	// replayed is every outcome of the last replay round (before or after), for the audit log.
-	replayed []verify.Outcome
+	o       *Options
+	name    string // the product as the run names it: its id, or id@inventory when one id is there twice
+	sched   *scheduler
+	view    *liveview.View
+	err     error // how its run ended
+	inv     *inventory.Product
+	prod    atlassian.Product
+	ssoApps []string // Crowd: the applications of this run that trust its SSO (it goes first)
+	journal *Journal
+	resumed bool
+	audit   *audit.Log
+	report  ProductReport
+
+	tables
+	nodes
+	sessionEnding
+	proofState
 }
 
 func (u *unit) close() {
@@ -172,7 +153,7 @@ func (u *unit) prepare(ctx context.Context) error {
 	u.prod = prod
 	u.report = ProductReport{Product: u.name, Status: StatusPlanned, Excluded: ip.ExcludeUsers}
 	// Ctrl-C has no safe point to wait for while connecting: the first one stops the connect.
-	cctx, cancel := stopContext(ctx, o.Stop)
+	cctx, cancel := o.Stop.Context(ctx)
 	st, db, err := o.seams.open(cctx, u.file(), ip, prod, o)
 	cancel()
 	if err != nil {
@@ -219,112 +200,6 @@ func (u *unit) prepare(ctx context.Context) error {
 		u.journal = &Journal{path: jp, Product: string(ip.ID)}
 	}
 	return nil
-}
-
-// OpenStore opens a product's token table as the inventory describes it: its database block, or
-// discovery from its home directory; the password from the inventory's reference, the config,
-// REAUTH_DB_PASSWORD or prompt. reauth run and reauth revoke both open their stores here.
-func OpenStore(ctx context.Context, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product,
-	getenv func(string) string, prompt func(string) (string, error)) (*sqlstore.Store, reauth.Database, error) {
-	return OpenStoreTimeout(ctx, inv, ip, prod, getenv, prompt, 0)
-}
-
-// OpenStoreTimeout is OpenStore with each database connection bounded by connectTimeout
-// (--connect-timeout; 0: sqlstore.DefaultConnectTimeout).
-func OpenStoreTimeout(ctx context.Context, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product,
-	getenv func(string) string, prompt func(string) (string, error), connectTimeout time.Duration) (*sqlstore.Store, reauth.Database, error) {
-	db, err := databaseOf(inv, ip, getenv)
-	if err != nil {
-		return nil, db, err
-	}
-	if err := atlassian.ResolvePassword(&db, getenv, prompt); err != nil {
-		return nil, db, err
-	}
-	st, err := sqlstore.Open(ctx, db, prod, sqlstore.Options{Table: ip.Table, Keep: ip.AppTokenRule, ConnectTimeout: connectTimeout})
-	return st, db, err
-}
-
-// databaseOf finds the product's database: from its home directory, or from the inventory's
-// database block.
-func databaseOf(inv *inventory.Inventory, ip *inventory.Product, getenv func(string) string) (reauth.Database, error) {
-	if ip.Database == nil {
-		d, err := atlassian.Discover(atlassian.DiscoverOptions{Product: ip.ID, Home: inv.Resolve(ip.Home),
-			Install: inv.Resolve(ip.Install), Getenv: getenv})
-		if err != nil {
-			return reauth.Database{}, err
-		}
-		return d.Database, nil
-	}
-	db, err := atlassian.ParseJDBCURL(ip.Database.JDBCURL)
-	if err != nil {
-		return reauth.Database{}, reauth.Usage("fix database.jdbc_url in the inventory", "%v", err)
-	}
-	db.User = ip.Database.User
-	if !ip.Database.Password.IsZero() {
-		pw, err := ip.Database.Password.Resolve(getenv)
-		if err != nil {
-			return reauth.Database{}, reauth.Usage("set the database password_env or password_file", "%v", err)
-		}
-		db.Password, db.PasswordSource = pw, "inventory reference"
-	}
-	return db, nil
-}
-
-// loadJar reads a browser's exported cookie jar and keeps the product's session and remember-me
-// cookies, its SSO cookie (Crowd's crowd.token_key) and any extra names (an application that
-// trusts Crowd SSO, with Crowd in the run: crowd.token_key), whatever their domain: they are
-// replayed against every node.
-func loadJar(path string, p atlassian.Product, extra ...string) ([]*http.Cookie, error) {
-	keep := map[string]bool{p.SessionCookie: true, p.RememberMeCookie: true}
-	if p.SSOCookie != "" {
-		keep[p.SSOCookie] = true
-	}
-	for _, e := range extra {
-		keep[e] = true
-	}
-	cs, err := cookiefile.Load(path)
-	if err != nil {
-		return nil, reauth.Usage("export the browser's cookies in Netscape format (cookies.txt)", "--cookies: %v", err)
-	}
-	var out []*http.Cookie
-	for _, c := range cs {
-		if keep[c.Name] {
-			out = append(out, &http.Cookie{Name: c.Name, Value: c.Value})
-		}
-	}
-	if len(out) == 0 {
-		return nil, reauth.Usage("", "--cookies %s holds no %s or %s cookie", path, p.SessionCookie, p.RememberMeCookie)
-	}
-	return out, nil
-}
-
-// rolloutOptions are the inventory's timeouts (as `reauth restart` reads them) plus the restart
-// journal, the one `reauth restart` uses: a rollout left by either is resumed by either.
-func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options {
-	ro := methods.Options(o.Inventory.FileOf(ip), ip)
-	ro.JournalPath = restartJournalPath(o, ip)
-	ro.ClearPersistedSessions = o.ClearPersistedSessions
-	ro.Strategy = u.strategy()
-	ro.HTTP = o.HTTP
-	ro.Events = u.progress
-	ro.Now = o.Now
-	ro.BeforeNode = func(ctx context.Context) error { return u.store.CheckLock(ctx) }
-	return ro
-}
-
-func (u *unit) progress(e rollout.Event) {
-	u.logNodeEvent(e)
-	line := fmt.Sprintf("%s: %s", e.Node, e.Phase)
-	if e.State != "" {
-		line += " (" + e.State + ")"
-	}
-	if e.Elapsed > 0 {
-		line += fmt.Sprintf(" %.1fs", e.Elapsed.Seconds())
-	}
-	if e.Message != "" {
-		line += ": " + e.Message
-	}
-	u.show(line) // escaped there: node names and states may come from outside
 }
 
 // preflightAll checks every product before anything changes (the products at once) and reports
@@ -424,17 +299,5 @@ func askTyped(o *Options, prompt, expect string) error {
 	}
 	return nil
 }
-
-func (u *unit) backupPath() string {
-	dir := backupDir(u.o, u.file())
-	name := fmt.Sprintf("reauth-%s-%s", fileSafe.ReplaceAllString(u.name, "_"), u.o.Now().UTC().Format("20060102T150405.000Z"))
-	if n := len(u.journal.Backups); n > 0 {
-		name += fmt.Sprintf("-part%d", n+1)
-	}
-	return filepath.Join(dir, name+".jsonl.gz")
-}
-
-// fileSafe matches what a product's name may hold that a file name should not (id@/path/b.yaml).
-var fileSafe = regexp.MustCompile(`[^A-Za-z0-9@._-]+`)
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/cookiefile"
 	"github.com/reauth/reauth/sqlstore"
 	"github.com/reauth/reauth/verify"
 )
@@ -150,3 +153,31 @@ func (u *unit) countTokens(ctx context.Context, countTokens bool) {
 }
 
 func joinProblems(p []string) string { return strings.Join(p, "; ") }
+
+// loadJar reads a browser's exported cookie jar and keeps the product's session and remember-me
+// cookies, its SSO cookie (Crowd's crowd.token_key) and any extra names (an application that
+// trusts Crowd SSO, with Crowd in the run: crowd.token_key), whatever their domain: they are
+// replayed against every node.
+func loadJar(path string, p atlassian.Product, extra ...string) ([]*http.Cookie, error) {
+	keep := map[string]bool{p.SessionCookie: true, p.RememberMeCookie: true}
+	if p.SSOCookie != "" {
+		keep[p.SSOCookie] = true
+	}
+	for _, e := range extra {
+		keep[e] = true
+	}
+	cs, err := cookiefile.Load(path)
+	if err != nil {
+		return nil, reauth.Usage("export the browser's cookies in Netscape format (cookies.txt)", "--cookies: %v", err)
+	}
+	var out []*http.Cookie
+	for _, c := range cs {
+		if keep[c.Name] {
+			out = append(out, &http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+	if len(out) == 0 {
+		return nil, reauth.Usage("", "--cookies %s holds no %s or %s cookie", path, p.SessionCookie, p.RememberMeCookie)
+	}
+	return out, nil
+}

@@ -1,0 +1,81 @@
+package runbook
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/rollout"
+	"github.com/reauth/reauth/rollout/methods"
+)
+
+// nodes is a unit's nodes and how they restart: planned in prepare from the inventory.
+type nodes struct {
+	rplan     rollout.Plan
+	closePlan func() // releases SSH connections
+	ropts     rollout.Options
+}
+
+// rolloutOptions are the inventory's timeouts (as `reauth restart` reads them) plus the restart
+// journal, the one `reauth restart` uses: a rollout left by either is resumed by either.
+func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options {
+	ro := methods.Options(o.Inventory.FileOf(ip), ip)
+	ro.JournalPath = restartJournalPath(o, ip)
+	ro.ClearPersistedSessions = o.ClearPersistedSessions
+	ro.Strategy = u.strategy()
+	ro.HTTP = o.HTTP
+	ro.Events = u.progress
+	ro.Now = o.Now
+	ro.BeforeNode = func(ctx context.Context) error { return u.store.CheckLock(ctx) }
+	return ro
+}
+
+func (u *unit) progress(e rollout.Event) {
+	u.logNodeEvent(e)
+	line := fmt.Sprintf("%s: %s", e.Node, e.Phase)
+	if e.State != "" {
+		line += " (" + e.State + ")"
+	}
+	if e.Elapsed > 0 {
+		line += fmt.Sprintf(" %.1fs", e.Elapsed.Seconds())
+	}
+	if e.Message != "" {
+		line += ": " + e.Message
+	}
+	u.show(line) // escaped there: node names and states may come from outside
+}
+
+// restartStep restarts every node, one at a time, behind the health gates.
+func (u *unit) restartStep(ctx context.Context) error {
+	opts := u.ropts
+	opts.Resume = u.resumingRestart()
+	opts.Stop = u.o.Stop
+	res, err := u.o.seams.rollout.Run(ctx, u.rplan, opts)
+	u.report.Nodes, u.report.NodesRestarted = res.Nodes, res.Restarted()
+	for _, n := range res.Nodes {
+		f := map[string]any{"node": n.Name, "went_down": n.WentDown, "ready_after_ms": n.ReadyAfterMS, "error": n.Error}
+		if n.Drained {
+			f["drained"] = true
+		}
+		if len(n.SessionFiles) > 0 {
+			f["session_files_removed"] = n.SessionFiles
+		}
+		u.step("restart", n.Status, f)
+	}
+	if err != nil {
+		return err
+	}
+	u.journal.Phase = PhaseRestarted
+	return u.journal.save(u.o.Now())
+}
+
+// resumingRestart: the rolling restart of an earlier run began (its journal exists), so it is
+// continued rather than started over.
+func (u *unit) resumingRestart() bool {
+	if !u.resumed {
+		return false
+	}
+	_, err := os.Stat(u.ropts.JournalPath)
+	return err == nil
+}
