@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/cookiefile"
@@ -14,15 +13,6 @@ import (
 	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 )
-
-// up starts a sandbox cluster that is torn down when the test ends.
-func up(t *testing.T, o sandbox.Options) *sandbox.Cluster {
-	t.Helper()
-	if o.StartupDelay == 0 {
-		o.StartupDelay = 600 * time.Millisecond // longer than the probe interval: the down phase is seen
-	}
-	return sandboxtest.Up(t, o)
-}
 
 // writeInventory writes a reauth.yaml for c into dir: short timeouts, the audit log in dir.
 func writeInventory(t *testing.T, dir string, c *sandbox.Cluster, startTimeout string) string {
@@ -85,7 +75,7 @@ func cookieValues(t *testing.T, c *sandbox.Cluster) []string {
 // password. The run replays two browsers' cookies: the report says verified, with the proof.
 func TestRunReportIsTheRebuiltReport(t *testing.T) {
 	pg := testenv.Postgres(t)
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pg.URL, Users: 6, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pg.URL, Users: 6, RememberFraction: 1})
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, c, "60s")
 	var jar []cookiefile.Cookie
@@ -151,7 +141,7 @@ func TestRunReportIsTheRebuiltReport(t *testing.T) {
 // A run that stops at node2 (exit 3: node1 restarted, node2 did not come back, node3 untouched)
 // still writes its report, and the report says failed, and why, at the top.
 func TestFailedRunReportSaysSo(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 4})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 4})
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, c, "12s")
 	if err := c.SetFault("node2", sandbox.FaultFailNextStart); err != nil {
@@ -181,7 +171,7 @@ func TestFailedRunReportSaysSo(t *testing.T) {
 // admin in this inventory) and no sampled tokens (--proof-sample 0) proved nothing at cookie
 // level: the report says unproven at the top, and how to prove it.
 func TestUnprovenRunReportSaysSo(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 3})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 3})
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, c, "60s")
 	path := filepath.Join(dir, "unproven.html")

@@ -9,12 +9,13 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 )
 
 // On Jira 9.11+ with admin credentials, auto mode ends every session through the REST API: every
 // pre-run browser is logged out on every node, the excluded account stays in, and no node restarts.
 func TestRunAPIModeNoRestart(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 10, RememberFraction: 0.5, Version: "9.12.0"})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 10, RememberFraction: 0.5, Version: "9.12.0"})
 	bs := browsers(t, c)
 	cfg := writeInventory(t, t.TempDir(), product{c: c, exclude: []string{"user007"}, admin: true})
 	pids := c.PIDs()
@@ -47,7 +48,7 @@ func TestRunAPIModeNoRestart(t *testing.T) {
 // Jira 9.10 has no cluster-wide session endpoint: auto falls back to the rolling restart and says
 // why; --mode api is refused before any change.
 func TestRunAutoFallsBackToRestart(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, Version: "9.10.0"})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, Version: "9.10.0"})
 	cfg := writeInventory(t, t.TempDir(), product{c: c, admin: true})
 	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--dry-run")
 	if code != 0 || !strings.Contains(stdout, "auto: rolling restart, because Jira 9.10.0 has no cluster-wide session endpoint") {

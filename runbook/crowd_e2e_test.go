@@ -11,7 +11,9 @@ import (
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/cookiefile"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
+	"github.com/reauth/reauth/runbook"
 )
 
 // TestRunJiraWithCrowdSSO: Jira trusts Crowd SSO (its nodes' seraph-config.xml names the SSO
@@ -28,12 +30,12 @@ func TestRunJiraWithCrowdSSOAPI(t *testing.T) { jiraWithCrowdSSO(t, "api") }
 
 func jiraWithCrowdSSO(t *testing.T, crowdMode string) {
 	pgCrowd, pgJira := testenv.Postgres(t), testenv.Postgres(t)
-	crowd := up(t, sandbox.Options{Product: atlassian.Crowd, Nodes: 2, DB: pgCrowd.URL, Users: 4, RememberFraction: 0.5})
+	crowd := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Crowd, Nodes: 2, DB: pgCrowd.URL, Users: 4, RememberFraction: 0.5})
 	var crowdURLs []string
 	for _, n := range crowd.Nodes() {
 		crowdURLs = append(crowdURLs, n.URL)
 	}
-	jira := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pgJira.URL, Users: 4, RememberFraction: 0.5, CrowdSSO: crowdURLs})
+	jira := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pgJira.URL, Users: 4, RememberFraction: 0.5, CrowdSSO: crowdURLs})
 	ctx := context.Background()
 
 	appTokens := func() string {
@@ -113,35 +115,7 @@ func jiraWithCrowdSSO(t *testing.T, crowdMode string) {
 	if code != 0 {
 		t.Fatalf("run exited %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	var r struct {
-		Verified      bool     `json:"verified"`
-		SSONotCovered []string `json:"sso_not_covered"`
-		NotCovered    []string `json:"not_covered"`
-		Products      []struct {
-			Product        string `json:"product"`
-			NodesRestarted int    `json:"nodes_restarted"`
-			Mode           struct {
-				Mode string `json:"mode"`
-			} `json:"mode"`
-			Status    string `json:"status"`
-			Deleted   int64  `json:"deleted"`
-			Companion *struct {
-				Table   string `json:"table"`
-				Deleted int64  `json:"deleted"`
-			} `json:"companion"`
-			SSO *struct {
-				Covered bool   `json:"covered"`
-				Cache   string `json:"cache"`
-			} `json:"sso"`
-			Verify struct {
-				Verified bool `json:"verified"`
-				Proof    struct {
-					Level   string         `json:"level"`
-					Sources map[string]int `json:"sources"`
-				} `json:"proof"`
-			} `json:"verify"`
-		} `json:"products"`
-	}
+	var r runbook.Report // the --json contract, decoded into the types that write it
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("%v\n%s", err, stdout)
 	}
@@ -197,7 +171,7 @@ func jiraWithCrowdSSO(t *testing.T, crowdMode string) {
 // leaves the other users and every application token alone.
 func TestRevokeCrowdUser(t *testing.T) {
 	pg := testenv.Postgres(t)
-	crowd := up(t, sandbox.Options{Product: atlassian.Crowd, Nodes: 2, DB: pg.URL, Users: 3, RememberFraction: 1})
+	crowd := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Crowd, Nodes: 2, DB: pg.URL, Users: 3, RememberFraction: 1})
 	count := func(q string) int {
 		var n int
 		if err := pg.SQL.QueryRow(q).Scan(&n); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 )
 
@@ -55,7 +56,7 @@ func hookLines(t *testing.T, path string) string {
 func TestRunFailedRestartAfterDrain(t *testing.T) {
 	for _, afterOnFailure := range []bool{false, true} {
 		t.Run(map[bool]string{false: "default", true: "after_on_failure"}[afterOnFailure], func(t *testing.T) {
-			c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 1})
+			c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 1})
 			dir := t.TempDir()
 			cfg := writeInventory(t, dir, product{c: c})
 			setStartTimeout(t, cfg, "10s")

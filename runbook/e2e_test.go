@@ -12,6 +12,7 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/runbook"
 )
@@ -61,11 +62,11 @@ func TestRunFiveProducts(t *testing.T) {
 	pgJira, my, pgBB := testenv.Postgres(t), testenv.MariaDB(t), testenv.Postgres(t)
 	mysqlURL := "mysql://" + my.User + ":" + my.Pass + "@127.0.0.1:" + strconv.Itoa(my.Port) + "/" + my.Name
 	ps := []product{
-		{c: up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pgJira.URL, Users: 8, RememberFraction: 0.5}), exclude: []string{"user002"}, proofUser: "admin"},
-		{c: up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 2, DB: mysqlURL, Users: 6, RememberFraction: 0.5}), proofUser: "admin"},
-		{c: up(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 2, DB: pgBB.URL, Users: 6, RememberFraction: 0.5}), proofUser: "admin"},
-		{c: up(t, sandbox.Options{Product: atlassian.Bamboo, Nodes: 1, Users: 4, RememberFraction: 0.5}), ssh: true, proofUser: "admin"},
-		{c: up(t, sandbox.Options{Product: atlassian.Fisheye, Nodes: 1, Users: 4, RememberFraction: 0.5}), table: "fe_remember_me", proofUser: "admin"},
+		{c: sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pgJira.URL, Users: 8, RememberFraction: 0.5}), exclude: []string{"user002"}, proofUser: "admin"},
+		{c: sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 2, DB: mysqlURL, Users: 6, RememberFraction: 0.5}), proofUser: "admin"},
+		{c: sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 2, DB: pgBB.URL, Users: 6, RememberFraction: 0.5}), proofUser: "admin"},
+		{c: sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Bamboo, Nodes: 1, Users: 4, RememberFraction: 0.5}), ssh: true, proofUser: "admin"},
+		{c: sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Fisheye, Nodes: 1, Users: 4, RememberFraction: 0.5}), table: "fe_remember_me", proofUser: "admin"},
 	}
 	before := map[string][]string{}
 	all := map[string]map[string]*sandbox.Browser{}
@@ -171,7 +172,7 @@ func decodeInto(t *testing.T, stdout string, v any) error {
 func TestRunJiraOnRealJira8Schema(t *testing.T) {
 	pg := testenv.Postgres(t)
 	testenv.LoadDump(t, pg, "codeclou-archive+docker-atlassian-jira-data-center__initdb.d_jira-8-postgresql.sql")
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pg.URL, Users: 9, RememberFraction: 1, AdoptSchema: true})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pg.URL, Users: 9, RememberFraction: 1, AdoptSchema: true})
 	bs := browsers(t, c)
 	if n := len(loggedIn(t, c, bs)); n != 9 {
 		t.Fatalf("%d of 9 browsers logged in before", n)

@@ -17,13 +17,14 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 )
 
 // An encrypted run: backups go to the state directory, encrypted to the inventory's recipient;
 // afterwards no token value is in clear anywhere on disk (state directory, backups, journal,
 // audit log, temp files), and restore --identity puts every row back.
 func TestEncryptedRunLeavesNoTokenInClear(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 6, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 6, RememberFraction: 1})
 	db, err := sql.Open("sqlite", strings.TrimPrefix(c.DBURL(), "sqlite:"))
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func gunzipPrefix(b []byte) []byte {
 // Preflight refuses (exit 4, in a dry run too) a run that could not write its backups, audit log
 // or journal, or whose backups would be in clear when the inventory requires encryption.
 func TestPreflightPlacesRefused(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 3, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 3, RememberFraction: 1})
 	dir := t.TempDir()
 	file := filepath.Join(dir, "a-file")
 	os.WriteFile(file, nil, 0o600)

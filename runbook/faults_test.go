@@ -18,6 +18,7 @@ import (
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/runbook"
@@ -36,7 +37,7 @@ func setStartTimeout(t *testing.T, cfg, d string) {
 // A node that fails to come back stops the run with exit 3: the node before it restarted, the node
 // after it untouched. --resume then finishes without purging twice and verifies.
 func TestRunNodeFailsThenResume(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 6, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 6, RememberFraction: 1})
 	bs := browsers(t, c)
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
 	setStartTimeout(t, cfg, "12s")
@@ -90,7 +91,7 @@ func TestRunNodeFailsThenResume(t *testing.T) {
 // the backup, and --resume finishes the purge with the same cut-off and verifies.
 func TestRunDBConnectionKilledMidPurge(t *testing.T) {
 	pg := testenv.Postgres(t)
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pg.URL, Users: 4, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pg.URL, Users: 4, RememberFraction: 1})
 	// Old tokens: enough for many batches, of real users (the sampled ones must log in before the
 	// purge to prove anything; user002 and user004 are stored by name, the odd users by key).
 	if _, err := pg.SQL.Exec(`INSERT INTO remembermetoken (id, created, token, username)
@@ -281,7 +282,7 @@ func missing(before, after map[int64]bool) map[int64]bool {
 // While another run holds the database's lock, run refuses with exit 5 and changes nothing.
 func TestRunLockHeld(t *testing.T) {
 	pg := testenv.Postgres(t)
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, DB: pg.URL, Users: 2})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, DB: pg.URL, Users: 2})
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
 	jira, _ := atlassian.Lookup("jira")
 	st, err := sqlstore.Open(context.Background(), reauth.Database{Engine: reauth.Postgres, Host: pg.Host, Port: pg.Port,
@@ -307,7 +308,7 @@ func TestRunLockHeld(t *testing.T) {
 
 // A bad inventory is a usage error (exit 2) that names the line, and nothing is touched.
 func TestRunBadInventory(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2})
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
 	b, _ := os.ReadFile(cfg)
 	bad := strings.Replace(string(b), "    nodes:\n", "    nodez: 1\n    nodes:\n", 1)
@@ -326,7 +327,7 @@ func TestRunBadInventory(t *testing.T) {
 
 // --dry-run reads everything, prints the plan, and deletes and restarts nothing.
 func TestRunDryRun(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 1})
 	bs := browsers(t, c)
 	cfg := writeInventory(t, t.TempDir(), product{c: c, exclude: []string{"user001"}})
 	pids := c.PIDs()
@@ -355,7 +356,7 @@ func TestRunDryRun(t *testing.T) {
 // still restarts the nodes (sessions live in memory) and verifies. The cut-off is then 0, which
 // must not be read as "the highest id when the purge starts".
 func TestRunEmptyTokenTable(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 3, RememberFraction: -1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 3, RememberFraction: -1})
 	bs := browsers(t, c)
 	cfg := writeInventory(t, t.TempDir(), product{c: c, proofUser: "admin"}) // the proof token is the only row
 	pids := c.PIDs()

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/internal/sandbox"
@@ -20,15 +19,6 @@ type product struct {
 	exclude                        []string
 	ssh, admin, stopStart          bool
 	table, canary, proofUser, mode string
-}
-
-// up starts a sandbox cluster that is torn down when the test ends.
-func up(t *testing.T, o sandbox.Options) *sandbox.Cluster {
-	t.Helper()
-	if o.StartupDelay == 0 {
-		o.StartupDelay = 600 * time.Millisecond // longer than the probe interval: the down phase is seen
-	}
-	return sandboxtest.Up(t, o)
 }
 
 // writeInventory writes a reauth.yaml for the products into dir and returns its path.

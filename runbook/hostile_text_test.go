@@ -7,12 +7,13 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 )
 
 // A node name with control characters (YAML's "\e" is ESC) is shown escaped in the plan and the
 // progress lines, never raw: it could clear the screen or retitle the window.
 func TestRunPlanEscapesNodeNames(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2})
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
 	b, err := os.ReadFile(cfg)
 	if err != nil {

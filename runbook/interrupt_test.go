@@ -14,13 +14,14 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 )
 
 // Ctrl-C during the rolling restart: the node being restarted is waited for, the next ones are
 // left untouched, the exit code is 130, and --resume finishes the job and verifies.
 func TestRunCtrlCStopsBeforeNextNode(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 4, StartupDelay: 1500 * time.Millisecond})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 4, StartupDelay: 1500 * time.Millisecond})
 	bs := browsers(t, c)
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
 	pids := c.PIDs()
@@ -72,8 +73,8 @@ func TestRunCtrlCStopsBeforeNextNode(t *testing.T) {
 // stops before its next one; the exit code is 130 and --resume finishes both.
 func TestRunCtrlCReachesEveryProduct(t *testing.T) {
 	delay := 1500 * time.Millisecond
-	jira := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 2, StartupDelay: delay})
-	conf := up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 3, Users: 2, StartupDelay: delay})
+	jira := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, Users: 2, StartupDelay: delay})
+	conf := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 3, Users: 2, StartupDelay: delay})
 	cfg := writeInventory(t, t.TempDir(), product{c: jira, proofUser: "admin"}, product{c: conf, proofUser: "admin"})
 	pids := map[string]map[string]int{"jira": jira.PIDs(), "confluence": conf.PIDs()}
 

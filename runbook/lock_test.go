@@ -12,6 +12,7 @@ import (
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/runbook"
@@ -21,7 +22,7 @@ import (
 // The run lock is held from preflight to the report: while the operator reads the plan and
 // confirms, a second run on the same database is refused (exit 5).
 func TestRunHoldsLockThroughConfirmation(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2})
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
 	inv, err := inventory.Load(cfg)
 	if err != nil {
@@ -60,7 +61,7 @@ func TestRunHoldsLockThroughConfirmation(t *testing.T) {
 // finishes the job.
 func TestRunLockLostBetweenNodes(t *testing.T) {
 	pg := testenv.Postgres(t)
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pg.URL, Users: 4, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pg.URL, Users: 4, RememberFraction: 1})
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
 	// node1's drain hook ends the session that holds the run's advisory lock.
 	kill := fmt.Sprintf(`[ "$REAUTH_NODE" != node1 ] || psql %q -qAtc "SELECT pg_terminate_backend(pid) FROM pg_locks `+

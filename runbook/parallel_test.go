@@ -16,6 +16,7 @@ import (
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/audit"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/runbook"
@@ -135,9 +136,9 @@ func mariaURL(my *testenv.DB) string {
 func TestRunProductsAtOnce(t *testing.T) {
 	pgJira, pgBB, my := testenv.Postgres(t), testenv.Postgres(t), testenv.MariaDB(t)
 	slow := 1500 * time.Millisecond
-	jira := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pgJira.URL, Users: 4, StartupDelay: slow})
-	bb := up(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 2, DB: pgBB.URL, Users: 4, StartupDelay: slow})
-	conf := up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 2, DB: mariaURL(my), Users: 4, StartupDelay: slow})
+	jira := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 3, DB: pgJira.URL, Users: 4, StartupDelay: slow})
+	bb := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 2, DB: pgBB.URL, Users: 4, StartupDelay: slow})
+	conf := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 2, DB: mariaURL(my), Users: 4, StartupDelay: slow})
 	seedJira(t, pgJira, 40000)
 	seedBitbucket(t, pgBB, 40000)
 	dir := t.TempDir()
@@ -182,8 +183,8 @@ func TestRunProductsAtOnce(t *testing.T) {
 // report say which ended how. --resume then finishes Jira only: Confluence is not touched again.
 func TestRunOneProductFailsOthersFinish(t *testing.T) {
 	my := testenv.MariaDB(t)
-	jira := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 1})
-	conf := up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 2, DB: mariaURL(my), Users: 4, StartupDelay: 1500 * time.Millisecond})
+	jira := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 1})
+	conf := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 2, DB: mariaURL(my), Users: 4, StartupDelay: 1500 * time.Millisecond})
 	cbs := browsers(t, conf)
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, product{c: jira, proofUser: "admin"}, product{c: conf, proofUser: "admin"})
@@ -221,8 +222,8 @@ func TestRunOneProductFailsOthersFinish(t *testing.T) {
 // an include cycle and one product home in two files are refused (exit 2) naming the files, and
 // change nothing: no node restarted, no audit line, no journal.
 func TestRunSeveralInventories(t *testing.T) {
-	jira := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2, RememberFraction: 1})
-	conf := up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 1, Users: 2, RememberFraction: 1})
+	jira := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2, RememberFraction: 1})
+	conf := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 1, Users: 2, RememberFraction: 1})
 	root := t.TempDir()
 	for _, d := range []string{"a", "b", "dup"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
@@ -330,8 +331,8 @@ func writeFile(t *testing.T, path, body string) {
 // In process (and so under -race in CI): two products at once on a terminal: both done, the
 // progress drawn as one line per product, redrawn in place.
 func TestRunAtOnceLiveProgress(t *testing.T) {
-	jira := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 2})
-	conf := up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 1, Users: 2})
+	jira := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 2})
+	conf := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 1, Users: 2})
 	cfg := writeInventory(t, t.TempDir(), product{c: jira, proofUser: "admin"}, product{c: conf, proofUser: "admin"})
 	inv, err := inventory.Load(cfg)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 )
 
@@ -16,7 +17,7 @@ import (
 // fails (exit 1, verified false), naming that node and the users, with the next step.
 func TestProofCatchesTokenKeptByANode(t *testing.T) {
 	pg := testenv.Postgres(t)
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pg.URL, Users: 4, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pg.URL, Users: 4, RememberFraction: 1})
 	if err := c.SetFault("node2", sandbox.FaultKeepTokenCache); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestProofCatchesTokenKeptByANode(t *testing.T) {
 func TestProofCatchesAPIModeKeepingRememberMe(t *testing.T) {
 	my := testenv.MariaDB(t)
 	url := "mysql://" + my.User + ":" + my.Pass + "@127.0.0.1:" + strconv.Itoa(my.Port) + "/" + my.Name
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: url, Users: 4, RememberFraction: 1, APIKeepsRememberMe: true})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: url, Users: 4, RememberFraction: 1, APIKeepsRememberMe: true})
 	cfg := writeInventory(t, t.TempDir(), product{c: c, admin: true})
 	pids := c.PIDs()
 	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json", "--mode", "api")
@@ -76,7 +77,7 @@ func TestProofCatchesAPIModeKeepingRememberMe(t *testing.T) {
 // No way to replay a cookie (no proof user, no sample, no canary, no --cookies): the run does
 // its job, exits 0, and says it is not verified, at proof level tokens-only, and how to prove it.
 func TestRunWithoutCookiesIsNotVerified(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 3, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 3, RememberFraction: 1})
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
 	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json", "--proof-sample", "0")
 	r := decode(t, stdout)
@@ -94,7 +95,7 @@ func TestRunWithoutCookiesIsNotVerified(t *testing.T) {
 // minted and sampled tokens again, rebuilt from the backup.
 func TestVerifyJudgesByCreationTime(t *testing.T) {
 	pg := testenv.Postgres(t)
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pg.URL, Users: 6, RememberFraction: 1, IDBanks: true})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: pg.URL, Users: 6, RememberFraction: 1, IDBanks: true})
 	cfg := writeInventory(t, t.TempDir(), product{c: c, proofUser: "admin"})
 	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json", "--mode", "restart")
 	if code != 0 || !decode(t, stdout).Verified {
@@ -138,11 +139,11 @@ func TestProofEveryProductOtherDatabase(t *testing.T) {
 		return "mysql://" + my.User + ":" + my.Pass + "@127.0.0.1:" + strconv.Itoa(my.Port) + "/" + my.Name
 	}
 	ps := []product{
-		{c: up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: maria(), Users: 3, RememberFraction: 1}), proofUser: "admin"},
-		{c: up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 1, DB: testenv.Postgres(t).URL, Users: 3, RememberFraction: 1}), proofUser: "admin"},
-		{c: up(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 1, DB: maria(), Users: 3, RememberFraction: 1}), proofUser: "admin"},
-		{c: up(t, sandbox.Options{Product: atlassian.Bamboo, Nodes: 1, DB: testenv.Postgres(t).URL, Users: 3, RememberFraction: 1}), proofUser: "admin"},
-		{c: up(t, sandbox.Options{Product: atlassian.Fisheye, Nodes: 1, DB: maria(), Users: 3, RememberFraction: 1}), table: "fe_remember_me", proofUser: "admin"},
+		{c: sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, DB: maria(), Users: 3, RememberFraction: 1}), proofUser: "admin"},
+		{c: sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 1, DB: testenv.Postgres(t).URL, Users: 3, RememberFraction: 1}), proofUser: "admin"},
+		{c: sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 1, DB: maria(), Users: 3, RememberFraction: 1}), proofUser: "admin"},
+		{c: sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Bamboo, Nodes: 1, DB: testenv.Postgres(t).URL, Users: 3, RememberFraction: 1}), proofUser: "admin"},
+		{c: sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Fisheye, Nodes: 1, DB: maria(), Users: 3, RememberFraction: 1}), table: "fe_remember_me", proofUser: "admin"},
 	}
 	cfg := writeInventory(t, t.TempDir(), ps...)
 	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--json", "--mode", "restart")

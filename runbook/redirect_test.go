@@ -12,6 +12,7 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 )
 
 // loginRedirector stands in front of a sandbox node on 127.0.0.1 like an SSO gateway that does not
@@ -50,7 +51,7 @@ func TestRunAPIModeRedirectToLoginPage(t *testing.T) {
 		{"session calls redirected", true, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 6, Version: "9.12.0"})
+			c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 6, Version: "9.12.0"})
 			dir := t.TempDir()
 			cfg := writeInventory(t, dir, product{c: c, admin: true})
 			b, err := os.ReadFile(cfg)

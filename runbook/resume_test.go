@@ -12,12 +12,13 @@ import (
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 )
 
 // --resume with no journal to continue is refused (exit 4), nothing changed: it used to start a
 // new run silently.
 func TestResumeWithoutJournalRefused(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 2, RememberFraction: 1})
 	cfg := writeInventory(t, t.TempDir(), product{c: c})
 	pids := c.PIDs()
 	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--yes", "--resume")
@@ -33,7 +34,7 @@ func TestResumeWithoutJournalRefused(t *testing.T) {
 // count recorded) is resumed: the report counts every row deleted by both runs (read from the
 // first run's backup), and the report and the audit log keep the first run's id.
 func TestResumeKeepsRunIDAndTotals(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 6, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 6, RememberFraction: 1})
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, product{c: c})
 	setStartTimeout(t, cfg, "10s")

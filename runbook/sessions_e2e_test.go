@@ -9,6 +9,7 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 )
 
@@ -18,7 +19,7 @@ import (
 // the full stop (every node down at once) ends every session and verifies.
 func TestBitbucketReplicatedSessions(t *testing.T) {
 	pg := testenv.Postgres(t)
-	c := up(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 2, DB: pg.URL, Users: 6, RememberFraction: 0.5,
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 2, DB: pg.URL, Users: 6, RememberFraction: 0.5,
 		HazelcastSessions: sandbox.HazelcastReplicated})
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, product{c: c, proofUser: "admin", stopStart: true})
@@ -83,7 +84,7 @@ func TestBitbucketReplicatedSessions(t *testing.T) {
 // Bitbucket with the default node-local sessions: the rolling restart works as before.
 func TestBitbucketLocalSessionsRolling(t *testing.T) {
 	pg := testenv.Postgres(t)
-	c := up(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 2, DB: pg.URL, Users: 4, RememberFraction: 0.5,
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Bitbucket, Nodes: 2, DB: pg.URL, Users: 4, RememberFraction: 0.5,
 		HazelcastSessions: sandbox.HazelcastLocal})
 	cfg := writeInventory(t, t.TempDir(), product{c: c, proofUser: "admin"})
 	bs := browsers(t, c)
@@ -105,7 +106,7 @@ func TestBitbucketLocalSessionsRolling(t *testing.T) {
 // plan says which files go, and the --json node entries and the audit log (one line per removal)
 // record them.
 func TestClearPersistedSessionsRecorded(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 0.5, Persistence: true})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 2, Users: 4, RememberFraction: 0.5, Persistence: true})
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, product{c: c, proofUser: "admin", stopStart: true})
 	bs := browsers(t, c)

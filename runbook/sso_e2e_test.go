@@ -9,6 +9,7 @@ import (
 
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 )
 
@@ -27,7 +28,7 @@ const ssoSeraph = `<security-config>
 // product's sso block) with Jira's cache of Crowd authentication.
 func TestRunJiraCrowdSSOWithoutCrowd(t *testing.T) {
 	pg := testenv.Postgres(t)
-	c := up(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, DB: pg.URL, Users: 4, RememberFraction: 0.5})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, DB: pg.URL, Users: 4, RememberFraction: 0.5})
 	for _, n := range c.Nodes() {
 		p := filepath.Join(n.Dir, "atlassian-jira", "WEB-INF", "classes")
 		if err := os.MkdirAll(p, 0o755); err != nil {

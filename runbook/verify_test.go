@@ -9,13 +9,14 @@ import (
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/cookiefile"
 	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 )
 
 // A canary logs in on every node before the purge; its cookies, and the cookies of an exported
 // browser jar, are proven dead afterwards. `reauth verify` repeats the proof later and fails on a
 // cookie that still works.
 func TestRunCanaryCookiesAndVerify(t *testing.T) {
-	c := up(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 2, Users: 4, RememberFraction: 1})
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Confluence, Nodes: 2, Users: 4, RememberFraction: 1})
 	dir := t.TempDir()
 	cfg := writeInventory(t, dir, product{c: c, canary: "user004"})
 	jar := filepath.Join(c.BrowsersDir(), "user001.cookies")

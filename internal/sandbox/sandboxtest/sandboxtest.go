@@ -12,6 +12,19 @@ import (
 	"github.com/reauth/reauth/internal/testenv"
 )
 
+// RestartDelay is the start-up delay UpForRestart gives nodes: longer than a rollout's probe
+// interval, so that a restart's down phase is seen.
+const RestartDelay = 600 * time.Millisecond
+
+// UpForRestart is Up for a test that restarts the nodes: StartupDelay defaults to RestartDelay.
+func UpForRestart(t testing.TB, o sandbox.Options) *sandbox.Cluster {
+	t.Helper()
+	if o.StartupDelay == 0 {
+		o.StartupDelay = RestartDelay
+	}
+	return Up(t, o)
+}
+
 // Up starts a sandbox cluster whose nodes are real processes of the reauth binary, waits until
 // every node is RUNNING (sandbox.Up waits) and stops it when the test ends. Dir defaults to a fresh temporary
 // directory and Exe to the reauth binary built for the tests. A failed start fails the test with
