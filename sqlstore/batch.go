@@ -363,7 +363,7 @@ func (b *batcher) lockTime(rows, asked int, t0, t1, t2 time.Time) float64 {
 	now := time.Now()
 	ms := float64(now.Sub(t0).Microseconds()) / 1000
 	b.z.observe(rows, asked, ms)
-	if ms > float64(highWater.Microseconds())/1000 {
+	if b.z.slow(ms) {
 		b.s.log.Debug("slow batch", "rows", rows, "ms", ms, "delete_ms", t1.Sub(t0).Milliseconds(),
 			"backup_ms", t2.Sub(t1).Milliseconds(), "commit_ms", now.Sub(t2).Milliseconds())
 	}

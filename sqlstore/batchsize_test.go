@@ -3,17 +3,18 @@ package sqlstore
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func TestBatchSizer(t *testing.T) {
-	fixed := newBatchSizer(PurgeOptions{BatchSize: 700})
+	fixed := newBatchSizer(PurgeOptions{BatchSize: 700}, 0)
 	fixed.observe(700, 700, 1)
 	fixed.observe(700, 700, 10000)
 	if n := fixed.size(); n != 700 {
 		t.Fatalf("--batch-size 700 became %d", n)
 	}
 
-	z := newBatchSizer(PurgeOptions{})
+	z := newBatchSizer(PurgeOptions{}, 0)
 	if n := z.size(); n != DefaultBatchSize {
 		t.Fatalf("starts at %d, want %d", n, DefaultBatchSize)
 	}
@@ -50,19 +51,19 @@ func TestBatchSizer(t *testing.T) {
 	}
 	// On target: the size stays. One batch a bit slower (under the high water mark) moves it a
 	// little; one over it at least halves it at once.
-	z = newBatchSizer(PurgeOptions{})
+	z = newBatchSizer(PurgeOptions{}, 0)
 	for range 5 {
 		z.observe(DefaultBatchSize, DefaultBatchSize, float64(TargetBatchTime.Milliseconds()))
 	}
 	if n := z.size(); n != DefaultBatchSize {
 		t.Fatalf("batches on target moved the size to %d", n)
 	}
-	z.observe(DefaultBatchSize, DefaultBatchSize, float64(highWater.Milliseconds())-5)
+	z.observe(DefaultBatchSize, DefaultBatchSize, float64(highWaterOf(TargetBatchTime).Milliseconds())-5)
 	if n := z.size(); n < DefaultBatchSize*3/4 || n >= DefaultBatchSize {
 		t.Fatalf("a batch under the high water mark moved the size from %d to %d", DefaultBatchSize, n)
 	}
 	n := z.size()
-	z.observe(n, n, float64(highWater.Milliseconds())+5)
+	z.observe(n, n, float64(highWaterOf(TargetBatchTime).Milliseconds())+5)
 	if got := z.size(); got > n/2 {
 		t.Fatalf("a batch over the high water mark moved the size from %d only to %d", n, got)
 	}
@@ -74,6 +75,41 @@ func TestBatchSizer(t *testing.T) {
 	}
 }
 
+// TestEngineBatchSizing: MySQL and MariaDB aim their batches at InnoDBTargetBatchTime and run
+// three at once; the other engines keep TargetBatchTime and DefaultWorkers. A 60 ms batch is
+// ordinary at the 50 ms target and over InnoDB's high water mark (48 ms), which halves the next.
+func TestEngineBatchSizing(t *testing.T) {
+	for _, tc := range []struct {
+		d       Dialect
+		target  time.Duration
+		workers int
+	}{
+		{MySQL{MariaDB: true}, InnoDBTargetBatchTime, 3},
+		{MySQL{}, InnoDBTargetBatchTime, 3},
+		{Postgres{}, TargetBatchTime, DefaultWorkers},
+		{SQLServer{}, TargetBatchTime, DefaultWorkers},
+		{Oracle{}, TargetBatchTime, DefaultWorkers},
+		{SQLite{}, TargetBatchTime, 1},
+	} {
+		s := &Store{dialect: tc.d}
+		if got := s.BatchTarget(); got != tc.target {
+			t.Errorf("%T: batch target %v, want %v", tc.d, got, tc.target)
+		}
+		if got := s.workers(PurgeOptions{}); got != tc.workers {
+			t.Errorf("%T: %d workers, want %d", tc.d, got, tc.workers)
+		}
+		if got, want := s.workers(PurgeOptions{Workers: 2}), min(2, tc.workers); got != want {
+			t.Errorf("%T: Workers 2 gave %d, want %d", tc.d, got, want)
+		}
+		z := newBatchSizer(PurgeOptions{}, s.dialect.caps().batchTarget)
+		z.observe(DefaultBatchSize, DefaultBatchSize, 60)
+		halved := z.size() <= DefaultBatchSize/2
+		if want := highWaterOf(tc.target) < 60*time.Millisecond; halved != want {
+			t.Errorf("%T: a 60 ms batch of %d: next %d (halved %v, want %v)", tc.d, DefaultBatchSize, z.size(), halved, want)
+		}
+	}
+}
+
 // TestBatchSizerConverges simulates a database whose batches take rows/rate ms plus noise, with
 // a stall now and then and a rate that drops to a fifth halfway (another job takes the CPU): the
 // size converges near rate × target, never exceeds MaxAdaptiveBatch, and after the drop the
@@ -82,7 +118,7 @@ func TestBatchSizerConverges(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	target := float64(TargetBatchTime.Milliseconds())
 	for _, rate := range []float64{15, 40, 100, 1000} { // rows per ms (a fifth of 15 still fits minAdaptiveBatch in the target)
-		z := newBatchSizer(PurgeOptions{})
+		z := newBatchSizer(PurgeOptions{}, 0)
 		over, afterDrop := 0, -1
 		for i := range 600 {
 			r := rate

@@ -16,6 +16,9 @@ import (
 // on the table and the writer.
 const DefaultWorkers = 2
 
+// innoDBWorkers is the default on MySQL and MariaDB, whose batches are shorter (caps.go).
+const innoDBWorkers = 3
+
 // maxWorkers bounds --workers-style options: every worker holds a connection and row locks.
 const maxWorkers = 8
 
@@ -25,6 +28,9 @@ func (s *Store) workers(o PurgeOptions) int {
 		return 1 // a second transaction would only wait (or fail busy)
 	}
 	if o.Workers <= 0 {
+		if n := s.dialect.caps().workers; n > 0 {
+			return n
+		}
 		return DefaultWorkers
 	}
 	return min(o.Workers, maxWorkers)
@@ -68,7 +74,7 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 	o, dropTables := s.userTables(ctx, conns, o)
 	defer dropTables()
 	g := backup.NewGroup(w, s.beforeSync)
-	z := newBatchSizer(o)
+	z := newBatchSizer(o, s.dialect.caps().batchTarget)
 	wd := newWindower(s, o, z, cutoff)
 	results := make(chan batchResult)
 	var stopped atomic.Bool // Stop fired (or ctx was cancelled) while there was work left

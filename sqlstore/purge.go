@@ -39,10 +39,10 @@ type PurgeOptions struct {
 	// stores a user key (Jira 8+) or a numeric id (Bitbucket).
 	Users, ExcludeUsers []string
 	// BatchSize fixes the rows per batch; 0 sizes batches by the time they hold their locks
-	// (TargetBatchTime, starting at DefaultBatchSize).
+	// (Store.BatchTarget, starting at DefaultBatchSize).
 	BatchSize int
 	// Workers is how many batches run at once, each on its own connection (default
-	// DefaultWorkers; always 1 on SQLite).
+	// DefaultWorkers, 3 on MySQL and MariaDB; always 1 on SQLite).
 	Workers    int
 	BackupPath string // the new backup file (never overwritten)
 	// BackupRecipients encrypt the backup (age); none: a clear backup.
@@ -106,6 +106,14 @@ func (o PurgeOptions) batchSize() int {
 		return DefaultBatchSize
 	}
 	return o.BatchSize
+}
+
+// BatchTarget is how long an adaptive batch aims to hold its locks on this store's engine.
+func (s *Store) BatchTarget() time.Duration {
+	if t := s.dialect.caps().batchTarget; t > 0 {
+		return t
+	}
+	return TargetBatchTime
 }
 
 // cutoff is o.CutoffID, or the highest id in the table now.

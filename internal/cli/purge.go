@@ -72,8 +72,8 @@ Login names also match where the table stores a Jira user key (app_user) or a Bi
 (stash_user).
 
 How: in batches, each a short transaction. By default each batch is sized by how long it
-holds its locks: from ` + fmt.Sprint(sqlstore.DefaultBatchSize) + ` rows toward about ` + fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds()) + ` ms per batch, up to ` + fmt.Sprint(sqlstore.MaxAdaptiveBatch) + ` rows,
-smaller when the database is busy; --batch-size N fixes it. Every batch's rows are written to
+holds its locks: from ` + fmt.Sprint(sqlstore.DefaultBatchSize) + ` rows toward about ` + fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds()) + ` ms per batch (` + fmt.Sprint(sqlstore.InnoDBTargetBatchTime.Milliseconds()) + ` ms on MySQL and MariaDB, whose deletes
+vary more), up to ` + fmt.Sprint(sqlstore.MaxAdaptiveBatch) + ` rows, smaller when the database is busy; --batch-size N fixes it. Every batch's rows are written to
 the backup file and fsynced BEFORE its delete commits, so every deleted row is in the backup.
 The backup (gzip JSON Lines, mode 0600, never overwritten) is read back and checked (row count
 and sha256) before success is reported. 'reauth restore' puts the rows back.
@@ -133,7 +133,7 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
 	f.StringArrayVar(&o.users, "user", nil, "only this user's tokens (login name; repeatable)")
 	f.StringArrayVar(&o.excludeUsers, "exclude-user", nil, "keep this user's tokens (login name; repeatable)")
 	f.StringVar(&o.before, "before", "", "only tokens whose time is before TIME (RFC 3339 or UTC date; Bitbucket: expiry)")
-	f.IntVar(&o.batchSize, "batch-size", 0, "rows per batch, one short transaction each (default: sized to hold locks ~"+fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds())+" ms)")
+	f.IntVar(&o.batchSize, "batch-size", 0, "rows per batch, one short transaction each (default: sized to hold locks ~"+fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds())+" ms, ~"+fmt.Sprint(sqlstore.InnoDBTargetBatchTime.Milliseconds())+" ms on MySQL/MariaDB)")
 	f.StringVar(&o.backup, "backup", "", "backup file to create (default: reauth-<product>-<UTC time>.jsonl.gz in the state directory's backups/)")
 	f.StringArrayVar(&o.recipients, "backup-recipient", nil, "encrypt the backup to this age or SSH public key, or the keys in this file (repeatable)")
 	f.BoolVar(&o.allowInTree, "allow-backup-in-tree", false, "accept a --backup inside a git work tree or the product's home")
@@ -309,7 +309,7 @@ func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db 
 		fmt.Fprintf(w, "  batches      %d rows each (--batch-size)\n", batchSize)
 	} else {
 		fmt.Fprintf(w, "  batches      sized to hold their locks ~%d ms each (the first: %d rows; --batch-size N fixes it)\n",
-			sqlstore.TargetBatchTime.Milliseconds(), sqlstore.DefaultBatchSize)
+			st.BatchTarget().Milliseconds(), sqlstore.DefaultBatchSize)
 	}
 	fmt.Fprintln(w, "  SQL, per batch:")
 	for _, q := range plan.SQL {
