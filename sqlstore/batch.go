@@ -220,6 +220,8 @@ type batcher struct {
 	delSQL  map[int]string
 	arrSQL  string // the dialect's one-parameter array delete, "" if none
 	arrBuf  []byte
+	// slots bounds how many batches run their DELETE at once (nil: as many as workers).
+	slots deleteSlots
 	// returning: the dialect deletes and returns a batch in one statement (returningSQL).
 	returning bool
 	// pgText: run batches through pgTextWindow (PostgreSQL); off after a value it cannot convert.
@@ -305,12 +307,17 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 	}
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
+	release, err := b.slots.take(ctx)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	defer release()
 	tx, err := b.conn.BeginTx(ctx, &sql.TxOptions{Isolation: s.dialect.TxIsolation()})
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("begin batch: %w", err)
 	}
-	t0 := time.Now()    // lock time: from the first statement that locks rows to the commit
 	defer tx.Rollback() // no-op after Commit
+	t0 := time.Now()    // lock time: from the first statement that locks rows to the commit
 	rows, err := tx.QueryContext(ctx, text, args...)
 	if err != nil {
 		return 0, 0, false, retryable(fmt.Errorf("batch from %s: %w", s.info.Qualified, err))
@@ -343,6 +350,7 @@ func (b *batcher) window(ctx context.Context, win idWindow) (int, float64, bool,
 		}
 	}
 	t1 := time.Now()
+	release() // the backup write and the commit overlap the next batch's delete
 	if err := b.durable(); err != nil {
 		return 0, 0, false, err
 	}
@@ -483,4 +491,25 @@ func (b *batcher) deleteIDs(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// deleteSlots bounds how many of a purge's batches are in their delete (the statement and
+// reading its rows) at once, while more workers than that overlap their backup writes and
+// commits with those deletes: on InnoDB the fixed part of a batch (backup fsync, commit's redo
+// fsync) is a third of a 30 ms batch, and a third concurrent DELETE only lengthens all of them.
+// nil: no bound.
+type deleteSlots chan struct{}
+
+// take waits for a slot; release gives it back (once; later calls do nothing).
+func (d deleteSlots) take(ctx context.Context) (release func(), err error) {
+	if d == nil {
+		return func() {}, nil
+	}
+	select {
+	case d <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-d }) }, nil
 }

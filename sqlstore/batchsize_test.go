@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"context"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 )
@@ -76,7 +78,7 @@ func TestBatchSizer(t *testing.T) {
 }
 
 // TestEngineBatchSizing: MySQL and MariaDB aim their batches at InnoDBTargetBatchTime and run
-// three at once; the other engines keep TargetBatchTime and DefaultWorkers. A 60 ms batch is
+// three at once (at most two in their DELETE); the other engines keep TargetBatchTime and DefaultWorkers. A 60 ms batch is
 // ordinary at the 50 ms target and over InnoDB's high water mark (48 ms), which halves the next.
 func TestEngineBatchSizing(t *testing.T) {
 	for _, tc := range []struct {
@@ -97,6 +99,9 @@ func TestEngineBatchSizing(t *testing.T) {
 		}
 		if got := s.workers(PurgeOptions{}); got != tc.workers {
 			t.Errorf("%T: %d workers, want %d", tc.d, got, tc.workers)
+		}
+		if c := tc.d.caps(); c.deleteSlots != 0 && c.deleteSlots >= tc.workers {
+			t.Errorf("%T: %d delete slots for %d workers: no worker overlaps its commit", tc.d, c.deleteSlots, tc.workers)
 		}
 		if got, want := s.workers(PurgeOptions{Workers: 2}), min(2, tc.workers); got != want {
 			t.Errorf("%T: Workers 2 gave %d, want %d", tc.d, got, want)
@@ -148,5 +153,57 @@ func TestBatchSizerConverges(t *testing.T) {
 		if over > 3 || afterDrop > 310 {
 			t.Fatalf("rate %.0f: %d batches over budget after the drop, the last at batch %d", rate, over, afterDrop)
 		}
+	}
+}
+
+// TestDeleteSlots: at most n batches hold a slot at once, a release given twice frees one slot,
+// and a waiter gives up when its context ends.
+func TestDeleteSlots(t *testing.T) {
+	var none deleteSlots
+	if rel, err := none.take(t.Context()); err != nil {
+		t.Fatal(err)
+	} else {
+		rel()
+	}
+	d := make(deleteSlots, 2)
+	var mu sync.Mutex
+	in, most := 0, 0
+	var wg sync.WaitGroup
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rel, err := d.take(t.Context())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			in++
+			most = max(most, in)
+			mu.Unlock()
+			time.Sleep(2 * time.Millisecond)
+			mu.Lock()
+			in--
+			mu.Unlock()
+			rel()
+			rel() // once only
+		}()
+	}
+	wg.Wait()
+	if most != 2 {
+		t.Fatalf("%d batches in their delete at once, want 2", most)
+	}
+	a, _ := d.take(t.Context())
+	b, _ := d.take(t.Context())
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := d.take(ctx); err == nil {
+		t.Fatal("a third take with both slots held did not wait")
+	}
+	a()
+	b()
+	if len(d) != 0 {
+		t.Fatalf("%d slots still held after both released", len(d))
 	}
 }

@@ -27,6 +27,8 @@ type caps struct {
 	// how many batches run at once by default (0: DefaultWorkers).
 	batchTarget time.Duration
 	workers     int
+	// deleteSlots bounds how many of the workers' batches run their DELETE at once (0: all).
+	deleteSlots int
 }
 
 func (d Postgres) caps() caps { return caps{rangedDelete: true, textBatches: true, names: d} }
@@ -38,15 +40,18 @@ func (Oracle) caps() caps     { return caps{} }
 // MariaDB (10.2+ may name one temporary table several times in a query; MySQL may not, and keeps
 // the inline list) holds long name lists in temporary tables.
 //
-// InnoDB's batches are shorter and more of them run at once (InnoDBTargetBatchTime,
-// innoDBWorkers): on a 1M-row Jira table (bench/purge, MariaDB 10.11, a login loop running) a
-// DELETE's time had a tail of about twice its median (a concurrent batch, InnoDB's own purge
-// threads and page flushing share the index pages and the CPU), so batches aimed at 50 ms
-// reached 100-180 ms. Aimed at 30 ms they stayed at or under 100 ms; the third worker pays for
-// the extra commits (one redo fsync each, queued behind the product's own commits).
+// InnoDB's batches are shorter, and more workers overlap their fixed part (InnoDBTargetBatchTime,
+// innoDBWorkers, two delete slots). On a 1M-row Jira table (bench/purge, MariaDB 10.11, 2 cores)
+// a DELETE's time has a tail of two to three times its median (InnoDB's purge threads and page
+// flushing, and the other batch, share the index pages and the CPU): batches aimed at 50 ms
+// reached 103-157 ms. Aimed at 30 ms, two workers stayed under 100 ms in most runs but took
+// 1.2 times as long: the backup's fsync and the commit's redo fsync are a third of a 30 ms
+// batch. A third worker makes up that time; a third DELETE at once only lengthened all three
+// (up to 168 ms, and the login p99 up by a third), so only two are in their DELETE at a time
+// while the third writes its backup and commits.
 func (d MySQL) caps() caps {
 	c := caps{refine: func(ctx context.Context, h *sql.DB) Dialect { return detectMariaDB(ctx, h, d) },
-		batchTarget: InnoDBTargetBatchTime, workers: innoDBWorkers}
+		batchTarget: InnoDBTargetBatchTime, workers: innoDBWorkers, deleteSlots: 2}
 	if d.MariaDB {
 		c.names = d
 	}

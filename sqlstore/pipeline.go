@@ -75,6 +75,10 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 	defer dropTables()
 	g := backup.NewGroup(w, s.beforeSync)
 	z := newBatchSizer(o, s.dialect.caps().batchTarget)
+	var slots deleteSlots
+	if n := s.dialect.caps().deleteSlots; n > 0 && n < k {
+		slots = make(deleteSlots, n)
+	}
 	wd := newWindower(s, o, z, cutoff)
 	results := make(chan batchResult)
 	var stopped atomic.Bool // Stop fired (or ctx was cancelled) while there was work left
@@ -87,6 +91,7 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 			// the table agree. Only ctx (the second) abandons it.
 			bctx := ctx
 			b := newBatcher(s, c, g, w, o, z)
+			b.slots = slots
 			for {
 				if o.Stop.Stopping() || ctx.Err() != nil {
 					stopped.Store(true)
