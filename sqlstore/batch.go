@@ -494,10 +494,8 @@ func (b *batcher) deleteIDs(ctx context.Context, tx *sql.Tx) error {
 }
 
 // deleteSlots bounds how many of a purge's batches are in their delete (the statement and
-// reading its rows) at once, while more workers than that overlap their backup writes and
-// commits with those deletes: on InnoDB the fixed part of a batch (backup fsync, commit's redo
-// fsync) is a third of a 30 ms batch, and a third concurrent DELETE only lengthens all of them.
-// nil: no bound.
+// reading its rows) at once, while the other workers write their backups and commit (caps.go
+// says why InnoDB wants it; the PostgreSQL text path does not take slots). nil: no bound.
 type deleteSlots chan struct{}
 
 // take waits for a slot; release gives it back (once; later calls do nothing).

@@ -49,11 +49,8 @@ type batchSizer struct {
 // rateWeight is the weight of the newest batch in the moving average.
 const rateWeight = 0.3
 
-// newBatchSizer sizes o's batches toward target (0: TargetBatchTime).
+// newBatchSizer sizes o's batches toward target (Store.BatchTarget).
 func newBatchSizer(o PurgeOptions, target time.Duration) *batchSizer {
-	if target <= 0 {
-		target = TargetBatchTime
-	}
 	return &batchSizer{n: o.batchSize(), fixed: o.BatchSize > 0,
 		target: float64(target.Microseconds()) / 1000, high: float64(highWaterOf(target).Microseconds()) / 1000}
 }

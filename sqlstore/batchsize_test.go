@@ -9,14 +9,14 @@ import (
 )
 
 func TestBatchSizer(t *testing.T) {
-	fixed := newBatchSizer(PurgeOptions{BatchSize: 700}, 0)
+	fixed := newBatchSizer(PurgeOptions{BatchSize: 700}, TargetBatchTime)
 	fixed.observe(700, 700, 1)
 	fixed.observe(700, 700, 10000)
 	if n := fixed.size(); n != 700 {
 		t.Fatalf("--batch-size 700 became %d", n)
 	}
 
-	z := newBatchSizer(PurgeOptions{}, 0)
+	z := newBatchSizer(PurgeOptions{}, TargetBatchTime)
 	if n := z.size(); n != DefaultBatchSize {
 		t.Fatalf("starts at %d, want %d", n, DefaultBatchSize)
 	}
@@ -53,7 +53,7 @@ func TestBatchSizer(t *testing.T) {
 	}
 	// On target: the size stays. One batch a bit slower (under the high water mark) moves it a
 	// little; one over it at least halves it at once.
-	z = newBatchSizer(PurgeOptions{}, 0)
+	z = newBatchSizer(PurgeOptions{}, TargetBatchTime)
 	for range 5 {
 		z.observe(DefaultBatchSize, DefaultBatchSize, float64(TargetBatchTime.Milliseconds()))
 	}
@@ -78,8 +78,9 @@ func TestBatchSizer(t *testing.T) {
 }
 
 // TestEngineBatchSizing: MySQL and MariaDB aim their batches at InnoDBTargetBatchTime and run
-// three at once (at most two in their DELETE); the other engines keep TargetBatchTime and DefaultWorkers. A 60 ms batch is
-// ordinary at the 50 ms target and over InnoDB's high water mark (48 ms), which halves the next.
+// three at once (at most two in their DELETE); the other engines keep TargetBatchTime and
+// DefaultWorkers. A 60 ms batch is ordinary at the 50 ms target and over InnoDB's high water
+// mark (48 ms), which halves the next.
 func TestEngineBatchSizing(t *testing.T) {
 	for _, tc := range []struct {
 		d       Dialect
@@ -106,7 +107,7 @@ func TestEngineBatchSizing(t *testing.T) {
 		if got, want := s.workers(PurgeOptions{Workers: 2}), min(2, tc.workers); got != want {
 			t.Errorf("%T: Workers 2 gave %d, want %d", tc.d, got, want)
 		}
-		z := newBatchSizer(PurgeOptions{}, s.dialect.caps().batchTarget)
+		z := newBatchSizer(PurgeOptions{}, s.BatchTarget())
 		z.observe(DefaultBatchSize, DefaultBatchSize, 60)
 		halved := z.size() <= DefaultBatchSize/2
 		if want := highWaterOf(tc.target) < 60*time.Millisecond; halved != want {
@@ -123,7 +124,7 @@ func TestBatchSizerConverges(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	target := float64(TargetBatchTime.Milliseconds())
 	for _, rate := range []float64{15, 40, 100, 1000} { // rows per ms (a fifth of 15 still fits minAdaptiveBatch in the target)
-		z := newBatchSizer(PurgeOptions{}, 0)
+		z := newBatchSizer(PurgeOptions{}, TargetBatchTime)
 		over, afterDrop := 0, -1
 		for i := range 600 {
 			r := rate

@@ -24,11 +24,12 @@ const maxWorkers = 8
 
 // workers is how many batches run at once on this store's database.
 func (s *Store) workers(o PurgeOptions) int {
-	if s.dialect.caps().oneWriter {
+	c := s.dialect.caps()
+	if c.oneWriter {
 		return 1 // a second transaction would only wait (or fail busy)
 	}
 	if o.Workers <= 0 {
-		if n := s.dialect.caps().workers; n > 0 {
+		if n := c.workers; n > 0 {
 			return n
 		}
 		return DefaultWorkers
@@ -74,7 +75,7 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 	o, dropTables := s.userTables(ctx, conns, o)
 	defer dropTables()
 	g := backup.NewGroup(w, s.beforeSync)
-	z := newBatchSizer(o, s.dialect.caps().batchTarget)
+	z := newBatchSizer(o, s.BatchTarget())
 	var slots deleteSlots
 	if n := s.dialect.caps().deleteSlots; n > 0 && n < k {
 		slots = make(deleteSlots, n)
