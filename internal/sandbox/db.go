@@ -119,7 +119,11 @@ func (t dbTarget) open(ctx context.Context) (*sql.DB, error) {
 	if t.Engine == reauth.SQLite {
 		db.SetMaxOpenConns(1) // one writer per process: SQLite serialises writers anyway
 	} else {
+		// A product's pool keeps its connections (Jira's dbconfig.xml: pool-max-idle = pool-max-size):
+		// with database/sql's default of 2 idle, every burst above 2 queries opened and closed
+		// connections, and the database spent its CPU starting backends, not serving the calls.
 		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
