@@ -101,13 +101,14 @@ type proofState struct {
 	replayed []verify.Outcome
 }
 
-// replayer sends proof cookies; it never follows redirects.
-func (u *unit) replayer() NodeProber { return u.o.seams.prober(u.prod, u.o.HTTP) }
+// prober reads the nodes' status and replays proof cookies for the unit's product; it
+// never follows redirects.
+func (u *unit) prober() NodeProber { return u.o.seams.prober(u.prod, u.o.HTTP) }
 
 // replayBefore replays c on every node before the purge: the control that shows a later
 // rejection means something. It keeps the session cookie each accepting node set.
 func (u *unit) replayBefore(ctx context.Context, c *proofCookie) {
-	r := u.replayer()
+	r := u.prober()
 	c.before, c.session = map[string]bool{}, map[string]*http.Cookie{}
 	for _, n := range u.rplan.Nodes {
 		out := r.Replay(ctx, n.Name, n.URL, c.cookie)

@@ -24,7 +24,7 @@ func (c *proofCookie) controlled(node string) bool {
 // every node; it fills the per-node proof and lists what still logs in.
 func (u *unit) replayAfter(ctx context.Context) {
 	pr := &u.report.Verify.Proof
-	r := u.replayer()
+	r := u.prober()
 	pr.Nodes, pr.AcceptedAfter, pr.Sources, pr.CookiesReplayed = nil, nil, map[string]int{}, 0
 	if pr.Minted != nil {
 		pr.Minted.RejectedAfter = nil

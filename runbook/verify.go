@@ -96,7 +96,7 @@ func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
 	v.Accepted = nil
 	v.NodeStates, v.NodesRunning = map[string]string{}, true
 	running := map[string]bool{}
-	nodes := u.replayer()
+	nodes := u.prober()
 	for _, n := range u.rplan.Nodes {
 		r := nodes.Status(ctx, n.URL)
 		v.NodeStates[n.Name], running[n.Name] = r.String(), r.Ready
