@@ -19,7 +19,7 @@ func drainTimeout(plan Plan) time.Duration {
 
 // runAfter runs the drain after-hook for n.
 func runAfter(ctx context.Context, plan Plan, n Node, o Options) error {
-	return execmethod.RunShell(ctx, plan.Drain.After, plan.hookEnv(n), drainTimeout(plan), prefixWriter(o.Log, n.Name+"| "))
+	return execmethod.RunShell(ctx, plan.Drain.After, plan.hookEnv(n), drainTimeout(plan), nodeLog(o, n))
 }
 
 // afterFailure handles a node whose restart failed after its before-hook ran: it is out of the

@@ -176,22 +176,13 @@ func stopNode(ctx context.Context, plan Plan, n Node, o Options) NodeResult {
 }
 
 func stopDrained(ctx context.Context, plan Plan, n Node, o Options, ev func(Phase, string, string)) NodeResult {
-	nr := NodeResult{Name: n.Name, Status: StatusFailed}
-	fail := func(format string, args ...any) NodeResult {
-		nr.Error = fmt.Sprintf(format, args...)
-		ev(PhaseFailed, "", nr.Error)
-		return nr
-	}
-	log := prefixWriter(o.Log, n.Name+"| ")
+	nr, fail, log := nodeStep(n, o, ev)
 	ss, _ := n.Restarter.(StopStarter)
 	if ss == nil {
 		return fail("the %s method cannot stop the node on its own", n.Restarter.Method())
 	}
 	ev(PhaseStopping, "", n.Restarter.Method())
-	if err := ss.Stop(ctx, log); err != nil {
-		return fail("stop: %v", err)
-	}
-	if err := waitDown(ctx, plan, n, o, o.Now().Add(o.StartTimeout)); err != nil {
+	if err := stopAndWait(ctx, plan, n, o, ss, log, o.Now().Add(o.StartTimeout)); err != nil {
 		return fail("%v", err)
 	}
 	nr.WentDown = true
@@ -205,7 +196,7 @@ func stopDrained(ctx context.Context, plan Plan, n Node, o Options, ev func(Phas
 		}
 	}
 	nr.Status = StatusStopped
-	return nr
+	return *nr
 }
 
 // clearFiles removes the node's persisted-session files while it is down, and says so.
@@ -231,7 +222,7 @@ func startNode(ctx context.Context, plan Plan, n Node, o Options, prev NodeResul
 	ev := func(ph Phase, state, msg string) {
 		o.emit(Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})
 	}
-	log := prefixWriter(o.Log, n.Name+"| ")
+	log := nodeLog(o, n)
 	ev(PhaseRestarting, "", n.Restarter.Method()+" start")
 	var cmdDone chan error
 	if ready, _ := probe(ctx, plan, n, o); ready {

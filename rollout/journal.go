@@ -146,6 +146,9 @@ func (j *journal) save() error {
 	return atomicfile.WriteFile(j.path, append(b, '\n'), 0o600)
 }
 
+// nodeLog is the run's log for one node's command output, each line prefixed with its name.
+func nodeLog(o Options, n Node) io.Writer { return prefixWriter(o.Log, n.Name+"| ") }
+
 // prefixWriter prefixes every line written to w (command output per node).
 func prefixWriter(w io.Writer, prefix string) io.Writer {
 	return &prefixed{w: w, prefix: prefix, bol: true}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -103,7 +104,7 @@ func drained(ctx context.Context, plan Plan, n Node, o Options, done, what strin
 		return body(ev)
 	}
 	ev(PhaseDrain, "", plan.Drain.Before)
-	if err := execmethod.RunShell(ctx, plan.Drain.Before, plan.hookEnv(n), drainTimeout(plan), prefixWriter(o.Log, n.Name+"| ")); err != nil {
+	if err := execmethod.RunShell(ctx, plan.Drain.Before, plan.hookEnv(n), drainTimeout(plan), nodeLog(o, n)); err != nil {
 		nr := NodeResult{Name: n.Name, Status: StatusFailed, Error: fmt.Sprintf("drain before-hook failed (node not %s): %v", what, err)}
 		ev(PhaseFailed, "", nr.Error)
 		return nr
@@ -117,13 +118,7 @@ func drained(ctx context.Context, plan Plan, n Node, o Options, done, what strin
 
 // restartDrained restarts and health-gates one node (drained, when it has a before-hook).
 func restartDrained(ctx context.Context, plan Plan, n Node, o Options, idBefore string, ev func(Phase, string, string)) NodeResult {
-	nr := NodeResult{Name: n.Name, Status: StatusFailed}
-	fail := func(format string, args ...any) NodeResult {
-		nr.Error = fmt.Sprintf(format, args...)
-		ev(PhaseFailed, "", nr.Error)
-		return nr
-	}
-	log := prefixWriter(o.Log, n.Name+"| ")
+	nr, fail, log := nodeStep(n, o, ev)
 	var files []string
 	if o.ClearPersistedSessions && n.Install != "" {
 		if p, err := Persistence(ctx, n); err == nil && len(p.Files) > 0 {
@@ -141,10 +136,7 @@ func restartDrained(ctx context.Context, plan Plan, n Node, o Options, idBefore 
 		if !ok1 || !ok2 || (ok3 && !c.CanStopStart()) {
 			return fail("Tomcat persists sessions and the %s method has no separate stop and start: node not restarted", n.Restarter.Method())
 		}
-		if err := ss.Stop(ctx, log); err != nil {
-			return fail("stop: %v", err)
-		}
-		if err := waitDown(ctx, plan, n, o, deadline); err != nil {
+		if err := stopAndWait(ctx, plan, n, o, ss, log, deadline); err != nil {
 			return fail("%v", err)
 		}
 		nr.WentDown = true
@@ -157,7 +149,27 @@ func restartDrained(ctx context.Context, plan Plan, n Node, o Options, idBefore 
 	} else {
 		cmdDone = goRun(func() error { return n.Restarter.Restart(ctx, log) })
 	}
-	return gate(ctx, plan, n, o, nr, gateState{issued: issued, deadline: deadline, idBefore: idBefore, cmdDone: cmdDone}, ev)
+	return gate(ctx, plan, n, o, *nr, gateState{issued: issued, deadline: deadline, idBefore: idBefore, cmdDone: cmdDone}, ev)
+}
+
+// nodeStep begins one node's work: its result (failed until the work ends well), fail, which
+// records an error in it, reports it and returns it, and the node's prefixed log.
+func nodeStep(n Node, o Options, ev func(Phase, string, string)) (*NodeResult, func(string, ...any) NodeResult, io.Writer) {
+	nr := &NodeResult{Name: n.Name, Status: StatusFailed}
+	fail := func(format string, args ...any) NodeResult {
+		nr.Error = fmt.Sprintf(format, args...)
+		ev(PhaseFailed, "", nr.Error)
+		return *nr
+	}
+	return nr, fail, nodeLog(o, n)
+}
+
+// stopAndWait stops the node and waits until it no longer answers RUNNING.
+func stopAndWait(ctx context.Context, plan Plan, n Node, o Options, ss StopStarter, log io.Writer, deadline time.Time) error {
+	if err := ss.Stop(ctx, log); err != nil {
+		return fmt.Errorf("stop: %v", err)
+	}
+	return waitDown(ctx, plan, n, o, deadline)
 }
 
 func goRun(f func() error) chan error {
