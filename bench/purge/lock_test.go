@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +15,9 @@ import (
 
 var baselineFlag = flag.String("baseline", "", "a reauth binary built from an earlier commit: compare lock times, purge times and "+
 	"login latency with it in the same run, instead of the steps against the manual procedure")
+
+var floorDutyFlag = flag.String("floor-duty", "", "with -baseline, also run the database's floor (one client, 5000-id autocommit DELETEs, "+
+	"no backup) with the login loop at these duty cycles, e.g. 1,0.5,0.25: the login p99 the database itself causes, and what resting costs")
 
 // idleLoginTime is how long the login loop runs on the idle database for the reference p99.
 const idleLoginTime = 5 * time.Second
@@ -47,8 +52,36 @@ type lockResult struct {
 	RatioLoginP99Tool    float64 `json:"ratio_login_p99_tool_idle"` // target <= 1.5
 	LoginMaxMSTool       float64 `json:"login_max_ms_tool"`
 	LoginMaxMSBase       float64 `json:"login_max_ms_base"`
+	// The database's floor with the login loop, at each -floor-duty: no reauth, no backup,
+	// one client. Its login p99 is what the database's own delete work costs the logins.
+	Floor []floorPoint `json:"floor_logins,omitempty"`
 	// Unsettled counts the steps that began on a server still busy after 30 s (other tenants).
 	Unsettled int `json:"unsettled"`
+}
+
+// floorPoint is one paced floor run with the login loop.
+type floorPoint struct {
+	Duty              float64 `json:"duty"`
+	S                 float64 `json:"s"`
+	RatioTool         float64 `json:"ratio_tool_logins"` // s / tool_logins_s
+	LoginP99MS        float64 `json:"login_p99_ms"`
+	RatioLoginP99Idle float64 `json:"ratio_login_p99_idle"`
+}
+
+// floorDuties parses -floor-duty.
+func floorDuties(b *testing.B) []float64 {
+	var out []float64
+	for _, f := range strings.Split(*floorDutyFlag, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		d, err := strconv.ParseFloat(f, 64)
+		if err != nil || d <= 0 || d > 1 {
+			b.Fatalf("-floor-duty %q: give duty cycles above 0 and at most 1, e.g. 1,0.5,0.25", *floorDutyFlag)
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // runLock measures one -baseline run: the idle login loop, then the earlier binary and this one
@@ -107,6 +140,21 @@ func runLock(b *testing.B, e engine, db *testenv.DB, bin, base string, rows, rep
 			r.LoginP99MSTool, r.LoginMaxMSTool = ms(st.P99), ms(st.Max)
 		}
 	}
+	for _, duty := range floorDuties(b) {
+		reload()
+		var d time.Duration
+		var err error
+		st := withLogins(func() { d, err = pacedFloorDelete(ctx, db.SQL, rows, duty) })
+		must(err)
+		fp := floorPoint{Duty: duty, S: round(d.Seconds(), 3), LoginP99MS: ms(st.P99)}
+		if r.ToolLoginsS > 0 {
+			fp.RatioTool = round(d.Seconds()/r.ToolLoginsS, 3)
+		}
+		if r.LoginP99MSIdle > 0 {
+			fp.RatioLoginP99Idle = round(fp.LoginP99MS/r.LoginP99MSIdle, 3)
+		}
+		r.Floor = append(r.Floor, fp)
+	}
 	r.RatioTime = round(r.ToolS/r.BaseS, 3)
 	r.RatioTimeLogins = round(r.ToolLoginsS/r.BaseLoginsS, 3)
 	if r.LoginP99MSIdle > 0 {
@@ -134,7 +182,11 @@ func lockSummary(all []lockResult) map[string]any {
 }
 
 func lockLabel(r lockResult) string {
+	floor := ""
+	for _, f := range r.Floor {
+		floor += fmt.Sprintf("; floor at duty %.2f: %.2fx the tool's time, login p99 %.2fx", f.Duty, f.RatioTool, f.RatioLoginP99Idle)
+	}
 	return fmt.Sprintf("%s rows=%d: time %.2fx (logins %.2fx), longest batch %.0f→%.0f ms (logins %.0f→%.0f ms), login p99 idle %.1f ms, base %.2fx, tool %.2fx",
 		r.Engine, r.Rows, r.RatioTime, r.RatioTimeLogins, r.BaseMaxBatchMS, r.ToolMaxBatchMS, r.BaseMaxBatchMSLogins, r.ToolMaxBatchMSLogins,
-		r.LoginP99MSIdle, r.RatioLoginP99Base, r.RatioLoginP99Tool)
+		r.LoginP99MSIdle, r.RatioLoginP99Base, r.RatioLoginP99Tool) + floor
 }

@@ -441,6 +441,12 @@ const floorRange = 5000
 // floorDelete deletes ids 1..rows in floorRange ranges, one autocommit statement each, in id
 // order on one connection, reading nothing back: the database's own cost of a batched delete.
 func floorDelete(ctx context.Context, db *sql.DB, rows int) (time.Duration, error) {
+	return pacedFloorDelete(ctx, db, rows, 1)
+}
+
+// pacedFloorDelete is floorDelete at a duty cycle: after each statement it rests
+// (1-duty)/duty of the statement's time, so that the database works duty of the wall time.
+func pacedFloorDelete(ctx context.Context, db *sql.DB, rows int, duty float64) (time.Duration, error) {
 	c, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
 	conn, err := db.Conn(c)
@@ -451,8 +457,12 @@ func floorDelete(ctx context.Context, db *sql.DB, rows int) (time.Duration, erro
 	t0 := time.Now()
 	for lo := 0; lo < rows; lo += floorRange {
 		q := fmt.Sprintf("DELETE FROM remembermetoken WHERE id > %d AND id <= %d", lo, min(lo+floorRange, rows))
+		t1 := time.Now()
 		if _, err := conn.ExecContext(c, q); err != nil {
 			return 0, fmt.Errorf("floor: %s: %w", q, err)
+		}
+		if duty < 1 {
+			time.Sleep(time.Duration(float64(time.Since(t1)) * (1 - duty) / duty))
 		}
 	}
 	return time.Since(t0), nil
