@@ -66,6 +66,7 @@ type floorPoint struct {
 	RatioTool         float64 `json:"ratio_tool_logins"` // s / tool_logins_s
 	LoginP99MS        float64 `json:"login_p99_ms"`
 	RatioLoginP99Idle float64 `json:"ratio_login_p99_idle"`
+	MaxStatementMS    float64 `json:"max_statement_ms"` // the longest 5000-row DELETE
 }
 
 // floorDuties parses -floor-duty.
@@ -142,11 +143,11 @@ func runLock(b *testing.B, e engine, db *testenv.DB, bin, base string, rows, rep
 	}
 	for _, duty := range floorDuties(b) {
 		reload()
-		var d time.Duration
+		var d, longest time.Duration
 		var err error
-		st := withLogins(func() { d, err = pacedFloorDelete(ctx, db.SQL, rows, duty) })
+		st := withLogins(func() { d, longest, err = pacedFloorDelete(ctx, db.SQL, rows, duty) })
 		must(err)
-		fp := floorPoint{Duty: duty, S: round(d.Seconds(), 3), LoginP99MS: ms(st.P99)}
+		fp := floorPoint{Duty: duty, S: round(d.Seconds(), 3), LoginP99MS: ms(st.P99), MaxStatementMS: ms(longest)}
 		if r.ToolLoginsS > 0 {
 			fp.RatioTool = round(d.Seconds()/r.ToolLoginsS, 3)
 		}
@@ -184,7 +185,7 @@ func lockSummary(all []lockResult) map[string]any {
 func lockLabel(r lockResult) string {
 	floor := ""
 	for _, f := range r.Floor {
-		floor += fmt.Sprintf("; floor at duty %.2f: %.2fx the tool's time, login p99 %.2fx", f.Duty, f.RatioTool, f.RatioLoginP99Idle)
+		floor += fmt.Sprintf("; floor at duty %.2f: %.2fx the tool's time, login p99 %.2fx, longest statement %.0f ms", f.Duty, f.RatioTool, f.RatioLoginP99Idle, f.MaxStatementMS)
 	}
 	return fmt.Sprintf("%s rows=%d: time %.2fx (logins %.2fx), longest batch %.0f→%.0f ms (logins %.0f→%.0f ms), login p99 idle %.1f ms, base %.2fx, tool %.2fx",
 		r.Engine, r.Rows, r.RatioTime, r.RatioTimeLogins, r.BaseMaxBatchMS, r.ToolMaxBatchMS, r.BaseMaxBatchMSLogins, r.ToolMaxBatchMSLogins,

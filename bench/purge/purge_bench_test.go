@@ -441,31 +441,36 @@ const floorRange = 5000
 // floorDelete deletes ids 1..rows in floorRange ranges, one autocommit statement each, in id
 // order on one connection, reading nothing back: the database's own cost of a batched delete.
 func floorDelete(ctx context.Context, db *sql.DB, rows int) (time.Duration, error) {
-	return pacedFloorDelete(ctx, db, rows, 1)
+	d, _, err := pacedFloorDelete(ctx, db, rows, 1)
+	return d, err
 }
 
 // pacedFloorDelete is floorDelete at a duty cycle: after each statement it rests
-// (1-duty)/duty of the statement's time, so that the database works duty of the wall time.
-func pacedFloorDelete(ctx context.Context, db *sql.DB, rows int, duty float64) (time.Duration, error) {
+// (1-duty)/duty of the statement's time, so that the database works duty of the wall time. It
+// also returns its longest statement: the database's own stalls, with no client work inside.
+func pacedFloorDelete(ctx context.Context, db *sql.DB, rows int, duty float64) (time.Duration, time.Duration, error) {
 	c, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
 	conn, err := db.Conn(c)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer conn.Close()
 	t0 := time.Now()
+	var longest time.Duration
 	for lo := 0; lo < rows; lo += floorRange {
 		q := fmt.Sprintf("DELETE FROM remembermetoken WHERE id > %d AND id <= %d", lo, min(lo+floorRange, rows))
 		t1 := time.Now()
 		if _, err := conn.ExecContext(c, q); err != nil {
-			return 0, fmt.Errorf("floor: %s: %w", q, err)
+			return 0, 0, fmt.Errorf("floor: %s: %w", q, err)
 		}
+		d := time.Since(t1)
+		longest = max(longest, d)
 		if duty < 1 {
-			time.Sleep(time.Duration(float64(time.Since(t1)) * (1 - duty) / duty))
+			time.Sleep(time.Duration(float64(d) * (1 - duty) / duty))
 		}
 	}
-	return time.Since(t0), nil
+	return time.Since(t0), longest, nil
 }
 
 // bareDelete is the KB's one statement, on its own autocommit connection.
