@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -144,6 +145,21 @@ func (d *decoder) positive(n *yaml.Node, what string) (int, error) {
 	return v, nil
 }
 
+// rest is a purge rest ratio: a number from 0 to sqlstore.MaxRest (20; not imported here: the
+// inventory package does not depend on the database layer).
+func (d *decoder) rest(n *yaml.Node, what string) (float64, error) {
+	s, err := d.str(n, what)
+	if err != nil || s == "" {
+		return 0, err
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || v < 0 || v > 20 {
+		return 0, d.err(n.Line, "write a number from 0 (no rest) to 20, e.g. 1: each purge batch is followed by a rest as long as itself",
+			"%s: bad rest %q", what, s)
+	}
+	return v, nil
+}
+
 func (d *decoder) boolean(n *yaml.Node, what string) (*bool, error) {
 	s, err := d.str(n, what)
 	if err != nil || s == "" {
@@ -213,7 +229,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 	}
 	if dn := f["defaults"]; dn != nil {
 		df, err := d.fields(dn, "defaults", "start_timeout", "poll_interval", "stable_window", "backup_dir", "audit_log",
-			"backup_recipients", "require_encrypted_backups", "parallel")
+			"backup_recipients", "require_encrypted_backups", "parallel", "purge_rest")
 		if err != nil {
 			return err
 		}
@@ -242,6 +258,9 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 		}
 		df2.RequireEncryptedBackups = req != nil && *req
 		if df2.Parallel, err = d.positive(df["parallel"], "parallel"); err != nil {
+			return err
+		}
+		if df2.PurgeRest, err = d.rest(df["purge_rest"], "purge_rest"); err != nil {
 			return err
 		}
 	}

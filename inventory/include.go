@@ -14,7 +14,7 @@ import (
 //   - Path, Dir and Defaults are the first file's: the run's audit log and its bound on products at
 //     once. Another file that names a different audit_log is refused (one run writes one audit
 //     log); defaults.parallel is the smallest any file sets.
-//   - Every product keeps its own file (FileOf): its relative paths, timeouts, backup directory,
+//   - Every product keeps its own file (FileOf): its relative paths, timeouts, purge rest, backup directory,
 //     recipients and journals are that file's, as when the file is run alone.
 //   - A file read twice (an include cycle, or one file given and included) and a product home or
 //     database listed twice are refused, naming the files: nothing is read past the first error.

@@ -7,7 +7,8 @@
 //
 //	defaults: {start_timeout: 20m, poll_interval: 2s, stable_window: 10s, backup_dir: DIR, audit_log: FILE,
 //	           backup_recipients: [age1…, "ssh-ed25519 …", recipients-file], require_encrypted_backups: false,
-//	           parallel: 3}                 # products worked on at once by reauth run (default: all)
+//	           parallel: 3,                 # products worked on at once by reauth run (default: all)
+//	           purge_rest: 1}               # rest after each purge batch, × its time (default 0: none)
 //	include: [team-a/reauth.yaml, ../emea.yaml]   # other inventory files, relative to this one
 //	products:
 //	  - product: jira                    # jira|confluence|bitbucket|bamboo|fisheye|crowd
@@ -92,6 +93,9 @@ type Defaults struct {
 	RequireEncryptedBackups bool
 	// Parallel bounds how many products `reauth run` works on at once (0: all; --parallel wins).
 	Parallel int
+	// PurgeRest is the purge's rest after each batch, as a multiple of the batch's time (0: none;
+	// purge --rest): for databases that serve users while reauth runs.
+	PurgeRest float64
 }
 
 // Product is one product and its nodes.

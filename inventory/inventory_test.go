@@ -12,7 +12,7 @@ import (
 	"github.com/reauth/reauth/atlassian"
 )
 
-const full = `defaults: {start_timeout: 20m, poll_interval: 2s, stable_window: 10s, backup_dir: ., audit_log: ./reauth-audit.jsonl}
+const full = `defaults: {start_timeout: 20m, poll_interval: 2s, stable_window: 10s, backup_dir: ., audit_log: ./reauth-audit.jsonl, purge_rest: 1.5}
 products:
   - product: jira
     home: /var/atlassian/application-data/jira
@@ -44,7 +44,8 @@ func TestParseFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.Defaults.StartTimeout != 20*time.Minute || inv.Defaults.PollInterval != 2*time.Second || inv.Defaults.StableWindow != 10*time.Second {
+	if inv.Defaults.StartTimeout != 20*time.Minute || inv.Defaults.PollInterval != 2*time.Second || inv.Defaults.StableWindow != 10*time.Second ||
+		inv.Defaults.PurgeRest != 1.5 {
 		t.Errorf("defaults = %+v", inv.Defaults)
 	}
 	if len(inv.Products) != 2 {
@@ -138,6 +139,9 @@ func TestParseErrors(t *testing.T) {
 		{"inline token", "products:\n  - product: jira\n    admin:\n      user: a\n      token: abc\n", `inline secret "token"`, 5},
 		{"inline secret", "defaults:\n  secret: x\nproducts: []\n", `inline secret "secret"`, 2},
 		{"bad duration", "defaults: {start_timeout: 20}\nproducts: []\n", "bad duration", 1},
+		{"negative purge rest", "defaults:\n  purge_rest: -1\nproducts: []\n", "from 0 (no rest) to 20", 2},
+		{"purge rest too long", "defaults: {purge_rest: 50}\nproducts: []\n", "bad rest", 1},
+		{"purge rest not a number", "defaults: {purge_rest: half}\nproducts: []\n", "bad rest", 1},
 		{"no products", "defaults: {}\n", "no products", 1},
 		{"stop without start", "products:\n  - product: jira\n    nodes:\n      - name: n1\n        url: http://h:1\n        restart:\n          exec: {stop: x}\n", "stop and start go together", 7},
 		{"bad url", "products:\n  - product: jira\n    nodes:\n      - name: n1\n        url: 10.0.0.1:8080\n        restart: {exec: {command: x}}\n", "bad url", 5},

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -458,5 +459,34 @@ func TestFakeNothingReplayedIsNotVerified(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(rep.Products[0].Warnings, "\n"), "not verified") && !strings.Contains(f.err.String(), "not verified") {
 		t.Errorf("no warning says it is not verified: %v\n%s", rep.Products[0].Warnings, f.err.String())
+	}
+}
+
+// defaults.purge_rest reaches the purge, the plan says what it costs, and the audit log's
+// purge_start records it.
+func TestFakeRunPurgeRest(t *testing.T) {
+	f := newFakeJob(t)
+	f.inv.Defaults.PurgeRest = 2
+	purge := f.store.PurgeFunc
+	var rest float64
+	f.store.PurgeFunc = func(ctx context.Context, o sqlstore.PurgeOptions) (sqlstore.PurgeResult, error) {
+		rest = o.Rest
+		return purge(ctx, o)
+	}
+	if _, err := f.run(f.options()); err != nil {
+		t.Fatalf("run: %v\n%s", err, f.err.String())
+	}
+	if rest != 2 {
+		t.Errorf("the purge rested %v× its batches, want defaults.purge_rest 2", rest)
+	}
+	if !strings.Contains(f.out.String(), "resting 2× each batch's time after it (defaults.purge_rest): ~3× as long") {
+		t.Errorf("the plan does not show the rest:\n%s", f.out.String())
+	}
+	b, err := os.ReadFile(filepath.Join(f.dir, "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^\{.*"rest":2,.*"step":"purge_start".*\}$`).Match(b) {
+		t.Errorf("the audit log's purge_start does not record the rest:\n%s", b)
 	}
 }

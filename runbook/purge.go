@@ -127,10 +127,15 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	}
 	started := time.Now()
 	last := time.Time{}
-	u.step(StepPurgeStart, "ok", map[string]any{"backup": path, "cutoff_id": j.CutoffID})
+	start := map[string]any{"backup": path, "cutoff_id": j.CutoffID}
+	if r := u.file().Defaults.PurgeRest; r > 0 {
+		start["rest"] = r
+	}
+	u.step(StepPurgeStart, "ok", start)
 	res, err := u.store.Purge(ctx, sqlstore.PurgeOptions{
 		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path, ToDelete: u.purge.ToDelete,
 		BackupRecipients: u.rcpts,
+		Rest:             u.file().Defaults.PurgeRest,
 		Stop:             u.o.Stop,
 		Progress: func(p sqlstore.PurgeProgress) {
 			if time.Since(last) > 500*time.Millisecond {

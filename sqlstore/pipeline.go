@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/backup"
 )
 
@@ -21,6 +24,32 @@ const innoDBWorkers = 3
 
 // maxWorkers bounds --workers-style options: every worker holds a connection and row locks.
 const maxWorkers = 8
+
+// MaxRest bounds PurgeOptions.Rest: at 20 a worker works 1/21 of the time.
+const MaxRest = 20
+
+// CheckRest refuses a rest ratio outside 0..MaxRest.
+func CheckRest(r float64) error {
+	if math.IsNaN(r) || r < 0 || r > MaxRest {
+		return reauth.Usage(fmt.Sprintf("give a rest between 0 (none) and %d, e.g. 1 to halve the database's share", MaxRest),
+			"rest %v: out of range", r)
+	}
+	return nil
+}
+
+// rest waits d after a batch, or less if the purge is stopped (Ctrl-C) or abandoned meanwhile.
+func rest(ctx context.Context, stop reauth.Stop, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-stop.Done():
+	}
+}
 
 // workers is how many batches run at once on this store's database.
 func (s *Store) workers(o PurgeOptions) int {
@@ -105,6 +134,7 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 					results <- batchResult{err: err}
 					return
 				}
+				began := time.Now()
 				pctx, cancel := context.WithTimeout(bctx, batchTimeout)
 				win, ok, err := wd.next(pctx, c)
 				cancel()
@@ -124,6 +154,13 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 				<-ack
 				if err != nil {
 					return
+				}
+				if o.Rest > 0 {
+					d := time.Duration(float64(time.Since(began)) * o.Rest)
+					if s.restFor != nil {
+						d = s.restFor(d)
+					}
+					rest(ctx, o.Stop, d)
 				}
 			}
 		}()

@@ -75,16 +75,17 @@ type Store struct {
 	info    TableInfo
 	// quoted identifiers, built once
 	qID, qUser, qTime, qCols string
-	keep                     atlassian.RowRule // rows never touched (zero: none)
-	qKeep                    string            // keep.Column, resolved and quoted
-	userKeys                 *auxTable         // Jira: app_user (lower_user_name -> user_key)
-	userIDs                  *auxTable         // Bitbucket: stash_user (id -> name)
-	afterSync                func()            // test hook: a batch's rows are durable, its delete not yet run
-	noReturning              bool              // test hook: use SELECT … FOR UPDATE + DELETE even where RETURNING exists
-	beforeSync               func() error      // test hook: run by the backup writer before each fsync; an error fails that fsync
-	noPGText                 bool              // test hook: read batches through database/sql on PostgreSQL too
-	noNameTables             bool              // test hook: keep long user lists inline in every batch
-	pgTextBatches            atomic.Int64      // batches the PostgreSQL text path ran (tests check it was used)
+	keep                     atlassian.RowRule                 // rows never touched (zero: none)
+	qKeep                    string                            // keep.Column, resolved and quoted
+	userKeys                 *auxTable                         // Jira: app_user (lower_user_name -> user_key)
+	userIDs                  *auxTable                         // Bitbucket: stash_user (id -> name)
+	afterSync                func()                            // test hook: a batch's rows are durable, its delete not yet run
+	noReturning              bool                              // test hook: use SELECT … FOR UPDATE + DELETE even where RETURNING exists
+	beforeSync               func() error                      // test hook: run by the backup writer before each fsync; an error fails that fsync
+	noPGText                 bool                              // test hook: read batches through database/sql on PostgreSQL too
+	noNameTables             bool                              // test hook: keep long user lists inline in every batch
+	restFor                  func(time.Duration) time.Duration // test hook: sees (and may change) each rest after a batch
+	pgTextBatches            atomic.Int64                      // batches the PostgreSQL text path ran (tests check it was used)
 	lockMu                   sync.Mutex
 	lock                     *runLock      // the run lock this store holds (nil when none)
 	lockEvery                time.Duration // test hook: the lock's keep-alive period (default lockKeepAlive)

@@ -18,6 +18,7 @@ type purgeOptions struct {
 	users, excludeUsers []string
 	before              string
 	batchSize           int
+	rest                float64
 	backup              string
 	recipients          []string
 	allowInTree         bool
@@ -74,7 +75,9 @@ Login names also match where the table stores a Jira user key (app_user) or a Bi
 How: in batches, each a short transaction. By default each batch is sized by how long it
 holds its locks: from ` + fmt.Sprint(sqlstore.DefaultBatchSize) + ` rows toward about ` + fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds()) + ` ms per batch (` + fmt.Sprint(sqlstore.InnoDBTargetBatchTime.Milliseconds()) + ` ms on MySQL
 and MariaDB, whose deletes vary more), up to ` + fmt.Sprint(sqlstore.MaxAdaptiveBatch) + ` rows, smaller when the database is
-busy; --batch-size N fixes it. Every batch's rows are written to
+busy; --batch-size N fixes it. --rest R makes each worker rest R times a batch's time after it
+(say 1 during business hours on a database that serves users: the purge takes about twice as
+long, and the database's CPU goes to the product's logins meanwhile). Every batch's rows are written to
 the backup file and fsynced BEFORE its delete commits, so every deleted row is in the backup.
 The backup (gzip JSON Lines, mode 0600, never overwritten) is read back and checked (row count
 and sha256) before success is reported. 'reauth restore' puts the rows back.
@@ -123,6 +126,9 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
 			if o.batchSize < 0 || o.batchSize > 100000 {
 				return usageError{cmd: "purge", err: fmt.Errorf("--batch-size must be between 1 and 100000 (or leave it out, or 0: batches are then sized by time)")}
 			}
+			if err := sqlstore.CheckRest(o.rest); err != nil {
+				return usageError{cmd: "purge", err: fmt.Errorf("--rest: %w (%s)", err, reauth.HintOf(err))}
+			}
 			if o.cutoffID < 0 {
 				return usageError{cmd: "purge", err: fmt.Errorf("--cutoff-id must be positive")}
 			}
@@ -135,6 +141,7 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
 	f.StringArrayVar(&o.excludeUsers, "exclude-user", nil, "keep this user's tokens (login name; repeatable)")
 	f.StringVar(&o.before, "before", "", "only tokens whose time is before TIME (RFC 3339 or UTC date; Bitbucket: expiry)")
 	f.IntVar(&o.batchSize, "batch-size", 0, "rows per batch, one short transaction each (default: sized to hold locks ~"+fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds())+" ms, ~"+fmt.Sprint(sqlstore.InnoDBTargetBatchTime.Milliseconds())+" ms on MySQL/MariaDB)")
+	f.Float64Var(&o.rest, "rest", 0, "after each batch, rest R times its time: the purge is slower, the database's other users get its CPU (0 to "+fmt.Sprint(sqlstore.MaxRest)+")")
 	f.StringVar(&o.backup, "backup", "", "backup file to create (default: reauth-<product>-<UTC time>.jsonl.gz in the state directory's backups/)")
 	f.StringArrayVar(&o.recipients, "backup-recipient", nil, "encrypt the backup to this age or SSH public key, or the keys in this file (repeatable)")
 	f.BoolVar(&o.allowInTree, "allow-backup-in-tree", false, "accept a --backup inside a git work tree or the product's home")
@@ -147,7 +154,7 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
 }
 
 func (o purgeOptions) storeOptions() (sqlstore.PurgeOptions, error) {
-	po := sqlstore.PurgeOptions{Users: o.users, ExcludeUsers: o.excludeUsers, BatchSize: o.batchSize,
+	po := sqlstore.PurgeOptions{Users: o.users, ExcludeUsers: o.excludeUsers, BatchSize: o.batchSize, Rest: o.rest,
 		CutoffID: o.cutoffID, ReauthVersion: Version, PlanTop: 50}
 	if o.before != "" {
 		t, err := parseTime(o.before)
@@ -209,7 +216,7 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 			return writeJSON(streams.Out, dryRunJSON{DryRun: true, Product: string(p.ID), Table: st.Table().Name, Schema: st.Table().Schema,
 				Qualified: st.Table().Qualified, PurgePlan: plan})
 		}
-		printPurgePlan(streams, st, plan, db, o.batchSize)
+		printPurgePlan(streams, st, plan, db, o.batchSize, o.rest)
 		place.printWarning(streams.Out)
 		fmt.Fprintln(streams.Out, "dry run: nothing was changed")
 		return nil
@@ -224,7 +231,7 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 		return nil
 	}
 	if !o.json {
-		printPurgePlan(streams, st, plan, db, o.batchSize)
+		printPurgePlan(streams, st, plan, db, o.batchSize, o.rest)
 		place.printWarning(streams.Out)
 	}
 	what := fmt.Sprintf("delete %d %s remember-me tokens (ids up to %d) from %s, after backing them up", plan.ToDelete, p.Name, plan.CutoffID, st.Table().Qualified)
@@ -285,7 +292,7 @@ func purgeFailureHint(res sqlstore.PurgeResult, t targetFlags) string {
 	return "no batch was committed: nothing was deleted unless a backup file was written; check it with reauth restore --help"
 }
 
-func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db reauth.Database, batchSize int) {
+func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db reauth.Database, batchSize int, rest float64) {
 	w := streams.Out
 	fmt.Fprintf(w, "plan for %s (%s)\n", st.Table().Qualified, db.String())
 	fmt.Fprintf(w, "  cut-off id   %d (tokens issued later are kept)\n", plan.CutoffID)
@@ -311,6 +318,9 @@ func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db 
 	} else {
 		fmt.Fprintf(w, "  batches      sized to hold their locks ~%d ms each (the first: %d rows; --batch-size N fixes it)\n",
 			st.BatchTarget().Milliseconds(), sqlstore.DefaultBatchSize)
+	}
+	if rest > 0 {
+		fmt.Fprintf(w, "  rest         after each batch, %g× its time (--rest): the purge takes ~%.3g× as long\n", rest, 1+rest)
 	}
 	fmt.Fprintln(w, "  SQL, per batch:")
 	for _, q := range plan.SQL {
