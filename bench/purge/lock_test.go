@@ -16,6 +16,8 @@ import (
 var baselineFlag = flag.String("baseline", "", "a reauth binary built from an earlier commit: compare lock times, purge times and "+
 	"login latency with it in the same run, instead of the steps against the manual procedure")
 
+var restFlag = flag.Float64("rest", 0, "with -baseline, run this tree's binary with --rest R (the baseline binary without): what resting costs and buys")
+
 var floorDutyFlag = flag.String("floor-duty", "", "with -baseline, also run the database's floor (one client, 5000-id autocommit DELETEs, "+
 	"no backup) with the login loop at these duty cycles, e.g. 1,0.5,0.25: the login p99 the database itself causes, and what resting costs")
 
@@ -98,7 +100,11 @@ func runLock(b *testing.B, e engine, db *testenv.DB, bin, base string, rows, rep
 	withLogins := loginLoop(ctx, b, e, db)
 	purge := func(binary, name string) (purgeOut, time.Duration) {
 		b.Helper()
-		out, _, d, _, err := purgeAll(ctx, binary, db, filepath.Join(dir, name+".jsonl.gz"), rows)
+		var extra []string
+		if binary == bin && *restFlag > 0 {
+			extra = []string{"--rest", strconv.FormatFloat(*restFlag, 'g', -1, 64)}
+		}
+		out, _, d, _, err := purgeAll(ctx, binary, db, filepath.Join(dir, name+".jsonl.gz"), rows, extra...)
 		must(err)
 		return out, d
 	}

@@ -31,7 +31,9 @@
 // With -baseline BIN (a reauth binary built from an earlier commit) it measures instead, on the
 // same reloaded rows each time: the login loop alone on the idle database (the reference p99),
 // then BIN and this tree's binary, quiet and with the login loop, and prints their purge times,
-// longest batches and login p99 as ratios (lock_test.go).
+// longest batches and login p99 as ratios (lock_test.go). There, -rest R runs this tree's binary
+// with --rest R, and -floor-duty 1,0.5,0.25 adds the database's own batched delete (no backup,
+// one client) under the login loop at those duty cycles.
 //
 // REAUTH_BENCH_ROWS=100000 does what -rows does. One iteration takes minutes at 1M rows, so run
 // it with -benchtime 1x; -short skips it.
