@@ -75,10 +75,11 @@ Login names also match where the table stores a Jira user key (app_user) or a Bi
 How: in batches, each a short transaction. By default each batch is sized by how long it
 holds its locks: from ` + fmt.Sprint(sqlstore.DefaultBatchSize) + ` rows toward about ` + fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds()) + ` ms per batch (` + fmt.Sprint(sqlstore.InnoDBTargetBatchTime.Milliseconds()) + ` ms on MySQL
 and MariaDB, whose deletes vary more), up to ` + fmt.Sprint(sqlstore.MaxAdaptiveBatch) + ` rows, smaller when the database is
-busy; --batch-size N fixes it. --rest R makes each worker rest R times a batch's time after it
-(say 1 during business hours on a database that serves users: the purge takes about twice as
-long, and the database's CPU goes to the product's logins meanwhile). Every batch's rows are written to
-the backup file and fsynced BEFORE its delete commits, so every deleted row is in the backup.
+busy; --batch-size N fixes it. --rest R rests each worker R times a batch's time after it:
+say 1 during business hours on a database that serves users (the purge takes about twice as
+long, and the database's CPU goes to the product's logins meanwhile).
+Every batch's rows are written to the backup file and fsynced BEFORE its delete commits, so
+every deleted row is in the backup.
 The backup (gzip JSON Lines, mode 0600, never overwritten) is read back and checked (row count
 and sha256) before success is reported. 'reauth restore' puts the rows back.
 
