@@ -33,7 +33,7 @@ func (u *unit) printPlan(w io.Writer) {
 		fmt.Fprintf(w, "              %-24s %d\n", termsafe.Field(pu.User), pu.Count)
 	}
 	if r := u.file().Defaults.PurgeRest; r > 0 {
-		fmt.Fprintf(w, "              resting %g× each batch's time after it (defaults.purge_rest): ~%.3g× as long\n", r, 1+r)
+		fmt.Fprintf(w, "              one batch at a time, resting %g× its time after it (defaults.purge_rest): ~%.3g× as long or more\n", r, 1+r)
 	}
 	if c := u.report.Companion; c != nil {
 		fmt.Fprintf(w, "   also       %d row(s) of %s (id <= %d), into their own backup: %s's remember-me\n", c.ToDelete, c.Table, c.CutoffID, u.prod.Name)

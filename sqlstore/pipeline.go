@@ -58,6 +58,11 @@ func (s *Store) workers(o PurgeOptions) int {
 		return 1 // a second transaction would only wait (or fail busy)
 	}
 	if o.Workers <= 0 {
+		if o.Rest > 0 {
+			// A purge that rests is there to leave the database to its users: one batch at a
+			// time, so that a login meets at most one batch's work (bench/README, "rest").
+			return 1
+		}
 		if n := c.workers; n > 0 {
 			return n
 		}

@@ -42,11 +42,12 @@ type PurgeOptions struct {
 	// (Store.BatchTarget, starting at DefaultBatchSize).
 	BatchSize int
 	// Workers is how many batches run at once, each on its own connection (default
-	// DefaultWorkers, 3 on MySQL and MariaDB; always 1 on SQLite).
+	// DefaultWorkers, 3 on MySQL and MariaDB; 1 with a Rest; always 1 on SQLite).
 	Workers int
 	// Rest is how long each worker rests after a batch, as a multiple of the time the batch took
 	// (0: none; at most MaxRest). Meanwhile the database's CPU and disk go to its other users:
-	// at 1 a worker works half the time, and the purge takes about twice as long.
+	// with one worker (the default with a rest) the purge keeps the database busy at most
+	// 1/(1+Rest) of the time and takes about 1+Rest times as long or more.
 	Rest       float64
 	BackupPath string // the new backup file (never overwritten)
 	// BackupRecipients encrypt the backup (age); none: a clear backup.

@@ -26,6 +26,9 @@ func TestRestAfterBatches(t *testing.T) {
 					seedJira(t, tg, 1, 300) // the same rows again: the first purge left the table empty
 				}
 				s := openStore(t, tg, "jira", Options{})
+				if k := s.workers(PurgeOptions{Rest: r}); (r > 0) != (k == 1) {
+					t.Errorf("rest %v: %d workers by default; a purge that rests runs one batch at a time, one that does not runs more", r, k)
+				}
 				var mu sync.Mutex
 				var rests []time.Duration
 				s.restFor = func(d time.Duration) time.Duration {
