@@ -55,6 +55,22 @@ var targets = []struct {
 	open func(testing.TB) target
 }{{"postgres", pgTarget}, {"mariadb", mariaTarget}, {"sqlite", sqliteTarget}}
 
+// onServers runs f on each real database server (PostgreSQL, MariaDB), one subtest each
+// (side by side when parallel).
+func onServers(t *testing.T, parallel bool, f func(t *testing.T, tg target)) {
+	for _, e := range []struct {
+		name string
+		tg   func(testing.TB) target
+	}{{"postgres", pgTarget}, {"mariadb", mariaTarget}} {
+		t.Run(e.name, func(t *testing.T) {
+			if parallel {
+				t.Parallel()
+			}
+			f(t, e.tg(t))
+		})
+	}
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)

@@ -17,43 +17,37 @@ import (
 // nothing more is deleted, and table + backup still hold every original row (restore brings the
 // table back exactly).
 func TestWriterErrorRollsBack(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		tg   func(testing.TB) target
-	}{{"postgres", pgTarget}, {"mariadb", mariaTarget}} {
-		t.Run(tc.name, func(t *testing.T) {
-			tg := tc.tg(t)
-			setupJira(t, tg, 400)
-			table, id := tbl(tg)
-			before := snapshot(t, tg.sql, table, id)
-			s := openStore(t, tg, "jira", Options{})
-			ctx := ctxT(t)
-			var syncs atomic.Int32
-			s.beforeSync = func() error {
-				// The manifest's sync at Create does not pass here: the 3rd is a batch's.
-				if syncs.Add(1) == 3 {
-					return errors.New("disk full (injected)")
-				}
-				return nil
+	onServers(t, false, func(t *testing.T, tg target) {
+		setupJira(t, tg, 400)
+		table, id := tbl(tg)
+		before := snapshot(t, tg.sql, table, id)
+		s := openStore(t, tg, "jira", Options{})
+		ctx := ctxT(t)
+		var syncs atomic.Int32
+		s.beforeSync = func() error {
+			// The manifest's sync at Create does not pass here: the 3rd is a batch's.
+			if syncs.Add(1) == 3 {
+				return errors.New("disk full (injected)")
 			}
-			path := filepath.Join(t.TempDir(), "b")
-			res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, Workers: 2, BackupPath: path})
-			if reauth.CodeOf(err) != reauth.ExitFailed || reauth.HintOf(err) == "" {
-				t.Fatalf("purge with a failing fsync: %+v %v", res, err)
-			}
-			t.Logf("error: %v\n  hint: %s", err, reauth.HintOf(err))
-			left := ids(t, tg.sql, table, id)
-			// Two good fsyncs before the failing one, each covering one or two batches of 50.
-			if res.Deleted != int64(400-len(left)) || res.Deleted < 50 || res.Deleted > 2*2*50 {
-				t.Fatalf("deleted %d, %d rows left: only batches fsynced by the first two syncs may commit", res.Deleted, len(left))
-			}
-			checkTablePlusBackup(t, tg, path, 400)
-			if _, err := s.Restore(ctx, path, RestoreOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			equalSnapshots(t, "restored after a failed fsync", before, snapshot(t, tg.sql, table, id))
-		})
-	}
+			return nil
+		}
+		path := filepath.Join(t.TempDir(), "b")
+		res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, Workers: 2, BackupPath: path})
+		if reauth.CodeOf(err) != reauth.ExitFailed || reauth.HintOf(err) == "" {
+			t.Fatalf("purge with a failing fsync: %+v %v", res, err)
+		}
+		t.Logf("error: %v\n  hint: %s", err, reauth.HintOf(err))
+		left := ids(t, tg.sql, table, id)
+		// Two good fsyncs before the failing one, each covering one or two batches of 50.
+		if res.Deleted != int64(400-len(left)) || res.Deleted < 50 || res.Deleted > 2*2*50 {
+			t.Fatalf("deleted %d, %d rows left: only batches fsynced by the first two syncs may commit", res.Deleted, len(left))
+		}
+		checkTablePlusBackup(t, tg, path, 400)
+		if _, err := s.Restore(ctx, path, RestoreOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		equalSnapshots(t, "restored after a failed fsync", before, snapshot(t, tg.sql, table, id))
+	})
 }
 
 // Two batches in flight, both durable in the backup and neither committed, when the database

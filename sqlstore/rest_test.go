@@ -13,57 +13,51 @@ import (
 // --rest: after each batch a worker rests Rest times the batch's time, and the purge is still
 // complete and backed up; without it no worker rests.
 func TestRestAfterBatches(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		tg   func(testing.TB) target
-	}{{"postgres", pgTarget}, {"mariadb", mariaTarget}} {
-		t.Run(tc.name, func(t *testing.T) {
-			tg := tc.tg(t)
-			ctx := ctxT(t)
-			setupJira(t, tg, 300)
-			for i, r := range []float64{0, 1.5} {
-				if i > 0 {
-					seedJira(t, tg, 1, 300) // the same rows again: the first purge left the table empty
-				}
-				s := openStore(t, tg, "jira", Options{})
-				if k := s.workers(PurgeOptions{Rest: r}); (r > 0) != (k == 1) {
-					t.Errorf("rest %v: %d workers by default; a purge that rests runs one batch at a time, one that does not runs more", r, k)
-				}
-				var mu sync.Mutex
-				var rests []time.Duration
-				s.restFor = func(d time.Duration) time.Duration {
-					mu.Lock()
-					rests = append(rests, d)
-					mu.Unlock()
-					return d
-				}
-				t0 := time.Now()
-				path := filepath.Join(t.TempDir(), "b")
-				res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, Workers: 2, Rest: r, BackupPath: path})
-				elapsed := time.Since(t0)
-				if err != nil || res.Deleted != 300 {
-					t.Fatalf("rest %v: %+v %v", r, res, err)
-				}
-				checkTablePlusBackup(t, tg, path, 300)
-				var sum time.Duration
-				for _, d := range rests {
-					if d <= 0 {
-						t.Errorf("rest %v: a rest of %s", r, d)
-					}
-					sum += d
-				}
-				switch {
-				case r == 0 && len(rests) != 0:
-					t.Errorf("no rest asked, yet %d rests", len(rests))
-				case r > 0 && len(rests) < res.Batches:
-					t.Errorf("rest %v: %d rests for %d batches", r, len(rests), res.Batches)
-				case r > 0 && elapsed < sum/2: // two workers rest side by side
-					t.Errorf("rest %v: the purge took %s, less than its rests allow (%s over 2 workers)", r, elapsed, sum)
-				}
-				t.Logf("rest %v: %d batches, %d rests (%s in all), purge %s", r, res.Batches, len(rests), sum, elapsed)
+	onServers(t, false, func(t *testing.T, tg target) {
+		ctx := ctxT(t)
+		setupJira(t, tg, 300)
+		for i, r := range []float64{0, 1.5} {
+			if i > 0 {
+				seedJira(t, tg, 1, 300) // the same rows again: the first purge left the table empty
 			}
-		})
-	}
+			s := openStore(t, tg, "jira", Options{})
+			if k := s.workers(PurgeOptions{Rest: r}); (r > 0) != (k == 1) {
+				t.Errorf("rest %v: %d workers by default; a purge that rests runs one batch at a time, one that does not runs more", r, k)
+			}
+			var mu sync.Mutex
+			var rests []time.Duration
+			s.restFor = func(d time.Duration) time.Duration {
+				mu.Lock()
+				rests = append(rests, d)
+				mu.Unlock()
+				return d
+			}
+			t0 := time.Now()
+			path := filepath.Join(t.TempDir(), "b")
+			res, err := s.Purge(ctx, PurgeOptions{BatchSize: 50, Workers: 2, Rest: r, BackupPath: path})
+			elapsed := time.Since(t0)
+			if err != nil || res.Deleted != 300 {
+				t.Fatalf("rest %v: %+v %v", r, res, err)
+			}
+			checkTablePlusBackup(t, tg, path, 300)
+			var sum time.Duration
+			for _, d := range rests {
+				if d <= 0 {
+					t.Errorf("rest %v: a rest of %s", r, d)
+				}
+				sum += d
+			}
+			switch {
+			case r == 0 && len(rests) != 0:
+				t.Errorf("no rest asked, yet %d rests", len(rests))
+			case r > 0 && len(rests) < res.Batches:
+				t.Errorf("rest %v: %d rests for %d batches", r, len(rests), res.Batches)
+			case r > 0 && elapsed < sum/2: // two workers rest side by side
+				t.Errorf("rest %v: the purge took %s, less than its rests allow (%s over 2 workers)", r, elapsed, sum)
+			}
+			t.Logf("rest %v: %d batches, %d rests (%s in all), purge %s", r, res.Batches, len(rests), sum, elapsed)
+		}
+	})
 }
 
 // Ctrl-C during a rest ends the purge at once, as after any batch: interrupted, with a checked
