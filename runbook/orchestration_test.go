@@ -490,3 +490,18 @@ func TestFakeRunPurgeRest(t *testing.T) {
 		t.Errorf("the audit log's purge_start does not record the rest:\n%s", b)
 	}
 }
+
+// The inventory's purge_rest takes what purge --rest takes: the inventory cannot import the
+// database layer, so its bound is written twice and this keeps them together.
+func TestPurgeRestBoundsAgree(t *testing.T) {
+	src := func(r float64) []byte {
+		return []byte(fmt.Sprintf("defaults: {purge_rest: %v}\nproducts:\n  - product: jira\n    home: /j\n    nodes:\n      - {name: n1, url: \"http://127.0.0.1:9\", restart: {exec: {command: x}}}\n", r))
+	}
+	for _, r := range []float64{0, 0.5, sqlstore.MaxRest, sqlstore.MaxRest + 0.5, -0.5} {
+		_, perr := inventory.Parse(src(r), "reauth.yaml")
+		cerr := sqlstore.CheckRest(r)
+		if (perr == nil) != (cerr == nil) {
+			t.Errorf("rest %v: the inventory says %v, purge --rest says %v", r, perr, cerr)
+		}
+	}
+}

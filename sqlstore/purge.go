@@ -347,6 +347,9 @@ func resumeFlags(cutoff int64, o PurgeOptions) string {
 	if o.Before != nil {
 		f = append(f, "--before", o.Before.UTC().Format(time.RFC3339Nano))
 	}
+	if o.Rest > 0 { // not a filter, but the admin chose a gentle purge: finish it gently too
+		f = append(f, "--rest", strconv.FormatFloat(o.Rest, 'g', -1, 64))
+	}
 	return strings.Join(f, " ")
 }
 

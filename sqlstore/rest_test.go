@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -86,6 +87,9 @@ func TestStopDuringRest(t *testing.T) {
 	}
 	if reauth.CodeOf(err) != reauth.ExitInterrupted || res.Deleted == 0 || res.Deleted >= 300 {
 		t.Fatalf("stopped in a rest: %+v %v", res, err)
+	}
+	if h := reauth.HintOf(err); !strings.Contains(h, "--cutoff-id 300") || !strings.Contains(h, "--rest 20") {
+		t.Errorf("the hint to finish the purge does not keep its cut-off and its rest: %s", h)
 	}
 	checkTablePlusBackup(t, tg, path, 300)
 }
