@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// MaxPurgeRest bounds a purge's rest after each batch, as a multiple of the batch's time (purge
+// --rest, the inventory's defaults.purge_rest): at 20 the purge works 1/21 of the time.
+const MaxPurgeRest = 20
+
 // Sleep waits d or until ctx is done, whichever comes first, and returns ctx.Err() when ctx
 // ended the wait. A wait of d <= 0 returns at once, with ctx.Err(): a cancelled run never takes
 // one more step because its next wait happened to be zero.

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 )
 
@@ -145,16 +146,15 @@ func (d *decoder) positive(n *yaml.Node, what string) (int, error) {
 	return v, nil
 }
 
-// rest is a purge rest ratio: a number from 0 to sqlstore.MaxRest (20; not imported here: the
-// inventory package does not depend on the database layer).
+// rest is a purge rest ratio: a number from 0 to reauth.MaxPurgeRest.
 func (d *decoder) rest(n *yaml.Node, what string) (float64, error) {
 	s, err := d.str(n, what)
 	if err != nil || s == "" {
 		return 0, err
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || v < 0 || v > 20 {
-		return 0, d.err(n.Line, "write a number from 0 (no rest) to 20, e.g. 1: each purge batch is followed by a rest as long as itself",
+	if err != nil || math.IsNaN(v) || v < 0 || v > reauth.MaxPurgeRest {
+		return 0, d.err(n.Line, fmt.Sprintf("write a number from 0 (no rest) to %d, e.g. 1: each purge batch is followed by a rest as long as itself", reauth.MaxPurgeRest),
 			"%s: bad rest %q", what, s)
 	}
 	return v, nil

@@ -25,8 +25,8 @@ const innoDBWorkers = 3
 // maxWorkers bounds --workers-style options: every worker holds a connection and row locks.
 const maxWorkers = 8
 
-// MaxRest bounds PurgeOptions.Rest: at 20 a worker works 1/21 of the time.
-const MaxRest = 20
+// MaxRest bounds PurgeOptions.Rest (reauth.MaxPurgeRest).
+const MaxRest = reauth.MaxPurgeRest
 
 // CheckRest refuses a rest ratio outside 0..MaxRest.
 func CheckRest(r float64) error {
@@ -37,18 +37,13 @@ func CheckRest(r float64) error {
 	return nil
 }
 
-// rest waits d after a batch, or less if the purge is stopped (Ctrl-C) or abandoned meanwhile.
-func rest(ctx context.Context, stop reauth.Stop, d time.Duration) {
-	if d <= 0 {
-		return
+// restAfter is the rest after a batch that took took.
+func (s *Store) restAfter(took time.Duration, r float64) time.Duration {
+	d := time.Duration(float64(took) * r)
+	if s.restFor != nil {
+		d = s.restFor(d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	case <-stop.Done():
-	}
+	return d
 }
 
 // workers is how many batches run at once on this store's database.
@@ -125,6 +120,9 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 			// A batch is not cancelled by the first Ctrl-C (Stop): it finishes, so the backup and
 			// the table agree. Only ctx (the second) abandons it.
 			bctx := ctx
+			// A rest after a batch ends at the first Ctrl-C too: the next batch is not started.
+			restCtx, endRests := o.Stop.Context(ctx)
+			defer endRests()
 			b := newBatcher(s, c, g, w, o, z)
 			b.slots = slots
 			for {
@@ -161,11 +159,7 @@ func (s *Store) pipeline(ctx context.Context, o PurgeOptions, cutoff int64, w *b
 					return
 				}
 				if o.Rest > 0 {
-					d := time.Duration(float64(time.Since(began)) * o.Rest)
-					if s.restFor != nil {
-						d = s.restFor(d)
-					}
-					rest(ctx, o.Stop, d)
+					_ = reauth.Sleep(restCtx, s.restAfter(time.Since(began), o.Rest))
 				}
 			}
 		}()
