@@ -26,9 +26,9 @@ type Client struct {
 // maxBody bounds what is read from the API server (a pod or a StatefulSet is a few KiB).
 const maxBody = 8 << 20
 
-// newClient returns a Client for rc, authenticated as rc says.
-func newClient(rc *restConfig) (*Client, error) {
-	hc, base, err := newHTTPClient(rc)
+// newClient returns a Client for rc, authenticated as rc says (an exec plugin run as plugin says).
+func newClient(rc *restConfig, plugin pluginOptions) (*Client, error) {
+	hc, base, err := newHTTPClient(rc, plugin)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: %w", err)
 	}

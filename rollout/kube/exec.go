@@ -10,17 +10,24 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/reauth/reauth/rollout/execmethod"
 )
 
 // Exec credential plugins (kubectl's `users[].user.exec`): the command prints an ExecCredential
 // (client.authentication.k8s.io/v1 or v1beta1) with a token or a client certificate and key,
-// optionally with an expiry. It runs with the kubeconfig's args and env added to reauth's
-// environment, KUBERNETES_EXEC_INFO describing the request (and the cluster, with
-// provideClusterInfo), reauth's stderr, and reauth's stdin only when interactiveMode allows it and
-// stdin is a terminal. The credential is kept until it expires or the server answers 401.
+// optionally with an expiry. It runs with the kubeconfig's args; its environment is reauth's own
+// without the variables reauth read secrets from (execmethod.Env, the filter of the drain hooks
+// and exec restarts: a plugin is a third-party binary, a cloud CLI or kubelogin), plus the
+// kubeconfig's env and KUBERNETES_EXEC_INFO describing the request (and the cluster, with
+// provideClusterInfo). It gets reauth's stderr, and reauth's stdin only when interactiveMode
+// allows it and stdin is a terminal. A plugin that does not answer within the timeout is killed
+// (with its process group when it has no terminal). The credential is kept until it expires or the
+// server answers 401.
 
 const (
 	execV1      = "client.authentication.k8s.io/v1"
@@ -82,9 +89,20 @@ func checkExec(x *execConfig) error {
 	return nil
 }
 
+// DefaultExecTimeout bounds one run of an exec plugin: long enough for a plugin that asks for a
+// login on the terminal, short enough that a hung one does not hold the run (and its lock).
+const DefaultExecTimeout = 2 * time.Minute
+
+// pluginOptions are reauth's side of running an exec plugin, from Config.
+type pluginOptions struct {
+	secretEnv []string      // variables the plugin must not see (Config.SecretEnv)
+	timeout   time.Duration // 0: DefaultExecTimeout
+}
+
 type execProvider struct {
 	cfg     *execConfig
 	cluster *execCluster
+	opts    pluginOptions
 
 	mu     sync.Mutex
 	cred   *execResult
@@ -96,8 +114,11 @@ type execResult struct {
 	cert  *tls.Certificate
 }
 
-func newExecProvider(cfg *execConfig, cluster *execCluster) *execProvider {
-	return &execProvider{cfg: cfg, cluster: cluster}
+func newExecProvider(cfg *execConfig, cluster *execCluster, opts pluginOptions) *execProvider {
+	if opts.timeout <= 0 {
+		opts.timeout = DefaultExecTimeout
+	}
+	return &execProvider{cfg: cfg, cluster: cluster, opts: opts}
 }
 
 // forget drops the credential (the server refused it): the next request runs the plugin again.
@@ -139,31 +160,13 @@ func (p *execProvider) run(ctx context.Context) (*execResult, time.Time, error) 
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	cmd := exec.CommandContext(ctx, x.Command, x.Args...)
-	cmd.Env = os.Environ()
-	for _, e := range x.Env {
-		cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
-	}
-	cmd.Env = append(cmd.Env, "KUBERNETES_EXEC_INFO="+string(infoJSON))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, os.Stderr
-	if interactive {
-		cmd.Stdin = os.Stdin
-	}
-	if err := cmd.Run(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			hint := x.InstallHint
-			if hint == "" {
-				hint = "install it or fix users[].user.exec.command in the kubeconfig"
-			}
-			return nil, time.Time{}, fmt.Errorf("exec plugin %s not found: %s", x.Command, hint)
-		}
-		// Not the output: it may hold a partial credential.
-		return nil, time.Time{}, fmt.Errorf("exec plugin %s failed: %v", x.Command, err)
+	out, err := p.start(ctx, interactive, infoJSON)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	var got execCredential
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		return nil, time.Time{}, fmt.Errorf("exec plugin %s printed no ExecCredential JSON (%d bytes)", x.Command, out.Len())
+	if err := json.Unmarshal(out, &got); err != nil {
+		return nil, time.Time{}, fmt.Errorf("exec plugin %s printed no ExecCredential JSON (%d bytes)", x.Command, len(out))
 	}
 	if got.APIVersion != x.APIVersion {
 		return nil, time.Time{}, fmt.Errorf("exec plugin %s answered apiVersion %q, the kubeconfig asks for %q", x.Command, got.APIVersion, x.APIVersion)
@@ -191,4 +194,47 @@ func (p *execProvider) run(ctx context.Context) (*execResult, time.Time, error) 
 		expiry = *st.ExpirationTimestamp
 	}
 	return res, expiry, nil
+}
+
+// start runs the plugin once and returns what it printed on stdout.
+func (p *execProvider) start(ctx context.Context, interactive bool, infoJSON []byte) ([]byte, error) {
+	x := p.cfg
+	ctx, cancel := context.WithTimeout(ctx, p.opts.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, x.Command, x.Args...)
+	set := make([]string, 0, len(x.Env)+1)
+	for _, e := range x.Env {
+		set = append(set, e.Name+"="+e.Value)
+	}
+	set = append(set, "KUBERNETES_EXEC_INFO="+string(infoJSON))
+	cmd.Env = execmethod.Env{Drop: p.opts.secretEnv, Set: set}.Environ()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if interactive {
+		cmd.Stdin = os.Stdin
+	} else {
+		// Its own process group, killed whole on timeout: a script's children (a cloud CLI it
+		// calls) would otherwise keep stdout open. Not with a terminal: a plugin outside the
+		// terminal's foreground group could not read the login it asks for.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	}
+	cmd.WaitDelay = time.Second // a grandchild holding stdout must not hold the run
+	err := cmd.Run()
+	if err == nil {
+		return out.Bytes(), nil
+	}
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		hint := x.InstallHint
+		if hint == "" {
+			hint = "install it or fix users[].user.exec.command in the kubeconfig"
+		}
+		return nil, fmt.Errorf("exec plugin %s not found: %s", x.Command, hint)
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("exec plugin %s did not answer within %s: run it by hand to see what it waits for "+
+			"(a login, a network it cannot reach), then run reauth again", x.Command, p.opts.timeout)
+	}
+	// Not the output: it may hold a partial credential.
+	return nil, fmt.Errorf("exec plugin %s failed: %v", x.Command, err)
 }

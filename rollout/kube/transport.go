@@ -17,7 +17,7 @@ import (
 
 // newHTTPClient is the HTTP client and API server base URL for rc: TLS as the cluster says, and
 // the user's credentials on every request (https only, as kubectl).
-func newHTTPClient(rc *restConfig) (*http.Client, *url.URL, error) {
+func newHTTPClient(rc *restConfig, plugin pluginOptions) (*http.Client, *url.URL, error) {
 	hasTLS := len(rc.CAData) > 0 || len(rc.CertData) > 0 || rc.Insecure
 	base, err := serverURL(rc.Server, hasTLS)
 	if err != nil {
@@ -40,7 +40,7 @@ func newHTTPClient(rc *restConfig) (*http.Client, *url.URL, error) {
 	}
 	var exec *execProvider
 	if rc.Exec != nil && base.Scheme == "https" {
-		exec = newExecProvider(rc.Exec, rc.ExecCluster)
+		exec = newExecProvider(rc.Exec, rc.ExecCluster, plugin)
 	}
 	if base.Scheme == "https" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: rc.TLSServerName, InsecureSkipVerify: rc.Insecure}

@@ -45,7 +45,8 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 		SecretEnv: SecretEnv(inv)}
 	if k := p.Kubernetes; k != nil {
 		cfg := kube.Config{Namespace: k.Namespace, StatefulSet: k.StatefulSet, Context: k.Context,
-			Kubeconfig: inv.Resolve(reauth.ExpandHome(k.Kubeconfig, getenv)), Service: k.Service, URLTemplate: k.URLTemplate}
+			Kubeconfig: inv.Resolve(reauth.ExpandHome(k.Kubeconfig, getenv)), Service: k.Service, URLTemplate: k.URLTemplate,
+			SecretEnv: plan.SecretEnv}
 		if cfg.Kubeconfig != "" { // a FIFO or device is refused here, as a usage error
 			if f, err := boundedfile.Open(cfg.Kubeconfig); err == nil {
 				f.Close()
