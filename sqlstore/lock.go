@@ -29,6 +29,10 @@ type locker interface {
 	// family is the lock name's engine family: one server protocol, one family, whatever word
 	// the URL used for it (jdbc:mysql and jdbc:mariadb to one server must contend).
 	family() string
+	// idleSQL asks the server for the shortest idle timeout that would end the session: one row
+	// of the setting's name and its value in milliseconds, no row when none is set ("" when the
+	// engine has none reauth knows of). The keep-alive is derived from it (lockidle.go).
+	idleSQL() string
 }
 
 // heldLock is a lock this process holds. held answers false (nil error) when the database no
@@ -42,12 +46,13 @@ type heldLock struct {
 // sqlLocker is a lock taken, checked and released by single statements on one session.
 type sqlLocker struct {
 	acquireSQL, holderSQL, checkSQL, releaseSQL, scope string
-	fam                                                string
+	fam, idle                                          string
 	key                                                func(name string) any
 }
 
 func (l sqlLocker) scopeSQL() string { return l.scope }
 func (l sqlLocker) family() string   { return l.fam }
+func (l sqlLocker) idleSQL() string  { return l.idle }
 
 func (l sqlLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (heldLock, string, error) {
 	k := l.key(name)
@@ -100,6 +105,9 @@ var pgLocker = sqlLocker{
 	scope:      "SELECT current_database()",
 	fam:        string(reauth.Postgres),
 	key:        pgLockKey,
+	// Both in milliseconds; idle_session_timeout exists from PostgreSQL 14 (no row before).
+	idle: "SELECT name, setting::bigint FROM pg_settings WHERE name IN ('idle_session_timeout', " +
+		"'idle_in_transaction_session_timeout') AND setting::bigint > 0 ORDER BY 2 LIMIT 1",
 }
 
 // MySQL lock names are server-wide (not per database) and at most 64 characters. The scope
@@ -113,6 +121,8 @@ var mysqlLocker = sqlLocker{
 	scope:      "SELECT CASE WHEN @@lower_case_table_names = 0 THEN DATABASE() ELSE LOWER(DATABASE()) END",
 	fam:        string(reauth.MySQL), // MariaDB too: one protocol, one server
 	key:        func(name string) any { return truncate(name, 64) },
+	// The session's value: the server copied wait_timeout (or interactive_timeout) into it at connect.
+	idle: "SELECT 'wait_timeout', @@SESSION.wait_timeout * 1000",
 }
 
 // sp_getapplock with a Session owner outlives transactions, and a timeout of 0 answers at once.
@@ -152,6 +162,9 @@ func oracleLockID(name string) int64 {
 
 // The lock is named after the schema the session works in (DBMS_LOCK ids are instance-wide).
 func (oracleLocker) family() string { return string(reauth.Oracle) }
+
+// idleSQL: a profile's IDLE_TIME needs DBA_PROFILES to read; not derived.
+func (oracleLocker) idleSQL() string { return "" }
 
 func (oracleLocker) scopeSQL() string {
 	return "SELECT SYS_CONTEXT('USERENV', 'DB_NAME') || '.' || SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM DUAL"
@@ -198,6 +211,7 @@ type fileLocker struct{}
 
 func (fileLocker) scopeSQL() string { return "" }
 func (fileLocker) family() string   { return string(reauth.SQLite) }
+func (fileLocker) idleSQL() string  { return "" }
 
 func (fileLocker) acquire(_ context.Context, _ *sql.Conn, path string) (heldLock, string, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -248,9 +262,9 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// lockKeepAlive is how often a held lock's session is used and checked when nothing else uses
-// it: often enough for any idle timeout a DBA sets (PostgreSQL idle_session_timeout, MySQL
-// wait_timeout), cheap enough to go unnoticed.
+// lockKeepAlive is how often at most a held lock's session is used and checked when nothing
+// else uses it: cheap enough to go unnoticed. A server idle timeout shorter than four times it
+// shortens it (keepAliveFor).
 const lockKeepAlive = 5 * time.Second
 
 // ErrLockLost is the cause of the error a run gets when its lock is gone.
@@ -266,7 +280,10 @@ type runLock struct {
 	lost  error
 	stop  chan struct{}
 	done  chan struct{}
-	every time.Duration
+	every time.Duration // the keep-alive period now
+	// base is the period without an idle timeout; idle re-reads the server's (nil: none).
+	base time.Duration
+	idle func(context.Context) (time.Duration, string, error)
 }
 
 func (l *runLock) check(ctx context.Context) error {
@@ -296,7 +313,7 @@ func (l *runLock) check(ctx context.Context) error {
 
 func (l *runLock) keepAlive() {
 	defer close(l.done)
-	t := time.NewTicker(l.every)
+	t := time.NewTimer(l.every)
 	defer t.Stop()
 	for {
 		select {
@@ -306,6 +323,8 @@ func (l *runLock) keepAlive() {
 			if l.check(context.Background()) != nil {
 				return
 			}
+			l.rederive()
+			t.Reset(l.every)
 		}
 	}
 }
@@ -330,6 +349,13 @@ func (s *Store) Lock(ctx context.Context, purpose string) (release func() error,
 	}
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	every, idle, err := s.keepAlivePeriod(lctx, conn)
+	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		return nil, err
+	}
 	name, err := s.lockName(lctx, conn)
 	var held heldLock
 	var holder string
@@ -353,14 +379,11 @@ func (s *Store) Lock(ctx context.Context, purpose string) (release func() error,
 		}
 		return nil, fmt.Errorf("lock %s: %w", s.db.String(), err)
 	}
-	every := s.lockEvery
-	if every <= 0 {
-		every = lockKeepAlive
-	}
-	l := &runLock{name: name, held: held, conn: conn, stop: make(chan struct{}), done: make(chan struct{}), every: every}
+	l := &runLock{name: name, held: held, conn: conn, stop: make(chan struct{}), done: make(chan struct{}), every: every,
+		base: s.keepAliveBase(), idle: idle}
 	go l.keepAlive()
 	s.lock = l
-	s.log.Info("lock taken", "purpose", purpose, "name", name)
+	s.log.Info("lock taken", "purpose", purpose, "name", name, "keep_alive", every)
 	var once sync.Once
 	return func() error {
 		var err error

@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,32 +115,43 @@ func lockKilled(t *testing.T, tg target) {
 	}
 }
 
+// shortIdle sets a server idle timeout of secs seconds on a session, as a DBA's setting would.
+func shortIdle(tg target, secs string) func(context.Context, *sql.Conn) error {
+	set := map[string]string{"postgres": "SET idle_session_timeout = '" + secs + "s'", "mariadb": "SET SESSION wait_timeout = " + secs}[tg.name]
+	return func(ctx context.Context, conn *sql.Conn) error {
+		_, err := conn.ExecContext(ctx, set)
+		return err
+	}
+}
+
 // lockIdle: a lock session idle longer than the server's idle timeout is closed by the server,
-// and the lock with it; the keep-alive must stop that from happening.
+// and the lock with it. With the default keep-alive (every 5 s) and a 1 s timeout on the lock's
+// session, the keep-alive must follow the server's timeout, not its own default: for three
+// times that timeout, no second run gets the lock.
 func lockIdle(t *testing.T, tg target) {
 	ctx := ctxT(t)
 	setupJira(t, tg, 1)
 	a := openStore(t, tg, "jira", Options{})
 	b := openStore(t, tg, "jira", Options{})
-	a.lockEvery = 200 * time.Millisecond
+	a.lockSession = shortIdle(tg, "1")
 	release, err := a.Lock(ctx, "run")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer release()
-	set := map[string]string{"postgres": "SET idle_session_timeout = '1s'", "mariadb": "SET SESSION wait_timeout = 1"}[tg.name]
-	a.lock.mu.Lock()
-	_, err = a.lock.conn.ExecContext(ctx, set)
-	a.lock.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
+	if got := a.lock.every; got > 250*time.Millisecond {
+		t.Errorf("keep-alive every %s with a 1 s idle timeout, want at most 250ms", got)
 	}
-	time.Sleep(3 * time.Second) // idle, from the server's point of view, three times its timeout
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if relB, err := b.Lock(ctx, "second run"); reauth.CodeOf(err) != reauth.ExitLocked {
+			if err == nil {
+				relB()
+			}
+			t.Fatalf("a second run got in while the first was idle: %v", err)
+		}
+	}
 	if err := a.CheckLock(ctx); err != nil {
 		t.Fatalf("after 3 s with a 1 s idle timeout: %v", err)
-	}
-	if _, err := b.Lock(ctx, "second run"); reauth.CodeOf(err) != reauth.ExitLocked {
-		t.Fatalf("a second run got in while the first was idle: %v", err)
 	}
 }
 
@@ -157,4 +170,40 @@ func lockFileRemoved(t *testing.T, tg target) {
 	if err := a.CheckLock(ctx); !errors.Is(err, ErrLockLost) {
 		t.Fatalf("lock file removed: %v, want ErrLockLost", err)
 	}
+}
+
+// keepAliveFor: a quarter of the server's idle timeout, never more than the default.
+func TestKeepAliveFor(t *testing.T) {
+	for _, tc := range []struct{ idle, want time.Duration }{
+		{0, lockKeepAlive},
+		{time.Second, 250 * time.Millisecond},
+		{2 * time.Second, 500 * time.Millisecond},
+		{20 * time.Second, lockKeepAlive},
+		{8 * time.Hour, lockKeepAlive}, // MySQL's default wait_timeout
+	} {
+		if got := keepAliveFor(tc.idle, lockKeepAlive); got != tc.want {
+			t.Errorf("keepAliveFor(%s) = %s, want %s", tc.idle, got, tc.want)
+		}
+	}
+}
+
+// An idle timeout too short to hold the lock against is refused, with the setting named and
+// nothing locked.
+func TestLockRefusesTinyIdleTimeout(t *testing.T) {
+	tg := pgTarget(t)
+	setupJira(t, tg, 1)
+	a := openStore(t, tg, "jira", Options{})
+	b := openStore(t, tg, "jira", Options{})
+	a.lockSession = shortIdle(tg, "0.5")
+	ctx := ctxT(t)
+	_, err := a.Lock(ctx, "run")
+	if reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "idle_session_timeout") ||
+		!strings.Contains(reauth.HintOf(err), "idle_session_timeout") {
+		t.Fatalf("500ms idle timeout: %v (code %d, hint %q), want exit 4 naming idle_session_timeout", err, reauth.CodeOf(err), reauth.HintOf(err))
+	}
+	release, err := b.Lock(ctx, "second run")
+	if err != nil {
+		t.Fatalf("the refused lock was taken anyway: %v", err)
+	}
+	release()
 }

@@ -87,8 +87,9 @@ type Store struct {
 	restFor                  func(time.Duration) time.Duration // test hook: sees (and may change) each rest after a batch
 	pgTextBatches            atomic.Int64                      // batches the PostgreSQL text path ran (tests check it was used)
 	lockMu                   sync.Mutex
-	lock                     *runLock      // the run lock this store holds (nil when none)
-	lockEvery                time.Duration // test hook: the lock's keep-alive period (default lockKeepAlive)
+	lock                     *runLock                               // the run lock this store holds (nil when none)
+	lockEvery                time.Duration                          // test hook: the lock's keep-alive period (default lockKeepAlive)
+	lockSession              func(context.Context, *sql.Conn) error // test hook: run on the lock's session first (a DBA's settings)
 	// parent is the store a companion table was opened from: its connection and run lock.
 	parent *Store
 }
