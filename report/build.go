@@ -41,6 +41,7 @@ func Build(entries []audit.Entry) (*Report, error) {
 		p.finish()
 	}
 	r.finish()
+	sanitize(r)
 	return r, nil
 }
 

@@ -70,7 +70,12 @@ func funcs() map[string]any {
 			}
 			return "-"
 		},
-		"cell": mdCell,
+		"cell":     mdCell,
+		"code":     mdCode,
+		"codeText": mdCodeText,
+		"fence":    mdFence,
+		"restores": restoreLines,
+		"rebuild":  rebuildCommand,
 	}
 }
 
@@ -100,11 +105,4 @@ func Markdown(w io.Writer, r *Report) error {
 		return fmt.Errorf("report template: %w", err)
 	}
 	return t.Execute(w, r)
-}
-
-// mdCell makes a value safe inside a Markdown table cell.
-func mdCell(v any) string {
-	s := fmt.Sprint(v)
-	s = strings.NewReplacer("|", `\|`, "\r", " ", "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
-	return s
 }
