@@ -105,9 +105,10 @@ var pgLocker = sqlLocker{
 	scope:      "SELECT current_database()",
 	fam:        string(reauth.Postgres),
 	key:        pgLockKey,
-	// Both in milliseconds; idle_session_timeout exists from PostgreSQL 14 (no row before).
-	idle: "SELECT name, setting::bigint FROM pg_settings WHERE name IN ('idle_session_timeout', " +
-		"'idle_in_transaction_session_timeout') AND setting::bigint > 0 ORDER BY 2 LIMIT 1",
+	// In milliseconds; PostgreSQL 14 and later (no row before). Not
+	// idle_in_transaction_session_timeout: the lock's session runs single autocommit statements
+	// and is never idle inside a transaction, so that one cannot end it.
+	idle: "SELECT name, setting::bigint FROM pg_settings WHERE name = 'idle_session_timeout' AND setting::bigint > 0",
 }
 
 // MySQL lock names are server-wide (not per database) and at most 64 characters. The scope
