@@ -96,7 +96,7 @@ const DefaultExecTimeout = 2 * time.Minute
 // pluginOptions are reauth's side of running an exec plugin, from Config.
 type pluginOptions struct {
 	secretEnv []string      // variables the plugin must not see (Config.SecretEnv)
-	timeout   time.Duration // 0: DefaultExecTimeout
+	timeout   time.Duration // 0: DefaultExecTimeout (tests shorten it)
 }
 
 type execProvider struct {

@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
@@ -37,8 +36,6 @@ type Config struct {
 	// SecretEnv names the variables reauth read secrets from: an exec credential plugin runs
 	// without them, as the drain hooks do (methods.SecretEnv).
 	SecretEnv []string
-	// ExecTimeout bounds one run of an exec credential plugin (0: DefaultExecTimeout).
-	ExecTimeout time.Duration
 }
 
 // Connect resolves kubeconfig, context and namespace as kubectl does (falling back to the pod's
@@ -53,7 +50,7 @@ func (e env) connect(cfg Config) (*Client, string, error) {
 		return nil, "", reauth.Refused("check kubeconfig/context in the inventory, or `kubectl config current-context`",
 			"kubernetes: load kubeconfig: %v", err)
 	}
-	c, err := newClient(rc, pluginOptions{secretEnv: cfg.SecretEnv, timeout: cfg.ExecTimeout})
+	c, err := newClient(rc, pluginOptions{secretEnv: cfg.SecretEnv})
 	if err != nil {
 		return nil, "", reauth.Refused("check the cluster's server and credentials in the kubeconfig", "%w", err)
 	}
