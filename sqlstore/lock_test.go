@@ -139,7 +139,10 @@ func lockIdle(t *testing.T, tg target) {
 		t.Fatal(err)
 	}
 	defer release()
-	if got := a.lock.every; got > 250*time.Millisecond {
+	a.lock.mu.Lock() // rederive writes it under mu
+	got := a.lock.every
+	a.lock.mu.Unlock()
+	if got > 250*time.Millisecond {
 		t.Errorf("keep-alive every %s with a 1 s idle timeout, want at most 250ms", got)
 	}
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
