@@ -31,7 +31,7 @@ type locker interface {
 	family() string
 	// idleSQL asks the server for the shortest idle timeout that would end the session: one row
 	// of the setting's name and its value in milliseconds, no row when none is set ("" when the
-	// engine has none reauth knows of). The keep-alive is derived from it (lockidle.go).
+	// engine has none reauth knows of). The keep-alive is derived from it (lockkeep.go).
 	idleSQL() string
 }
 
@@ -261,73 +261,6 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-// lockKeepAlive is how often at most a held lock's session is used and checked when nothing
-// else uses it: cheap enough to go unnoticed. A server idle timeout shorter than four times it
-// shortens it (keepAliveFor).
-const lockKeepAlive = 5 * time.Second
-
-// ErrLockLost is the cause of the error a run gets when its lock is gone.
-var ErrLockLost = errors.New("the run lock was lost")
-
-// runLock is the lock a Store holds: its session is kept alive and checked, and the first loss
-// seen is kept so that every later check reports it.
-type runLock struct {
-	name  string
-	held  heldLock
-	conn  *sql.Conn // nil for SQLite's file lock
-	mu    sync.Mutex
-	lost  error
-	stop  chan struct{}
-	done  chan struct{}
-	every time.Duration // the keep-alive period now
-	// base is the period without an idle timeout; idle re-reads the server's (nil: none).
-	base time.Duration
-	idle func(context.Context) (time.Duration, string, error)
-}
-
-func (l *runLock) check(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.lost != nil {
-		return l.lost
-	}
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	ok, err := l.held.held(cctx)
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err() // interrupted, not lost
-	}
-	if err != nil || !ok {
-		why := "the database no longer counts reauth's session as its holder"
-		if err != nil {
-			why = "its database session died (" + err.Error() + ")"
-		}
-		l.lost = &reauth.Error{Code: reauth.ExitFailed, Op: "lock",
-			Err: fmt.Errorf("%w: %s, so another run may have started; stopped at a safe point", ErrLockLost, why),
-			Hint: "check that no other reauth run is working on this database (idle timeouts, a killed session " +
-				"or a failover end the lock), then continue with --resume"}
-	}
-	return l.lost
-}
-
-func (l *runLock) keepAlive() {
-	defer close(l.done)
-	t := time.NewTimer(l.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-			if l.check(context.Background()) != nil {
-				return
-			}
-			l.rederive()
-			t.Reset(l.every)
-		}
-	}
 }
 
 // Lock takes the one-run-at-a-time lock of this database, on a dedicated connection held until

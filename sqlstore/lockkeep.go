@@ -1,14 +1,85 @@
 package sqlstore
 
+// The run lock while it is held: its keep-alive, whose period follows the server's idle timeout
+// of the lock's session, and the check that reports a lost lock.
+
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/reauth/reauth"
 )
+
+// lockKeepAlive is how often at most a held lock's session is used and checked when nothing
+// else uses it: cheap enough to go unnoticed. A server idle timeout shorter than four times it
+// shortens it (keepAliveFor).
+const lockKeepAlive = 5 * time.Second
+
+// ErrLockLost is the cause of the error a run gets when its lock is gone.
+var ErrLockLost = errors.New("the run lock was lost")
+
+// runLock is the lock a Store holds: its session is kept alive and checked, and the first loss
+// seen is kept so that every later check reports it.
+type runLock struct {
+	name  string
+	held  heldLock
+	conn  *sql.Conn // nil for SQLite's file lock
+	mu    sync.Mutex
+	lost  error
+	stop  chan struct{}
+	done  chan struct{}
+	every time.Duration // the keep-alive period now
+	// base is the period without an idle timeout; idle re-reads the server's (nil: none).
+	base time.Duration
+	idle func(context.Context) (time.Duration, string, error)
+}
+
+func (l *runLock) check(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost != nil {
+		return l.lost
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ok, err := l.held.held(cctx)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // interrupted, not lost
+	}
+	if err != nil || !ok {
+		why := "the database no longer counts reauth's session as its holder"
+		if err != nil {
+			why = "its database session died (" + err.Error() + ")"
+		}
+		l.lost = &reauth.Error{Code: reauth.ExitFailed, Op: "lock",
+			Err: fmt.Errorf("%w: %s, so another run may have started; stopped at a safe point", ErrLockLost, why),
+			Hint: "check that no other reauth run is working on this database (idle timeouts, a killed session " +
+				"or a failover end the lock), then continue with --resume"}
+	}
+	return l.lost
+}
+
+func (l *runLock) keepAlive() {
+	defer close(l.done)
+	t := time.NewTimer(l.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			if l.check(context.Background()) != nil {
+				return
+			}
+			l.rederive()
+			t.Reset(l.every)
+		}
+	}
+}
 
 // minLockIdle is the shortest server idle timeout reauth holds its run lock against: below it
 // a keep-alive a quarter of it long would have to win against scheduling delays on a loaded
