@@ -320,11 +320,24 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// shownKey is an unknown key as errors and warnings show it: only if it looks like a key name, since
+// a line mangled into a key (a pasted token followed by a colon) must not reach a log.
+func shownKey(k string) string {
+	ok := len(k) > 0 && len(k) <= 64
+	for _, r := range k {
+		ok = ok && (r == '-' || r == '_' || r == '.' || r == '/' || (r >= '0' && r <= '9') || (r|0x20 >= 'a' && r|0x20 <= 'z'))
+	}
+	if !ok {
+		return "(a key not shown: it does not look like a key name)"
+	}
+	return k
+}
+
 // describeUnknown is "Token (line 7; did you mean token?), foo (line 8)".
 func describeUnknown(keys []unknownKey) string {
 	parts := make([]string, len(keys))
 	for i, u := range keys {
-		parts[i] = u.key + " (line " + strconv.Itoa(u.line)
+		parts[i] = shownKey(u.key) + " (line " + strconv.Itoa(u.line)
 		if s := suggest(u.key, u.known); s != "" {
 			parts[i] += "; did you mean " + s + "?"
 		}

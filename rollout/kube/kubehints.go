@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -63,7 +64,11 @@ func (k *kubeconfig) warnings(rc *restConfig, contextName string, kctx *kcContex
 	var out []string
 	for _, entry := range []string{"", "contexts/" + contextName, "clusters/" + kctx.Cluster, "users/" + kctx.User} {
 		for _, key := range k.unknown[entry] {
-			w := fmt.Sprintf("kubeconfig %s line %d: %s: %q is not a kubeconfig key", key.file, key.line, key.at, key.key)
+			name := shownKey(key.key)
+			if name == key.key {
+				name = strconv.Quote(name)
+			}
+			w := fmt.Sprintf("kubeconfig %s line %d: %s: %s is not a kubeconfig key", key.file, key.line, key.at, name)
 			if s := suggest(key.key, key.known); s != "" {
 				w += " (did you mean " + s + "?)"
 			}
