@@ -2,6 +2,7 @@ package kube
 
 import (
 	"bufio"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -121,26 +122,43 @@ func TestKubeconfigAsKubectlReadsIt(t *testing.T) {
 	}
 }
 
-// An https server address that reaches a plain-HTTP port fails with the likely cause named, not
-// with a bare TLS error.
+// An https server address that reaches a port speaking plain HTTP (net/http's "server gave HTTP
+// response to HTTPS client"), or something else that is not TLS (an SSH banner: a bare "first record
+// does not look like a TLS handshake"), fails with the likely cause named.
 func TestHTTPSToPlainHTTPPort(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("a request reached the plain-HTTP handler: %s", r.URL)
 	}))
-	defer srv.Close()
-	server := strings.Replace(srv.URL, "http://", "https://", 1)
-	kc := write(t, filepath.Join(t.TempDir(), "config"), `current-context: x
+	defer plain.Close()
+	banner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer banner.Close()
+	go func() {
+		for {
+			c, err := banner.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
+			c.Close()
+		}
+	}()
+	for _, server := range []string{strings.Replace(plain.URL, "http://", "https://", 1), "https://" + banner.Addr().String()} {
+		kc := write(t, filepath.Join(t.TempDir(), "config"), `current-context: x
 clusters: [{name: c, cluster: {server: "`+server+`", insecure-skip-tls-verify: true}}]
 users: [{name: u, user: {token: s3cr3t-token}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 `, 0o600)
-	c, _, err := testEnv(t, nil).connect(Config{Kubeconfig: kc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = getPod(t, c)
-	if err == nil || !strings.Contains(err.Error(), "answers without TLS: the port is probably not the API server's https port") ||
-		strings.Contains(err.Error(), "s3cr3t-token") {
-		t.Fatalf("https to a plain-HTTP port: %v", err)
+		c, _, err := testEnv(t, nil).connect(Config{Kubeconfig: kc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = getPod(t, c)
+		if err == nil || !strings.Contains(err.Error(), "answers without TLS: the port is probably not the API server's https port") ||
+			strings.Contains(err.Error(), "s3cr3t-token") {
+			t.Errorf("%s: %v", server, err)
+		}
 	}
 }
