@@ -122,7 +122,8 @@ func (r *PodRestarter) Preflight(ctx context.Context) error {
 func (r *PodRestarter) Restart(ctx context.Context, log io.Writer) error {
 	pod, err := r.currentPod(ctx)
 	if err != nil {
-		return fmt.Errorf("pod %s not deleted: %w", r.Pod, err)
+		// The run reports a node's error as text: the way out goes into it.
+		return fmt.Errorf("pod %s not deleted: %w; %s", r.Pod, err, reauth.HintOf(err))
 	}
 	uid := pod.Metadata.UID
 	// The precondition makes sure we delete the pod we looked at, not a replacement.

@@ -181,7 +181,7 @@ func TestUpgradeDuringRunStopsBeforeNextDelete(t *testing.T) {
 		t.Errorf("deleted %v, want jira-2 only", d)
 	}
 	if !res.Nodes[0].Restarted || res.Nodes[1].Restarted || !strings.Contains(res.Nodes[1].Error, "pod jira-1 not deleted") ||
-		!strings.Contains(res.Nodes[1].Error, "revision jira-5f7c9d") {
+		!strings.Contains(res.Nodes[1].Error, "revision jira-5f7c9d") || !strings.Contains(res.Nodes[1].Error, "helm -n atlassian rollback jira") {
 		t.Errorf("nodes = %+v", res.Nodes)
 	}
 }
