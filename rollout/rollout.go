@@ -85,6 +85,9 @@ type Plan struct {
 	// SecretEnv names the environment variables reauth read secrets from: the drain hooks run
 	// without them (execmethod.Env).
 	SecretEnv []string
+	// Warnings are what the restart method read but probably not as meant, and did not refuse (a
+	// kubeconfig key kubectl does not know): said with the plan, before anything is touched.
+	Warnings []string
 }
 
 // hookEnv is the environment of node n's drain hooks.

@@ -182,6 +182,7 @@ func (u *unit) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	u.report.Warnings = append(u.report.Warnings, u.rplan.Warnings...)
 	u.ropts = rolloutOptions(o, ip, u)
 	jp := journalPath(o, ip)
 	j, ok, err := loadJournal(jp)

@@ -56,9 +56,13 @@ func TestUserNamesAreEscapedOnTheTerminal(t *testing.T) {
 
 // Node names, node answers and error texts are escaped too.
 func TestNodeNamesAndErrorsAreEscaped(t *testing.T) {
-	plan := rollout.Plan{Nodes: []rollout.Node{{Name: evil, URL: "http://127.0.0.1:1", Restarter: &execmethod.Restarter{Command: "true"}}}}
+	plan := rollout.Plan{Nodes: []rollout.Node{{Name: evil, URL: "http://127.0.0.1:1", Restarter: &execmethod.Restarter{Command: "true"}}},
+		Warnings: []string{"kubeconfig /tmp/" + evil}}
 	var b bytes.Buffer
 	printPlan(&b, plan, rollout.Options{}, restartOptions{})
+	if !strings.Contains(b.String(), "warning: kubeconfig /tmp/") {
+		t.Errorf("the plan does not say the restart method's warning:\n%s", b.String())
+	}
 	printResult(&b, rollout.Result{Nodes: []rollout.NodeResult{{Name: evil, Status: rollout.StatusFailed, Error: "state " + evil}}})
 	for _, live := range []bool{false, true} {
 		v := newNodeView(&b, live, plan)

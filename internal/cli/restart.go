@@ -192,6 +192,9 @@ func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOpti
 	if ro.resume {
 		fmt.Fprintf(w, "resuming from %s: nodes it lists as restarted are skipped\n", o.JournalPath)
 	}
+	for _, warn := range plan.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", termsafe.Field(warn))
+	}
 }
 
 // confirm asks the operator to type the product name, or accepts --yes.

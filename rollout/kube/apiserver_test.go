@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reauth/reauth/internal/testenv"
+	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,8 +34,9 @@ func (c apiCall) String() string {
 
 // fakeCluster is a simulated Kubernetes API server on 127.0.0.1 that answers the REST paths and
 // Status objects a real one does, with a StatefulSet controller behind it: a deleted pod is
-// terminating for a moment, then comes back with a new UID, not Ready, and turns Ready after
-// startDelay. Every request is recorded as an RBAC verb/resource (for the RBAC test). The product
+// terminating for a moment, then comes back with a new UID, on the template's newest revision
+// (status.updateRevision, its controller-revision-hash label), not Ready, and turns Ready after
+// startDelay; the StatefulSet's status counts the pods on that revision as the controller does. Every request is recorded as an RBAC verb/resource (for the RBAC test). The product
 // status server answers per pod.
 type fakeCluster struct {
 	api        *httptest.Server
@@ -66,17 +69,27 @@ func pod(name string, uid string, ready bool) *corev1.Pod {
 
 func newFakeCluster(t *testing.T, replicas int32, startDelay time.Duration) *fakeCluster {
 	t.Helper()
+	return startFakeCluster(t, &appsv1.StatefulSet{
+		TypeMeta:   metav1.TypeMeta{Kind: "StatefulSet", APIVersion: "apps/v1"},
+		ObjectMeta: metav1.ObjectMeta{Name: "confluence", Namespace: ns},
+		Spec:       appsv1.StatefulSetSpec{Replicas: &replicas, ServiceName: "confluence-headless"}}, startDelay)
+}
+
+// startFakeCluster serves sts (its pods created Ready and RUNNING, on one revision) and the
+// product status server.
+func startFakeCluster(t *testing.T, sts *appsv1.StatefulSet, startDelay time.Duration) *fakeCluster {
+	t.Helper()
 	fc := &fakeCluster{token: "test-token-" + t.Name(), startDelay: startDelay, gen: 1,
-		sts: map[string]*appsv1.StatefulSet{"confluence": {
-			TypeMeta:   metav1.TypeMeta{Kind: "StatefulSet", APIVersion: "apps/v1"},
-			ObjectMeta: metav1.ObjectMeta{Name: "confluence", Namespace: ns},
-			Spec:       appsv1.StatefulSetSpec{Replicas: &replicas, ServiceName: "confluence-headless"}}},
-		pods: map[string]*corev1.Pod{}, state: map[string]string{}}
-	for i := int32(0); i < replicas; i++ {
-		name := fmt.Sprintf("confluence-%d", i)
+		sts: map[string]*appsv1.StatefulSet{sts.Name: sts}, pods: map[string]*corev1.Pod{}, state: map[string]string{}}
+	sts.Namespace, sts.Generation = ns, 1
+	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: 1, CurrentRevision: sts.Name + "-rev1", UpdateRevision: sts.Name + "-rev1"}
+	for i := int32(0); i < *sts.Spec.Replicas; i++ {
+		name := fmt.Sprintf("%s-%d", sts.Name, i)
 		fc.pods[name] = pod(name, name+"-uid-1", true)
+		fc.pods[name].Labels[revisionLabel] = sts.Status.CurrentRevision
 		fc.state[name] = "RUNNING"
 	}
+	fc.countLocked(sts)
 	// TLS, as a real API server: clientcmd sends credentials to https servers only.
 	fc.api = httptest.NewTLSServer(http.HandlerFunc(fc.serveAPI))
 	t.Cleanup(fc.api.Close)
@@ -290,6 +303,12 @@ func (fc *fakeCluster) deleteLocked(name string) {
 		np := pod(name, fmt.Sprintf("%s-uid-%d", name, gen), false)
 		fc.mu.Lock()
 		fc.pods[name] = np
+		for _, sts := range fc.sts {
+			if strings.HasPrefix(name, sts.Name+"-") {
+				np.Labels[revisionLabel] = sts.Status.UpdateRevision
+				fc.countLocked(sts)
+			}
+		}
 		fc.state[name] = "STARTING"
 		fc.mu.Unlock()
 		time.Sleep(fc.startDelay)
@@ -300,4 +319,66 @@ func (fc *fakeCluster) deleteLocked(name string) {
 		fc.state[name] = "RUNNING"
 		fc.mu.Unlock()
 	}()
+}
+
+// countLocked sets sts's status as the controller does: replicas and updatedReplicas counted from
+// the pods' revision labels; with RollingUpdate, currentRevision moves forward once every pod runs
+// the update revision (with OnDelete the controller never moves it).
+func (fc *fakeCluster) countLocked(sts *appsv1.StatefulSet) {
+	var n, updated int32
+	for i := int32(0); i < *sts.Spec.Replicas; i++ {
+		if p := fc.pods[fmt.Sprintf("%s-%d", sts.Name, i)]; p != nil {
+			n++
+			if p.Labels[revisionLabel] == sts.Status.UpdateRevision {
+				updated++
+			}
+		}
+	}
+	sts.Status.Replicas, sts.Status.UpdatedReplicas = n, updated
+	if sts.Spec.UpdateStrategy.Type != appsv1.OnDeleteStatefulSetStrategyType && updated == *sts.Spec.Replicas {
+		sts.Status.CurrentRevision = sts.Status.UpdateRevision
+	}
+}
+
+// helmUpgrade is what `helm upgrade` with a changed template does to the StatefulSet: a new
+// generation, observed by the controller, whose template is a new revision. No pod is replaced
+// here: the tests use OnDelete or a partition, or look before the controller would act.
+func (fc *fakeCluster) helmUpgrade(name, revision string) {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	sts := fc.sts[name]
+	sts.Generation++
+	sts.Status.ObservedGeneration = sts.Generation
+	sts.Status.UpdateRevision = revision
+	fc.countLocked(sts)
+}
+
+// helmStatefulSet is the StatefulSet of a rendered Helm chart (../shared/realcases/helm), decoded
+// as the API server would return it.
+func helmStatefulSet(t *testing.T, file string) *appsv1.StatefulSet {
+	t.Helper()
+	f, err := os.Open(filepath.Join(testenv.Realcases(t), "helm", file))
+	if err != nil {
+		t.Fatalf("rendered Helm manifests: %v", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("%s: no StatefulSet (%v)", file, err)
+		}
+		if doc["kind"] != "StatefulSet" {
+			continue
+		}
+		data, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sts appsv1.StatefulSet
+		if err := json.Unmarshal(data, &sts); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		return &sts
+	}
 }

@@ -3,6 +3,7 @@ package kube
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +20,9 @@ import (
 // client-go would do the same, but it and the API machinery under it were most of reauth's cold
 // build time and a third of its binary.
 type Client struct {
-	base *url.URL // scheme, host and any path prefix of the API server
-	http *http.Client
+	base     *url.URL // scheme, host and any path prefix of the API server
+	http     *http.Client
+	warnings []string
 }
 
 // maxBody bounds what is read from the API server (a pod or a StatefulSet is a few KiB).
@@ -32,8 +34,12 @@ func newClient(rc *restConfig, plugin pluginOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: %w", err)
 	}
-	return &Client{base: base, http: hc}, nil
+	return &Client{base: base, http: hc, warnings: rc.warnings}, nil
 }
+
+// Warnings are what the kubeconfig holds that is probably not what was meant but not refused (a
+// key kubectl does not know, credentials not sent to a plain-http server): show them before acting.
+func (c *Client) Warnings() []string { return c.warnings }
 
 // APIError is a non-success answer of the API server, with the message of its Status object
 // (the same text kubectl and client-go show, e.g. `pods "jira-3" not found`).
@@ -112,7 +118,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("kubernetes API %s: %w", req.URL.Redacted(), err)
+		return fmt.Errorf("kubernetes API %s: %w%s", req.URL.Redacted(), err, schemeHint(req.URL, err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -150,4 +156,15 @@ func statusError(code int, body []byte) error {
 		msg += " (the account lacks a permission: see deploy/kubernetes for the Role reauth needs)"
 	}
 	return &APIError{Code: code, Message: msg}
+}
+
+// schemeHint names the likely cause when an https request reaches a port that speaks plain HTTP
+// (or something else that is not TLS): the wrong port, or a plain-HTTP endpoint written as https.
+func schemeHint(u *url.URL, err error) string {
+	var rh tls.RecordHeaderError
+	if u.Scheme != "https" || (!errors.Is(err, http.ErrSchemeMismatch) && !errors.As(err, &rh)) {
+		return ""
+	}
+	return fmt.Sprintf(" (%s answers without TLS: the port is probably not the API server's https port, often 6443 or 443; "+
+		"if it really is a plain-HTTP endpoint such as kubectl proxy, write http:// in the kubeconfig's server, and know that no credentials are sent over it)", u.Host)
 }

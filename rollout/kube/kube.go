@@ -64,6 +64,9 @@ func Nodes(ctx context.Context, client *Client, namespace string, cfg Config, p 
 		return nil, reauth.Refused(fmt.Sprintf("check kubernetes.statefulset/namespace (kubectl -n %s get statefulsets) and that your account may read it", namespace),
 			"kubernetes: statefulset %s/%s: %v", namespace, cfg.StatefulSet, err)
 	}
+	if why := pendingUpdate(sts); why != "" {
+		return nil, updateRefused(sts, namespace, why)
+	}
 	replicas := 1
 	if sts.Spec.Replicas != nil {
 		replicas = int(*sts.Spec.Replicas)
@@ -103,11 +106,12 @@ type PodRestarter struct {
 // Method implements rollout.Restarter.
 func (r *PodRestarter) Method() string { return "kubernetes" }
 
-// Preflight checks that the pod can be read (access to the cluster and namespace).
+// Preflight checks that the pod can be read (access to the cluster and namespace), that it is
+// Ready, and that deleting it would bring it back on the revision it runs (revision.go).
 func (r *PodRestarter) Preflight(ctx context.Context) error {
-	pod, err := r.Client.GetPod(ctx, r.Namespace, r.Pod)
+	pod, err := r.currentPod(ctx)
 	if err != nil {
-		return reauth.Refused(fmt.Sprintf("check access: kubectl -n %s get pod %s", r.Namespace, r.Pod), "kubernetes: pod %s/%s: %v", r.Namespace, r.Pod, err)
+		return err
 	}
 	if ok, why := podReady(pod); !ok {
 		return reauth.Refused("wait until every pod is Ready, then run again", "kubernetes: pod %s is not Ready (%s)", r.Pod, why)
@@ -115,11 +119,14 @@ func (r *PodRestarter) Preflight(ctx context.Context) error {
 	return nil
 }
 
-// Restart deletes the pod (what a rolling restart does per pod); it returns when the delete is issued.
+// Restart deletes the pod (what a rolling restart does per pod); it returns when the delete is
+// issued. The template revision is checked again first: a `helm upgrade` during the run must not
+// be rolled out by the next delete.
 func (r *PodRestarter) Restart(ctx context.Context, log io.Writer) error {
-	pod, err := r.Client.GetPod(ctx, r.Namespace, r.Pod)
+	pod, err := r.currentPod(ctx)
 	if err != nil {
-		return fmt.Errorf("get pod %s: %w", r.Pod, err)
+		// The run reports a node's error as text: the way out goes into it.
+		return fmt.Errorf("pod %s not deleted: %w; %s", r.Pod, err, reauth.HintOf(err))
 	}
 	uid := pod.Metadata.UID
 	// The precondition makes sure we delete the pod we looked at, not a replacement.

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +45,13 @@ const (
 // combinations kubectl refuses too (insecure-skip-tls-verify with a CA, two CA sources, a
 // certificate without its key, a token together with a password). As with kubectl, credentials
 // are sent to https servers only.
+//
+// Where kubectl reads a file differently than it looks, reauth refuses it (kubecheck.go, kubehints.go;
+// issue #32): a name twice in one list (kubectl refuses it too), a number, bool (YAML 1.1: unquoted
+// yes/no/on/off) or null where a string belongs (kubectl refuses numbers and bools), a key twice in
+// one mapping (kubectl takes the last value), a server without http:// or https:// (client-go
+// guesses), and a context whose user has nothing to identify it on an https server (kubectl
+// prompts for a user name). Keys no kubeconfig type has are named in warnings (Client.Warnings).
 
 type kubeconfigFile struct {
 	CurrentContext string `yaml:"current-context"`
@@ -122,6 +128,7 @@ type kubeconfig struct {
 	clusters       map[string]*kcCluster
 	users          map[string]*kcUser
 	contexts       map[string]*kcContext
+	unknown        map[string][]unknownKey // by entry ("users/u"; "" the top level), from the file that won it
 }
 
 func (k *kubeconfig) empty() bool {
@@ -148,10 +155,8 @@ type restConfig struct {
 	Exec          *execConfig
 	ExecCluster   *execCluster // for provideClusterInfo
 	source        string       // the kubeconfig files or "in-cluster service account", for errors
+	warnings      []string     // what was read but is probably not what was meant (unknown keys)
 }
-
-// The in-cluster service account, as client-go's rest.InClusterConfig reads it.
-const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 // env is where the loader looks: variables, the home directory and the service account directory
 // (tests point them elsewhere).
@@ -186,7 +191,8 @@ func (e env) load(explicit string) (*kubeconfig, error) {
 	case e.home != "":
 		paths = []string{filepath.Join(e.home, ".kube", "config")}
 	}
-	k := &kubeconfig{clusters: map[string]*kcCluster{}, users: map[string]*kcUser{}, contexts: map[string]*kcContext{}}
+	k := &kubeconfig{clusters: map[string]*kcCluster{}, users: map[string]*kcUser{}, contexts: map[string]*kcContext{},
+		unknown: map[string][]unknownKey{}}
 	for _, p := range paths {
 		data, err := boundedfile.Read(p, maxKubeconfig)
 		if errors.Is(err, os.ErrNotExist) && !mustExist {
@@ -206,11 +212,21 @@ func (e env) load(explicit string) (*kubeconfig, error) {
 	return k, nil
 }
 
-// merge adds one file's entries: names already taken by an earlier file keep their entry.
+// merge adds one file's entries: names already taken by an earlier file keep their entry. The
+// file is checked as a YAML tree first (kubecheck.go), so that what kubectl would read differently
+// is refused rather than decoded.
 func (k *kubeconfig) merge(path string, data []byte) error {
-	var f kubeconfigFile
-	if err := yaml.Unmarshal(data, &f); err != nil {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
 		return fmt.Errorf("kubeconfig %s is not valid YAML: %s", path, yamlLine(err))
+	}
+	found, err := checkTree(&root)
+	if err != nil {
+		return fmt.Errorf("kubeconfig %s %w", path, err)
+	}
+	var f kubeconfigFile
+	if err := root.Decode(&f); err != nil {
+		return fmt.Errorf("kubeconfig %s is not a kubeconfig: %s", path, yamlLine(err))
 	}
 	dir, _ := filepath.Abs(filepath.Dir(path))
 	abs := func(p *string) {
@@ -218,19 +234,34 @@ func (k *kubeconfig) merge(path string, data []byte) error {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	// taken reports whether this file wins the entry (list/name), and if so keeps its unknown keys.
+	taken := func(list, name string, earlier bool) bool {
+		if earlier {
+			return false
+		}
+		for _, u := range found.unknown[list+"/"+name] {
+			u.file = path
+			k.unknown[list+"/"+name] = append(k.unknown[list+"/"+name], u)
+		}
+		return true
+	}
+	for _, u := range found.unknown[""] {
+		u.file = path
+		k.unknown[""] = append(k.unknown[""], u)
+	}
 	if k.currentContext == "" {
 		k.currentContext = f.CurrentContext
 	}
-	// Within a file a repeated name takes its last entry (as clientcmd's list-to-map conversion).
-	clusters := map[string]*kcCluster{}
+	// A name given twice within one file was refused by checkTree, as kubectl refuses it.
 	for _, c := range f.Clusters {
 		if c.Cluster == nil {
 			c.Cluster = &kcCluster{}
 		}
 		abs(&c.Cluster.CertificateAuthority)
-		clusters[c.Name] = c.Cluster
+		if _, ok := k.clusters[c.Name]; taken("clusters", c.Name, ok) {
+			k.clusters[c.Name] = c.Cluster
+		}
 	}
-	users := map[string]*kcUser{}
 	for _, u := range f.Users {
 		if u.User == nil {
 			u.User = &kcUser{}
@@ -241,28 +272,16 @@ func (k *kubeconfig) merge(path string, data []byte) error {
 		if u.User.Exec != nil && strings.ContainsRune(u.User.Exec.Command, filepath.Separator) {
 			abs(&u.User.Exec.Command)
 		}
-		users[u.Name] = u.User
+		if _, ok := k.users[u.Name]; taken("users", u.Name, ok) {
+			k.users[u.Name] = u.User
+		}
 	}
-	contexts := map[string]*kcContext{}
 	for _, c := range f.Contexts {
 		if c.Context == nil {
 			c.Context = &kcContext{}
 		}
-		contexts[c.Name] = c.Context
-	}
-	for n, c := range clusters {
-		if _, ok := k.clusters[n]; !ok {
-			k.clusters[n] = c
-		}
-	}
-	for n, u := range users {
-		if _, ok := k.users[n]; !ok {
-			k.users[n] = u
-		}
-	}
-	for n, c := range contexts {
-		if _, ok := k.contexts[n]; !ok {
-			k.contexts[n] = c
+		if _, ok := k.contexts[c.Name]; taken("contexts", c.Name, ok) {
+			k.contexts[c.Name] = c.Context
 		}
 	}
 	return nil
@@ -311,7 +330,11 @@ func (e env) resolve(cfg Config) (*restConfig, string, error) {
 		name = k.currentContext
 	}
 	if name == "" {
-		return nil, "", fmt.Errorf("kubeconfig %s has no current-context: name one (kubernetes.context)", source)
+		hint := ""
+		if keys := k.unknown[""]; len(keys) > 0 {
+			hint = " (keys kubectl does not know: " + describeUnknown(keys) + ")"
+		}
+		return nil, "", fmt.Errorf("kubeconfig %s has no current-context%s: name one (kubernetes.context)", source, hint)
 	}
 	kctx, ok := k.contexts[name]
 	if !ok {
@@ -329,9 +352,13 @@ func (e env) resolve(cfg Config) (*restConfig, string, error) {
 	}
 	rc, err := build(cluster, kctx.Cluster, user, kctx.User)
 	if err != nil {
+		return nil, "", fmt.Errorf("kubeconfig %s, context %q: %w%s", source, name, err, k.unknownHint(kctx))
+	}
+	if err := k.identifies(rc, user, kctx.User); err != nil {
 		return nil, "", fmt.Errorf("kubeconfig %s, context %q: %w", source, name, err)
 	}
 	rc.source = source
+	rc.warnings = k.warnings(rc, name, kctx, user)
 	ns := cfg.Namespace
 	if ns == "" {
 		ns = kctx.Namespace
@@ -349,6 +376,9 @@ func (e env) resolve(cfg Config) (*restConfig, string, error) {
 func build(c *kcCluster, clusterName string, u *kcUser, userName string) (*restConfig, error) {
 	if c.Server == "" {
 		return nil, fmt.Errorf("cluster %q has no server", clusterName)
+	}
+	if _, err := serverURL(c.Server); err != nil {
+		return nil, fmt.Errorf("cluster %q: %w", clusterName, err)
 	}
 	rc := &restConfig{Server: c.Server, TLSServerName: c.TLSServerName, Insecure: c.InsecureSkipTLSVerify,
 		ProxyURL: c.ProxyURL, Token: u.Token, TokenFile: u.TokenFile, Username: u.Username, Password: u.Password,
@@ -439,39 +469,4 @@ func jsonable(v any) any {
 		return x
 	}
 	return v
-}
-
-func (e env) inClusterPossible() bool {
-	if e.getenv("KUBERNETES_SERVICE_HOST") == "" || e.getenv("KUBERNETES_SERVICE_PORT") == "" {
-		return false
-	}
-	_, err := os.Stat(filepath.Join(e.saDir, "token"))
-	return err == nil
-}
-
-// inCluster is the pod's service account, as rest.InClusterConfig builds it.
-func (e env) inCluster() (*restConfig, error) {
-	tokenFile := filepath.Join(e.saDir, "token")
-	if _, err := boundedfile.Read(tokenFile, maxSmallFile); err != nil {
-		return nil, fmt.Errorf("in-cluster service account token: %w", err)
-	}
-	ca, err := boundedfile.Read(filepath.Join(e.saDir, "ca.crt"), maxSmallFile)
-	if err != nil {
-		return nil, fmt.Errorf("in-cluster service account CA: %w", err)
-	}
-	host := net.JoinHostPort(e.getenv("KUBERNETES_SERVICE_HOST"), e.getenv("KUBERNETES_SERVICE_PORT"))
-	return &restConfig{Server: "https://" + host, TokenFile: tokenFile, CAData: ca, source: "in-cluster service account (" + e.saDir + ")"}, nil
-}
-
-// inClusterNamespace: $POD_NAMESPACE, else the service account's namespace file, else "default".
-func (e env) inClusterNamespace() string {
-	if ns := e.getenv("POD_NAMESPACE"); ns != "" {
-		return ns
-	}
-	if data, err := boundedfile.Read(filepath.Join(e.saDir, "namespace"), maxSmallFile); err == nil {
-		if ns := strings.TrimSpace(string(data)); ns != "" {
-			return ns
-		}
-	}
-	return "default"
 }

@@ -18,8 +18,7 @@ import (
 // newHTTPClient is the HTTP client and API server base URL for rc: TLS as the cluster says, and
 // the user's credentials on every request (https only, as kubectl).
 func newHTTPClient(rc *restConfig, plugin pluginOptions) (*http.Client, *url.URL, error) {
-	hasTLS := len(rc.CAData) > 0 || len(rc.CertData) > 0 || rc.Insecure
-	base, err := serverURL(rc.Server, hasTLS)
+	base, err := serverURL(rc.Server)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -83,29 +82,34 @@ func newHTTPClient(rc *restConfig, plugin pluginOptions) (*http.Client, *url.URL
 	return &http.Client{Transport: &userAgent{next: rt}}, base, nil
 }
 
-// serverURL is the API server's URL; a bare host:port is https when TLS is configured, as in
-// client-go.
-func serverURL(server string, hasTLS bool) (*url.URL, error) {
+// serverURL is the API server's URL. A server without a scheme is refused: client-go would take
+// plain http for it unless TLS is configured (and then send no credentials), and reauth does not
+// guess the scheme of a server it deletes pods on.
+func serverURL(server string) (*url.URL, error) {
 	u, err := url.Parse(server)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		scheme := "http://"
-		if hasTLS {
-			scheme = "https://"
-		}
-		u, err = url.Parse(scheme + server)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return u, nil
 	}
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("API server address %q: give https://host:port", redactURL(server))
+	if !strings.Contains(server, "://") {
+		return nil, fmt.Errorf("server %q has no scheme: write https://%s (or http:// for a plain-HTTP endpoint such as kubectl proxy, to which no credentials are sent); kubectl would take plain http here and send no credentials, and reauth does not guess",
+			redactURL(server), redactURL(server))
 	}
-	return u, nil
+	return nil, fmt.Errorf("API server address %q: give https://host:port", redactURL(server))
 }
 
-// redactURL hides a password in a URL given in the kubeconfig.
+// redactURL hides a password in a URL given in the kubeconfig (also in one without a scheme,
+// "user:pass@host:port", which url.Parse does not take as a URL).
 func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
 		return u.Redacted()
 	}
-	return "(not shown)"
+	if strings.Contains(s, "://") {
+		return "(not shown)"
+	}
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		return "(not shown)@" + s[i+1:]
+	}
+	return s
 }
 
 type userAgent struct{ next http.RoundTripper }

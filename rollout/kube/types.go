@@ -24,11 +24,17 @@ type UID string
 
 // ObjectMeta is the part of metadata reauth uses.
 type ObjectMeta struct {
-	Name              string     `json:"name"`
-	Namespace         string     `json:"namespace"`
-	UID               UID        `json:"uid"`
-	DeletionTimestamp *time.Time `json:"deletionTimestamp,omitempty"`
+	Name              string            `json:"name"`
+	Namespace         string            `json:"namespace"`
+	UID               UID               `json:"uid"`
+	Generation        int64             `json:"generation,omitempty"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	DeletionTimestamp *time.Time        `json:"deletionTimestamp,omitempty"`
 }
+
+// revisionLabel is the label a StatefulSet's controller puts on each pod: the name of the
+// ControllerRevision (template revision) the pod was created from.
+const revisionLabel = "controller-revision-hash"
 
 // PodStatus is the part of a pod's status reauth uses.
 type PodStatus struct {
@@ -46,12 +52,33 @@ type PodCondition struct {
 // StatefulSet is the part of an apps/v1 StatefulSet reauth uses.
 type StatefulSet struct {
 	TypeMeta
-	Metadata ObjectMeta      `json:"metadata"`
-	Spec     StatefulSetSpec `json:"spec"`
+	Metadata ObjectMeta        `json:"metadata"`
+	Spec     StatefulSetSpec   `json:"spec"`
+	Status   StatefulSetStatus `json:"status"`
 }
 
 // StatefulSetSpec: Replicas nil means 1, as in the API.
 type StatefulSetSpec struct {
-	Replicas    *int32 `json:"replicas"`
-	ServiceName string `json:"serviceName"`
+	Replicas       *int32                    `json:"replicas"`
+	ServiceName    string                    `json:"serviceName"`
+	UpdateStrategy StatefulSetUpdateStrategy `json:"updateStrategy"`
+}
+
+// StatefulSetUpdateStrategy is RollingUpdate (the default; pods at or above the partition are
+// updated by the controller) or OnDelete (a pod takes the new template only when it is deleted).
+type StatefulSetUpdateStrategy struct {
+	Type          string `json:"type,omitempty"`
+	RollingUpdate *struct {
+		Partition *int32 `json:"partition,omitempty"`
+	} `json:"rollingUpdate,omitempty"`
+}
+
+// StatefulSetStatus is the controller's view: which template revision the pods run
+// (currentRevision), which one a new pod gets (updateRevision), and how many run the latter.
+type StatefulSetStatus struct {
+	ObservedGeneration int64  `json:"observedGeneration,omitempty"`
+	Replicas           int32  `json:"replicas"`
+	UpdatedReplicas    int32  `json:"updatedReplicas"`
+	CurrentRevision    string `json:"currentRevision,omitempty"`
+	UpdateRevision     string `json:"updateRevision,omitempty"`
 }

@@ -58,6 +58,7 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 		if err != nil {
 			return plan, close, err
 		}
+		plan.Warnings = client.Warnings()
 		plan.Nodes, err = kube.Nodes(ctx, client, ns, cfg, prod)
 		return plan, close, err
 	}

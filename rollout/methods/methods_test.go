@@ -2,6 +2,8 @@ package methods
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +78,37 @@ func TestKubernetesUnreachableIsRefused(t *testing.T) {
 	_, _, err = Plan(ctx, inv, &inv.Products[0], os.Getenv)
 	if reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "atl/confluence") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// What the kubeconfig holds that kubectl ignores (a misspelled key) reaches the plan as a warning,
+// to be said before anything is restarted.
+func TestKubeconfigWarningsInPlan(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/apis/apps/v1/namespaces/atl/statefulsets/confluence" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"kind":"StatefulSet","apiVersion":"apps/v1","metadata":{"name":"confluence"},"spec":{"replicas":2}}`))
+	}))
+	defer api.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kubeconfig"), []byte("current-context: x\nclusters:\n- name: c\n  cluster: {server: \""+api.URL+
+		"\"}\ncontexts:\n- name: x\n  context: {cluster: c, namespace: atl, Namespace: prod}\n"), 0o600)
+	path := filepath.Join(dir, "reauth.yaml")
+	os.WriteFile(path, []byte("products:\n  - product: confluence\n    kubernetes: {statefulset: confluence, kubeconfig: kubeconfig}\n"), 0o600)
+	inv, err := inventory.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, closeAll, err := Plan(context.Background(), inv, &inv.Products[0], os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	if len(plan.Nodes) != 2 || len(plan.Warnings) != 1 || !strings.Contains(plan.Warnings[0], `"Namespace" is not a kubeconfig key (did you mean namespace?)`) {
+		t.Errorf("nodes %d, warnings %q", len(plan.Nodes), plan.Warnings)
 	}
 }
 
