@@ -90,12 +90,13 @@ func (u *unit) purgeTables(ctx context.Context) error {
 // (fsynced) before its delete commits. On resume it uses the same cut-off and a new backup part.
 func (u *unit) purgeStep(ctx context.Context) error {
 	j := u.journal
-	if j.CutoffID <= 0 {
+	if j.CutoffID == 0 || u.onlyProofRow() {
 		// The table was empty at the cut-off (but for reauth's proof token, with its negative id):
 		// no user's token was issued before this run. (A cut-off of 0 would tell Purge "the highest
-		// id now", taking tokens issued since.) The proof token goes by its id.
+		// id now", taking tokens issued since.) The proof token goes by its id and token. A negative
+		// cut-off is no empty table: rows someone else wrote below 0 are purged, backed up.
 		if j.ProofRowID != 0 {
-			if _, err := u.store.DeleteID(ctx, j.ProofRowID); err != nil {
+			if _, err := u.deleteMinted(ctx, j.ProofRowID); err != nil {
 				return err
 			}
 			u.step("proof-delete", "ok", map[string]any{"row_id": j.ProofRowID, "deleted": 1, "note": "the table held only the proof token"})
@@ -161,6 +162,13 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		"encrypted": len(u.rcpts) > 0, "recipients": len(u.rcpts), "useful_until_note": u.report.Backup.UsefulUntilNote})
 	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.name, res.Deleted, res.Batches, path)
 	return nil
+}
+
+// onlyProofRow reports whether the only row in the purge's scope is this run's proof token: the
+// cut-off is its id (no row above it) and the plan counted one row.
+func (u *unit) onlyProofRow() bool {
+	j := u.journal
+	return j.ProofRowID != 0 && j.CutoffID == j.ProofRowID && u.purge.ToDelete <= 1
 }
 
 // backedUpRows counts the rows in backup files, including one cut short (a killed run); ok is

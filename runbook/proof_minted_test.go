@@ -1,0 +1,69 @@
+package runbook
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/sqlstore"
+)
+
+// The proof token is recorded (id and token digest, on disk) before it is inserted, so that a run
+// killed right after the insert leaves a record; the next run deletes what a record names, by id
+// and digest, and nothing else; a finished run leaves no record behind.
+func TestFakeMintedTokenRecordedBeforeItsInsert(t *testing.T) {
+	f := newFakeJob(t)
+	o := f.options()
+	o.defaults()
+	u := &unit{o: &o, journal: &Journal{path: journalPath(&o, &f.inv.Products[0])}}
+	const token = "the-minted-token-value"
+	if err := os.MkdirAll(o.StateDir.Path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A killed run's record.
+	if err := u.saveMinted([]mintedRecord{{RowID: -9, Digest: sqlstore.TokenDigest("killed run's token"), User: "alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.store.MintFunc = func(_ context.Context, _ atlassian.ProofCookie, _, _ string, _ time.Time, record func(int64, string) error) (sqlstore.ProofToken, error) {
+		if err := record(-5, sqlstore.TokenDigest(token)); err != nil {
+			return sqlstore.ProofToken{}, err
+		}
+		b, err := os.ReadFile(u.mintedPath()) // what a kill at the insert would leave
+		if err != nil || !strings.Contains(string(b), `"row_id": -5`) || !strings.Contains(string(b), sqlstore.TokenDigest(token)) ||
+			strings.Contains(string(b), token) {
+			t.Errorf("before the insert the record is %q (%v): want id -5 and the token's digest, never the token", b, err)
+		}
+		f.minted.Store(true)
+		return sqlstore.ProofToken{ID: -5, User: "alice", Series: "s", Token: token}, nil
+	}
+	var mu sync.Mutex
+	var deletes []string
+	f.store.DeleteMintedFunc = func(_ context.Context, _ atlassian.ProofCookie, id int64, digest string) (int64, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		deletes = append(deletes, fmt.Sprintf("%d %s", id, digest))
+		if id == -9 {
+			return 1, nil
+		}
+		return 0, nil // the purge took the run's own
+	}
+	if _, err := f.run(o); err != nil {
+		t.Fatalf("run: %v\n%s", err, f.err.String())
+	}
+	want := []string{"-9 " + sqlstore.TokenDigest("killed run's token"), "-5 " + sqlstore.TokenDigest(token)}
+	if !slices.Equal(deletes, want) {
+		t.Fatalf("DeleteMinted calls %q, want %q: only recorded rows, by their digest", deletes, want)
+	}
+	if f.store.Count("Mint") != 1 || !calledBefore(f.store.Order(), "DeleteMinted", "Mint") {
+		t.Fatalf("calls %v: the killed run's token goes before this run mints", f.store.Order())
+	}
+	if _, err := os.Stat(u.mintedPath()); !os.IsNotExist(err) {
+		t.Fatalf("the record of minted tokens is left after the run: %v", err)
+	}
+}
