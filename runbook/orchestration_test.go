@@ -67,6 +67,9 @@ products:
       - {name: n1, url: "http://127.0.0.1:9/n1", restart: {exec: {command: "never run"}}}
       - {name: n2, url: "http://127.0.0.1:9/n2", restart: {exec: {command: "never run"}}}
 `, dir)
+	if err := os.Mkdir(filepath.Join(dir, "backups"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "reauth.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

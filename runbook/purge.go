@@ -120,11 +120,13 @@ func (u *unit) purgeStep(ctx context.Context) error {
 			j.Deleted = n
 		}
 	}
-	j.Phase = PhasePurging
 	path := u.backupPath()
-	j.Backups = append(j.Backups, path)
-	if err := j.save(u.o.Now()); err != nil {
-		return err
+	// The journal names the backup, and says rows may go, once the file exists and before the
+	// first delete commits: never a backup that was not created.
+	recorded := false
+	record := func() error {
+		j.Phase, j.Backups, recorded = PhasePurging, append(j.Backups, path), true
+		return j.save(u.o.Now())
 	}
 	started := time.Now()
 	last := time.Time{}
@@ -136,6 +138,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	res, err := u.store.Purge(ctx, sqlstore.PurgeOptions{
 		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path, ToDelete: u.purge.ToDelete,
 		BackupRecipients: u.rcpts,
+		BackupCreated:    record,
 		Rest:             u.file().Defaults.PurgeRest,
 		Stop:             u.o.Stop,
 		Progress: func(p sqlstore.PurgeProgress) {
@@ -146,6 +149,16 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		},
 	})
 	j.Deleted += res.Deleted
+	if !recorded && (err == nil || res.Deleted > 0) { // a store that did not call the hook
+		if rerr := record(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if err != nil && !recorded {
+		u.step("purge", "error", map[string]any{"deleted": 0, "backup_created": false, "cutoff_id": j.CutoffID, "error": err.Error()})
+		return reauth.WithHint(fmt.Errorf("%s: purge failed before its first delete: %w", u.name, err),
+			fmt.Sprintf("nothing was deleted and no backup was created; fix the cause (is %s writable?) and run again with --resume", filepath.Dir(path)))
+	}
 	if err != nil {
 		u.step("purge", "error", map[string]any{"deleted": res.Deleted, "backup": path, "cutoff_id": j.CutoffID, "encrypted": len(u.rcpts) > 0})
 		return reauth.WithHint(fmt.Errorf("%s: purge stopped after deleting %d row(s): %w", u.name, res.Deleted, err),

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -155,5 +156,38 @@ func TestDeleteMintedOnlyItsOwnRow(t *testing.T) {
 				t.Fatalf("rows left: %d %v, want the 5 real rows and the foreign one in the proof range", rem, err)
 			}
 		})
+	}
+}
+
+// Purge calls BackupCreated once the backup file exists and before any delete; an error from it
+// stops the purge with nothing deleted and no file left (the caller never names a missing file).
+func TestPurgeBackupCreatedHook(t *testing.T) {
+	tg := pgTarget(t)
+	ctx := ctxT(t)
+	setupJira(t, tg, 5)
+	s := openStore(t, tg, "jira", Options{})
+	path := filepath.Join(t.TempDir(), "b.jsonl.gz")
+	_, err := s.Purge(ctx, PurgeOptions{BackupPath: path, BackupCreated: func() error {
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("BackupCreated before the file exists: %v", err)
+		}
+		if rem, err := s.Remaining(ctx, 5, PurgeOptions{}); err != nil || rem != 5 {
+			t.Errorf("BackupCreated after a delete: %d rows left (%v)", rem, err)
+		}
+		return errors.New("journal not written")
+	}})
+	if err == nil || !strings.Contains(err.Error(), "nothing was deleted") {
+		t.Fatalf("purge whose BackupCreated failed: %v", err)
+	}
+	if rem, _ := s.Remaining(ctx, 5, PurgeOptions{}); rem != 5 {
+		t.Fatalf("%d rows left, want 5", rem)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the unused backup file is left: %v", err)
+	}
+	called := 0
+	res, err := s.Purge(ctx, PurgeOptions{BackupPath: path, BackupCreated: func() error { called++; return nil }})
+	if err != nil || called != 1 || res.Deleted != 5 {
+		t.Fatalf("purge: %+v %v, hook called %d times", res, err, called)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,11 @@ type PurgeOptions struct {
 	// 1/(1+Rest) of the time and takes about 1+Rest times as long or more.
 	Rest       float64
 	BackupPath string // the new backup file (never overwritten)
+	// BackupCreated, when set, is called once the backup file exists (its manifest synced) and
+	// before the first delete, so that the caller records the file only once it exists: a journal
+	// must never name a backup that was not created. An error from it stops the purge before any
+	// delete, and the file, which holds no row, is removed.
+	BackupCreated func() error
 	// BackupRecipients encrypt the backup (age); none: a clear backup.
 	BackupRecipients []backup.Recipient
 	ReauthVersion    string // recorded in the backup's manifest
@@ -278,6 +284,14 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 	if err != nil {
 		w.Close()
 		return res, err
+	}
+	if o.BackupCreated != nil {
+		if err := o.BackupCreated(); err != nil {
+			_, _ = w.Close()
+			_, _ = fl.Wait()
+			_ = os.Remove(o.BackupPath) // it holds the manifest only: nothing was deleted
+			return res, fmt.Errorf("record the backup %s before the first delete (nothing was deleted): %w", o.BackupPath, err)
+		}
 	}
 	start := time.Now()
 	interrupted, loopErr := s.pipeline(ctx, o, cutoff, w, func(n int, ms float64) {
