@@ -190,7 +190,7 @@ func (u *unit) proofStart(ctx context.Context) {
 		u.step("proof-mint", "error", map[string]any{"user": user, "error": err.Error()})
 		return
 	}
-	u.journal.ProofRowID, u.journal.ProofUser, pr.Minted.RowID = tok.ID, user, tok.ID
+	u.journal.ProofRowID, u.journal.MintedID, u.journal.ProofUser, pr.Minted.RowID = tok.ID, tok.ID, user, tok.ID
 	u.step("proof-mint", "ok", map[string]any{"user": user, "row_id": tok.ID})
 	c := &proofCookie{source: SourceMinted, user: user, rowID: tok.ID,
 		cookie: &http.Cookie{Name: u.proofCookieName(), Value: pc.Value(tok.ID, tok.Series, tok.Token)}}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -65,5 +67,47 @@ func TestFakeMintedTokenRecordedBeforeItsInsert(t *testing.T) {
 	}
 	if _, err := os.Stat(u.mintedPath()); !os.IsNotExist(err) {
 		t.Fatalf("the record of minted tokens is left after the run: %v", err)
+	}
+}
+
+// Rebuilt from a backup, the minted proof token is the row with the journal's minted id; a sampled
+// row with a negative id (someone else's, in the proof id range) stays a sampled token of its user.
+func TestRebuildTellsMintedFromNegativeSampled(t *testing.T) {
+	f := newFakeJob(t)
+	o := f.options()
+	o.defaults()
+	prod, err := atlassian.Lookup("jira")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unit{o: &o, inv: &f.inv.Products[0], prod: prod, journal: &Journal{MintedID: -5, ProofUser: "alice"}}
+	u.store = f.store
+	f.store.TableFunc = func() sqlstore.TableInfo { return sqlstore.TableInfo{User: "username"} }
+	path := filepath.Join(t.TempDir(), "b.jsonl.gz")
+	m := backup.Manifest{Product: "jira", Table: "remembermetoken", TableName: "remembermetoken", IDColumn: "id", CutoffID: 9,
+		Columns: []backup.Column{{Name: "id", SQLType: "numeric", Kind: backup.KindInt}, {Name: "token", SQLType: "varchar", Kind: backup.KindString},
+			{Name: "username", SQLType: "varchar", Kind: backup.KindString}}}
+	w, err := backup.Create(path, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][]any{{int64(-5), "minted", "alice"}, {int64(-1100000000), "realtok-neg", "user003"}} {
+		if err := w.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pc, _ := u.proofFormat()
+	if n, err := u.rowsFromBackup(path, map[int64]bool{-5: true, -1100000000: true}, pc.Value); err != nil || n != 2 {
+		t.Fatalf("rebuilt %d rows: %v", n, err)
+	}
+	got := map[int64]string{}
+	for _, c := range u.proof {
+		got[c.rowID] = c.source + " " + c.user
+	}
+	if got[-5] != SourceMinted+" alice" || got[-1100000000] != SourceSampled+" user003" {
+		t.Fatalf("rebuilt %v: want -5 minted (alice), -1100000000 sampled (user003)", got)
 	}
 }
