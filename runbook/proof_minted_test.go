@@ -111,3 +111,41 @@ func TestRebuildTellsMintedFromNegativeSampled(t *testing.T) {
 		t.Fatalf("rebuilt %v: want -5 minted (alice), -1100000000 sampled (user003)", got)
 	}
 }
+
+// A negative cut-off is no empty table: when the highest id is the proof token's and the plan
+// counts another row below it (someone else's, in the proof id range), the purge runs and backs
+// both up; only when the proof token is the one row is it deleted alone, with no backup.
+func TestFakeNegativeCutoffIsPurged(t *testing.T) {
+	for _, tc := range []struct {
+		rows      int64
+		wantPurge bool
+	}{{2, true}, {1, false}} {
+		f := newFakeJob(t)
+		f.store.PlanFunc = func(_ context.Context, o sqlstore.PurgeOptions) (sqlstore.PurgePlan, error) {
+			return sqlstore.PurgePlan{CutoffID: -5, ToDelete: tc.rows}, nil // -5: the fake's minted id
+		}
+		f.store.PurgeFunc = func(_ context.Context, o sqlstore.PurgeOptions) (sqlstore.PurgeResult, error) {
+			if o.CutoffID != -5 {
+				t.Errorf("purge with cut-off %d, want -5", o.CutoffID)
+			}
+			f.purged.Store(true)
+			return sqlstore.PurgeResult{Deleted: tc.rows, Backup: o.BackupPath, SHA256: "sum", CutoffID: o.CutoffID}, nil
+		}
+		f.store.DeleteMintedFunc = func(context.Context, atlassian.ProofCookie, int64, string) (int64, error) {
+			if f.purged.Load() {
+				return 0, nil
+			}
+			f.purged.Store(true)
+			return 1, nil
+		}
+		o := f.options()
+		rep, err := f.run(o)
+		if err != nil {
+			t.Fatalf("%d row(s): %v\n%s", tc.rows, err, f.err.String())
+		}
+		if got := f.store.Count("Purge") == 1; got != tc.wantPurge || (len(rep.Products[0].Backups) == 1) != tc.wantPurge {
+			t.Fatalf("%d row(s) at or below the proof token's id -5: purge called %v, backups %v; want purge %v",
+				tc.rows, got, rep.Products[0].Backups, tc.wantPurge)
+		}
+	}
+}
