@@ -91,27 +91,7 @@ func (u *unit) purgeTables(ctx context.Context) error {
 func (u *unit) purgeStep(ctx context.Context) error {
 	j := u.journal
 	if j.CutoffID == 0 || u.onlyProofRow() {
-		// The table was empty at the cut-off (but for reauth's proof token, with its negative id):
-		// no user's token was issued before this run. (A cut-off of 0 would tell Purge "the highest
-		// id now", taking tokens issued since.) The proof token goes by its id and token. A negative
-		// cut-off is no empty table: rows someone else wrote below 0 are purged, backed up.
-		if j.ProofRowID != 0 {
-			if _, err := u.deleteMinted(ctx, j.ProofRowID); err != nil {
-				return err
-			}
-			u.step("proof-delete", "ok", map[string]any{"row_id": j.ProofRowID, "deleted": 1, "note": "the table held only the proof token"})
-			j.ProofRowID = 0
-			if m := u.report.Verify.Proof.Minted; m != nil {
-				m.Removed = true
-			}
-		}
-		j.Phase = PhasePurged
-		if err := j.save(u.o.Now()); err != nil {
-			return err
-		}
-		u.step("purge", "ok", map[string]any{"deleted": 0, "cutoff_id": 0, "note": "the token table was empty at the cut-off: nothing to purge, no backup"})
-		fmt.Fprintf(u.o.Err, "%s: nothing to purge: the token table was empty at the cut-off\n", u.name)
-		return nil
+		return u.purgeNothing(ctx)
 	}
 	if u.resumed && j.Phase == PhasePurging {
 		// The run that stopped may have died (SIGKILL, power) before it recorded how many rows it
@@ -174,6 +154,36 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		"batches": res.Batches, "max_batch_ms": res.MaxBatchMS, "cutoff_id": j.CutoffID, "ms": ms(time.Since(started)),
 		"encrypted": len(u.rcpts) > 0, "recipients": len(u.rcpts), "useful_until_note": u.report.Backup.UsefulUntilNote})
 	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.name, res.Deleted, res.Batches, path)
+	return nil
+}
+
+// purgeNothing ends the purge of a table that was empty at the cut-off (but for reauth's proof
+// token, with its negative id): no user's token was issued before this run. (A cut-off of 0 would
+// tell Purge "the highest id now", taking tokens issued since.) The proof token goes by its id
+// and token. A negative cut-off is no empty table: rows someone else wrote below 0 are purged,
+// backed up.
+func (u *unit) purgeNothing(ctx context.Context) error {
+	j := u.journal
+	// The table was empty at the cut-off (but for reauth's proof token, with its negative id):
+	// no user's token was issued before this run. (A cut-off of 0 would tell Purge "the highest
+	// id now", taking tokens issued since.) The proof token goes by its id and token. A negative
+	// cut-off is no empty table: rows someone else wrote below 0 are purged, backed up.
+	if j.ProofRowID != 0 {
+		if _, err := u.deleteMinted(ctx, j.ProofRowID); err != nil {
+			return err
+		}
+		u.step("proof-delete", "ok", map[string]any{"row_id": j.ProofRowID, "deleted": 1, "note": "the table held only the proof token"})
+		j.ProofRowID = 0
+		if m := u.report.Verify.Proof.Minted; m != nil {
+			m.Removed = true
+		}
+	}
+	j.Phase = PhasePurged
+	if err := j.save(u.o.Now()); err != nil {
+		return err
+	}
+	u.step("purge", "ok", map[string]any{"deleted": 0, "cutoff_id": 0, "note": "the token table was empty at the cut-off: nothing to purge, no backup"})
+	fmt.Fprintf(u.o.Err, "%s: nothing to purge: the token table was empty at the cut-off\n", u.name)
 	return nil
 }
 

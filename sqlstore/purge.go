@@ -285,13 +285,8 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 		w.Close()
 		return res, err
 	}
-	if o.BackupCreated != nil {
-		if err := o.BackupCreated(); err != nil {
-			_, _ = w.Close()
-			_, _ = fl.Wait()
-			_ = os.Remove(o.BackupPath) // it holds the manifest only: nothing was deleted
-			return res, fmt.Errorf("record the backup %s before the first delete (nothing was deleted): %w", o.BackupPath, err)
-		}
+	if err := backupCreated(o, w, fl); err != nil {
+		return res, err
 	}
 	start := time.Now()
 	interrupted, loopErr := s.pipeline(ctx, o, cutoff, w, func(n int, ms float64) {
@@ -346,6 +341,22 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 		return res, err
 	}
 	return res, nil
+}
+
+// backupCreated tells the caller that the backup file exists (o.BackupCreated), before the first
+// delete; when the caller fails to record it, the file, which holds the manifest only, is removed.
+func backupCreated(o PurgeOptions, w *backup.Writer, fl *backup.Follower) error {
+	if o.BackupCreated == nil {
+		return nil
+	}
+	err := o.BackupCreated()
+	if err == nil {
+		return nil
+	}
+	_, _ = w.Close()
+	_, _ = fl.Wait()
+	_ = os.Remove(o.BackupPath)
+	return fmt.Errorf("record the backup %s before the first delete (nothing was deleted): %w", o.BackupPath, err)
 }
 
 // resumeFlags are the purge flags that finish an interrupted purge: its cut-off and its filters,
