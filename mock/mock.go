@@ -54,24 +54,23 @@ func (c *Calls) Count(name string) int {
 type TokenStore struct {
 	Calls
 
-	TableFunc                func() sqlstore.TableInfo
-	LockFunc                 func(ctx context.Context, purpose string) (func() error, error)
-	CheckLockFunc            func(ctx context.Context) error
-	CheckDeleteRightsFunc    func(ctx context.Context) error
-	PlanFunc                 func(ctx context.Context, o sqlstore.PurgeOptions) (sqlstore.PurgePlan, error)
-	PurgeFunc                func(ctx context.Context, o sqlstore.PurgeOptions) (sqlstore.PurgeResult, error)
-	RemainingFunc            func(ctx context.Context, cutoffID int64, o sqlstore.PurgeOptions) (int64, error)
-	SessionUsersFunc         func(ctx context.Context, exclude []string) ([]string, error)
-	CloseFunc                func() error
-	DBNowFunc                func(ctx context.Context) (time.Time, bool, error)
-	CreationTimeFunc         func() bool
-	NewestCreatedFunc        func(ctx context.Context, cutoffID int64) (*time.Time, error)
-	IssuedBeforeFunc         func(ctx context.Context, cutoffID int64, start time.Time, o sqlstore.PurgeOptions) (int64, error)
-	UserRefFunc              func(ctx context.Context, login string) (string, error)
-	MintFunc                 func(ctx context.Context, pc atlassian.ProofCookie, ref, login string, created time.Time) (sqlstore.ProofToken, error)
-	DeleteIDFunc             func(ctx context.Context, id int64) (int64, error)
-	SampleFunc               func(ctx context.Context, pc atlassian.ProofCookie, cutoffID, skipID int64, o sqlstore.PurgeOptions, n int) ([]sqlstore.ProofToken, error)
-	DeleteStaleProofRowsFunc func(ctx context.Context) (int64, error)
+	TableFunc             func() sqlstore.TableInfo
+	LockFunc              func(ctx context.Context, purpose string) (func() error, error)
+	CheckLockFunc         func(ctx context.Context) error
+	CheckDeleteRightsFunc func(ctx context.Context) error
+	PlanFunc              func(ctx context.Context, o sqlstore.PurgeOptions) (sqlstore.PurgePlan, error)
+	PurgeFunc             func(ctx context.Context, o sqlstore.PurgeOptions) (sqlstore.PurgeResult, error)
+	RemainingFunc         func(ctx context.Context, cutoffID int64, o sqlstore.PurgeOptions) (int64, error)
+	SessionUsersFunc      func(ctx context.Context, exclude []string) ([]string, error)
+	CloseFunc             func() error
+	DBNowFunc             func(ctx context.Context) (time.Time, bool, error)
+	CreationTimeFunc      func() bool
+	NewestCreatedFunc     func(ctx context.Context, cutoffID int64) (*time.Time, error)
+	IssuedBeforeFunc      func(ctx context.Context, cutoffID int64, start time.Time, o sqlstore.PurgeOptions) (int64, error)
+	UserRefFunc           func(ctx context.Context, login string) (string, error)
+	MintFunc              func(ctx context.Context, pc atlassian.ProofCookie, ref, login string, created time.Time, record func(id int64, digest string) error) (sqlstore.ProofToken, error)
+	DeleteMintedFunc      func(ctx context.Context, pc atlassian.ProofCookie, id int64, digest string) (int64, error)
+	SampleFunc            func(ctx context.Context, pc atlassian.ProofCookie, cutoffID, skipID int64, o sqlstore.PurgeOptions, n int) ([]sqlstore.ProofToken, error)
 }
 
 func (s *TokenStore) Table() sqlstore.TableInfo {
@@ -183,20 +182,21 @@ func (s *TokenStore) UserRef(ctx context.Context, login string) (string, error) 
 	return s.UserRefFunc(ctx, login)
 }
 
-func (s *TokenStore) Mint(ctx context.Context, pc atlassian.ProofCookie, ref, login string, created time.Time) (sqlstore.ProofToken, error) {
+func (s *TokenStore) Mint(ctx context.Context, pc atlassian.ProofCookie, ref, login string, created time.Time,
+	record func(id int64, digest string) error) (sqlstore.ProofToken, error) {
 	s.add("Mint")
 	if s.MintFunc == nil {
 		return sqlstore.ProofToken{}, nil
 	}
-	return s.MintFunc(ctx, pc, ref, login, created)
+	return s.MintFunc(ctx, pc, ref, login, created, record)
 }
 
-func (s *TokenStore) DeleteID(ctx context.Context, id int64) (int64, error) {
-	s.add("DeleteID")
-	if s.DeleteIDFunc == nil {
+func (s *TokenStore) DeleteMinted(ctx context.Context, pc atlassian.ProofCookie, id int64, digest string) (int64, error) {
+	s.add("DeleteMinted")
+	if s.DeleteMintedFunc == nil {
 		return 0, nil
 	}
-	return s.DeleteIDFunc(ctx, id)
+	return s.DeleteMintedFunc(ctx, pc, id, digest)
 }
 
 func (s *TokenStore) Sample(ctx context.Context, pc atlassian.ProofCookie, cutoffID, skipID int64, o sqlstore.PurgeOptions, n int) ([]sqlstore.ProofToken, error) {
@@ -205,14 +205,6 @@ func (s *TokenStore) Sample(ctx context.Context, pc atlassian.ProofCookie, cutof
 		return nil, nil
 	}
 	return s.SampleFunc(ctx, pc, cutoffID, skipID, o, n)
-}
-
-func (s *TokenStore) DeleteStaleProofRows(ctx context.Context) (int64, error) {
-	s.add("DeleteStaleProofRows")
-	if s.DeleteStaleProofRowsFunc == nil {
-		return 0, nil
-	}
-	return s.DeleteStaleProofRowsFunc(ctx)
 }
 
 // Rollout is a fake restart of a product's nodes.

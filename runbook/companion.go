@@ -66,12 +66,18 @@ func (u *unit) purgeCompanion(ctx context.Context) error {
 		return j.save(u.o.Now())
 	}
 	path := strings.TrimSuffix(u.backupPath(), ".jsonl.gz") + "-" + c.Table + ".jsonl.gz"
-	j.CompanionBackups = append(j.CompanionBackups, path)
-	if err := j.save(u.o.Now()); err != nil {
-		return err
+	recorded := false
+	record := func() error { // once the file exists, before its first delete (purgeStep's rule)
+		j.CompanionBackups, recorded = append(j.CompanionBackups, path), true
+		return j.save(u.o.Now())
 	}
 	res, err := u.companion.Purge(ctx, sqlstore.PurgeOptions{CutoffID: j.CompanionCutoffID, ExcludeUsers: u.inv.ExcludeUsers,
-		BackupPath: path, BackupRecipients: u.rcpts, Stop: u.o.Stop})
+		BackupPath: path, BackupRecipients: u.rcpts, Stop: u.o.Stop, BackupCreated: record})
+	if !recorded && (err == nil || res.Deleted > 0) {
+		if rerr := record(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
 	j.CompanionDeleted += res.Deleted
 	c.Deleted, c.Backups = j.CompanionDeleted, j.CompanionBackups
 	if err != nil {

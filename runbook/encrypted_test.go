@@ -164,6 +164,8 @@ func TestPreflightPlacesRefused(t *testing.T) {
 	}{
 		{"backup dir unwritable", "backup directory", edit("  backup_dir: "+dir+"\n", "  backup_dir: "+file+"/backups\n"), nil},
 		{"audit log unwritable", "audit log", edit("  audit_log: "+filepath.Join(dir, "audit.jsonl"), "  audit_log: "+file+"/audit.jsonl"), nil},
+		{"backup dir missing", "does not exist", edit("  backup_dir: "+dir+"\n", "  backup_dir: "+dir+"/no-such-dir\n"), nil},
+		{"audit log directory missing", "does not exist", edit("  audit_log: "+filepath.Join(dir, "audit.jsonl"), "  audit_log: "+dir+"/no-such-dir/audit.jsonl"), nil},
 		{"state dir unwritable", "state directory", base, []string{"XDG_STATE_HOME=" + file}},
 		{"backup dir in a git work tree", "git work tree", edit("  backup_dir: "+dir+"\n", "  backup_dir: "+repo+"\n"), nil},
 		{"backup dir in the product home", "product's home", edit("  backup_dir: "+dir+"\n", "  backup_dir: "+filepath.Join(c.Home(), "backups")+"\n"), nil},

@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -73,6 +74,7 @@ func (u *unit) execute(ctx context.Context) (err error) {
 		u.step("resume", "ok", map[string]any{"phase": string(j.Phase), "cutoff_id": j.CutoffID})
 		fmt.Fprintf(u.o.Err, "%s: resuming run %s from phase %q (cut-off id %d)\n", u.name, j.RunID, j.Phase, j.CutoffID)
 		u.dropMinted(ctx) // its value died with the earlier process: it can only be deleted now
+		u.cleanMinted(ctx)
 	}
 	u.report.CutoffID = j.CutoffID
 
@@ -87,7 +89,7 @@ func (u *unit) execute(ctx context.Context) (err error) {
 		}
 	}
 	if j.Phase == PhasePurged && j.ProofRowID != 0 {
-		if k, err := u.store.DeleteID(ctx, j.ProofRowID); err == nil && k == 0 {
+		if k, err := u.deleteMinted(ctx, j.ProofRowID); (err == nil || errors.Is(err, sqlstore.ErrNotMinted)) && k == 0 {
 			u.step("proof-delete", "ok", map[string]any{"row_id": j.ProofRowID, "deleted": 0, "note": "the purge deleted the proof token"})
 			j.ProofInPurge, j.ProofRowID = 1, 0 // the purge deleted it, with the users' tokens
 			if m := u.report.Verify.Proof.Minted; m != nil {

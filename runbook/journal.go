@@ -55,6 +55,9 @@ type Journal struct {
 	ProofRowID int64   `json:"proof_row_id,omitempty"`
 	ProofUser  string  `json:"proof_user,omitempty"`
 	ProofIDs   []int64 `json:"proof_ids,omitempty"`
+	// MintedID is the minted proof token's id, kept after the row is gone (ProofRowID is then 0),
+	// so that a rebuild from the backups tells it from sampled rows with negative ids.
+	MintedID int64 `json:"proof_minted_id,omitempty"`
 	// ProofInPurge is 1 when the purge deleted the proof token (it is in Deleted and the backup).
 	ProofInPurge int64      `json:"proof_in_purge,omitempty"`
 	IssuedBy     string     `json:"issued_before_by,omitempty"` // "created" or "id"

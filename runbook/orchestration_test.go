@@ -67,6 +67,9 @@ products:
       - {name: n1, url: "http://127.0.0.1:9/n1", restart: {exec: {command: "never run"}}}
       - {name: n2, url: "http://127.0.0.1:9/n2", restart: {exec: {command: "never run"}}}
 `, dir)
+	if err := os.Mkdir(filepath.Join(dir, "backups"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "reauth.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -108,11 +111,14 @@ products:
 		}
 		return rows, nil
 	}
-	f.store.MintFunc = func(context.Context, atlassian.ProofCookie, string, string, time.Time) (sqlstore.ProofToken, error) {
+	f.store.MintFunc = func(_ context.Context, _ atlassian.ProofCookie, _, _ string, _ time.Time, record func(int64, string) error) (sqlstore.ProofToken, error) {
+		if err := record(-5, sqlstore.TokenDigest("t")); err != nil {
+			return sqlstore.ProofToken{}, err
+		}
 		f.minted.Store(true)
 		return sqlstore.ProofToken{ID: -5, User: "alice", Series: "s", Token: "t"}, nil
 	}
-	f.store.DeleteIDFunc = func(context.Context, int64) (int64, error) { return 0, nil } // the purge took it
+	f.store.DeleteMintedFunc = func(context.Context, atlassian.ProofCookie, int64, string) (int64, error) { return 0, nil } // the purge took it
 	f.rollout.RunFunc = func(ctx context.Context, p rollout.Plan, o rollout.Options) (rollout.Result, error) {
 		var res rollout.Result
 		for _, n := range p.Nodes {
@@ -221,7 +227,7 @@ func TestFakeDryRunChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"Purge", "Mint", "DeleteID"} {
+	for _, m := range []string{"Purge", "Mint", "DeleteMinted"} {
 		if n := f.store.Count(m); n != 0 {
 			t.Errorf("dry run called %s %d times", m, n)
 		}

@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -58,7 +59,12 @@ func placeProblems(o *Options, units []*unit) []string {
 	}
 	for _, f := range files(units) {
 		dir := backupDir(o, f)
-		add(reauth.CheckWritableDir(dir, "backup directory", "set defaults.backup_dir in the inventory to a private directory you can write to, or leave it out (backups then go to the state directory)"))
+		hint := "set defaults.backup_dir in the inventory to a private directory you can write to, or leave it out (backups then go to the state directory)"
+		if f.Defaults.BackupDir == "" {
+			add(reauth.CheckWritableDir(dir, "backup directory", hint)) // the state directory's backups/: created 0700 once confirmed
+		} else {
+			add(checkExistingDir(dir, "backup directory (defaults.backup_dir of "+f.Path+")", "create it (mkdir -m 700 "+reauth.ShellQuote(dir)+"), or "+hint))
+		}
 		if f.Defaults.BackupDir != "" {
 			var homes []string
 			for _, u := range units { // in no product's home, whichever file names it
@@ -68,7 +74,13 @@ func placeProblems(o *Options, units []*unit) []string {
 		}
 	}
 	logPath := auditLogPath(o)
-	add(reauth.CheckWritableDir(filepath.Dir(logPath), "audit log directory", "set defaults.audit_log in the inventory to a file in a directory you can write to"))
+	logHint := "set defaults.audit_log in the inventory to a file in a directory you can write to"
+	if o.Inventory.Defaults.AuditLog == "" {
+		add(reauth.CheckWritableDir(filepath.Dir(logPath), "audit log directory", logHint)) // the state directory: created once confirmed
+	} else {
+		add(checkExistingDir(filepath.Dir(logPath), "audit log directory (defaults.audit_log)",
+			"create it (mkdir -p "+reauth.ShellQuote(filepath.Dir(logPath))+"), or "+logHint))
+	}
 	if fi, err := os.Stat(logPath); err == nil && !fi.Mode().IsRegular() {
 		add(reauth.Refused("set defaults.audit_log to a regular file", "audit log %s is not a regular file", logPath))
 	}
@@ -82,6 +94,22 @@ func placeProblems(o *Options, units []*unit) []string {
 		}
 	}
 	return problems
+}
+
+// checkExistingDir is the preflight of a directory the inventory names: it must exist and take a
+// new file. A run creates only its state directory, so a missing one would fail at the first
+// write, after the cut-off was fixed and the proof token minted.
+func checkExistingDir(dir, what, hint string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return reauth.Refused(hint, "%s %s does not exist", what, dir)
+	case err != nil:
+		return reauth.Refused(hint, "%s %s: %v", what, dir, err)
+	case !fi.IsDir():
+		return reauth.Refused(hint, "%s %s is not a directory", what, dir)
+	}
+	return reauth.CheckWritableDir(dir, what, hint)
 }
 
 // ensurePlaces creates the state directory (0700), and its backups/ when the run uses it, once

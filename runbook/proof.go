@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -143,16 +144,13 @@ func (c *proofCookie) name() string {
 	return c.source + " " + verify.Describe(c.cookie)
 }
 
-// proofStart runs under the lock, before the cut-off: it removes proof rows a killed run left,
-// reads the database clock, mints the proof token and has every node accept it.
+// proofStart runs under the lock, before the cut-off: it removes the proof tokens a killed run
+// recorded as minted (only those, by id and token), reads the database clock, mints the proof
+// token (recorded before its insert) and has every node accept it.
 func (u *unit) proofStart(ctx context.Context) {
 	pr := &u.report.Verify.Proof
 	u.replayed = u.replayed[:0]
-	if k, err := u.store.DeleteStaleProofRows(ctx); err != nil {
-		u.report.Warnings = append(u.report.Warnings, "proof: "+err.Error())
-	} else if k > 0 {
-		u.step("proof-cleanup", "ok", map[string]any{"deleted": k, "why": "proof token rows left by an earlier run that was killed"})
-	}
+	u.cleanMinted(ctx)
 	if u.store.CreationTime() {
 		if now, ok, err := u.store.DBNow(ctx); err != nil {
 			u.report.Warnings = append(u.report.Warnings, "proof: "+err.Error())
@@ -183,13 +181,16 @@ func (u *unit) proofStart(ctx context.Context) {
 	if u.proofStartDB != nil {
 		created = *u.proofStartDB
 	}
-	tok, err := u.store.Mint(ctx, pc, ref, user, created.Add(-2*time.Second))
+	tok, err := u.store.Mint(ctx, pc, ref, user, created.Add(-2*time.Second), u.recordMinted(user))
+	if err == nil {
+		err = u.recordMinted(user)(tok.ID, sqlstore.TokenDigest(tok.Token)) // a no-op unless Mint skipped its hook
+	}
 	if err != nil {
 		pr.Minted.Note = "no proof token: " + err.Error()
 		u.step("proof-mint", "error", map[string]any{"user": user, "error": err.Error()})
 		return
 	}
-	u.journal.ProofRowID, u.journal.ProofUser, pr.Minted.RowID = tok.ID, user, tok.ID
+	u.journal.ProofRowID, u.journal.MintedID, u.journal.ProofUser, pr.Minted.RowID = tok.ID, tok.ID, user, tok.ID
 	u.step("proof-mint", "ok", map[string]any{"user": user, "row_id": tok.ID})
 	c := &proofCookie{source: SourceMinted, user: user, rowID: tok.ID,
 		cookie: &http.Cookie{Name: u.proofCookieName(), Value: pc.Value(tok.ID, tok.Series, tok.Token)}}
@@ -292,7 +293,7 @@ func (u *unit) decideIssuedBy(ctx context.Context, cutoffID int64) {
 	u.journal.IssuedBy, u.journal.RunStartDB = ib.By, ib.Start
 }
 
-// dropMinted deletes the minted proof token by its id (a no-op once the purge took it). It runs
+// dropMinted deletes the minted proof token by its id and token (a no-op once the purge took it). It runs
 // on every exit path of a run, with its own short deadline so that a cancelled run still cleans up.
 func (u *unit) dropMinted(ctx context.Context) {
 	id := u.journal.ProofRowID
@@ -301,10 +302,10 @@ func (u *unit) dropMinted(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	k, err := u.store.DeleteID(ctx, id)
-	if err != nil {
+	k, err := u.deleteMinted(ctx, id)
+	if err != nil && !errors.Is(err, sqlstore.ErrNotMinted) { // another token at the id: ours is gone
 		u.step("proof-delete", "error", map[string]any{"row_id": id, "error": err.Error()})
-		fmt.Fprintf(u.o.Err, "%s: warning: %v; the next run deletes it, or delete it yourself by its id\n", u.name, err)
+		fmt.Fprintf(u.o.Err, "%s: warning: %v; the next run deletes it (by its id and token)\n", u.name, err)
 		return
 	}
 	u.step("proof-delete", "ok", map[string]any{"row_id": id, "deleted": k})

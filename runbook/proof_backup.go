@@ -120,7 +120,7 @@ func (u *unit) rowsFromBackup(path string, ids map[int64]bool, value func(id int
 			user = fmt.Sprint(row[iUser])
 		}
 		src := SourceSampled
-		if id == u.journal.ProofRowID || id < 0 {
+		if u.isMinted(id) {
 			src, user = SourceMinted, u.journal.ProofUser
 		}
 		// Every node accepted it before the purge (that is why the journal lists it).
@@ -129,4 +129,14 @@ func (u *unit) rowsFromBackup(path string, ids map[int64]bool, value func(id int
 		found++
 	}
 	return found, nil
+}
+
+// isMinted reports whether the row id is the run's minted proof token. A journal written before
+// MintedID was recorded only knows that minted ids are negative.
+func (u *unit) isMinted(id int64) bool {
+	j := u.journal
+	if j.MintedID != 0 {
+		return id == j.MintedID
+	}
+	return id == j.ProofRowID || id < 0
 }

@@ -90,27 +90,8 @@ func (u *unit) purgeTables(ctx context.Context) error {
 // (fsynced) before its delete commits. On resume it uses the same cut-off and a new backup part.
 func (u *unit) purgeStep(ctx context.Context) error {
 	j := u.journal
-	if j.CutoffID <= 0 {
-		// The table was empty at the cut-off (but for reauth's proof token, with its negative id):
-		// no user's token was issued before this run. (A cut-off of 0 would tell Purge "the highest
-		// id now", taking tokens issued since.) The proof token goes by its id.
-		if j.ProofRowID != 0 {
-			if _, err := u.store.DeleteID(ctx, j.ProofRowID); err != nil {
-				return err
-			}
-			u.step("proof-delete", "ok", map[string]any{"row_id": j.ProofRowID, "deleted": 1, "note": "the table held only the proof token"})
-			j.ProofRowID = 0
-			if m := u.report.Verify.Proof.Minted; m != nil {
-				m.Removed = true
-			}
-		}
-		j.Phase = PhasePurged
-		if err := j.save(u.o.Now()); err != nil {
-			return err
-		}
-		u.step("purge", "ok", map[string]any{"deleted": 0, "cutoff_id": 0, "note": "the token table was empty at the cut-off: nothing to purge, no backup"})
-		fmt.Fprintf(u.o.Err, "%s: nothing to purge: the token table was empty at the cut-off\n", u.name)
-		return nil
+	if j.CutoffID == 0 || u.onlyProofRow() {
+		return u.purgeNothing(ctx)
 	}
 	if u.resumed && j.Phase == PhasePurging {
 		// The run that stopped may have died (SIGKILL, power) before it recorded how many rows it
@@ -119,11 +100,13 @@ func (u *unit) purgeStep(ctx context.Context) error {
 			j.Deleted = n
 		}
 	}
-	j.Phase = PhasePurging
 	path := u.backupPath()
-	j.Backups = append(j.Backups, path)
-	if err := j.save(u.o.Now()); err != nil {
-		return err
+	// The journal names the backup, and says rows may go, once the file exists and before the
+	// first delete commits: never a backup that was not created.
+	recorded := false
+	record := func() error {
+		j.Phase, j.Backups, recorded = PhasePurging, append(j.Backups, path), true
+		return j.save(u.o.Now())
 	}
 	started := time.Now()
 	last := time.Time{}
@@ -135,6 +118,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	res, err := u.store.Purge(ctx, sqlstore.PurgeOptions{
 		CutoffID: j.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path, ToDelete: u.purge.ToDelete,
 		BackupRecipients: u.rcpts,
+		BackupCreated:    record,
 		Rest:             u.file().Defaults.PurgeRest,
 		Stop:             u.o.Stop,
 		Progress: func(p sqlstore.PurgeProgress) {
@@ -145,6 +129,16 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		},
 	})
 	j.Deleted += res.Deleted
+	if !recorded && (err == nil || res.Deleted > 0) { // a store that did not call the hook
+		if rerr := record(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if err != nil && !recorded {
+		u.step("purge", "error", map[string]any{"deleted": 0, "backup_created": false, "cutoff_id": j.CutoffID, "error": err.Error()})
+		return reauth.WithHint(fmt.Errorf("%s: purge failed before its first delete: %w", u.name, err),
+			fmt.Sprintf("nothing was deleted and no backup was created; fix the cause (is %s writable?) and run again with --resume", filepath.Dir(path)))
+	}
 	if err != nil {
 		u.step("purge", "error", map[string]any{"deleted": res.Deleted, "backup": path, "cutoff_id": j.CutoffID, "encrypted": len(u.rcpts) > 0})
 		return reauth.WithHint(fmt.Errorf("%s: purge stopped after deleting %d row(s): %w", u.name, res.Deleted, err),
@@ -161,6 +155,43 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		"encrypted": len(u.rcpts) > 0, "recipients": len(u.rcpts), "useful_until_note": u.report.Backup.UsefulUntilNote})
 	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.name, res.Deleted, res.Batches, path)
 	return nil
+}
+
+// purgeNothing ends the purge of a table that was empty at the cut-off (but for reauth's proof
+// token, with its negative id): no user's token was issued before this run. (A cut-off of 0 would
+// tell Purge "the highest id now", taking tokens issued since.) The proof token goes by its id
+// and token. A negative cut-off is no empty table: rows someone else wrote below 0 are purged,
+// backed up.
+func (u *unit) purgeNothing(ctx context.Context) error {
+	j := u.journal
+	// The table was empty at the cut-off (but for reauth's proof token, with its negative id):
+	// no user's token was issued before this run. (A cut-off of 0 would tell Purge "the highest
+	// id now", taking tokens issued since.) The proof token goes by its id and token. A negative
+	// cut-off is no empty table: rows someone else wrote below 0 are purged, backed up.
+	if j.ProofRowID != 0 {
+		if _, err := u.deleteMinted(ctx, j.ProofRowID); err != nil {
+			return err
+		}
+		u.step("proof-delete", "ok", map[string]any{"row_id": j.ProofRowID, "deleted": 1, "note": "the table held only the proof token"})
+		j.ProofRowID = 0
+		if m := u.report.Verify.Proof.Minted; m != nil {
+			m.Removed = true
+		}
+	}
+	j.Phase = PhasePurged
+	if err := j.save(u.o.Now()); err != nil {
+		return err
+	}
+	u.step("purge", "ok", map[string]any{"deleted": 0, "cutoff_id": 0, "note": "the token table was empty at the cut-off: nothing to purge, no backup"})
+	fmt.Fprintf(u.o.Err, "%s: nothing to purge: the token table was empty at the cut-off\n", u.name)
+	return nil
+}
+
+// onlyProofRow reports whether the only row in the purge's scope is this run's proof token: the
+// cut-off is its id (no row above it) and the plan counted one row.
+func (u *unit) onlyProofRow() bool {
+	j := u.journal
+	return j.ProofRowID != 0 && j.CutoffID == j.ProofRowID && u.purge.ToDelete <= 1
 }
 
 // backedUpRows counts the rows in backup files, including one cut short (a killed run); ok is

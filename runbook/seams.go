@@ -42,10 +42,11 @@ type TokenStore interface {
 	NewestCreated(ctx context.Context, cutoffID int64) (*time.Time, error)
 	IssuedBefore(ctx context.Context, cutoffID int64, start time.Time, o sqlstore.PurgeOptions) (int64, error)
 	UserRef(ctx context.Context, login string) (string, error)
-	Mint(ctx context.Context, pc atlassian.ProofCookie, ref, login string, created time.Time) (sqlstore.ProofToken, error)
-	DeleteID(ctx context.Context, id int64) (int64, error)
+	// Mint calls record with the row's id and token digest before it inserts the row;
+	// DeleteMinted deletes only a row whose id and token match such a record.
+	Mint(ctx context.Context, pc atlassian.ProofCookie, ref, login string, created time.Time, record func(id int64, digest string) error) (sqlstore.ProofToken, error)
+	DeleteMinted(ctx context.Context, pc atlassian.ProofCookie, id int64, digest string) (int64, error)
 	Sample(ctx context.Context, pc atlassian.ProofCookie, cutoffID, skipID int64, o sqlstore.PurgeOptions, n int) ([]sqlstore.ProofToken, error)
-	DeleteStaleProofRows(ctx context.Context) (int64, error)
 }
 
 // Rollout restarts a product's nodes behind the health gates: rollout.Preflight and rollout.Run.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
@@ -130,8 +131,14 @@ const (
 )
 
 // Mint inserts one token row for the user whose user-column value is ref, created at created,
-// with a random negative id, and returns it (with its token value, in memory only).
-func (s *Store) Mint(ctx context.Context, pc atlassian.ProofCookie, ref, login string, created time.Time) (ProofToken, error) {
+// with a random negative id, and returns it (with its token value, in memory only). Before each
+// insert it calls record (when not nil) with the row's id and its token's digest (TokenDigest),
+// so that the caller can write down what it is about to insert before the row exists: a process
+// killed right after the insert leaves a record that names the row, and the only row cleanup may
+// delete without a backup is one whose id and token both match a record (DeleteMinted). An error
+// from record stops Mint before the insert.
+func (s *Store) Mint(ctx context.Context, pc atlassian.ProofCookie, ref, login string, created time.Time,
+	record func(id int64, digest string) error) (ProofToken, error) {
 	col := s.column
 	tok := ProofToken{User: login, Token: randomHex(20)}
 	var userArg any = ref
@@ -176,6 +183,11 @@ func (s *Store) Mint(ctx context.Context, pc atlassian.ProofCookie, ref, login s
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		tok.ID = proofIDFloor - randomInt63()%proofIDSpan
+		if record != nil {
+			if err := record(tok.ID, TokenDigest(tok.Token)); err != nil {
+				return ProofToken{}, fmt.Errorf("record the proof token before inserting it: %w", err)
+			}
+		}
 		q := &query{d: s.dialect}
 		names := []string{s.qID}
 		vals := []string{q.arg(tok.ID)}
@@ -192,10 +204,43 @@ func (s *Store) Mint(ctx context.Context, pc atlassian.ProofCookie, ref, login s
 	return ProofToken{}, fmt.Errorf("insert the proof token into %s: %w", s.info.Qualified, lastErr)
 }
 
-// DeleteID deletes the row with this id (the minted proof token) and says how many went.
-func (s *Store) DeleteID(ctx context.Context, id int64) (int64, error) {
+// TokenDigest is the hex SHA-256 of a minted token's value: what a journal may hold to recognise
+// the row later. The token is 160 random bits, so the digest gives nothing away.
+func TokenDigest(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// ErrNotMinted: the row with a minted token's id holds another token. It is not reauth's, and
+// cleanup leaves it alone (the purge backs it up like every other row in its range).
+var ErrNotMinted = errors.New("the row holds another token than the one reauth minted")
+
+// DeleteMinted deletes the proof token Mint inserted with this id: only when the row's token
+// column (pc.TokenColumn) holds the token whose digest is digest, and by id and token both, so
+// that a row someone else wrote, even at the same id, is never deleted. It returns 0 when no row
+// has the id (the purge took it), and ErrNotMinted when the row holds another token.
+func (s *Store) DeleteMinted(ctx context.Context, pc atlassian.ProofCookie, id int64, digest string) (int64, error) {
+	col := s.column(pc.TokenColumn)
+	switch {
+	case col == "":
+		return 0, fmt.Errorf("delete the proof token (id %d): the token table %s has no column %q", id, s.info.Qualified, pc.TokenColumn)
+	case digest == "":
+		return 0, fmt.Errorf("delete the proof token (id %d): no digest of its token was recorded", id)
+	}
 	q := &query{d: s.dialect}
-	res, err := s.sql.ExecContext(ctx, "DELETE FROM "+s.info.Qualified+" WHERE "+s.qID+" = "+q.arg(id), q.args...)
+	var tok sql.NullString
+	err := s.sql.QueryRowContext(ctx, "SELECT "+s.dialect.Quote(col)+" FROM "+s.info.Qualified+" WHERE "+s.qID+" = "+q.arg(id), q.args...).Scan(&tok)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("read the proof token (id %d) of %s: %w", id, s.info.Qualified, err)
+	case !tok.Valid || TokenDigest(tok.String) != digest:
+		return 0, fmt.Errorf("row %d of %s: %w", id, s.info.Qualified, ErrNotMinted)
+	}
+	q = &query{d: s.dialect}
+	text := "DELETE FROM " + s.info.Qualified + " WHERE " + s.qID + " = " + q.arg(id) + " AND " + s.dialect.Quote(col) + " = " + q.arg(tok.String)
+	res, err := s.sql.ExecContext(ctx, text, q.args...)
 	if err != nil {
 		return 0, fmt.Errorf("delete the proof token (id %d) from %s: %w", id, s.info.Qualified, err)
 	}
@@ -303,18 +348,3 @@ func randomInt63() int64 {
 
 // IsProofID reports whether id is in the range Mint draws from.
 func IsProofID(id int64) bool { return id <= proofIDFloor && id > proofIDFloor-proofIDSpan-1 }
-
-// DeleteStaleProofRows deletes rows left in Mint's id range by an earlier run that was killed
-// before it could delete its proof token (no product allocates ids there).
-func (s *Store) DeleteStaleProofRows(ctx context.Context) (int64, error) {
-	q := &query{d: s.dialect}
-	cond := s.qID + " <= " + q.arg(int64(proofIDFloor)) + " AND " + s.qID + " >= " + q.arg(int64(proofIDFloor-proofIDSpan))
-	if n, err := s.count(ctx, cond, q.args); err != nil || n == 0 {
-		return 0, err // the usual case: nothing to delete, no write
-	}
-	res, err := s.sql.ExecContext(ctx, "DELETE FROM "+s.info.Qualified+" WHERE "+cond, q.args...)
-	if err != nil {
-		return 0, fmt.Errorf("delete stale proof tokens from %s: %w", s.info.Qualified, err)
-	}
-	return res.RowsAffected()
-}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,11 @@ type PurgeOptions struct {
 	// 1/(1+Rest) of the time and takes about 1+Rest times as long or more.
 	Rest       float64
 	BackupPath string // the new backup file (never overwritten)
+	// BackupCreated, when set, is called once the backup file exists (its manifest synced) and
+	// before the first delete, so that the caller records the file only once it exists: a journal
+	// must never name a backup that was not created. An error from it stops the purge before any
+	// delete, and the file, which holds no row, is removed.
+	BackupCreated func() error
 	// BackupRecipients encrypt the backup (age); none: a clear backup.
 	BackupRecipients []backup.Recipient
 	ReauthVersion    string // recorded in the backup's manifest
@@ -279,6 +285,9 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 		w.Close()
 		return res, err
 	}
+	if err := backupCreated(o, w, fl); err != nil {
+		return res, err
+	}
 	start := time.Now()
 	interrupted, loopErr := s.pipeline(ctx, o, cutoff, w, func(n int, ms float64) {
 		res.Deleted += int64(n)
@@ -332,6 +341,22 @@ func (s *Store) Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error) 
 		return res, err
 	}
 	return res, nil
+}
+
+// backupCreated tells the caller that the backup file exists (o.BackupCreated), before the first
+// delete; when the caller fails to record it, the file, which holds the manifest only, is removed.
+func backupCreated(o PurgeOptions, w *backup.Writer, fl *backup.Follower) error {
+	if o.BackupCreated == nil {
+		return nil
+	}
+	err := o.BackupCreated()
+	if err == nil {
+		return nil
+	}
+	_, _ = w.Close()
+	_, _ = fl.Wait()
+	_ = os.Remove(o.BackupPath)
+	return fmt.Errorf("record the backup %s before the first delete (nothing was deleted): %w", o.BackupPath, err)
 }
 
 // resumeFlags are the purge flags that finish an interrupted purge: its cut-off and its filters,

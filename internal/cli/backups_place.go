@@ -51,10 +51,15 @@ func (o purgeOptions) backupPlace(streams IO) (*backupPlace, error) {
 	return pl, nil
 }
 
-// check is the preflight: the file can be created (in a dry run too, without creating it).
+// check is the preflight: the file can be created (in a dry run too, without creating it: a
+// probe file is created in its directory and removed).
 func (pl *backupPlace) check() error {
 	if pl.explicit != "" {
-		return backup.CheckNew(pl.explicit)
+		if err := backup.CheckNew(pl.explicit); err != nil {
+			return err
+		}
+		return reauth.CheckWritableDir(filepath.Dir(pl.explicit), "the --backup file's directory",
+			"give --backup a path in a directory you can write to")
 	}
 	return reauth.CheckWritableDir(pl.state.Backups(), "backup directory",
 		"pass --state-dir DIR naming a private directory you can write to, or --backup FILE")

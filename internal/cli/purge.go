@@ -131,9 +131,6 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
 			if err := sqlstore.CheckRest(o.rest); err != nil {
 				return usageError{cmd: "purge", err: fmt.Errorf("--rest: %w (%s)", err, reauth.HintOf(err))}
 			}
-			if o.cutoffID < 0 {
-				return usageError{cmd: "purge", err: fmt.Errorf("--cutoff-id must be positive")}
-			}
 			return runPurge(c.Context(), streams, o)
 		},
 	}
@@ -148,7 +145,7 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
 	f.StringArrayVar(&o.recipients, "backup-recipient", nil, "encrypt the backup to this age or SSH public key, or the keys in this file (repeatable)")
 	f.BoolVar(&o.allowInTree, "allow-backup-in-tree", false, "accept a --backup inside a git work tree or the product's home")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
-	f.Int64Var(&o.cutoffID, "cutoff-id", 0, "purge ids up to this one (default: the highest id now); to finish an interrupted purge")
+	f.Int64Var(&o.cutoffID, "cutoff-id", 0, "purge ids up to this one, which may be negative (default, or 0: the highest id now); to finish an interrupted purge")
 	f.BoolVar(&o.dryRun, "dry-run", false, "do every read, print counts per user and the SQL, change nothing")
 	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (required without a terminal)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object: deleted, kept, backup, sha256, batches, max_batch_ms, cutoff_id")
@@ -223,9 +220,10 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 		fmt.Fprintln(streams.Out, "dry run: nothing was changed")
 		return nil
 	}
-	if plan.CutoffID <= 0 {
+	if plan.CutoffID == 0 {
 		// An empty table: no token was issued before this run. (A cut-off of 0 would mean "the
-		// highest id when the purge starts" to Purge, which would take tokens issued since.)
+		// highest id when the purge starts" to Purge, which would take tokens issued since.) A
+		// negative cut-off is a table whose every id is below 0: those rows are tokens too.
 		if o.json {
 			return writeJSON(streams.Out, purgeJSON{})
 		}

@@ -59,7 +59,9 @@ For each product (the products at the same time, see "Several products" below):
                 from the audit log ('reauth report' rebuilds the same file later)
 
 Proof (no setup needed): before the purge reauth mints one proof token (a row with a negative id
-for proof_user, default the admin: user; Jira, Confluence, Bamboo) and keeps --proof-sample real
+for proof_user, default the admin: user; Jira, Confluence, Bamboo; its id and token digest are
+recorded before the insert, and only a row matching both is ever deleted as reauth's own, never
+another row in that id range) and keeps --proof-sample real
 tokens of those it deletes (in memory only); every node must accept them before and reject them
 after, with the canary's and --cookies' cookies. "verified": true needs that cookie-level proof
 on every node (--json proof.level "cookies"), no old token left, every node RUNNING after a
@@ -94,7 +96,8 @@ Where files go: journals in reauth's state directory ($XDG_STATE_HOME/reauth, el
 ~/.local/state/reauth, created 0700; --state-dir moves it), never beside the inventory (which may
 be read-only). Backups go to the inventory's defaults.backup_dir, else the state directory's
 backups/; the audit log to defaults.audit_log, else audit.jsonl in the state directory. Preflight
-checks that all three can be written (exit 4), in a dry run too. 'reauth restart' resumes the
+checks that all three can be written (exit 4), in a dry run too; a backup_dir or audit_log
+directory the inventory names must already exist (reauth creates only its state directory). 'reauth restart' resumes the
 restart step a run left, and the other way round: both use one journal.`,
 		Example: `  # See everything that would happen, change nothing:
   reauth run --config reauth.yaml --dry-run
