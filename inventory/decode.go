@@ -229,7 +229,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 	}
 	if dn := f["defaults"]; dn != nil {
 		df, err := d.fields(dn, "defaults", "start_timeout", "poll_interval", "stable_window", "backup_dir", "audit_log",
-			"backup_recipients", "require_encrypted_backups", "parallel", "purge_rest")
+			"backup_recipients", "require_encrypted_backups", "parallel", "purge_rest", "ssh_config")
 		if err != nil {
 			return err
 		}
@@ -261,6 +261,9 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 			return err
 		}
 		if df2.PurgeRest, err = d.rest(df["purge_rest"], "purge_rest"); err != nil {
+			return err
+		}
+		if df2.SSHConfig, err = d.sshConfigFiles(df["ssh_config"]); err != nil {
 			return err
 		}
 	}

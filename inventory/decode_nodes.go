@@ -114,18 +114,19 @@ func (d *decoder) exec(n *yaml.Node, node string) (*Exec, error) {
 
 func (d *decoder) ssh(n *yaml.Node, node string) (*SSH, error) {
 	f, err := d.fields(n, "ssh", "host", "port", "user", "command", "stop", "start", "key_file", "known_hosts",
-		"agent", "tty", "connect_timeout", "timeout")
+		"agent", "tty", "connect_timeout", "timeout", "proxy_jump")
 	if err != nil {
 		return nil, err
 	}
 	s := &SSH{}
-	for key, dst := range map[string]*string{"host": &s.Host, "user": &s.User, "key_file": &s.KeyFile, "known_hosts": &s.KnownHosts} {
+	for key, dst := range map[string]*string{"host": &s.Host, "user": &s.User, "key_file": &s.KeyFile, "known_hosts": &s.KnownHosts,
+		"proxy_jump": &s.ProxyJump} {
 		if *dst, err = d.str(f[key], key); err != nil {
 			return nil, err
 		}
 	}
 	if s.Host == "" {
-		return nil, d.err(n.Line, "add 'host: <address>'", "node %q: ssh needs a host", node)
+		return nil, d.err(n.Line, "add 'host: <address>' (an address, or a Host alias of your ~/.ssh/config)", "node %q: ssh needs a host", node)
 	}
 	if strings.Contains(s.Host, "@") {
 		return nil, d.err(f["host"].Line, "write only the address in host, the login in 'user:', and the key in 'key_file:' (passwords are not used)",

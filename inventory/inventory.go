@@ -8,7 +8,8 @@
 //	defaults: {start_timeout: 20m, poll_interval: 2s, stable_window: 10s, backup_dir: DIR, audit_log: FILE,
 //	           backup_recipients: [age1…, "ssh-ed25519 …", recipients-file], require_encrypted_backups: false,
 //	           parallel: 3,                 # products worked on at once by reauth run (default: all)
-//	           purge_rest: 1}               # rest after each purge batch, × its time (default 0: none)
+//	           purge_rest: 1,               # rest after each purge batch, × its time (default 0: none)
+//	           ssh_config: [~/.ssh/config]} # OpenSSH client configs the ssh method reads (default; none: none)
 //	include: [team-a/reauth.yaml, ../emea.yaml]   # other inventory files, relative to this one
 //	products:
 //	  - product: jira                    # jira|confluence|bitbucket|bamboo|fisheye|crowd
@@ -39,7 +40,7 @@
 //	        restart:
 //	          exec: {command: "...", stop: "...", start: "...", timeout: 10m}
 //	          ssh: {host, port, user, command, stop, start, key_file, known_hosts, agent, tty,
-//	                connect_timeout, timeout}
+//	                connect_timeout, timeout, proxy_jump}   # host may be an ssh_config alias
 //
 // Additions to the schema, each needed by a feature: status_path (the Fisheye readiness
 // path is UNCONFIRMED and must be overridable), kubernetes.service (the {service} of url_template;
@@ -96,6 +97,9 @@ type Defaults struct {
 	// PurgeRest is the purge's rest after each batch, as a multiple of the batch's time (0: none;
 	// purge --rest): for databases that serve users while reauth runs.
 	PurgeRest float64
+	// SSHConfig are the OpenSSH client config files the ssh method reads (nil: ~/.ssh/config;
+	// ["none"]: none).
+	SSHConfig []string
 }
 
 // Product is one product and its nodes.
@@ -212,6 +216,8 @@ type SSH struct {
 	TTY                  bool
 	ConnectTimeout       time.Duration
 	Timeout              time.Duration
+	// ProxyJump is "[user@]host[:port],…" or "none"; it wins over the ssh config's ("": the config's).
+	ProxyJump string
 }
 
 // SecretRef names where a secret is: an environment variable or a file.
