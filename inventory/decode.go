@@ -296,7 +296,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 func (d *decoder) product(n *yaml.Node, p *Product) error {
 	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
 		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes", "proof_user", "proof_cookie",
-		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions")
+		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions", "nodes_from")
 	if err != nil {
 		return err
 	}
@@ -475,8 +475,11 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 	if p.Kubernetes != nil && nn != nil && len(nn.Content) > 0 {
 		return d.err(nn.Line, "remove 'nodes': with 'kubernetes' the nodes are the StatefulSet's pods", "product %s has both kubernetes and nodes", p.ID)
 	}
+	if fn := f["nodes_from"]; fn != nil {
+		return d.nodesFromProduct(fn, nn, p)
+	}
 	if p.Kubernetes == nil && (nn == nil || len(nn.Content) == 0) {
-		return d.err(n.Line, "list the product's nodes under 'nodes:' (or give 'kubernetes:')", "product %s has no nodes", p.ID)
+		return d.err(n.Line, "list the product's nodes under 'nodes:' (or give 'kubernetes:' or 'nodes_from:')", "product %s has no nodes", p.ID)
 	}
 	if nn == nil {
 		return nil

@@ -33,6 +33,8 @@
 //	    start_timeout: 30m
 //	    drain: {before: "cmd", after: "cmd"}
 //	    kubernetes: {namespace, statefulset, context, kubeconfig, service, url_template}
+//	    nodes_from: {ansible: hosts.ini, group: jira, url_template: "https://{host}:8443",   # instead of nodes:
+//	                 install: DIR, restart: {ssh: {command: ..., …}}}   # the ssh block of a node, without host
 //	    nodes:
 //	      - name: node1
 //	        url: http://10.0.0.11:8080
@@ -147,6 +149,8 @@ type Product struct {
 	Drain                 Drain
 	Kubernetes            *Kubernetes
 	Nodes                 []Node
+	// NodesFrom says where Nodes were read from (nodes_from: an Ansible inventory), or nil.
+	NodesFrom *NodesFrom
 }
 
 // Database is a database given directly rather than found in the home directory.
