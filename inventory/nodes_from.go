@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/inventory/ansible"
 )
 
@@ -17,7 +18,9 @@ import (
 type NodesFrom struct {
 	Ansible     string // the Ansible inventory file or directory, or ansible-inventory --list JSON
 	Group       string
-	URLTemplate string // {name}: the inventory host name; {host}: ansible_host, else the name
+	// URLTemplate gives each node's URL: {name} is the inventory host name, {host} ansible_host
+	// (else the name), {VAR} any host variable. Commands may hold the same placeholders.
+	URLTemplate string
 	Line        int
 }
 
@@ -165,11 +168,62 @@ func ansibleNode(h ansible.Host, nf *NodesFrom, shared *SSH, install string) (No
 			return Node{}, err
 		}
 	}
-	u := strings.NewReplacer("{name}", h.Name, "{host}", addr).Replace(nf.URLTemplate)
-	if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || strings.Contains(u, "{") {
-		return Node{}, fmt.Errorf("url_template gives %q, not a node URL (placeholders: {name}, {host})", u)
+	u, err := fillTemplate(nf.URLTemplate, h, addr, false)
+	if err != nil {
+		return Node{}, fmt.Errorf("url_template: %v", err)
+	}
+	if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || hasUserinfo(u) {
+		return Node{}, fmt.Errorf("url_template gives %q, not a node URL", u)
+	}
+	for _, cmd := range []*string{&s.Command, &s.Stop, &s.Start} {
+		if *cmd, err = fillTemplate(*cmd, h, addr, true); err != nil {
+			return Node{}, fmt.Errorf("restart command: %v", err)
+		}
 	}
 	return Node{Name: h.Name, URL: u, Install: install, Restart: Restart{SSH: &s}}, nil
+}
+
+// fillTemplate replaces {name} (the inventory host name), {host} (ansible_host, else the name)
+// and {VAR} (any host variable) in a URL template. In a command (quote) only {name} and {host}
+// are replaced, shell-quoted: other braces belong to the shell (${VAR}, awk '{…}').
+func fillTemplate(t string, h ansible.Host, addr string, quote bool) (string, error) {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(t, '{')
+		if i < 0 {
+			b.WriteString(t)
+			return b.String(), nil
+		}
+		j := strings.IndexByte(t[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("%q: { without }", t)
+		}
+		key := t[i+1 : i+j]
+		val, ok := h.Vars[key]
+		switch key {
+		case "name":
+			val, ok = h.Name, true
+		case "host":
+			val, ok = addr, true
+		}
+		if quote && key != "name" && key != "host" {
+			b.WriteString(t[:i+j+1])
+			t = t[i+j+1:]
+			continue
+		}
+		if !ok {
+			return "", fmt.Errorf("{%s}: host %s has no such variable (placeholders: {name}, {host}, or a host variable)", key, h.Name)
+		}
+		if strings.Contains(val, "{{") {
+			return "", fmt.Errorf("{%s} is a Jinja template, which reauth does not render", key)
+		}
+		if quote {
+			val = reauth.ShellQuote(val)
+		}
+		b.WriteString(t[:i])
+		b.WriteString(val)
+		t = t[i+j+1:]
+	}
 }
 
 // harmlessSSHOptions are ssh -o options that change nothing about where, as whom or with which

@@ -147,3 +147,29 @@ func TestNodesFromRestartOrder(t *testing.T) {
 		t.Errorf("order %v, jump %q", names, inv.Products[0].Nodes[0].Restart.SSH.ProxyJump)
 	}
 }
+
+// url_template takes any host variable; commands take {name} and {host}, shell-quoted, and keep
+// the shell's own braces.
+func TestNodesFromPlaceholders(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "h.ini"), []byte("[jira]\nj1 http_port=8081\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "reauth.yaml"), []byte(`products:
+  - product: jira
+    home: /h
+    nodes_from: {ansible: h.ini, group: jira, url_template: "http://{host}:{http_port}/jira",
+                 restart: {ssh: {command: "restart --node {name} --home ${HOME} | awk '{print}'"}}}
+`), 0o600)
+	inv, err := Load(filepath.Join(dir, "reauth.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := inv.Products[0].Nodes[0]
+	if n.URL != "http://j1:8081/jira" || n.Restart.SSH.Command != "restart --node j1 --home ${HOME} | awk '{print}'" {
+		t.Errorf("url %q command %q", n.URL, n.Restart.SSH.Command)
+	}
+	os.WriteFile(filepath.Join(dir, "reauth.yaml"), []byte("products:\n  - product: jira\n    home: /h\n"+
+		"    nodes_from: {ansible: h.ini, group: jira, url_template: \"http://{host}:{port}\", restart: {ssh: {command: x}}}\n"), 0o600)
+	if _, err := Load(filepath.Join(dir, "reauth.yaml")); err == nil || !strings.Contains(err.Error(), "{port}: host j1 has no such variable") {
+		t.Errorf("unknown placeholder: %v", err)
+	}
+}
