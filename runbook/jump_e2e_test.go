@@ -44,10 +44,13 @@ Host jira-*
   HostName 127.0.0.1
   Port %d
   ProxyJump bastion
+Host plain-*
+  HostName 127.0.0.1
+  Port %d
 Host *
   User root
   IdentityFile ~/.ssh/id_ops
-`, e.bastion.Port, e.target.Port))
+`, e.bastion.Port, e.target.Port, e.target.Port))
 	e.env = []string{"HOME=" + home, "SSH_AUTH_SOCK="}
 	return e
 }
@@ -153,5 +156,51 @@ func TestRunThroughJumpHostRefusals(t *testing.T) {
 	_, stderr, code = reauthCmd(t, e.env, "run", "--config", cfg, "--dry-run")
 	if code != 2 || !strings.Contains(stderr, conf+":2: proxycommand applies to jira-2") {
 		t.Errorf("unsupported directive: exit %d\n%s", code, stderr)
+	}
+}
+
+// A run whose reauth.yaml has nothing about the nodes but nodes_from: the Ansible inventory
+// names each node by an ssh_config alias without a ProxyJump (ansible_host) and gives the jump
+// host itself (-J): every node is restarted through the bastion and the run verifies.
+func TestRunNodesFromAnsibleThroughJumpHost(t *testing.T) {
+	e := newJumpEstate(t)
+	var hosts strings.Builder
+	hosts.WriteString("[jira]\n")
+	for i, n := range e.c.Nodes() {
+		port := n.URL[strings.LastIndex(n.URL, ":")+1:]
+		fmt.Fprintf(&hosts, "%s ansible_host=plain-%d http_port=%s\n", n.Name, i+1, port)
+	}
+	hosts.WriteString("\n[jira:vars]\nansible_ssh_common_args='-J bastion'\n")
+	writeFile(t, filepath.Join(e.dir, "ansible", "hosts.ini"), hosts.String())
+	cfg := filepath.Join(e.dir, "reauth.yaml")
+	writeFile(t, cfg, fmt.Sprintf(`defaults: {start_timeout: 60s, poll_interval: 200ms, stable_window: 300ms, backup_dir: %s, audit_log: %s}
+products:
+  - product: jira
+    home: %s
+    proof_user: admin
+    nodes_from:
+      ansible: ansible/hosts.ini
+      group: jira
+      url_template: "http://127.0.0.1:{http_port}"
+      restart: {ssh: {command: "%s sandbox restart-node --dir %s --node {name}"}}
+`, e.dir, filepath.Join(e.dir, "audit.jsonl"), e.c.Home(), testenv.Binary(t), e.c.Dir()))
+	stdout, stderr, code := reauthCmd(t, e.env, "run", "--config", cfg, "--yes", "--json")
+	if code != 0 {
+		t.Fatalf("run exited %d\n%s\n%s", code, stdout, stderr)
+	}
+	var r routesJSON
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || len(r.Products) != 1 {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	if !r.Verified || r.NodesRestarted != len(e.c.Nodes()) {
+		t.Errorf("verified=%v nodes_restarted=%d\n%s", r.Verified, r.NodesRestarted, stderr)
+	}
+	for _, n := range e.c.Nodes() {
+		if got, want := r.Products[0].Routes[n.Name], fmt.Sprintf("root@127.0.0.1:%d via bastion", e.target.Port); got != want {
+			t.Errorf("routes[%s] = %q, want %q", n.Name, got, want)
+		}
+	}
+	if e.forwarded(t) < len(e.c.Nodes()) {
+		t.Errorf("the bastion forwarded %d connection(s): the restarts did not go through it", e.forwarded(t))
 	}
 }
