@@ -26,6 +26,7 @@ type SSHD struct {
 	Port           int
 	HostKey        ssh.PublicKey
 	LogFile        string // sshd's log (LogLevel DEBUG1: forwarded connections are logged)
+	Pid            int    // the listening sshd; each connection is served by a child of it
 	KnownHostsLine string // "[127.0.0.1]:port ssh-ed25519 …"
 }
 
@@ -109,6 +110,7 @@ LogLevel DEBUG1
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sshd %s: %v", name, err)
 	}
+	s.Pid = cmd.Process.Pid
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
