@@ -16,8 +16,8 @@ import (
 
 // NodesFrom is where a product's nodes were read from instead of a nodes: list.
 type NodesFrom struct {
-	Ansible     string // the Ansible inventory file or directory, or ansible-inventory --list JSON
-	Group       string
+	Ansible string // the Ansible inventory file or directory, or ansible-inventory --list JSON
+	Group   string
 	// URLTemplate gives each node's URL: {name} is the inventory host name, {host} ansible_host
 	// (else the name), {VAR} any host variable. Commands may hold the same placeholders.
 	URLTemplate string
