@@ -71,7 +71,7 @@ func Load(paths []string, o Options) (*Config, error) {
 	return c, nil
 }
 
-// Parse parses one config document; name is used in errors and for relative Includes' sake only.
+// Parse parses one config document; name is the file name its errors give.
 func Parse(data []byte, name string, o Options) (*Config, error) {
 	c := &Config{opts: o}
 	ls, err := c.parse(data, name, 0)
