@@ -18,6 +18,7 @@ command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
 [ -f /usr/share/java/bcprov.jar ] || need+=(libbcprov-java)  # BouncyCastle: the provider Atlassian's AES tool uses
 [ -f /etc/tomcat10/server.xml ] || need+=(tomcat10)           # a real Tomcat 10.1 install for the persistence check
 command -v chromium >/dev/null 2>&1 || need+=(chromium)            # headless browser: the evidence report is checked in it
+command -v ansible-inventory >/dev/null 2>&1 || need+=(ansible-core)   # the real ansible-inventory --list JSON the nodes_from tests read
 if [ ${#need[@]} -gt 0 ]; then
   echo "services: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

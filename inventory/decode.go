@@ -229,7 +229,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 	}
 	if dn := f["defaults"]; dn != nil {
 		df, err := d.fields(dn, "defaults", "start_timeout", "poll_interval", "stable_window", "backup_dir", "audit_log",
-			"backup_recipients", "require_encrypted_backups", "parallel", "purge_rest")
+			"backup_recipients", "require_encrypted_backups", "parallel", "purge_rest", "ssh_config")
 		if err != nil {
 			return err
 		}
@@ -263,6 +263,9 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 		if df2.PurgeRest, err = d.rest(df["purge_rest"], "purge_rest"); err != nil {
 			return err
 		}
+		if df2.SSHConfig, err = d.sshConfigFiles(df["ssh_config"]); err != nil {
+			return err
+		}
 	}
 	pn := f["products"]
 	if pn == nil && len(inv.Include) > 0 {
@@ -293,7 +296,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 func (d *decoder) product(n *yaml.Node, p *Product) error {
 	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
 		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes", "proof_user", "proof_cookie",
-		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions")
+		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions", "nodes_from")
 	if err != nil {
 		return err
 	}
@@ -472,8 +475,11 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 	if p.Kubernetes != nil && nn != nil && len(nn.Content) > 0 {
 		return d.err(nn.Line, "remove 'nodes': with 'kubernetes' the nodes are the StatefulSet's pods", "product %s has both kubernetes and nodes", p.ID)
 	}
+	if fn := f["nodes_from"]; fn != nil {
+		return d.nodesFromProduct(fn, nn, p)
+	}
 	if p.Kubernetes == nil && (nn == nil || len(nn.Content) == 0) {
-		return d.err(n.Line, "list the product's nodes under 'nodes:' (or give 'kubernetes:')", "product %s has no nodes", p.ID)
+		return d.err(n.Line, "list the product's nodes under 'nodes:' (or give 'kubernetes:' or 'nodes_from:')", "product %s has no nodes", p.ID)
 	}
 	if nn == nil {
 		return nil

@@ -70,7 +70,7 @@ func (d *decoder) node(n *yaml.Node, node *Node) error {
 	if en := rf["exec"]; en != nil {
 		node.Restart.Exec, err = d.exec(en, node.Name)
 	} else {
-		node.Restart.SSH, err = d.ssh(rf["ssh"], node.Name)
+		node.Restart.SSH, err = d.ssh(rf["ssh"], node.Name, false)
 	}
 	return err
 }
@@ -112,20 +112,26 @@ func (d *decoder) exec(n *yaml.Node, node string) (*Exec, error) {
 	return e, nil
 }
 
-func (d *decoder) ssh(n *yaml.Node, node string) (*SSH, error) {
-	f, err := d.fields(n, "ssh", "host", "port", "user", "command", "stop", "start", "key_file", "known_hosts",
-		"agent", "tty", "connect_timeout", "timeout")
+// ssh reads a node's ssh block; shared is nodes_from's, whose hosts come from elsewhere.
+func (d *decoder) ssh(n *yaml.Node, node string, shared bool) (*SSH, error) {
+	keys := []string{"port", "user", "command", "stop", "start", "key_file", "known_hosts",
+		"agent", "tty", "connect_timeout", "timeout", "proxy_jump"}
+	if !shared {
+		keys = append(keys, "host")
+	}
+	f, err := d.fields(n, "ssh", keys...)
 	if err != nil {
 		return nil, err
 	}
 	s := &SSH{}
-	for key, dst := range map[string]*string{"host": &s.Host, "user": &s.User, "key_file": &s.KeyFile, "known_hosts": &s.KnownHosts} {
+	for key, dst := range map[string]*string{"host": &s.Host, "user": &s.User, "key_file": &s.KeyFile, "known_hosts": &s.KnownHosts,
+		"proxy_jump": &s.ProxyJump} {
 		if *dst, err = d.str(f[key], key); err != nil {
 			return nil, err
 		}
 	}
-	if s.Host == "" {
-		return nil, d.err(n.Line, "add 'host: <address>'", "node %q: ssh needs a host", node)
+	if s.Host == "" && !shared {
+		return nil, d.err(n.Line, "add 'host: <address>' (an address, or a Host alias of your ~/.ssh/config)", "node %q: ssh needs a host", node)
 	}
 	if strings.Contains(s.Host, "@") {
 		return nil, d.err(f["host"].Line, "write only the address in host, the login in 'user:', and the key in 'key_file:' (passwords are not used)",

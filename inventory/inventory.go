@@ -8,7 +8,8 @@
 //	defaults: {start_timeout: 20m, poll_interval: 2s, stable_window: 10s, backup_dir: DIR, audit_log: FILE,
 //	           backup_recipients: [age1…, "ssh-ed25519 …", recipients-file], require_encrypted_backups: false,
 //	           parallel: 3,                 # products worked on at once by reauth run (default: all)
-//	           purge_rest: 1}               # rest after each purge batch, × its time (default 0: none)
+//	           purge_rest: 1,               # rest after each purge batch, × its time (default 0: none)
+//	           ssh_config: [~/.ssh/config]} # OpenSSH client configs the ssh method reads (default; none: none)
 //	include: [team-a/reauth.yaml, ../emea.yaml]   # other inventory files, relative to this one
 //	products:
 //	  - product: jira                    # jira|confluence|bitbucket|bamboo|fisheye|crowd
@@ -32,6 +33,8 @@
 //	    start_timeout: 30m
 //	    drain: {before: "cmd", after: "cmd"}
 //	    kubernetes: {namespace, statefulset, context, kubeconfig, service, url_template}
+//	    nodes_from: {ansible: hosts.ini, group: jira, url_template: "https://{host}:8443",   # instead of nodes:
+//	                 install: DIR, restart: {ssh: {command: ..., …}}}   # the ssh block of a node, without host
 //	    nodes:
 //	      - name: node1
 //	        url: http://10.0.0.11:8080
@@ -39,7 +42,7 @@
 //	        restart:
 //	          exec: {command: "...", stop: "...", start: "...", timeout: 10m}
 //	          ssh: {host, port, user, command, stop, start, key_file, known_hosts, agent, tty,
-//	                connect_timeout, timeout}
+//	                connect_timeout, timeout, proxy_jump}   # host may be an ssh_config alias
 //
 // Additions to the schema, each needed by a feature: status_path (the Fisheye readiness
 // path is UNCONFIRMED and must be overridable), kubernetes.service (the {service} of url_template;
@@ -96,6 +99,9 @@ type Defaults struct {
 	// PurgeRest is the purge's rest after each batch, as a multiple of the batch's time (0: none;
 	// purge --rest): for databases that serve users while reauth runs.
 	PurgeRest float64
+	// SSHConfig are the OpenSSH client config files the ssh method reads (nil: ~/.ssh/config;
+	// ["none"]: none).
+	SSHConfig []string
 }
 
 // Product is one product and its nodes.
@@ -143,6 +149,8 @@ type Product struct {
 	Drain                 Drain
 	Kubernetes            *Kubernetes
 	Nodes                 []Node
+	// NodesFrom says where Nodes were read from (nodes_from: an Ansible inventory), or nil.
+	NodesFrom *NodesFrom
 }
 
 // Database is a database given directly rather than found in the home directory.
@@ -212,6 +220,8 @@ type SSH struct {
 	TTY                  bool
 	ConnectTimeout       time.Duration
 	Timeout              time.Duration
+	// ProxyJump is "[user@]host[:port],…" or "none"; it wins over the ssh config's ("": the config's).
+	ProxyJump string
 }
 
 // SecretRef names where a secret is: an environment variable or a file.

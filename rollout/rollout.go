@@ -58,6 +58,27 @@ type ReadyGate interface {
 	Ready(ctx context.Context) (ready bool, why string, err error)
 }
 
+// Router says how a node is reached, for the plan and --json ("ops@10.0.2.12:22 via bastion").
+type Router interface {
+	Route() string
+}
+
+// Noter lists what the operator should know about how a node is reached: the ssh_config
+// directives that applied to it and that reauth does not follow.
+type Noter interface {
+	Notes() []string
+}
+
+// Via is how the plan names node n's method: "ssh (ops@10.0.2.12:22 via bastion)", or "exec".
+func Via(n Node) string {
+	if r, ok := n.Restarter.(Router); ok {
+		if route := r.Route(); route != "" {
+			return n.Restarter.Method() + " (" + route + ")"
+		}
+	}
+	return n.Restarter.Method()
+}
+
 // Node is one node to restart.
 type Node struct {
 	Name      string

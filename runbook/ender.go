@@ -113,7 +113,7 @@ func (restartEnder) printPlan(w io.Writer, u *unit) {
 		fmt.Fprintf(w, "   restart    %d node(s), one at a time; est. downtime per node: %s\n", len(u.rplan.Nodes), est)
 	}
 	for i, n := range u.rplan.Nodes {
-		fmt.Fprintf(w, "              %d. %-12s %-28s via %s\n", i+1, termsafe.Field(n.Name), termsafe.Field(n.URL), n.Restarter.Method())
+		fmt.Fprintf(w, "              %d. %-12s %-28s via %s\n", i+1, termsafe.Field(n.Name), termsafe.Field(n.URL), termsafe.Field(rollout.Via(n)))
 		if files := u.report.SessionFiles[n.Name]; len(files) > 0 {
 			fmt.Fprintf(w, "                 while it is down: remove %s (--clear-persisted-sessions)\n", fields(files))
 		}

@@ -79,3 +79,25 @@ func (u *unit) resumingRestart() bool {
 	_, err := os.Stat(u.ropts.JournalPath)
 	return err == nil
 }
+
+// noteRoutes records how each node is reached (report.Routes) and, once each, the ssh_config
+// directives that applied and that reauth does not follow (warnings).
+func (u *unit) noteRoutes() {
+	seen := map[string]bool{}
+	for _, n := range u.rplan.Nodes {
+		if r, ok := n.Restarter.(rollout.Router); ok && r.Route() != "" {
+			if u.report.Routes == nil {
+				u.report.Routes = map[string]string{}
+			}
+			u.report.Routes[n.Name] = r.Route()
+		}
+		if nt, ok := n.Restarter.(rollout.Noter); ok {
+			for _, note := range nt.Notes() {
+				if !seen[note] {
+					seen[note] = true
+					u.report.Warnings = append(u.report.Warnings, note)
+				}
+			}
+		}
+	}
+}

@@ -60,6 +60,9 @@ type ProductReport struct {
 	// SessionFiles lists, per node, the persisted-session files (SESSIONS.ser) the run removes
 	// while the node is down (--clear-persisted-sessions).
 	SessionFiles map[string][]string `json:"session_files,omitempty"`
+	// Routes says, per node, how reauth reaches it when that is more than its URL (ssh: the
+	// resolved user@host:port and jump hosts, "ops@10.0.2.12:22 via bastion").
+	Routes map[string]string `json:"routes,omitempty"`
 }
 
 // unit is one product's run. Its state is kept by step, each beside the step's code: the token
@@ -183,6 +186,7 @@ func (u *unit) prepare(ctx context.Context) error {
 		return err
 	}
 	u.report.Warnings = append(u.report.Warnings, u.rplan.Warnings...)
+	u.noteRoutes()
 	u.ropts = rolloutOptions(o, ip, u)
 	jp := journalPath(o, ip)
 	j, ok, err := loadJournal(jp)

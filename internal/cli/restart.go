@@ -179,7 +179,11 @@ func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOpti
 		fmt.Fprintf(w, "plan: restart %s, one node at a time, in this order:\n", plan.Product.Name)
 	}
 	for i, n := range plan.Nodes {
-		fmt.Fprintf(w, "  %d. %-16s %-10s %s\n", i+1, termsafe.Field(n.Name), n.Restarter.Method(), termsafe.Field(n.URL))
+		line := fmt.Sprintf("  %d. %-16s %-10s %s", i+1, termsafe.Field(n.Name), n.Restarter.Method(), termsafe.Field(n.URL))
+		if r, ok := n.Restarter.(rollout.Router); ok && r.Route() != "" {
+			line += "  via " + termsafe.Field(r.Route())
+		}
+		fmt.Fprintln(w, line)
 	}
 	st := o.StartTimeout
 	if st == 0 {

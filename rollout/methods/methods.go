@@ -6,8 +6,10 @@ package methods
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
@@ -17,6 +19,7 @@ import (
 	"github.com/reauth/reauth/rollout/execmethod"
 	"github.com/reauth/reauth/rollout/kube"
 	"github.com/reauth/reauth/rollout/sshmethod"
+	"github.com/reauth/reauth/rollout/sshmethod/sshconfig"
 )
 
 // Product returns the catalog entry for p with the inventory's overrides (status_path).
@@ -63,6 +66,7 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 		return plan, close, err
 	}
 	var sshs []*sshmethod.Restarter
+	var sshConf *sshconfig.Config // read at the first ssh node
 	close = func() {
 		for _, s := range sshs {
 			s.Close()
@@ -87,6 +91,14 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 			if s.KeyFile != "" {
 				cfg.KeyFiles = []string{inv.Resolve(reauth.ExpandHome(s.KeyFile, getenv))}
 			}
+			if sshConf == nil {
+				if sshConf, err = loadSSHConfig(inv, getenv); err != nil {
+					return plan, close, err
+				}
+			}
+			if cfg, err = sshmethod.WithSSHConfig(cfg, sshConf, s.ProxyJump); err != nil {
+				return plan, close, fmt.Errorf("node %s: %w", n.Name, err)
+			}
 			r := sshmethod.New(cfg)
 			sshs = append(sshs, r)
 			node.Restarter = r
@@ -96,6 +108,22 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 		plan.Nodes = append(plan.Nodes, node)
 	}
 	return plan, close, nil
+}
+
+// loadSSHConfig reads the OpenSSH client config files of defaults.ssh_config (default
+// ~/.ssh/config; relative paths are relative to the inventory; "none" reads none).
+func loadSSHConfig(inv *inventory.Inventory, getenv func(string) string) (*sshconfig.Config, error) {
+	files := append([]string(nil), inv.Defaults.SSHConfig...)
+	if inv.Defaults.SSHConfig == nil {
+		files = []string{"~/.ssh/config"}
+	}
+	if len(files) == 1 && strings.EqualFold(files[0], "none") {
+		files = nil
+	}
+	for i, f := range files {
+		files[i] = inv.Resolve(reauth.ExpandHome(f, getenv))
+	}
+	return sshmethod.LoadSSHConfig(files, getenv)
 }
 
 // SecretEnv names every environment variable reauth may read a secret from: REAUTH_DB_PASSWORD,

@@ -1,5 +1,9 @@
 // Package sshmethod restarts a node by running commands on it over SSH (golang.org/x/crypto/ssh).
 //
+// The OpenSSH client configuration (~/.ssh/config) is honoured through WithSSHConfig: host
+// aliases, users, ports, identity files, known_hosts files and ProxyJump hosts, each hop
+// authenticated and its host key checked like the node's (package sshconfig).
+//
 // Keys come from ssh-agent (SSH_AUTH_SOCK) and/or key files (default ~/.ssh/id_ed25519, id_ecdsa,
 // id_rsa when no key file and no agent is given). Host keys are always checked against a
 // known_hosts file (default ~/.ssh/known_hosts): an unknown or changed host key refuses the run
@@ -37,7 +41,7 @@ const (
 	DefaultTimeout        = 10 * time.Minute
 )
 
-// Config is one node's SSH settings.
+// Config is one node's SSH settings. WithSSHConfig fills it from the OpenSSH client configuration.
 type Config struct {
 	Host                       string
 	Port                       int // default 22
@@ -49,13 +53,26 @@ type Config struct {
 	TTY                        bool
 	ConnectTimeout, Timeout    time.Duration
 	Getenv                     func(string) string // HOME, SSH_AUTH_SOCK, USER (default os.Getenv)
+
+	// Alias is the name the inventory gave when ssh_config resolved it to Host ("" = Host).
+	Alias string
+	// KnownHostsFiles are ssh_config's UserKnownHostsFile, used when KnownHosts is "".
+	KnownHostsFiles []string
+	IdentitiesOnly  bool
+	// Jumps are the ProxyJump hosts, the first one dialled first.
+	Jumps []Endpoint
+	// ServerAliveInterval > 0 closes a connection that misses ServerAliveCountMax (default 3) replies.
+	ServerAliveInterval time.Duration
+	ServerAliveCountMax int
+	// Notes name the ssh_config directives that applied and that reauth does not follow.
+	Notes []string
 }
 
 // Restarter runs the node's commands over SSH.
 type Restarter struct {
-	cfg    Config
-	mu     sync.Mutex
-	client *ssh.Client
+	cfg     Config
+	mu      sync.Mutex
+	clients []*ssh.Client // the jump hosts', then the node's
 }
 
 // New returns a Restarter; nothing is dialled until Preflight or a command.
@@ -75,11 +92,43 @@ func New(cfg Config) *Restarter {
 	if cfg.User == "" {
 		cfg.User = cfg.Getenv("USER")
 	}
+	if cfg.Alias == "" {
+		cfg.Alias = cfg.Host
+	}
+	cfg.Jumps = append([]Endpoint(nil), cfg.Jumps...)
+	for i := range cfg.Jumps {
+		j := &cfg.Jumps[i]
+		if j.Port == 0 {
+			j.Port = 22
+		}
+		if j.User == "" {
+			j.User = cfg.Getenv("USER")
+		}
+		if j.Name == "" {
+			j.Name = j.Host
+		}
+	}
 	return &Restarter{cfg: cfg}
 }
 
 // Addr is host:port.
 func (r *Restarter) Addr() string { return net.JoinHostPort(r.cfg.Host, strconv.Itoa(r.cfg.Port)) }
+
+// Route is how the node is reached: "ops@10.0.2.12:22 via bastion".
+func (r *Restarter) Route() string {
+	s := r.cfg.User + "@" + r.Addr()
+	if len(r.cfg.Jumps) > 0 {
+		names := make([]string, len(r.cfg.Jumps))
+		for i, j := range r.cfg.Jumps {
+			names[i] = j.Name
+		}
+		s += " via " + strings.Join(names, ", ")
+	}
+	return s
+}
+
+// Notes are the ssh_config directives for this node that reauth does not follow.
+func (r *Restarter) Notes() []string { return r.cfg.Notes }
 
 // Method implements rollout.Restarter.
 func (r *Restarter) Method() string { return "ssh" }
@@ -171,12 +220,12 @@ func (r *Restarter) RemoveFiles(ctx context.Context, paths []string, log io.Writ
 func (r *Restarter) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.client == nil {
+	if r.clients == nil {
 		return nil
 	}
-	err := r.client.Close()
-	r.client = nil
-	return err
+	closeAll(r.clients)
+	r.clients = nil
+	return nil
 }
 
 // run runs cmd in a new session, output to log, killed after timeout or when ctx is done.
@@ -236,15 +285,15 @@ func (r *Restarter) session(ctx context.Context) (*ssh.Session, error) {
 func (r *Restarter) connect(ctx context.Context) (*ssh.Client, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.client != nil {
-		return r.client, nil
+	if r.clients != nil {
+		return r.clients[len(r.clients)-1], nil
 	}
-	c, err := dial(ctx, r.cfg)
+	cs, err := dial(ctx, r.cfg)
 	if err != nil {
 		return nil, err
 	}
-	r.client = c
-	return c, nil
+	r.clients = cs
+	return cs[len(cs)-1], nil
 }
 
 // globQuote quotes s but leaves each "*" to the shell.
