@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/internal/atomicfile"
 	"github.com/reauth/reauth/inventory"
 )
@@ -43,8 +44,11 @@ type Journal struct {
 	Deleted  int64     `json:"deleted"`
 	Kept     int64     `json:"kept"`
 	Backups  []string  `json:"backups"`
-	SHA256   []string  `json:"sha256"`
-	Verified bool      `json:"verified"`
+	SHA256   []string  `json:"sha256"` // one per backup, in order ("" where not known)
+	// BackupFiles is every backup part with its rows and digest: a part cut short by a killed
+	// run is surveyed (and recorded) by the run that resumes it.
+	BackupFiles []backup.Part `json:"backup_files,omitempty"`
+	Verified    bool          `json:"verified"`
 	// APIUsers are the users whose sessions API mode ends, listed before the purge (it deletes the
 	// token rows that name some of them). User names only: no secret.
 	APIUsers []string `json:"api_users,omitempty"`

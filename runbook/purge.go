@@ -113,11 +113,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		return nil
 	}
 	if u.resumed && j.Phase == PhasePurging {
-		// The run that stopped may have died (SIGKILL, power) before it recorded how many rows it
-		// deleted: its backups hold every one of them.
-		if n, ok := backedUpRows(j.Backups); ok {
-			j.Deleted = n
-		}
+		u.surveyParts()
 	}
 	j.Phase = PhasePurging
 	path := u.backupPath()
@@ -127,7 +123,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	}
 	started := time.Now()
 	last := time.Time{}
-	start := map[string]any{"backup": path, "cutoff_id": j.CutoffID}
+	start := map[string]any{"backup": path, "cutoff_id": j.CutoffID, "encrypted": len(u.rcpts) > 0}
 	if r := u.file().Defaults.PurgeRest; r > 0 {
 		start["rest"] = r
 	}
@@ -146,12 +142,14 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	})
 	j.Deleted += res.Deleted
 	if err != nil {
+		j.SHA256 = append(j.SHA256, "") // not known: the run that resumes surveys the part
 		u.step("purge", "error", map[string]any{"deleted": res.Deleted, "backup": path, "cutoff_id": j.CutoffID, "encrypted": len(u.rcpts) > 0})
 		return reauth.WithHint(fmt.Errorf("%s: purge stopped after deleting %d row(s): %w", u.name, res.Deleted, err),
 			fmt.Sprintf("every deleted row is in %s; run again with --resume to finish the purge with the same cut-off", path))
 	}
 	j.Kept, j.Phase = res.Kept, PhasePurged
 	j.SHA256 = append(j.SHA256, res.SHA256)
+	j.BackupFiles = append(j.BackupFiles, backup.Part{Path: path, Rows: res.Deleted, SHA256: res.SHA256, Complete: true, Encrypted: len(u.rcpts) > 0})
 	if err := j.save(u.o.Now()); err != nil {
 		return err
 	}
@@ -161,26 +159,6 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		"encrypted": len(u.rcpts) > 0, "recipients": len(u.rcpts), "useful_until_note": u.report.Backup.UsefulUntilNote})
 	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.name, res.Deleted, res.Batches, path)
 	return nil
-}
-
-// backedUpRows counts the rows in backup files, including one cut short (a killed run); ok is
-// false when one of them cannot be read.
-func backedUpRows(paths []string) (int64, bool) {
-	var n int64
-	for _, p := range paths {
-		r, err := backup.Open(p)
-		if err != nil {
-			return 0, false
-		}
-		for {
-			if _, err := r.Next(); err != nil {
-				break // io.EOF, or the end of what a killed run wrote: its last batch never committed
-			}
-			n++
-		}
-		r.Close()
-	}
-	return n, true
 }
 
 func (u *unit) backupPath() string {

@@ -1,0 +1,98 @@
+package runbook
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/reauth/reauth/backup"
+)
+
+// StepBackupPart is the audit line of a backup part that a run left cut short (killed, or its
+// connection lost), written by the run that resumes it: the file, its rows and digest, so that
+// the report, --json and the audit log name every backup of the run.
+const StepBackupPart = "backup_part"
+
+// surveyParts records, when a purge is resumed, every earlier part of it not yet recorded: the
+// run that wrote it stopped before it could (SIGKILL, power, a lost connection). Each part is read
+// whole (rows in complete batches, the digest of its manifest and rows, whether it has its
+// trailer), added to the journal with its digest aligned to its path, and logged. The purge's
+// count becomes the sum of the parts' rows: every row the stopped runs deleted is in one of them
+// (a part may hold a few rows more: a batch fsynced whose delete did not commit). An encrypted
+// part cannot be counted without a key: its rows stay unknown, and the count as recorded.
+func (u *unit) surveyParts() {
+	j := u.journal
+	known := map[string]bool{}
+	for _, p := range j.BackupFiles {
+		known[p.Path] = true
+	}
+	for _, path := range j.Backups {
+		if known[path] {
+			continue
+		}
+		p, err := backup.Survey(path)
+		p.Path = path
+		fields := map[string]any{"backup": path, "rows": p.Rows, "sha256": p.SHA256, "complete": p.Complete, "encrypted": p.Encrypted}
+		outcome := "cut short"
+		switch {
+		case err != nil:
+			outcome, fields["error"] = "error", err.Error()
+		case p.Complete:
+			outcome = "complete"
+		}
+		if p.Encrypted {
+			fields["note"] = "encrypted: its rows are counted by reauth restore --dry-run --identity KEY"
+		}
+		u.step(StepBackupPart, outcome, fields)
+		if err != nil {
+			fmt.Fprintf(u.o.Err, "warning: %s: backup %s of the stopped run cannot be read: %v\n", u.name, path, err)
+		}
+		j.BackupFiles = append(j.BackupFiles, p)
+	}
+	byPath := map[string]backup.Part{}
+	for _, p := range j.BackupFiles {
+		byPath[p.Path] = p
+	}
+	var total int64
+	counted := true
+	j.SHA256 = j.SHA256[:0]
+	for _, path := range j.Backups {
+		p := byPath[path]
+		j.SHA256 = append(j.SHA256, p.SHA256)
+		if p.Rows < 0 {
+			counted = false
+		}
+		total += p.Rows
+	}
+	if counted {
+		j.Deleted = total
+	}
+}
+
+// reportBackups puts the journal's backups into the report (--json and the summary): every part
+// of the run, with the digest of each where it is known.
+func (u *unit) reportBackups() {
+	j := u.journal
+	u.report.Backups, u.report.SHA256, u.report.BackupFiles = j.Backups, j.SHA256, j.BackupFiles
+}
+
+// printBackupLine is one backup of the summary: its rows and digest where known, and the restore
+// that undoes it (--accept-truncated for a part cut short).
+func printBackupLine(w io.Writer, p ProductReport, i int, path string) {
+	sum, rows, flag := "", "", ""
+	if i < len(p.SHA256) && p.SHA256[i] != "" {
+		sum = " sha256 " + p.SHA256[i]
+	}
+	for _, f := range p.BackupFiles {
+		if f.Path != path {
+			continue
+		}
+		if f.Rows >= 0 {
+			rows = fmt.Sprintf(" %d row(s)", f.Rows)
+		}
+		if !f.Complete {
+			rows += ", cut short when the run stopped"
+			flag = "--accept-truncated "
+		}
+	}
+	fmt.Fprintf(w, "   backup  %s%s%s (undo: reauth restore --product %s … %s%s)\n", path, rows, sum, p.Product, flag, path)
+}
