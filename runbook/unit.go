@@ -29,20 +29,18 @@ const (
 
 // ProductReport is what happened to one product.
 type ProductReport struct {
-	Product  string   `json:"product"`
-	Status   string   `json:"status"`
-	Database string   `json:"database"`
-	Table    string   `json:"table"`
-	CutoffID int64    `json:"cutoff_id"`
-	ToDelete int64    `json:"to_delete"`
-	Deleted  int64    `json:"deleted"`
-	Kept     int64    `json:"kept"`
-	Excluded []string `json:"excluded_users"`
-	Backups  []string `json:"backups"`
-	SHA256   []string `json:"sha256"` // one per backup, in order
-	// BackupFiles is every backup with its rows, digest and whether it is complete (a part cut
-	// short by a killed run needs restore --accept-truncated).
-	BackupFiles    []backup.Part        `json:"backup_files"`
+	Product        string               `json:"product"`
+	Status         string               `json:"status"`
+	Database       string               `json:"database"`
+	Table          string               `json:"table"`
+	CutoffID       int64                `json:"cutoff_id"`
+	ToDelete       int64                `json:"to_delete"`
+	Deleted        int64                `json:"deleted"`
+	Kept           int64                `json:"kept"`
+	Excluded       []string             `json:"excluded_users"`
+	Backups        []string             `json:"backups"`
+	SHA256         []string             `json:"sha256"`       // one per backup, in order
+	BackupFiles    []backup.Part        `json:"backup_files"` // each backup's rows, digest, complete or cut short
 	NodesRestarted int                  `json:"nodes_restarted"`
 	Nodes          []rollout.NodeResult `json:"nodes"`
 	Mode           ModeReport           `json:"mode"`
