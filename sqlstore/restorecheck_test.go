@@ -150,7 +150,7 @@ func TestRestoreEdgeTimesBefore(t *testing.T) {
 			if err != nil || res.Deleted == 0 {
 				t.Fatalf("purge --before: %+v %v", res, err)
 			}
-			if _, _, err := s.CheckBackup(ctx, path, nil); err != nil {
+			if _, _, err := s.CheckBackup(ctx, path, nil, ""); err != nil {
 				t.Fatalf("restore --dry-run's check of the genuine backup: %v", err)
 			}
 			rr, err := s.Restore(ctx, path, RestoreOptions{})
@@ -159,5 +159,33 @@ func TestRestoreEdgeTimesBefore(t *testing.T) {
 			}
 			equalSnapshots(t, "after restore", before, snapshot(t, tg.sql, table, id))
 		})
+	}
+}
+
+// A backup whose rows do not give the digest the audit log records for it is refused before
+// anything is written, whatever else checks (a clear file rewritten whole, trailer and all, passes
+// every check of its own); the recorded digest restores.
+func TestRestoreRefusesADigestOtherThanRecorded(t *testing.T) {
+	tg := sqliteTarget(t)
+	ctx := ctxT(t)
+	setupJira(t, tg, 30)
+	table, id := tbl(tg)
+	s := openStore(t, tg, "jira", Options{})
+	path := filepath.Join(t.TempDir(), "b")
+	res, err := s.Purge(ctx, PurgeOptions{BackupPath: path})
+	if err != nil || res.Deleted == 0 {
+		t.Fatalf("purge %+v %v", res, err)
+	}
+	purged := snapshot(t, tg.sql, table, id)
+	other := strings.Repeat("0", 64)
+	if _, _, err := s.CheckBackup(ctx, path, nil, other); reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "the audit log records "+other) {
+		t.Fatalf("check against another digest: %v", err)
+	}
+	if _, err := s.Restore(ctx, path, RestoreOptions{SHA256: other}); reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Fatalf("restore against another digest: %v, want a refusal", err)
+	}
+	equalSnapshots(t, "after a refused restore", purged, snapshot(t, tg.sql, table, id))
+	if rr, err := s.Restore(ctx, path, RestoreOptions{SHA256: strings.ToUpper(res.SHA256)}); err != nil || rr.Restored != res.Deleted {
+		t.Fatalf("restore with the recorded digest: %+v %v", rr, err)
 	}
 }
