@@ -95,7 +95,9 @@ func (p *Product) apply(e audit.Entry) {
 	case "purge":
 		p.purgeLine(e)
 	case "backup_part":
-		p.backupPart(e)
+		if str(e, "table") == "" { // a companion table's part: not one of the token table's backups
+			p.backupPart(e)
+		}
 	case "node":
 		n := p.node(str(e, "node"))
 		n.Phases = append(n.Phases, Phase{Name: e.Outcome, State: str(e, "state"), Time: e.Time, Message: str(e, "message")})

@@ -12,6 +12,24 @@ import (
 // the report, --json and the audit log name every backup of the run.
 const StepBackupPart = "backup_part"
 
+// StepBackupStart names the companion table's backup file before its purge deletes a row (the
+// token table's is named by purge_start), with whether it is encrypted.
+const StepBackupStart = "backup_start"
+
+// partList is one purge's backup parts in the journal: the token table's, or the companion
+// table's (table names it).
+type partList struct {
+	paths, sha *[]string
+	files      *[]backup.Part
+	deleted    *int64
+	table      string
+}
+
+func (u *unit) mainParts() partList {
+	j := u.journal
+	return partList{paths: &j.Backups, sha: &j.SHA256, files: &j.BackupFiles, deleted: &j.Deleted}
+}
+
 // surveyParts records, when a purge is resumed, every earlier part of it not yet recorded: the
 // run that wrote it stopped before it could (SIGKILL, power, a lost connection). Each part is read
 // whole (rows in complete batches, the digest of its manifest and rows, whether it has its
@@ -19,52 +37,60 @@ const StepBackupPart = "backup_part"
 // count becomes the sum of the parts' rows: every row the stopped runs deleted is in one of them
 // (a part may hold a few rows more: a batch fsynced whose delete did not commit). An encrypted
 // part cannot be counted without a key: its rows stay unknown, and the count as recorded.
-func (u *unit) surveyParts() {
-	j := u.journal
+func (u *unit) surveyParts(l partList) {
 	known := map[string]bool{}
-	for _, p := range j.BackupFiles {
+	for _, p := range *l.files {
 		known[p.Path] = true
 	}
-	for _, path := range j.Backups {
+	for _, path := range *l.paths {
 		if known[path] {
 			continue
 		}
 		p, err := backup.Survey(path)
 		p.Path = path
-		fields := map[string]any{"backup": path, "rows": p.Rows, "sha256": p.SHA256, "complete": p.Complete, "encrypted": p.Encrypted}
-		outcome := "cut short"
-		switch {
-		case err != nil:
-			outcome, fields["error"] = "error", err.Error()
-		case p.Complete:
-			outcome = "complete"
-		}
-		if p.Encrypted {
-			fields["note"] = "encrypted: its rows are counted by reauth restore --dry-run --identity KEY"
-		}
-		u.step(StepBackupPart, outcome, fields)
-		if err != nil {
-			fmt.Fprintf(u.o.Err, "warning: %s: backup %s of the stopped run cannot be read: %v\n", u.name, path, err)
-		}
-		j.BackupFiles = append(j.BackupFiles, p)
+		u.logPart(l.table, p, err)
+		*l.files = append(*l.files, p)
 	}
 	byPath := map[string]backup.Part{}
-	for _, p := range j.BackupFiles {
+	for _, p := range *l.files {
 		byPath[p.Path] = p
 	}
 	var total int64
 	counted := true
-	j.SHA256 = j.SHA256[:0]
-	for _, path := range j.Backups {
+	sha := make([]string, 0, len(*l.paths))
+	for _, path := range *l.paths {
 		p := byPath[path]
-		j.SHA256 = append(j.SHA256, p.SHA256)
+		sha = append(sha, p.SHA256)
 		if p.Rows < 0 {
 			counted = false
 		}
 		total += p.Rows
 	}
+	*l.sha = sha
 	if counted {
-		j.Deleted = total
+		*l.deleted = total
+	}
+}
+
+// logPart writes a surveyed part's audit line (and warns when it cannot be read).
+func (u *unit) logPart(table string, p backup.Part, err error) {
+	fields := map[string]any{"backup": p.Path, "rows": p.Rows, "sha256": p.SHA256, "complete": p.Complete, "encrypted": p.Encrypted}
+	if table != "" {
+		fields["table"] = table
+	}
+	outcome := "cut short"
+	switch {
+	case err != nil:
+		outcome, fields["error"] = "error", err.Error()
+	case p.Complete:
+		outcome = "complete"
+	}
+	if p.Encrypted {
+		fields["note"] = "encrypted: its rows are counted by reauth restore --dry-run --identity KEY"
+	}
+	u.step(StepBackupPart, outcome, fields)
+	if err != nil {
+		fmt.Fprintf(u.o.Err, "warning: %s: backup %s of the stopped run cannot be read: %v\n", u.name, p.Path, err)
 	}
 }
 

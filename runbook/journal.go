@@ -71,6 +71,9 @@ type Journal struct {
 	CompanionSHA256   []string  `json:"companion_sha256,omitempty"`
 	LastError         string    `json:"last_error,omitempty"`
 	Updated           time.Time `json:"updated"`
+
+	// CompanionFiles is the companion table's backup parts with their rows and digests.
+	CompanionFiles []backup.Part `json:"companion_backup_files,omitempty"`
 }
 
 // journalPath is where a product's journal lives: in reauth's state directory (never beside the

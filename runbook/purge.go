@@ -113,7 +113,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		return nil
 	}
 	if u.resumed && j.Phase == PhasePurging {
-		u.surveyParts()
+		u.surveyParts(u.mainParts())
 	}
 	j.Phase = PhasePurging
 	path := u.backupPath()
