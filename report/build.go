@@ -39,6 +39,13 @@ func Build(entries []audit.Entry) (*Report, error) {
 	}
 	for _, p := range r.Products {
 		p.finish()
+		if r.AuditLog != "" {
+			// The undo holds each file against this log: refused if its digest is not the recorded
+			// one, or if it is a clear file where the run wrote an encrypted one.
+			for i := range p.Backups {
+				p.Backups[i].Restore += " --audit-log " + reauth.ShellQuote(r.AuditLog)
+			}
+		}
 	}
 	r.finish()
 	return r, nil
