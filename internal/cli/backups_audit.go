@@ -35,7 +35,8 @@ func (f *policyFlags) add(fs *pflag.FlagSet, requireFlag bool) {
 type backupPolicy struct {
 	log              string
 	entries          []audit.Entry
-	missing          bool // no file at log (the default place, nothing given)
+	missing          bool   // no file at log (the default place, nothing given), or not readable
+	unreadable       string // why, when it is there but could not be read
 	requireEncrypted bool
 	requiredBy       string
 }
@@ -69,6 +70,10 @@ func (f policyFlags) load(streams IO) (*backupPolicy, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !named:
 		p.missing = true
+	case err != nil && !named:
+		// Not asked for: a damaged log must not block an incident's restore (whoever could
+		// damage it could as well have forged it); the warning says the check was not made.
+		p.missing, p.unreadable = true, err.Error()
 	case err != nil:
 		return nil, reauth.Refused("give --audit-log the audit log of the run that wrote the backup (defaults.audit_log of its inventory)",
 			"audit log %s: %v; nothing was changed", termsafe.Field(p.log), err)
@@ -114,6 +119,9 @@ func (p *backupPolicy) refuseClear(path string, m backup.Manifest, identity bool
 func (p *backupPolicy) recordState(rec *audit.BackupRecord) (state, say string) {
 	log := termsafe.Field(p.log)
 	switch {
+	case p.missing && p.unreadable != "":
+		return "no audit log", fmt.Sprintf("the audit log %s cannot be read (%s): the file cannot be checked against the run that wrote it (give --audit-log FILE)",
+			log, termsafe.Field(p.unreadable))
 	case p.missing:
 		return "no audit log", fmt.Sprintf("no audit log at %s (give --audit-log FILE, the defaults.audit_log of the run's inventory): the file cannot be checked against the run that wrote it", log)
 	case rec == nil:

@@ -123,6 +123,14 @@ func TestRestoreRefusesDowngradeCLI(t *testing.T) {
 	if code != 0 || decode(t, out)["audit_record"] != "no audit log" || !strings.Contains(errs, "cannot be checked against the run that wrote it") {
 		t.Errorf("restore --dry-run with no policy and no audit log: exit %d %s\n%s", code, out, errs)
 	}
+	// A damaged audit log in the default place does not block a restore; it is said.
+	state := filepath.Join(testStateHome(t), "reauth")
+	os.MkdirAll(state, 0o700)
+	os.WriteFile(filepath.Join(state, "audit.jsonl"), []byte("not json\n{}\n"), 0o600)
+	code, out, errs = restore("--dry-run", "--json")
+	if code != 0 || decode(t, out)["audit_record"] != "no audit log" || !strings.Contains(errs, "cannot be read") {
+		t.Errorf("restore --dry-run with a damaged default audit log: exit %d %s\n%s", code, out, errs)
+	}
 }
 
 // restore and backups list hold a clear backup against the sha256 its run recorded: a file whose
