@@ -104,21 +104,21 @@ func (u *unit) reportBackups() {
 // printBackupLine is one backup of the summary: its rows and digest where known, and the restore
 // that undoes it (--accept-truncated for a part cut short).
 func printBackupLine(w io.Writer, p ProductReport, i int, path string) {
-	sum, rows, flag := "", "", ""
-	if i < len(p.SHA256) && p.SHA256[i] != "" {
-		sum = " sha256 " + p.SHA256[i]
-	}
+	facts, flag := "", ""
 	for _, f := range p.BackupFiles {
 		if f.Path != path {
 			continue
 		}
 		if f.Rows >= 0 {
-			rows = fmt.Sprintf(" %d row(s)", f.Rows)
+			facts += fmt.Sprintf(", %d row(s)", f.Rows)
 		}
 		if !f.Complete {
-			rows += ", cut short when the run stopped"
+			facts += ", cut short when its run stopped"
 			flag = "--accept-truncated "
 		}
 	}
-	fmt.Fprintf(w, "   backup  %s%s%s (undo: reauth restore --product %s … %s%s)\n", path, rows, sum, p.Product, flag, path)
+	if i < len(p.SHA256) && p.SHA256[i] != "" {
+		facts += ", sha256 " + p.SHA256[i]
+	}
+	fmt.Fprintf(w, "   backup  %s%s (undo: reauth restore --product %s … %s%s)\n", path, facts, p.Product, flag, path)
 }

@@ -3,6 +3,7 @@ package runbook
 import (
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +70,21 @@ func TestSurveyCompanionParts(t *testing.T) {
 	var table string
 	if !es[0].Get("table", &table) || table != "cwd_remember_me_token" {
 		t.Fatalf("the part's audit line does not name the companion table: %v", es[0].Fields)
+	}
+}
+
+// The summary names each backup with its rows and digest, and the undo of a part cut short says
+// --accept-truncated.
+func TestPrintBackupLine(t *testing.T) {
+	p := ProductReport{Product: "jira", Backups: []string{"/b/p1", "/b/p2"}, SHA256: []string{"aa11", "bb22"},
+		BackupFiles: []backup.Part{{Path: "/b/p1", Rows: 6000, SHA256: "aa11"}, {Path: "/b/p2", Rows: 3000, SHA256: "bb22", Complete: true}}}
+	var b strings.Builder
+	for i, f := range p.Backups {
+		printBackupLine(&b, p, i, f)
+	}
+	want := "   backup  /b/p1, 6000 row(s), cut short when its run stopped, sha256 aa11 (undo: reauth restore --product jira … --accept-truncated /b/p1)\n" +
+		"   backup  /b/p2, 3000 row(s), sha256 bb22 (undo: reauth restore --product jira … /b/p2)\n"
+	if b.String() != want {
+		t.Fatalf("summary:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
