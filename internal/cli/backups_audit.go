@@ -24,10 +24,12 @@ type policyFlags struct {
 
 func (f *policyFlags) add(fs *pflag.FlagSet, requireFlag bool) {
 	fs.StringVar(&f.auditLog, "audit-log", "", "the audit log of the run that wrote the backup (default: --config's defaults.audit_log, else the state directory's audit.jsonl)")
-	fs.StringVar(&f.config, "config", "", "the inventory of the run: its defaults.audit_log and defaults.require_encrypted_backups")
-	if requireFlag {
-		fs.BoolVar(&f.requireEncrypted, "require-encrypted", false, "refuse a backup that is not encrypted")
+	if !requireFlag {
+		fs.StringVar(&f.config, "config", "", "the inventory of the run: its defaults.audit_log")
+		return
 	}
+	fs.StringVar(&f.config, "config", "", "the inventory of the run: its defaults.audit_log and defaults.require_encrypted_backups")
+	fs.BoolVar(&f.requireEncrypted, "require-encrypted", false, "refuse a backup that is not encrypted")
 }
 
 // backupPolicy is the audit log read (its entries, or why there are none) and whether a clear

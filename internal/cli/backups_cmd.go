@@ -50,7 +50,7 @@ file that is not a reauth backup, and asks to confirm (--yes in scripts). ` + ba
 	}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the backups: product, database, time, rows, encrypted, verified",
+		Short: "List the backups: product, database, time, rows, encrypted, verified, audit log record",
 		Args:  needArgs(0, "no arguments"),
 		RunE:  func(c *cobra.Command, args []string) error { return runBackupsList(streams, o) },
 	}

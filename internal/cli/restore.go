@@ -41,7 +41,7 @@ type restoreJSON struct {
 func newRestoreCmd(streams IO) *cobra.Command {
 	var o restoreOptions
 	cmd := &cobra.Command{
-		Use:   "restore TARGET FILE [--identity FILE] [--accept-truncated] [--to-schema S] [--dry-run] [--yes] [--json]",
+		Use:   "restore TARGET FILE [--identity FILE] [--audit-log FILE | --config FILE] [--require-encrypted] [--accept-truncated] [--to-schema S] [--dry-run] [--yes] [--json]",
 		Short: "Put back the tokens of a purge from its backup file",
 		Long: `restore undoes a purge: it reads the backup file the purge wrote and inserts its rows back into
 the token table, in batches. Rows whose id is already there are skipped and counted, so running
