@@ -110,7 +110,7 @@ func TestEncryptedRunLeavesNoTokenInClear(t *testing.T) {
 	// With the run's inventory, restore holds the file against the run's audit log: the digest the
 	// run recorded matches.
 	stdout, stderr, code = reauthCmd(t, nil, append(target, "--config", cfg, "--identity", idFile, p.Backups[0])...)
-	if code != 0 || !strings.Contains(stdout, `"restored": `) || !strings.Contains(stdout, `"audit_record": "sha256 recorded"`) {
+	if code != 0 || !strings.Contains(stdout, `"restored": `) || !strings.Contains(stdout, `"audit_record": "sha256 matches"`) {
 		t.Fatalf("restore --identity: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if got := tokenValues(t, db); len(got) != len(tokens) {

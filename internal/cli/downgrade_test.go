@@ -180,7 +180,7 @@ func TestRestoreChecksRecordedDigestCLI(t *testing.T) {
 		t.Fatalf("list against its record: %+v", e)
 	}
 	code, out, errs = restore(right, "--yes", "--json")
-	if m := decode(t, out); code != 0 || m["restored"] != 20.0 || m["audit_record"] != "sha256 recorded" || count(t, x) != 20 {
+	if m := decode(t, out); code != 0 || m["restored"] != 20.0 || m["audit_record"] != "sha256 matches" || count(t, x) != 20 {
 		t.Fatalf("restore of the genuine file: exit %d %v\n%s", code, m, errs)
 	}
 }

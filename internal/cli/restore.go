@@ -33,8 +33,9 @@ type restoreJSON struct {
 	Restored  int64 `json:"restored"`
 	Skipped   int64 `json:"skipped"`
 	Truncated bool  `json:"truncated"`
-	// AuditRecord is how the file stood against the audit log: "sha256 recorded" (and matched),
-	// "recorded without sha256", "no record", "no audit log".
+	// AuditRecord is how the file stood against the audit log: "sha256 matches", "sha256
+	// recorded" (a dry run that could not read the rows), "recorded without sha256", "no record",
+	// "no audit log".
 	AuditRecord string `json:"audit_record"`
 }
 
@@ -113,21 +114,8 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 	if err != nil {
 		return err
 	}
-	pol, err := o.policy.load(streams)
-	if err != nil {
+	if err := o.holdAgainstAudit(streams, path, m); err != nil {
 		return err
-	}
-	rec := pol.record(path)
-	if err := pol.refuseClear(path, m, o.identity != "", rec); err != nil {
-		return err
-	}
-	state, say := pol.recordState(rec)
-	o.recordState = state
-	if rec == nil || rec.SHA256 == "" {
-		fmt.Fprintf(streams.Err, "warning: %s\n", say)
-	} else {
-		fmt.Fprintf(streams.Err, "note: %s\n", say)
-		o.recordSHA = rec.SHA256
 	}
 	ids, err := loadIdentities(streams, o.identity, m)
 	if err != nil {
@@ -169,10 +157,35 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 	if err != nil {
 		return err
 	}
+	if o.recordSHA != "" {
+		o.recordState = "sha256 matches" // Restore refuses a file whose rows give another
+	}
 	if o.json {
-		return writeJSON(streams.Out, restoreJSON{Restored: res.Restored, Skipped: res.Skipped, Truncated: res.Truncated, AuditRecord: state})
+		return writeJSON(streams.Out, restoreJSON{Restored: res.Restored, Skipped: res.Skipped, Truncated: res.Truncated, AuditRecord: o.recordState})
 	}
 	fmt.Fprintf(streams.Out, "restored %d tokens; skipped %d already present\n", res.Restored, res.Skipped)
+	return nil
+}
+
+// holdAgainstAudit refuses a clear file where an encrypted backup is expected, and takes the
+// audit log's sha256 of the file for Restore to check; it says how the file stands.
+func (o *restoreOptions) holdAgainstAudit(streams IO, path string, m backup.Manifest) error {
+	pol, err := o.policy.load(streams)
+	if err != nil {
+		return err
+	}
+	rec := pol.record(path)
+	if err := pol.refuseClear(path, m, o.identity != "", rec); err != nil {
+		return err
+	}
+	state, say := pol.recordState(rec)
+	o.recordState = state
+	if rec == nil || rec.SHA256 == "" {
+		fmt.Fprintf(streams.Err, "warning: %s\n", say)
+		return nil
+	}
+	fmt.Fprintf(streams.Err, "note: %s\n", say)
+	o.recordSHA = rec.SHA256
 	return nil
 }
 
@@ -219,6 +232,9 @@ func restoreDryRun(ctx context.Context, streams IO, st *sqlstore.Store, path str
 			return err
 		}
 		out.Checked, out.Rows, out.Truncated = true, rows, truncated
+		if o.recordSHA != "" {
+			out.AuditRecord = "sha256 matches"
+		}
 	}
 	if o.json {
 		return writeJSON(streams.Out, out)
