@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,8 +101,9 @@ func TestRunKilledMidPurgeReportsEveryBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, f := range p.BackupFiles {
-		if !strings.Contains(string(page), f.Path) || !strings.Contains(string(page), f.SHA256) {
-			t.Errorf("the HTML report does not name backup %d (%s, sha256 %s)", i, f.Path, f.SHA256)
+		if !strings.Contains(string(page), f.Path) || !strings.Contains(string(page), f.SHA256) ||
+			!strings.Contains(string(page), fmt.Sprintf(`<td class="num">%d</td>`, f.Rows)) {
+			t.Errorf("the HTML report does not name backup %d (%s, %d rows, sha256 %s)", i, f.Path, f.Rows, f.SHA256)
 		}
 	}
 	if !strings.Contains(string(page), p.BackupFiles[0].Path+" --accept-truncated") {
