@@ -122,3 +122,13 @@ func printBackupLine(w io.Writer, p ProductReport, i int, path string) {
 	}
 	fmt.Fprintf(w, "   backup  %s%s (undo: reauth restore --product %s … %s%s)\n", path, facts, p.Product, flag, path)
 }
+
+// printUncounted says that the count above leaves out the rows of an encrypted part cut short:
+// a resumed run cannot read them without a key.
+func printUncounted(w io.Writer, p ProductReport) {
+	for _, f := range p.BackupFiles {
+		if f.Rows < 0 {
+			fmt.Fprintf(w, "   note    the count leaves out the rows of %s (encrypted, cut short when its run stopped): reauth restore --dry-run --identity KEY … %s counts them\n", f.Path, f.Path)
+		}
+	}
+}

@@ -88,3 +88,12 @@ func TestPrintBackupLine(t *testing.T) {
 		t.Fatalf("summary:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// An encrypted part cut short has no known count: the summary says the total leaves it out.
+func TestPrintUncounted(t *testing.T) {
+	var b strings.Builder
+	printUncounted(&b, ProductReport{BackupFiles: []backup.Part{{Path: "/b/p1", Rows: -1, Encrypted: true}, {Path: "/b/p2", Rows: 5, Complete: true}}})
+	if got := b.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "leaves out the rows of /b/p1") {
+		t.Fatalf("summary note: %q", got)
+	}
+}

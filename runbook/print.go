@@ -75,6 +75,7 @@ func printReport(w io.Writer, r *Report) {
 			for i, b := range p.Backups {
 				printBackupLine(w, p, i, b)
 			}
+			printUncounted(w, p)
 			printBackupNote(w, p.Backup)
 		}
 		if c := p.Companion; c != nil {
