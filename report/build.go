@@ -39,6 +39,13 @@ func Build(entries []audit.Entry) (*Report, error) {
 	}
 	for _, p := range r.Products {
 		p.finish()
+		if r.AuditLog != "" {
+			// The undo holds each file against this log: refused if its digest is not the recorded
+			// one, or if it is a clear file where the run wrote an encrypted one.
+			for i := range p.Backups {
+				p.Backups[i].Restore += " --audit-log " + reauth.ShellQuote(r.AuditLog)
+			}
+		}
 	}
 	r.finish()
 	sanitize(r)
@@ -92,8 +99,13 @@ func (p *Product) apply(e audit.Entry) {
 		}
 	case "purge_start":
 		p.Purge.Start = e.Time
+		p.backupStarted(e)
 	case "purge":
 		p.purgeLine(e)
+	case "backup_part":
+		if str(e, "table") == "" { // a companion table's part: not one of the token table's backups
+			p.backupPart(e)
+		}
 	case "node":
 		n := p.node(str(e, "node"))
 		n.Phases = append(n.Phases, Phase{Name: e.Outcome, State: str(e, "state"), Time: e.Time, Message: str(e, "message")})
@@ -176,12 +188,62 @@ func (p *Product) purgeLine(e audit.Entry) {
 		p.Purged = true
 		e.Get("kept", &p.Kept)
 	}
-	b := Backup{File: str(e, "backup"), SHA256: str(e, "sha256"), Rows: deleted}
+	b := p.backup(str(e, "backup"))
+	if b == nil {
+		return
+	}
+	b.SHA256, b.Rows, b.counted, b.CutShort = str(e, "sha256"), deleted, true, e.Outcome != "ok"
 	e.Get("encrypted", &b.Encrypted)
 	e.Get("recipients", &b.Recipients)
 	e.Get("useful_until_note", &b.UsefulUntil)
-	if b.File != "" {
-		p.Backups = append(p.Backups, b)
+}
+
+// backup is the product's backup file named path, added when new; nil for no path.
+func (p *Product) backup(path string) *Backup {
+	if path == "" {
+		return nil
+	}
+	for i := range p.Backups {
+		if p.Backups[i].File == path {
+			return &p.Backups[i]
+		}
+	}
+	p.Backups = append(p.Backups, Backup{File: path, CutShort: true})
+	return &p.Backups[len(p.Backups)-1]
+}
+
+// backupStarted lists the file a purge began writing: a run killed before its purge line still
+// names it (cut short, rows not known until a resumed run surveys it).
+func (p *Product) backupStarted(e audit.Entry) {
+	if b := p.backup(str(e, "backup")); b != nil {
+		e.Get("encrypted", &b.Encrypted)
+		if !b.counted {
+			b.Rows = -1
+		}
+	}
+}
+
+// backupPart is a resumed run's survey of a part the stopped run left: its rows and digest. The
+// rows join the product's count unless a purge line already counted them.
+func (p *Product) backupPart(e audit.Entry) {
+	b := p.backup(str(e, "backup"))
+	if b == nil {
+		return
+	}
+	var rows int64 = -1
+	var complete bool
+	e.Get("rows", &rows)
+	e.Get("complete", &complete)
+	e.Get("encrypted", &b.Encrypted)
+	if s := str(e, "sha256"); s != "" {
+		b.SHA256 = s
+	}
+	b.CutShort = !complete
+	if rows >= 0 {
+		if !b.counted {
+			p.Deleted += rows
+		}
+		b.Rows, b.counted = rows, true
 	}
 }
 
@@ -254,6 +316,9 @@ func (p *Product) finish() {
 		p.Backups[i].Restore = "reauth restore " + target + " " + reauth.ShellQuote(p.Backups[i].File)
 		if p.Backups[i].Encrypted {
 			p.Backups[i].Restore += " --identity KEYFILE"
+		}
+		if p.Backups[i].CutShort {
+			p.Backups[i].Restore += " --accept-truncated"
 		}
 	}
 	p.sumProof()

@@ -159,7 +159,7 @@ func TestFailedRunReport(t *testing.T) {
 	}
 	p := r.Products[0]
 	if p.TokensBefore != 6 || p.ExcludedTokens != 1 || p.KeptAfterCutoff != 2 || len(p.Backups) != 1 ||
-		p.Backups[0].Restore != "reauth restore --product jira --home /srv/jira /backups/reauth-jira-1.jsonl.gz --identity KEYFILE" {
+		p.Backups[0].Restore != "reauth restore --product jira --home /srv/jira /backups/reauth-jira-1.jsonl.gz --identity KEYFILE --audit-log /var/log/reauth-audit.jsonl" {
 		t.Errorf("counts: before %d excluded %d after-cutoff %d backups %+v", p.TokensBefore, p.ExcludedTokens, p.KeptAfterCutoff, p.Backups)
 	}
 }

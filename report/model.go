@@ -111,10 +111,14 @@ type Span struct {
 
 // Backup is one backup file of a purge.
 type Backup struct {
-	File      string
-	SHA256    string // "" when the purge stopped before verifying it
-	Rows      int64
+	File   string
+	SHA256 string // "" when the purge stopped before verifying it (and no resumed run surveyed it)
+	Rows   int64  // -1: not known (a run killed before recording it; an encrypted part cut short)
+	// CutShort: the file has no trailer (its purge stopped): every complete batch in it is
+	// restorable with --accept-truncated.
+	CutShort  bool
 	Encrypted bool
+	counted   bool // Rows came from a purge or backup_part line (the product's count has them)
 	// Recipients is how many keys it is encrypted to; UsefulUntil says until when its tokens
 	// could log users in (shred it after that).
 	Recipients  int

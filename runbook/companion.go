@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -65,12 +66,18 @@ func (u *unit) purgeCompanion(ctx context.Context) error {
 		j.CompanionDone = true
 		return j.save(u.o.Now())
 	}
+	if len(j.CompanionBackups) > 0 { // a stopped run's parts: recorded before the next
+		u.surveyParts(partList{paths: &j.CompanionBackups, sha: &j.CompanionSHA256, files: &j.CompanionFiles,
+			deleted: &j.CompanionDeleted, table: c.Table})
+	}
 	path := strings.TrimSuffix(u.backupPath(), ".jsonl.gz") + "-" + c.Table + ".jsonl.gz"
 	recorded := false
 	record := func() error { // once the file exists, before its first delete (purgeStep's rule)
 		j.CompanionBackups, recorded = append(j.CompanionBackups, path), true
 		return j.save(u.o.Now())
 	}
+	// Named before a row goes, so that a killed run's file has a record (encrypted or not).
+	u.step(StepBackupStart, "ok", map[string]any{"backup": path, "table": c.Table, "encrypted": len(u.rcpts) > 0})
 	res, err := u.companion.Purge(ctx, sqlstore.PurgeOptions{CutoffID: j.CompanionCutoffID, ExcludeUsers: u.inv.ExcludeUsers,
 		BackupPath: path, BackupRecipients: u.rcpts, Stop: u.o.Stop, BackupCreated: record})
 	if !recorded && (err == nil || res.Deleted > 0) {
@@ -81,11 +88,13 @@ func (u *unit) purgeCompanion(ctx context.Context) error {
 	j.CompanionDeleted += res.Deleted
 	c.Deleted, c.Backups = j.CompanionDeleted, j.CompanionBackups
 	if err != nil {
-		u.step("purge-"+c.Table, "error", map[string]any{"deleted": res.Deleted, "backup": path, "cutoff_id": j.CompanionCutoffID})
+		j.CompanionSHA256 = append(j.CompanionSHA256, "")
+		u.step("purge-"+c.Table, "error", map[string]any{"deleted": res.Deleted, "backup": path, "cutoff_id": j.CompanionCutoffID, "encrypted": len(u.rcpts) > 0})
 		return reauth.WithHint(fmt.Errorf("%s: purge of %s stopped after deleting %d row(s): %w", u.prod.ID, c.Table, res.Deleted, err),
 			fmt.Sprintf("every deleted row is in %s; run again with --resume to finish it with the same cut-off", path))
 	}
 	j.CompanionSHA256 = append(j.CompanionSHA256, res.SHA256)
+	j.CompanionFiles = append(j.CompanionFiles, backup.Part{Path: path, Rows: res.Deleted, SHA256: res.SHA256, Complete: true, Encrypted: len(u.rcpts) > 0})
 	j.CompanionDone = true
 	c.SHA256 = j.CompanionSHA256
 	if err := j.save(u.o.Now()); err != nil {

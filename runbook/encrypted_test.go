@@ -16,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/internal/sandbox"
 	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 )
@@ -106,12 +107,63 @@ func TestEncryptedRunLeavesNoTokenInClear(t *testing.T) {
 	if _, stderr, code := reauthCmd(t, nil, append(target, p.Backups[0])...); code != 4 || !strings.Contains(stderr, "--identity") {
 		t.Fatalf("restore without --identity: exit %d\n%s", code, stderr)
 	}
-	stdout, stderr, code = reauthCmd(t, nil, append(target, "--identity", idFile, p.Backups[0])...)
-	if code != 0 || !strings.Contains(stdout, `"restored": `) {
+	// With the run's inventory, restore holds the file against the run's audit log: the digest the
+	// run recorded matches.
+	stdout, stderr, code = reauthCmd(t, nil, append(target, "--config", cfg, "--identity", idFile, p.Backups[0])...)
+	if code != 0 || !strings.Contains(stdout, `"restored": `) || !strings.Contains(stdout, `"audit_record": "sha256 matches"`) {
 		t.Fatalf("restore --identity: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if got := tokenValues(t, db); len(got) != len(tokens) {
 		t.Fatalf("%d tokens after restore, want %d", len(got), len(tokens))
+	}
+	// Whoever can write the backup replaces it with a clear file (no key needed): the run's audit
+	// log records it as encrypted, so restore refuses it with no --identity and no inventory.
+	forgeClearBackup(t, p.Backups[0])
+	mustExecSQL(t, db, "DELETE FROM remembermetoken")
+	_, stderr, code = reauthCmd(t, nil, append(target, "--audit-log", filepath.Join(dir, "audit.jsonl"), p.Backups[0])...)
+	if code != 4 || !strings.Contains(stderr, "records it as encrypted") || len(tokenValues(t, db)) != 0 {
+		t.Fatalf("restore of a clear forgery of the run's encrypted backup: exit %d, %d tokens\n%s", code, len(tokenValues(t, db)), stderr)
+	}
+}
+
+// forgeClearBackup replaces an encrypted backup with a clear one of the same manifest holding a
+// token of the forger's choosing.
+func forgeClearBackup(t *testing.T, path string) {
+	t.Helper()
+	r, err := backup.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := r.Manifest()
+	r.Close()
+	w, err := backup.Create(path+".forged", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]any, len(m.Columns))
+	for i, c := range m.Columns {
+		switch strings.ToLower(c.Name) {
+		case strings.ToLower(m.IDColumn):
+			row[i] = int64(1)
+		case "token":
+			row[i] = "forged-token"
+		}
+	}
+	if err := w.Append(row); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".forged", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustExecSQL(t *testing.T, db *sql.DB, q string) {
+	t.Helper()
+	if _, err := db.Exec(q); err != nil {
+		t.Fatal(err)
 	}
 }
 

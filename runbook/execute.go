@@ -25,6 +25,7 @@ func (u *unit) execute(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
 			u.report.Status, u.report.Error = StatusFailed, err.Error()
+			u.reportBackups() // a purge that stopped names its part too
 			j.LastError = err.Error()
 			_ = j.save(u.o.Now())
 			u.step("failed", "error", map[string]any{"phase": string(j.Phase), "error": err.Error()})
@@ -97,7 +98,8 @@ func (u *unit) execute(ctx context.Context) (err error) {
 			}
 		}
 	}
-	u.report.Deleted, u.report.Kept, u.report.Backups, u.report.SHA256 = j.Deleted-j.ProofInPurge, j.Kept, j.Backups, j.SHA256
+	u.report.Deleted, u.report.Kept = j.Deleted-j.ProofInPurge, j.Kept
+	u.reportBackups()
 
 	if j.Phase == PhasePurged {
 		if err := u.enter(ctx, StageSessions); err != nil {

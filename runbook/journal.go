@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/internal/atomicfile"
 	"github.com/reauth/reauth/inventory"
 )
@@ -43,8 +44,11 @@ type Journal struct {
 	Deleted  int64     `json:"deleted"`
 	Kept     int64     `json:"kept"`
 	Backups  []string  `json:"backups"`
-	SHA256   []string  `json:"sha256"`
-	Verified bool      `json:"verified"`
+	SHA256   []string  `json:"sha256"` // one per backup, in order ("" where not known)
+	// BackupFiles is every backup part with its rows and digest: a part cut short by a killed
+	// run is surveyed (and recorded) by the run that resumes it.
+	BackupFiles []backup.Part `json:"backup_files,omitempty"`
+	Verified    bool          `json:"verified"`
 	// APIUsers are the users whose sessions API mode ends, listed before the purge (it deletes the
 	// token rows that name some of them). User names only: no secret.
 	APIUsers []string `json:"api_users,omitempty"`
@@ -70,6 +74,9 @@ type Journal struct {
 	CompanionSHA256   []string  `json:"companion_sha256,omitempty"`
 	LastError         string    `json:"last_error,omitempty"`
 	Updated           time.Time `json:"updated"`
+
+	// CompanionFiles is the companion table's backup parts with their rows and digests.
+	CompanionFiles []backup.Part `json:"companion_backup_files,omitempty"`
 }
 
 // journalPath is where a product's journal lives: in reauth's state directory (never beside the

@@ -73,12 +73,9 @@ func printReport(w io.Writer, r *Report) {
 		if p.Deleted > 0 || len(p.Backups) > 0 {
 			fmt.Fprintf(w, "   deleted %d token(s) with id <= %d (issued before the run); kept %d newer\n", p.Deleted, p.CutoffID, p.Kept)
 			for i, b := range p.Backups {
-				sum := ""
-				if i < len(p.SHA256) {
-					sum = " sha256 " + p.SHA256[i]
-				}
-				fmt.Fprintf(w, "   backup  %s%s (undo: reauth restore --product %s … %s)\n", b, sum, p.Product, b)
+				printBackupLine(w, p, i, b)
 			}
+			printUncounted(w, p)
 			printBackupNote(w, p.Backup)
 		}
 		if c := p.Companion; c != nil {

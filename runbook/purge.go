@@ -94,11 +94,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		return u.purgeNothing(ctx)
 	}
 	if u.resumed && j.Phase == PhasePurging {
-		// The run that stopped may have died (SIGKILL, power) before it recorded how many rows it
-		// deleted: its backups hold every one of them.
-		if n, ok := backedUpRows(j.Backups); ok {
-			j.Deleted = n
-		}
+		u.surveyParts(u.mainParts())
 	}
 	path := u.backupPath()
 	// The journal names the backup, and says rows may go, once the file exists and before the
@@ -110,7 +106,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 	}
 	started := time.Now()
 	last := time.Time{}
-	start := map[string]any{"backup": path, "cutoff_id": j.CutoffID}
+	start := map[string]any{"backup": path, "cutoff_id": j.CutoffID, "encrypted": len(u.rcpts) > 0}
 	if r := u.file().Defaults.PurgeRest; r > 0 {
 		start["rest"] = r
 	}
@@ -140,12 +136,14 @@ func (u *unit) purgeStep(ctx context.Context) error {
 			fmt.Sprintf("nothing was deleted and no backup was created; fix the cause (is %s writable?) and run again with --resume", filepath.Dir(path)))
 	}
 	if err != nil {
+		j.SHA256 = append(j.SHA256, "") // not known: the run that resumes surveys the part
 		u.step("purge", "error", map[string]any{"deleted": res.Deleted, "backup": path, "cutoff_id": j.CutoffID, "encrypted": len(u.rcpts) > 0})
 		return reauth.WithHint(fmt.Errorf("%s: purge stopped after deleting %d row(s): %w", u.name, res.Deleted, err),
 			fmt.Sprintf("every deleted row is in %s; run again with --resume to finish the purge with the same cut-off", path))
 	}
 	j.Kept, j.Phase = res.Kept, PhasePurged
 	j.SHA256 = append(j.SHA256, res.SHA256)
+	j.BackupFiles = append(j.BackupFiles, backup.Part{Path: path, Rows: res.Deleted, SHA256: res.SHA256, Complete: true, Encrypted: len(u.rcpts) > 0})
 	if err := j.save(u.o.Now()); err != nil {
 		return err
 	}
@@ -192,26 +190,6 @@ func (u *unit) purgeNothing(ctx context.Context) error {
 func (u *unit) onlyProofRow() bool {
 	j := u.journal
 	return j.ProofRowID != 0 && j.CutoffID == j.ProofRowID && u.purge.ToDelete <= 1
-}
-
-// backedUpRows counts the rows in backup files, including one cut short (a killed run); ok is
-// false when one of them cannot be read.
-func backedUpRows(paths []string) (int64, bool) {
-	var n int64
-	for _, p := range paths {
-		r, err := backup.Open(p)
-		if err != nil {
-			return 0, false
-		}
-		for {
-			if _, err := r.Next(); err != nil {
-				break // io.EOF, or the end of what a killed run wrote: its last batch never committed
-			}
-			n++
-		}
-		r.Close()
-	}
-	return n, true
 }
 
 func (u *unit) backupPath() string {

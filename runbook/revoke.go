@@ -164,7 +164,8 @@ func revoke(ctx context.Context, o *RevokeOptions, rep *RevokeReport) error {
 	// Tokens first: once they are gone no browser can log itself back in while its session ends.
 	pres, err := st.Purge(ctx, sqlstore.PurgeOptions{Users: users, BackupPath: path, ReauthVersion: o.Version, BackupRecipients: rcpts})
 	rep.Deleted, rep.Backup, rep.SHA256 = pres.Deleted, path, pres.SHA256
-	_ = alog.Step(string(prod.ID), "revoke-purge", outcome(err), map[string]any{"users": users, "deleted": pres.Deleted, "backup": path, "sha256": pres.SHA256})
+	_ = alog.Step(string(prod.ID), "revoke-purge", outcome(err), map[string]any{"users": users, "deleted": pres.Deleted, "backup": path, "sha256": pres.SHA256,
+		"encrypted": len(rcpts) > 0})
 	if err != nil {
 		return err
 	}
@@ -224,7 +225,8 @@ func revokeCompanion(ctx context.Context, st *sqlstore.Store, product string, us
 	table := c.Table().Name
 	cpath := strings.TrimSuffix(path, ".jsonl.gz") + "-" + table + ".jsonl.gz"
 	res, err := c.Purge(ctx, sqlstore.PurgeOptions{Users: users, BackupPath: cpath, ReauthVersion: version, BackupRecipients: rcpts})
-	_ = alog.Step(product, "revoke-purge-"+table, outcome(err), map[string]any{"users": users, "deleted": res.Deleted, "backup": cpath, "sha256": res.SHA256})
+	_ = alog.Step(product, "revoke-purge-"+table, outcome(err), map[string]any{"users": users, "deleted": res.Deleted, "backup": cpath, "sha256": res.SHA256,
+		"encrypted": len(rcpts) > 0})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/audit"
+	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/internal/liveview"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
@@ -38,7 +39,8 @@ type ProductReport struct {
 	Kept           int64                `json:"kept"`
 	Excluded       []string             `json:"excluded_users"`
 	Backups        []string             `json:"backups"`
-	SHA256         []string             `json:"sha256"`
+	SHA256         []string             `json:"sha256"`       // one per backup, in order
+	BackupFiles    []backup.Part        `json:"backup_files"` // each backup's rows, digest, complete or cut short
 	NodesRestarted int                  `json:"nodes_restarted"`
 	Nodes          []rollout.NodeResult `json:"nodes"`
 	Mode           ModeReport           `json:"mode"`

@@ -21,6 +21,9 @@ type RestoreOptions struct {
 	// AcceptTruncated restores a backup without trailer (its purge stopped before finishing
 	// it): every complete batch in it. Without it such a file is refused.
 	AcceptTruncated bool
+	// SHA256 is the digest the audit log records for this file (of its manifest and rows, as the
+	// trailer has it); "" when there is none. A file whose rows do not give it is refused.
+	SHA256 string
 }
 
 // RestoreResult is what Restore did. Skipped rows already existed (same id): restore is
@@ -40,7 +43,7 @@ type RestoreResult struct {
 func (s *Store) Restore(ctx context.Context, path string, o RestoreOptions) (RestoreResult, error) {
 	var res RestoreResult
 	// First pass: check the whole file, and every row, before writing anything.
-	rows, truncated, err := s.CheckBackup(ctx, path, o.Identities)
+	rows, truncated, err := s.CheckBackup(ctx, path, o.Identities, o.SHA256)
 	if err != nil {
 		return res, err
 	}
@@ -110,9 +113,10 @@ func (s *Store) Restore(ctx context.Context, path string, o RestoreOptions) (Res
 }
 
 // CheckBackup reads the whole file once: every batch authenticated (encrypted) or checksummed,
-// the trailer checked, every row checked against the manifest's scope. A file that fails is
-// refused (exit 4): nothing has been written.
-func (s *Store) CheckBackup(ctx context.Context, path string, ids []backup.Identity) (rows int64, truncated bool, err error) {
+// the trailer checked, every row checked against the manifest's scope, and, when wantSHA256 is
+// not "", the digest of its manifest and rows against it (the audit log's record of the file). A
+// file that fails is refused (exit 4): nothing has been written.
+func (s *Store) CheckBackup(ctx context.Context, path string, ids []backup.Identity, wantSHA256 string) (rows int64, truncated bool, err error) {
 	refuse := func(err error) error {
 		var re *reauth.Error
 		if errors.As(err, &re) && re.Code == reauth.ExitRefused {
@@ -137,6 +141,10 @@ func (s *Store) CheckBackup(ctx context.Context, path string, ids []backup.Ident
 	for {
 		vals, err := r.Next()
 		if err == io.EOF {
+			if got := r.SHA256(); wantSHA256 != "" && !strings.EqualFold(got, wantSHA256) {
+				return 0, false, reauth.Refused("do not restore this file: it is not the file the run wrote (someone who could write it replaced it); find an intact copy whose sha256 is the recorded one",
+					"backup %s: its rows give sha256 %s, the audit log records %s for it; nothing was written", path, got, wantSHA256)
+			}
 			return r.Rows(), r.Truncated(), nil
 		}
 		if err != nil {

@@ -118,8 +118,18 @@ func (s *Store) isBefore(v any, b time.Time) (before, known bool) {
 	case time.Time:
 		return x.Before(b), true
 	case string:
-		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
-			return t.Before(b), true
+		// PostgreSQL's infinities are kept as their text (backup.Infinite): -infinity is before
+		// every time, as "created < $1" found it, and infinity before none.
+		switch x {
+		case "-infinity":
+			return true, true
+		case "infinity":
+			return false, true
+		}
+		if t, err := backup.ParseTime(x); err == nil {
+			if t, ok := t.(time.Time); ok {
+				return t.Before(b), true
+			}
 		}
 	}
 	return false, false

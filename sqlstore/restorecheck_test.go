@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,7 @@ func TestRestoreRefusesForgedRows(t *testing.T) {
 				{"excluded user", excl, row(0, early, "carol")},
 				{"not before --before", m, row(0, before.Add(time.Minute), "bob")},
 				{"no time with --before", m, row(0, nil, "bob")},
+				{"dated infinity with --before", m, row(0, "infinity", "bob")},
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
@@ -112,5 +114,78 @@ func readForged(t *testing.T, path string) (backup.Manifest, [][]any) {
 			t.Fatal(err)
 		}
 		rows = append(rows, v)
+	}
+}
+
+// A purge --before on a table holding the engine's edge times (PostgreSQL's -infinity and BC
+// dates, MariaDB's zero date) deletes those the SQL judged before the cut-off time; restore must
+// judge the backed-up values the same way and put every row back, not call them forged. A row
+// dated infinity, never before anything, stays in the table and out of the backup.
+func TestRestoreEdgeTimesBefore(t *testing.T) {
+	for _, e := range targets {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			tg := e.open(t)
+			ctx := ctxT(t)
+			setupJira(t, tg, 20)
+			var vals []string
+			switch tg.name {
+			case "postgres":
+				vals = []string{"-infinity", "infinity", "0044-03-15 10:00:00+00 BC", "0001-01-01 00:00:00+00", "294276-12-31 23:59:59+00"}
+			case "mariadb":
+				vals = []string{"0000-00-00 00:00:00", "1000-01-01 00:00:00", "9999-12-31 23:59:59"}
+			default:
+				vals = []string{"0001-01-01 00:00:00", "9999-12-31 23:59:59"}
+			}
+			p := tg.d.Placeholder
+			for i, v := range vals {
+				mustExec(t, tg.sql, fmt.Sprintf("INSERT INTO remembermetoken VALUES (%s, %s, %s, %s)", p(1), p(2), p(3), p(4)), 1000+i, v, fmt.Sprintf("x%d", i), "bob")
+			}
+			table, id := tbl(tg)
+			before := snapshot(t, tg.sql, table, id)
+			s := openStore(t, tg, "jira", Options{})
+			cut := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			path := filepath.Join(t.TempDir(), "b")
+			res, err := s.Purge(ctx, PurgeOptions{Before: &cut, BatchSize: 8, BackupPath: path})
+			if err != nil || res.Deleted == 0 {
+				t.Fatalf("purge --before: %+v %v", res, err)
+			}
+			if _, _, err := s.CheckBackup(ctx, path, nil, ""); err != nil {
+				t.Fatalf("restore --dry-run's check of the genuine backup: %v", err)
+			}
+			rr, err := s.Restore(ctx, path, RestoreOptions{})
+			if err != nil || rr.Restored != res.Deleted {
+				t.Fatalf("restore of the genuine backup: %+v %v (purge deleted %d)", rr, err, res.Deleted)
+			}
+			equalSnapshots(t, "after restore", before, snapshot(t, tg.sql, table, id))
+		})
+	}
+}
+
+// A backup whose rows do not give the digest the audit log records for it is refused before
+// anything is written, whatever else checks (a clear file rewritten whole, trailer and all, passes
+// every check of its own); the recorded digest restores.
+func TestRestoreRefusesADigestOtherThanRecorded(t *testing.T) {
+	tg := sqliteTarget(t)
+	ctx := ctxT(t)
+	setupJira(t, tg, 30)
+	table, id := tbl(tg)
+	s := openStore(t, tg, "jira", Options{})
+	path := filepath.Join(t.TempDir(), "b")
+	res, err := s.Purge(ctx, PurgeOptions{BackupPath: path})
+	if err != nil || res.Deleted == 0 {
+		t.Fatalf("purge %+v %v", res, err)
+	}
+	purged := snapshot(t, tg.sql, table, id)
+	other := strings.Repeat("0", 64)
+	if _, _, err := s.CheckBackup(ctx, path, nil, other); reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "the audit log records "+other) {
+		t.Fatalf("check against another digest: %v", err)
+	}
+	if _, err := s.Restore(ctx, path, RestoreOptions{SHA256: other}); reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Fatalf("restore against another digest: %v, want a refusal", err)
+	}
+	equalSnapshots(t, "after a refused restore", purged, snapshot(t, tg.sql, table, id))
+	if rr, err := s.Restore(ctx, path, RestoreOptions{SHA256: strings.ToUpper(res.SHA256)}); err != nil || rr.Restored != res.Deleted {
+		t.Fatalf("restore with the recorded digest: %+v %v", rr, err)
 	}
 }

@@ -34,8 +34,7 @@ func loadIdentities(streams IO, path string, m backup.Manifest) ([]backup.Identi
 		return nil, nil
 	}
 	if m.Encryption == "" {
-		fmt.Fprintln(streams.Err, "warning: --identity given, but this backup is not encrypted")
-		return nil, nil
+		return nil, nil // refused before, by backupPolicy.refuseClear
 	}
 	b, err := backup.ReadKeyFile(path)
 	if err != nil {

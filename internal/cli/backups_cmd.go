@@ -19,6 +19,7 @@ import (
 type backupsOptions struct {
 	stateDir, dir, identity, olderThan string
 	yes, dryRun, json                  bool
+	policy                             policyFlags
 }
 
 // newBackupsCmd is `reauth backups list|shred`: what the state directory holds, and its removal.
@@ -31,13 +32,17 @@ func newBackupsCmd(streams IO) *cobra.Command {
 back into a working remember-me cookie until it expires. Keep backups only as long as a restore
 may be needed, then shred them.
 
-  reauth backups list                        product, database, time, rows, encrypted, verified
+  reauth backups list                        product, database, time, rows, encrypted, verified,
+                                             and how each stands against the audit log
   reauth backups shred FILE...               overwrite with random bytes, fsync, remove
   reauth backups shred --older-than 14d      every backup in the directory taken before then
 
 The directory is the state directory's backups/ ($XDG_STATE_HOME/reauth/backups, else
 ~/.local/state/reauth/backups; --state-dir or --dir to look elsewhere). A clear backup is checked
-(row count and sha256) as it is listed; an encrypted one only with --identity. shred refuses a
+(row count and sha256) as it is listed; an encrypted one only with --identity. list also holds
+each against the audit log (--audit-log, else --config's defaults.audit_log, else the state
+directory's audit.jsonl): the sha256 the run that wrote it recorded, or that there is no record;
+a clear file the log records as encrypted is marked a forgery. shred refuses a
 file that is not a reauth backup, and asks to confirm (--yes in scripts). ` + backup.ShredNote + `.`,
 		Example: `  reauth backups list
   reauth backups shred --older-than 14d --yes
@@ -45,7 +50,7 @@ file that is not a reauth backup, and asks to confirm (--yes in scripts). ` + ba
 	}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the backups: product, database, time, rows, encrypted, verified",
+		Short: "List the backups: product, database, time, rows, encrypted, verified, audit log record",
 		Args:  needArgs(0, "no arguments"),
 		RunE:  func(c *cobra.Command, args []string) error { return runBackupsList(streams, o) },
 	}
@@ -60,6 +65,7 @@ file that is not a reauth backup, and asks to confirm (--yes in scripts). ` + ba
 		c.Flags().BoolVar(&o.json, "json", false, "print one JSON object")
 	}
 	list.Flags().StringVar(&o.identity, "identity", "", "age identity or SSH private key: check encrypted backups too")
+	o.policy.add(list.Flags(), false)
 	shred.Flags().StringVar(&o.olderThan, "older-than", "", "every backup taken longer ago than this (e.g. 14d, 36h)")
 	shred.Flags().BoolVar(&o.yes, "yes", false, "do not ask for confirmation")
 	shred.Flags().BoolVar(&o.dryRun, "dry-run", false, "say what would be shredded; touch nothing")
@@ -70,10 +76,16 @@ file that is not a reauth backup, and asks to confirm (--yes in scripts). ` + ba
 // backupEntry is one backup as list shows it.
 type backupEntry struct {
 	backupJSON
-	Rows     *int64    `json:"rows"` // null: not known (encrypted, no --identity)
-	Verified bool      `json:"verified"`
-	Problem  string    `json:"problem,omitempty"`
-	Taken    time.Time `json:"-"`
+	Rows     *int64 `json:"rows"` // null: not known (encrypted, no --identity)
+	Verified bool   `json:"verified"`
+	Problem  string `json:"problem,omitempty"`
+	// Audit is how the file stands against the audit log: "sha256 matches", "sha256 differs",
+	// "recorded as encrypted" (a clear file: a forgery), "recorded without sha256", "not checked"
+	// (encrypted, no --identity), "no record", "no audit log".
+	Audit      string    `json:"audit"`
+	AuditRunID string    `json:"audit_run_id,omitempty"`
+	sha        string    // the digest of its rows, when read
+	Taken      time.Time `json:"-"`
 }
 
 func (o backupsOptions) directory(streams IO) (string, error) {
@@ -114,7 +126,7 @@ func scan(streams IO, dir string, ids []backup.Identity, check bool) ([]backupEn
 			if s.Rows > 0 || err == nil {
 				e.Rows = &s.Rows
 			}
-			e.Verified = err == nil
+			e.Verified, e.sha = err == nil, s.SHA256
 			if err != nil {
 				e.Problem = err.Error()
 			}
@@ -139,6 +151,16 @@ func runBackupsList(streams IO, o backupsOptions) error {
 	list, err := scan(streams, dir, ids, true)
 	if err != nil {
 		return err
+	}
+	if o.policy.stateDir == "" {
+		o.policy.stateDir = o.stateDir
+	}
+	pol, err := o.policy.load(streams)
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		pol.judge(&list[i])
 	}
 	if o.json {
 		return writeJSON(streams.Out, struct {
@@ -166,7 +188,8 @@ func runBackupsList(streams IO, o backupsOptions) error {
 		if e.Encrypted {
 			enc = "encrypted"
 		}
-		fmt.Fprintf(streams.Out, "  %s  %-10s %s  %s rows  %s  %s\n    %s\n", e.Started, e.Product, e.Database.String(), rows, enc, ver, e.Path)
+		fmt.Fprintf(streams.Out, "  %s  %-10s %s  %s rows  %s  %s  audit log: %s\n    %s\n", e.Started, e.Product, e.Database.String(), rows, enc, ver,
+			e.Audit, e.Path)
 	}
 	return nil
 }

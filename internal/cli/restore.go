@@ -24,18 +24,25 @@ type restoreOptions struct {
 	acceptTruncated bool
 	dryRun          bool
 	yes, json       bool
+	policy          policyFlags
+	recordSHA       string // the audit log's sha256 of the file ("" none)
+	recordState     string // restoreJSON.AuditRecord
 }
 
 type restoreJSON struct {
 	Restored  int64 `json:"restored"`
 	Skipped   int64 `json:"skipped"`
 	Truncated bool  `json:"truncated"`
+	// AuditRecord is how the file stood against the audit log: "sha256 matches", "sha256
+	// recorded" (a dry run that could not read the rows), "recorded without sha256", "no record",
+	// "no audit log".
+	AuditRecord string `json:"audit_record"`
 }
 
 func newRestoreCmd(streams IO) *cobra.Command {
 	var o restoreOptions
 	cmd := &cobra.Command{
-		Use:   "restore TARGET FILE [--identity FILE] [--accept-truncated] [--to-schema S] [--dry-run] [--yes] [--json]",
+		Use:   "restore TARGET FILE [--identity FILE] [--audit-log FILE | --config FILE] [--require-encrypted] [--accept-truncated] [--to-schema S] [--dry-run] [--yes] [--json]",
 		Short: "Put back the tokens of a purge from its backup file",
 		Long: `restore undoes a purge: it reads the backup file the purge wrote and inserts its rows back into
 the token table, in batches. Rows whose id is already there are skipped and counted, so running
@@ -57,6 +64,16 @@ An encrypted backup (written with --backup-recipient) needs --identity FILE: an 
 file or the SSH private key of one of its recipients. A passphrase-protected SSH key asks for its
 passphrase on the terminal (there is no flag for it). --dry-run shows the backup's manifest
 (no identity needed), checks the whole file when it can, and writes nothing.
+
+The backup is held against the audit log of the run that wrote it (--audit-log, else --config's
+defaults.audit_log, else the state directory's audit.jsonl), and it refuses (exit 4, nothing
+written):
+  - a clear file given with --identity, with --require-encrypted or --config naming an inventory
+    with defaults.require_encrypted_backups, or that the audit log records as encrypted: whoever
+    can write the backup can replace it with a clear forgery, which needs no key;
+  - a file whose rows do not give the sha256 the audit log records for it.
+A file the audit log does not name (a standalone purge records none) is restored with a warning
+saying so.
 
 ` + targetHelp + `
 
@@ -86,6 +103,8 @@ Exit codes: 0 done; 1 failed; 2 bad flags; 4 refused (not confirmed, or the back
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "show the backup's manifest and check the file; write nothing")
 	cmd.Flags().BoolVar(&o.yes, "yes", false, "do not ask for confirmation (required without a terminal)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print one JSON object: restored, skipped")
+	cmd.Flags().StringVar(&o.policy.stateDir, "state-dir", "", "reauth's private directory, whose audit.jsonl is the default audit log")
+	o.policy.add(cmd.Flags(), true)
 	return cmd
 }
 
@@ -93,6 +112,9 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 	// Read the manifest first: a file that is not a backup is refused before connecting.
 	m, err := readManifest(path)
 	if err != nil {
+		return err
+	}
+	if err := o.holdAgainstAudit(streams, path, m); err != nil {
 		return err
 	}
 	ids, err := loadIdentities(streams, o.identity, m)
@@ -131,14 +153,39 @@ func runRestore(ctx context.Context, streams IO, o restoreOptions, path string) 
 	}
 	defer release()
 	res, err := st.Restore(ctx, path, sqlstore.RestoreOptions{BatchSize: o.batchSize, Identities: ids, AcceptTruncated: o.acceptTruncated,
-		Warn: func(msg string) { fmt.Fprintf(streams.Err, "warning: %s\n", msg) }})
+		SHA256: o.recordSHA, Warn: func(msg string) { fmt.Fprintf(streams.Err, "warning: %s\n", msg) }})
 	if err != nil {
 		return err
 	}
+	if o.recordSHA != "" {
+		o.recordState = "sha256 matches" // Restore refuses a file whose rows give another
+	}
 	if o.json {
-		return writeJSON(streams.Out, restoreJSON{Restored: res.Restored, Skipped: res.Skipped, Truncated: res.Truncated})
+		return writeJSON(streams.Out, restoreJSON{Restored: res.Restored, Skipped: res.Skipped, Truncated: res.Truncated, AuditRecord: o.recordState})
 	}
 	fmt.Fprintf(streams.Out, "restored %d tokens; skipped %d already present\n", res.Restored, res.Skipped)
+	return nil
+}
+
+// holdAgainstAudit refuses a clear file where an encrypted backup is expected, and takes the
+// audit log's sha256 of the file for Restore to check; it says how the file stands.
+func (o *restoreOptions) holdAgainstAudit(streams IO, path string, m backup.Manifest) error {
+	pol, err := o.policy.load(streams)
+	if err != nil {
+		return err
+	}
+	rec := pol.record(path)
+	if err := pol.refuseClear(path, m, o.identity != "", rec); err != nil {
+		return err
+	}
+	state, say := pol.recordState(rec)
+	o.recordState = state
+	if rec == nil || rec.SHA256 == "" {
+		fmt.Fprintf(streams.Err, "warning: %s\n", say)
+		return nil
+	}
+	fmt.Fprintf(streams.Err, "note: %s\n", say)
+	o.recordSHA = rec.SHA256
 	return nil
 }
 
@@ -178,13 +225,16 @@ func checkSchema(streams IO, m backup.Manifest, target, toSchema string) error {
 // restoreDryRun checks what a restore would: the whole file (with the identity, when encrypted)
 // and every row against the manifest's scope. It writes nothing.
 func restoreDryRun(ctx context.Context, streams IO, st *sqlstore.Store, path string, m backup.Manifest, ids []backup.Identity, o restoreOptions) error {
-	out := restoreDryRunJSON{DryRun: true, backupJSON: manifestJSON(path, m)}
+	out := restoreDryRunJSON{DryRun: true, backupJSON: manifestJSON(path, m), AuditRecord: o.recordState}
 	if m.Encryption == "" || len(ids) > 0 {
-		rows, truncated, err := st.CheckBackup(ctx, path, ids)
+		rows, truncated, err := st.CheckBackup(ctx, path, ids, o.recordSHA)
 		if err != nil {
 			return err
 		}
 		out.Checked, out.Rows, out.Truncated = true, rows, truncated
+		if o.recordSHA != "" {
+			out.AuditRecord = "sha256 matches"
+		}
 	}
 	if o.json {
 		return writeJSON(streams.Out, out)
@@ -204,9 +254,10 @@ func restoreDryRun(ctx context.Context, streams IO, st *sqlstore.Store, path str
 type restoreDryRunJSON struct {
 	DryRun bool `json:"dry_run"`
 	backupJSON
-	Checked   bool  `json:"checked"`
-	Rows      int64 `json:"rows"`
-	Truncated bool  `json:"truncated"`
+	Checked     bool   `json:"checked"`
+	Rows        int64  `json:"rows"`
+	Truncated   bool   `json:"truncated"`
+	AuditRecord string `json:"audit_record"`
 }
 
 func describeBackup(w io.Writer, path string, m backup.Manifest) {
