@@ -76,12 +76,7 @@ func (u *unit) replayAfter(ctx context.Context) {
 
 // failure names a cookie that still logs in, with the next step.
 func (u *unit) failure(node, source, user string, out verify.Outcome) ProofFailure {
-	next := u.ending().next(u)
-	if source == SourceSession {
-		next = fmt.Sprintf("node %s still holds a session started before the run: its restart did not clear its sessions "+
-			"(Tomcat session persistence? see --clear-persisted-sessions), then: reauth restart --config %s --product %s", node, u.file().Path, u.prod.ID)
-	}
-	return ProofFailure{Node: node, User: user, Source: source, Cookie: out.Cookie, Next: next}
+	return ProofFailure{Node: node, User: user, Source: source, Cookie: out.Cookie, Next: u.survivorNext(node, source, out)}
 }
 
 // restartEvidence fills each node's evidence that its in-memory sessions are gone.
