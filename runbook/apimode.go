@@ -114,7 +114,7 @@ func (u *unit) apiStep(ctx context.Context) error {
 	})
 	u.report.Mode.Result = &res
 	u.step("api", outcome(err), map[string]any{"users": res.Users, "ended": res.Ended, "not_found": len(res.NotFound),
-		"failed": len(res.Failed), "requests": res.Requests, "p99_ms": res.P99MS})
+		"failed": len(res.Failed), "not_done": len(res.NotDone), "requests": res.Requests, "p99_ms": res.P99MS})
 	if err != nil {
 		err = fmt.Errorf("%s: end sessions through the API: %w", u.name, err)
 		if reauth.CodeOf(err) == reauth.ExitRefused { // not "nothing changed": the tokens are purged

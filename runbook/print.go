@@ -95,8 +95,8 @@ func printReport(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "   sso     %s\n", termsafe.Text(p.SSO.Summary()))
 		}
 		if res := p.Mode.Result; res != nil {
-			fmt.Fprintf(w, "   api     ended the sessions of %d of %d user(s) (%d unknown, %d failed) in %.1fs, %d request(s), p99 %.0f ms; no node restarted\n",
-				res.Ended, res.Users, len(res.NotFound), len(res.Failed), res.ElapsedMS/1000, res.Requests, res.P99MS)
+			fmt.Fprintf(w, "   api     ended the sessions of %d of %d user(s) (%d unknown, %d failed, %d not done) in %.1fs, %d request(s), p99 %.0f ms; no node restarted\n",
+				res.Ended, res.Users, len(res.NotFound), len(res.Failed), len(res.NotDone), res.ElapsedMS/1000, res.Requests, res.P99MS)
 		}
 		for _, n := range p.Nodes {
 			line := fmt.Sprintf("   node %-12s %s", termsafe.Field(n.Name), n.Status)
