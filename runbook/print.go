@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/internal/termsafe"
 )
 
@@ -33,7 +34,8 @@ func (u *unit) printPlan(w io.Writer) {
 		fmt.Fprintf(w, "              %-24s %d\n", termsafe.Field(pu.User), pu.Count)
 	}
 	if r := u.file().Defaults.PurgeRest; r > 0 {
-		fmt.Fprintf(w, "              one batch at a time, resting %g× its time after it (defaults.purge_rest): ~%.3g× as long or more\n", r, 1+r)
+		fmt.Fprintf(w, "              one batch at a time, resting %g× its time after it, at most %s (defaults.purge_rest): ~%.3g× as long or more\n",
+			r, reauth.MaxPurgeRestTime, 1+r)
 	}
 	if c := u.report.Companion; c != nil {
 		fmt.Fprintf(w, "   also       %d row(s) of %s (id <= %d), into their own backup: %s's remember-me\n", c.ToDelete, c.Table, c.CutoffID, u.prod.Name)

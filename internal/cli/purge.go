@@ -322,7 +322,7 @@ func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db 
 			st.BatchTarget().Milliseconds(), sqlstore.DefaultBatchSize)
 	}
 	if rest > 0 {
-		fmt.Fprintf(w, "  rest         one batch at a time, then %g× its time (--rest): ~%.3g× as long or more\n", rest, 1+rest)
+		fmt.Fprintf(w, "  rest         one batch at a time, then %g× its time, at most %s (--rest): ~%.3g× as long or more\n", rest, reauth.MaxPurgeRestTime, 1+rest)
 	}
 	fmt.Fprintln(w, "  SQL, per batch:")
 	for _, q := range plan.SQL {
