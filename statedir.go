@@ -102,14 +102,19 @@ func checkPrivate(dir, target string, fi os.FileInfo) error {
 	if !fi.IsDir() {
 		return Refused("pass --state-dir DIR naming a directory", "state directory %s is not a directory", name)
 	}
+	// For a link, the fix is the link: chmod or chown on a shared target (/tmp) would be wrong.
+	linkFix := fmt.Sprintf("remove the link %s (reauth then creates a private directory there), or point it at a directory only you can write", ShellQuote(dir))
 	if uid, ok := ownerOf(fi); ok && uid != os.Geteuid() {
-		return Refused(fmt.Sprintf("run 'chown %d %s' as root, or pass --state-dir DIR naming a directory of your own", os.Geteuid(), ShellQuote(target)),
-			"state directory %s is owned by uid %d, not by the user running reauth (uid %d)", name, uid, os.Geteuid())
+		fix := fmt.Sprintf("run 'chown %d %s' as root, or pass --state-dir DIR naming a directory of your own", os.Geteuid(), ShellQuote(target))
+		if target != dir {
+			fix = linkFix
+		}
+		return Refused(fix, "state directory %s is owned by uid %d, not by the user running reauth (uid %d)", name, uid, os.Geteuid())
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
 		fix := fmt.Sprintf("run 'chmod 700 %s', or pass --state-dir DIR naming a private directory", ShellQuote(target))
 		if target != dir {
-			fix = fmt.Sprintf("remove the link %s (reauth then creates a private directory there), or point it at a directory only you can write", ShellQuote(dir))
+			fix = linkFix
 		}
 		return Refused(fix, "state directory %s is writable by other users (mode %v)", name, fi.Mode().Perm())
 	}

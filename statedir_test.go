@@ -109,6 +109,16 @@ func TestStateDirEnsureRefusesAnotherOwner(t *testing.T) {
 	if CodeOf(err) != ExitRefused || !strings.Contains(err.Error(), "owned by uid") || !strings.Contains(HintOf(err), "chown") {
 		t.Fatalf("a state dir owned by another user: got %v (hint %q), want a refusal with a chown hint", err, HintOf(err))
 	}
+	// backups/ linking there: the fix is the link, not a chown of someone else's directory.
+	d := StateDir{Path: t.TempDir()}
+	if err := os.Symlink(dir, d.Backups()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Ensure("backups")
+	if CodeOf(err) != ExitRefused || !strings.Contains(err.Error(), "a link to "+dir) || !strings.Contains(HintOf(err), "remove the link") ||
+		strings.Contains(HintOf(err), "chown") {
+		t.Fatalf("backups/ linked to another user's dir: got %v (hint %q), want a refusal whose fix is the link", err, HintOf(err))
+	}
 }
 
 func TestStateDirEnsureRefusesBackupsLinkedToSharedDir(t *testing.T) {
