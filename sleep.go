@@ -9,6 +9,10 @@ import (
 // --rest, the inventory's defaults.purge_rest): at 20 the purge works 1/21 of the time.
 const MaxPurgeRest = 20
 
+// MaxPurgeRestTime bounds one rest in time, whatever the ratio: a batch slowed to seconds by a
+// busy or locked database must not buy a rest of minutes, with the run lock held meanwhile.
+const MaxPurgeRestTime = 5 * time.Second
+
 // Sleep waits d or until ctx is done, whichever comes first, and returns ctx.Err() when ctx
 // ended the wait. A wait of d <= 0 returns at once, with ctx.Err(): a cancelled run never takes
 // one more step because its next wait happened to be zero.

@@ -47,7 +47,8 @@ func ResolveStateDir(override string, getenv func(string) string) (StateDir, err
 
 // Ensure creates the state directory and its subdirectory sub (if any), each 0700 when created,
 // and returns the path of the deepest. An existing directory that anyone else may write to (a
-// shared /tmp, say) is refused: another user could replace a journal or read a backup's name.
+// shared /tmp, say) or that another user owns is refused, and so is a symbolic link to one:
+// another user could replace a journal or read a backup's name.
 func (d StateDir) Ensure(sub ...string) (string, error) {
 	if d.Path == "" {
 		return "", Usage("pass --state-dir DIR", "no state directory")
@@ -65,7 +66,7 @@ func (d StateDir) Ensure(sub ...string) (string, error) {
 }
 
 func ensurePrivateDir(dir string) error {
-	fi, err := os.Stat(dir)
+	fi, err := os.Lstat(dir)
 	if os.IsNotExist(err) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return Refused("pass --state-dir DIR naming a directory you can write to", "create state directory %s: %w", dir, err)
@@ -75,12 +76,47 @@ func ensurePrivateDir(dir string) error {
 	if err != nil {
 		return Refused("pass --state-dir DIR naming a directory you can write to", "state directory %s: %w", dir, err)
 	}
-	if !fi.IsDir() {
-		return Refused("pass --state-dir DIR naming a directory", "state directory %s is not a directory", dir)
+	target := dir
+	if fi.Mode()&os.ModeSymlink != 0 {
+		// A link is allowed (backups on a bigger disk), but it is the target that holds the tokens,
+		// so the target is what must be private: a link into a shared /tmp is not.
+		if target, err = filepath.EvalSymlinks(dir); err != nil {
+			return Refused(fmt.Sprintf("remove the link %s, or point it at a private directory", ShellQuote(dir)),
+				"state directory %s is a symbolic link that cannot be followed: %w", dir, err)
+		}
+		if fi, err = os.Stat(target); err != nil {
+			return Refused("pass --state-dir DIR naming a directory you can write to", "state directory %s (-> %s): %w", dir, target, err)
+		}
 	}
-	if fi.Mode().Perm()&0o002 != 0 && fi.Mode()&os.ModeSticky == 0 {
-		return Refused(fmt.Sprintf("run 'chmod 700 %s', or pass --state-dir DIR naming a private directory", ShellQuote(dir)),
-			"state directory %s is writable by every user", dir)
+	return checkPrivate(dir, target, fi)
+}
+
+// checkPrivate refuses a state directory that anyone but the running user may change: writable by
+// group or others (a sticky bit does not help: another user could still plant a journal under a
+// name reauth will read), or owned by another user (the owner can replace or read what is inside).
+func checkPrivate(dir, target string, fi os.FileInfo) error {
+	name := dir
+	if target != dir {
+		name = dir + " (a link to " + target + ")"
+	}
+	if !fi.IsDir() {
+		return Refused("pass --state-dir DIR naming a directory", "state directory %s is not a directory", name)
+	}
+	// For a link, the fix is the link: chmod or chown on a shared target (/tmp) would be wrong.
+	linkFix := fmt.Sprintf("remove the link %s (reauth then creates a private directory there), or point it at a directory only you can write", ShellQuote(dir))
+	if uid, ok := ownerOf(fi); ok && uid != os.Geteuid() {
+		fix := fmt.Sprintf("run 'chown %d %s' as root, or pass --state-dir DIR naming a directory of your own", os.Geteuid(), ShellQuote(target))
+		if target != dir {
+			fix = linkFix
+		}
+		return Refused(fix, "state directory %s is owned by uid %d, not by the user running reauth (uid %d)", name, uid, os.Geteuid())
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		fix := fmt.Sprintf("run 'chmod 700 %s', or pass --state-dir DIR naming a private directory", ShellQuote(target))
+		if target != dir {
+			fix = linkFix
+		}
+		return Refused(fix, "state directory %s is writable by other users (mode %v)", name, fi.Mode().Perm())
 	}
 	return nil
 }

@@ -93,3 +93,70 @@ func TestJournalNames(t *testing.T) {
 		t.Fatalf("run journal %s: want it in the state dir, named after the product", a)
 	}
 }
+
+func TestStateDirEnsureRefusesAnotherOwner(t *testing.T) {
+	dir := "/" // not ours unless we are root
+	if os.Geteuid() == 0 {
+		dir = filepath.Join(t.TempDir(), "theirs")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(dir, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := StateDir{Path: dir}.Ensure()
+	if CodeOf(err) != ExitRefused || !strings.Contains(err.Error(), "owned by uid") || !strings.Contains(HintOf(err), "chown") {
+		t.Fatalf("a state dir owned by another user: got %v (hint %q), want a refusal with a chown hint", err, HintOf(err))
+	}
+	// backups/ linking there: the fix is the link, not a chown of someone else's directory.
+	d := StateDir{Path: t.TempDir()}
+	if err := os.Symlink(dir, d.Backups()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Ensure("backups")
+	if CodeOf(err) != ExitRefused || !strings.Contains(err.Error(), "a link to "+dir) || !strings.Contains(HintOf(err), "remove the link") ||
+		strings.Contains(HintOf(err), "chown") {
+		t.Fatalf("backups/ linked to another user's dir: got %v (hint %q), want a refusal whose fix is the link", err, HintOf(err))
+	}
+}
+
+func TestStateDirEnsureRefusesBackupsLinkedToSharedDir(t *testing.T) {
+	base := t.TempDir()
+	shared := filepath.Join(base, "tmp")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil { // like /tmp
+		t.Fatal(err)
+	}
+	d := StateDir{Path: filepath.Join(base, "state")}
+	if err := os.Mkdir(d.Path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(shared, d.Backups()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.Ensure("backups")
+	if CodeOf(err) != ExitRefused || !strings.Contains(err.Error(), shared) || !strings.Contains(HintOf(err), "remove the link") {
+		t.Fatalf("backups/ linked to a sticky shared dir: got %v (hint %q), want a refusal naming the target", err, HintOf(err))
+	}
+	if _, err := (StateDir{Path: shared}).Ensure(); CodeOf(err) != ExitRefused {
+		t.Fatalf("a sticky world-writable state dir: got %v, want a refusal", err)
+	}
+
+	// A link to a private directory of one's own (backups on a bigger disk) is fine.
+	private := filepath.Join(base, "disk")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(d.Backups()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(private, d.Backups()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Ensure("backups"); err != nil {
+		t.Fatalf("backups/ linked to a private dir: %v", err)
+	}
+}

@@ -76,10 +76,10 @@ func (b *breaker) record(failure bool) (bool, string) {
 	switch {
 	case b.consecutive >= b.o.Consecutive:
 		b.open = true
-		return true, fmt.Sprintf("%d consecutive failed calls", b.consecutive)
+		return true, fmt.Sprintf("%d consecutive failed calls (retries included)", b.consecutive)
 	case b.filled && float64(b.fails) > b.o.MaxFailRatio*float64(len(b.ring)):
 		b.open = true
-		return true, fmt.Sprintf("%d of the last %d calls failed", b.fails, len(b.ring))
+		return true, fmt.Sprintf("%d of the last %d calls failed (retries included)", b.fails, len(b.ring))
 	}
 	return false, ""
 }

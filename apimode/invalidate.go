@@ -218,13 +218,21 @@ feed:
 	return res, r.err(ctx, res)
 }
 
-// user ends one user's sessions, with retries.
+// user ends one user's sessions, with retries. A user whose calls failed and who is then given
+// up (the breaker opened, the run was stopped) counts as failed, with its last failure, not as
+// "not done": the breaker counts those very calls, and the totals must agree with it.
 func (r *run) user(ctx context.Context, base string, i int) {
 	name := r.o.Users[i]
 	var last UserFailure
+	giveUp := func() {
+		if last.User != "" {
+			r.finish(i, failed, last)
+		} // else: never answered badly; the user stays pending (not done)
+	}
 	for attempt := 0; attempt <= r.o.Retries; attempt++ {
 		if attempt > 0 && r.o.Stop.Stopping() {
-			return // stopped: no retry; the user stays pending (not done)
+			giveUp() // stopped: no retry
+			return
 		}
 		if attempt > 0 {
 			r.mu.Lock()
@@ -232,7 +240,8 @@ func (r *run) user(ctx context.Context, base string, i int) {
 			r.mu.Unlock()
 		}
 		if err := r.waitTurn(ctx); err != nil {
-			return // stopped: the user stays pending (not done)
+			giveUp()
+			return
 		}
 		code, retryAfter, location, err := r.call(r.calls, base, name)
 		if errors.As(err, new(errNoPath)) { // nothing was sent; a retry would not change the name
@@ -249,7 +258,14 @@ func (r *run) user(ctx context.Context, base string, i int) {
 			r.finish(i, notFound, UserFailure{})
 			return
 		case ctx.Err() != nil:
-			return // stopped meanwhile: the user stays pending (not done)
+			// Answered badly after the stop: that is its last word, unless the answer is the
+			// stop's own cause (credentials, a redirect) or the caller abandoned the call.
+			stopCause := err == nil && (code == http.StatusUnauthorized || code == http.StatusForbidden || code/100 == 3)
+			if !stopCause && (err == nil || r.calls.Err() == nil) {
+				last = failureOf(name, code, err)
+			}
+			giveUp()
+			return
 		case err == nil && (code == http.StatusUnauthorized || code == http.StatusForbidden):
 			r.cancel(errStop{authError(r.o.Product, code, r.o.Auth)})
 			return
@@ -266,27 +282,33 @@ func (r *run) user(ctx context.Context, base string, i int) {
 			last = UserFailure{User: name, Status: code, Error: "HTTP 429 Too Many Requests"}
 			continue
 		}
-		switch {
-		case err != nil:
-			last = UserFailure{User: name, Error: err.Error()}
-		case code/100 == 2:
-			last = UserFailure{User: name, Status: code, Error: "HTTP " + strconv.Itoa(code) + " " + http.StatusText(code) +
-				", not the documented " + strconv.Itoa(sessionEnded) + ": not counted as ended"}
-		default:
-			last = UserFailure{User: name, Status: code, Error: "HTTP " + strconv.Itoa(code) + " " + http.StatusText(code)}
-		}
+		last = failureOf(name, code, err)
 		if tripped, why := r.brk.record(true); tripped {
 			r.cancel(errStop{fmt.Errorf("%s is failing: %s (last: %s for %s)", r.o.Product.Name, why, last.Error, name)})
+			giveUp()
 			return
 		}
 		if code != 0 && (code/100 == 4 || code/100 == 2) {
 			break // a client error, or an undocumented success, will not change on retry
 		}
 		if attempt < r.o.Retries && reauth.Sleep(ctx, r.wait(attempt, retryAfter)) != nil {
+			giveUp()
 			return
 		}
 	}
 	r.finish(i, failed, last)
+}
+
+// failureOf describes a call that did not end the user's sessions.
+func failureOf(name string, code int, err error) UserFailure {
+	switch {
+	case err != nil:
+		return UserFailure{User: name, Error: err.Error()}
+	case code/100 == 2:
+		return UserFailure{User: name, Status: code, Error: "HTTP " + strconv.Itoa(code) + " " + http.StatusText(code) +
+			", not the documented " + strconv.Itoa(sessionEnded) + ": not counted as ended"}
+	}
+	return UserFailure{User: name, Status: code, Error: "HTTP " + strconv.Itoa(code) + " " + http.StatusText(code)}
 }
 
 // call makes one DELETE and returns the status, any Retry-After, and any redirect's Location.
@@ -435,7 +457,9 @@ func (r *run) err(ctx context.Context, res Result) error {
 	if res.Ended == 0 {
 		code = reauth.ExitFailed
 	}
-	notDone := fmt.Sprintf("%d of %d user(s) ended, %d failed, %d not done", res.Ended, res.Users, len(res.Failed), len(res.NotDone))
+	// Every user is in exactly one of these, so they add up to res.Users.
+	notDone := fmt.Sprintf("%d of %d user(s) ended, %d unknown to %s (404), %d failed, %d not done",
+		res.Ended, res.Users, len(res.NotFound), r.o.Product.Name, len(res.Failed), len(res.NotDone))
 	switch {
 	case errors.As(cause, &stop):
 		if reauth.CodeOf(stop.err) == reauth.ExitRefused && res.Ended == 0 {

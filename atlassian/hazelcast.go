@@ -97,3 +97,42 @@ func ShellVar(script []byte, name string) (string, bool) {
 	}
 	return val, found
 }
+
+// JVMProperty finds -Dkey=value in a shell script (setenv.sh's JVM_SUPPORT_RECOMMENDED_ARGS="…
+// -Dkey=v", JAVA_OPTS="$JAVA_OPTS -Dkey=v"): on any line that is not a comment, since every
+// assignment of these variables ends up on the java command line. The last one wins, as on a java
+// command line. A value that expands something ($…) is returned as written: it cannot be read, and
+// HazelcastSessionsClustered counts it as clustered.
+func JVMProperty(script []byte, key string) (string, bool) {
+	val, found := "", false
+	for _, line := range strings.Split(string(script), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		if code, _, ok := strings.Cut(line, " #"); ok {
+			line = code
+		}
+		if v, ok := lastJVMProperty(strings.Fields(line), key); ok {
+			val, found = v, true
+		}
+	}
+	return val, found
+}
+
+// JVMPropertyArgs finds -Dkey=value among a command line's arguments (the last one wins).
+func JVMPropertyArgs(args []string, key string) (string, bool) { return lastJVMProperty(args, key) }
+
+// lastJVMProperty reads the last -Dkey=value among words: a word of its own, or the first word of
+// an assignment (JAVA_OPTS="-Dkey=v …" splits into JAVA_OPTS="-Dkey=v and the rest).
+func lastJVMProperty(words []string, key string) (string, bool) {
+	flag := "-D" + key + "="
+	val, found := "", false
+	for _, w := range words {
+		i := strings.Index(w, flag)
+		if i < 0 || (i > 0 && !strings.ContainsRune(`="'`, rune(w[i-1]))) {
+			continue
+		}
+		val, found = strings.Trim(w[i+len(flag):], `"'`), true
+	}
+	return val, found
+}

@@ -157,6 +157,9 @@ func (p *jdbcParser) postgres(rest string) (reauth.Database, error) {
 		name = rest
 	}
 	db.Name = name
+	if err := semicolonParams(name, "postgresql"); err != nil {
+		return db, err
+	}
 	if err := p.query(&db, query, "&"); err != nil {
 		return db, err
 	}
@@ -176,6 +179,17 @@ func (p *jdbcParser) postgres(rest string) (reauth.Database, error) {
 		return db, fmt.Errorf("no database name: expected jdbc:postgresql://host:5432/DATABASE")
 	}
 	return db, nil
+}
+
+// semicolonParams refuses SQL Server's ";key=value" parameters after a database name of a URL that
+// takes them after '?': the driver would read them as part of the name, and the name is printed
+// (in plans and errors) where a ";password=…" must never appear. The error does not quote the name.
+func semicolonParams(name, sub string) error {
+	if !strings.Contains(name, ";") {
+		return nil
+	}
+	return fmt.Errorf("';' in the database name: jdbc:%s takes its parameters after '?', separated by '&' "+
+		"(jdbc:%s://host/db?key=value), and a password belongs in REAUTH_DB_PASSWORD, not in the URL", sub, sub)
 }
 
 // query applies key=value pairs separated by sep (URL-decoded) to db.
@@ -238,6 +252,9 @@ func (p *jdbcParser) mysql(rest string, engine reauth.Engine) (reauth.Database, 
 		name = n
 	}
 	db.Name = name
+	if err := semicolonParams(name, string(engine)); err != nil {
+		return db, err
+	}
 	if err := p.query(&db, query, "&"); err != nil {
 		return db, err
 	}

@@ -163,6 +163,11 @@ func TestJDBCErrorsNeverShowPassword(t *testing.T) {
 		"jdbc:postgresql://h:0/db?password=TopSecret1",
 		"jdbc:oracle:thin:jira/TopSecret1@JIRADB",
 		"jdbc:sqlserver://h:x;password=TopSecret1",
+		"jdbc:postgresql://h:p/db;password=TopSecret1",
+		"jdbc:postgresql://h:5432/db;password=TopSecret1",   // a valid port: the name carried it
+		"jdbc:postgresql://h/db;user=u;Password=TopSecret1", // any case
+		"jdbc:mysql://h:3306/db;password=TopSecret1",
+		"jdbc:mariadb://h/db;password=TopSecret1",
 	} {
 		_, err := ParseJDBCURL(u)
 		if err == nil {

@@ -23,6 +23,9 @@ func (d *decoder) kubernetes(n *yaml.Node) (*Kubernetes, error) {
 	if hasUserinfo(k.URLTemplate) {
 		return nil, d.err(f["url_template"].Line, credentialsHint, "kubernetes: url_template carries a user name or password (not shown)")
 	}
+	if hasQuery(k.URLTemplate) {
+		return nil, d.err(f["url_template"].Line, queryHint, "kubernetes: url_template carries a query or fragment (not shown)")
+	}
 	if k.StatefulSet == "" {
 		return nil, d.err(n.Line, "add 'statefulset: <name>' (the Helm release name)", "kubernetes: statefulset is required")
 	}
@@ -49,6 +52,9 @@ func (d *decoder) node(n *yaml.Node, node *Node) error {
 	}
 	if hasUserinfo(node.URL) {
 		return d.err(f["url"].Line, credentialsHint, "node %q: url carries a user name or password (not shown)", node.Name)
+	}
+	if hasQuery(node.URL) {
+		return d.err(f["url"].Line, queryHint, "node %q: url carries a query or fragment (not shown)", node.Name)
 	}
 	if u, err := url.Parse(node.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return d.err(f["url"].Line, "write the node's base URL, e.g. http://10.0.0.11:8080", "node %q: bad url %q", node.Name, node.URL)
@@ -167,6 +173,15 @@ func (d *decoder) ssh(n *yaml.Node, node string, shared bool) (*SSH, error) {
 // plan, in errors and in --json, and they are never how reauth authenticates to a node anyway.
 const credentialsHint = "remove the user:password@ part: the node URL is printed in plans, errors and --json. " +
 	"reauth talks to the product with admin: {user: ..., token_env: ...} (or password_env / token_file), never with URL credentials"
+
+// queryHint says why a node URL may not carry "?…": reauth appends the status, login and API paths
+// to it (a query would end up in the middle of every request), and the URL is printed where a
+// ?token=… must not be.
+const queryHint = "write the node's base URL without '?' or '#' (e.g. http://10.0.0.11:8080/jira): reauth appends its paths to it " +
+	"and prints it in plans, errors and --json; a token belongs in admin: {token_env: ...} (or token_file)"
+
+// hasQuery reports whether a node URL (or URL template) has a query or a fragment.
+func hasQuery(raw string) bool { return strings.ContainsAny(raw, "?#") }
 
 // hasUserinfo reports whether a node URL (or URL template) may carry a user:password@ part: it has
 // an @ anywhere. A node's base URL never needs one, and a malformed URL (http://u:p/w@host) hides

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
 )
 
 // LoadAll reads several inventory files (reauth run --config a.yaml --config b.yaml) and every
@@ -136,15 +137,29 @@ func checkRepeats(inv *Inventory) error {
 			homes[h] = p
 		}
 		if p.Database != nil && p.Database.JDBCURL != "" {
-			k := string(p.ID) + " " + p.Database.JDBCURL
+			k := string(p.ID) + " " + databaseKey(p.Database.JDBCURL)
 			if prev, dup := dbs[k]; dup {
-				return reauth.Usage("list each product database once (remove one of the entries, or the include that repeats it)",
-					"%s database %s is listed twice: %s and %s", p.ID, p.Database.JDBCURL, where(prev), where(p))
+				return reauth.Usage("list each product database once (remove one of the entries, or the include that repeats it): "+
+					"two entries would take the same run lock, and the second would stop as if another reauth run held it",
+					"%s database is listed twice: %s as %s and %s as %s", p.ID,
+					where(prev), prev.Database.JDBCURL, where(p), p.Database.JDBCURL)
 			}
 			dbs[k] = p
 		}
 	}
 	return nil
+}
+
+// databaseKey is one database however its JDBC URL spells it: the server as Database.Server
+// names it (127.0.0.1, localhost and ::1 are one; the default port written or not; MySQL and
+// MariaDB one family), then the database and schema. A URL that does not parse is its own key
+// (the product's discovery reports the error).
+func databaseKey(jdbcURL string) string {
+	db, err := atlassian.ParseJDBCURL(jdbcURL)
+	if err != nil || db.Server() == "" {
+		return jdbcURL
+	}
+	return db.Server() + "/" + db.Name + " schema " + db.Schema
 }
 
 // nameRepeated names products whose id is in several files id@file, with the file's name

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,11 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 
 func product(id, home string) string {
 	return "  - product: " + id + "\n    home: " + home + "\n    nodes:\n      - {name: n1, url: http://127.0.0.1:8080, restart: {exec: {command: x}}}\n"
+}
+
+func dbProduct(id, jdbcURL string) string {
+	return "  - product: " + id + "\n    database: {jdbc_url: '" + jdbcURL + "', user: u, password_env: PW}\n" +
+		"    nodes:\n      - {name: n1, url: http://127.0.0.1:8080, restart: {exec: {command: x}}}\n"
 }
 
 // Several files and include: every file's products, each keeping its own file (relative paths,
@@ -116,6 +122,15 @@ func TestLoadAllRefuses(t *testing.T) {
 		{"same home in one file", map[string]string{
 			"a.yaml": "products:\n" + product("jira", "/srv/x") + product("confluence", "/srv/x"),
 		}, []string{"a.yaml"}, []string{"listed twice", "jira", "confluence"}},
+		{"one database, two spellings", map[string]string{
+			"a.yaml": "products:\n" + dbProduct("jira", "jdbc:postgresql://127.0.0.1/jira"),
+			"b.yaml": "products:\n" + dbProduct("jira", "jdbc:postgresql://LOCALHOST:5432/jira"),
+		}, []string{"a.yaml", "b.yaml"}, []string{"jira database is listed twice", "a.yaml:2", "b.yaml:2",
+			"jdbc:postgresql://127.0.0.1/jira", "jdbc:postgresql://LOCALHOST:5432/jira", "run lock"}},
+		{"mysql and mariadb spellings", map[string]string{
+			"a.yaml": "products:\n" + dbProduct("confluence", "jdbc:mysql://[::1]:3306/conf?useUnicode=true"),
+			"b.yaml": "products:\n" + dbProduct("confluence", "jdbc:mariadb://localhost/conf"),
+		}, []string{"a.yaml", "b.yaml"}, []string{"confluence database is listed twice", "jdbc:mariadb://localhost/conf"}},
 		{"two audit logs", map[string]string{
 			"a.yaml": "defaults: {audit_log: one.jsonl}\nproducts:\n" + product("jira", "/j"),
 			"b.yaml": "defaults: {audit_log: two.jsonl}\nproducts:\n" + product("confluence", "/c"),
@@ -151,5 +166,23 @@ func TestLoadAllRefuses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Two databases on one server, or one database name on two servers, are two databases.
+func TestLoadAllKeepsDistinctDatabases(t *testing.T) {
+	dir := t.TempDir()
+	urls := []string{"jdbc:postgresql://127.0.0.1/jira", "jdbc:postgresql://127.0.0.1/jira2",
+		"jdbc:postgresql://db2/jira", "jdbc:postgresql://127.0.0.1:5433/jira"}
+	files, paths := map[string]string{}, []string(nil)
+	for i, u := range urls {
+		name := fmt.Sprintf("%d.yaml", i)
+		files[name] = "products:\n" + dbProduct("jira", u)
+		paths = append(paths, filepath.Join(dir, name))
+	}
+	writeFiles(t, dir, files)
+	inv, err := LoadAll(paths)
+	if err != nil || len(inv.Products) != 4 {
+		t.Fatalf("four databases: got %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package runbook
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/reauth/reauth"
@@ -46,6 +47,13 @@ func (u *unit) chooseMode(ctx context.Context) error {
 		return err
 	}
 	useAPI, why := apimode.Decide(mode, support, persist)
+	if sso := u.report.SSO; useAPI && sso != nil && sso.Cache != "" && isAuto(mode) {
+		// The plan already says that the application caches Crowd's answer and that a restart is
+		// what clears it: auto must not then pick the API and leave that cache alive.
+		useAPI = false
+		why = fmt.Sprintf("auto: rolling restart, because %s signs in through Crowd SSO and %s (its session API is there: %s)",
+			u.prod.Name, sso.Cache, support.Why)
+	}
 	u.auth = auth
 	u.ender = restartEnder{}
 	if useAPI {
@@ -53,6 +61,12 @@ func (u *unit) chooseMode(ctx context.Context) error {
 	}
 	u.report.Mode = ModeReport{Mode: u.ender.mode(), Why: why, Support: &support}
 	return nil
+}
+
+// isAuto reports whether mode (the flag's, else the inventory's) leaves the choice to reauth.
+func isAuto(mode string) bool {
+	m := strings.ToLower(strings.TrimSpace(mode))
+	return m == "" || m == apimode.ModeAuto
 }
 
 // persistenceOn reports whether any node persists Tomcat sessions (then the API cannot end the
@@ -100,7 +114,7 @@ func (u *unit) apiStep(ctx context.Context) error {
 	})
 	u.report.Mode.Result = &res
 	u.step("api", outcome(err), map[string]any{"users": res.Users, "ended": res.Ended, "not_found": len(res.NotFound),
-		"failed": len(res.Failed), "requests": res.Requests, "p99_ms": res.P99MS})
+		"failed": len(res.Failed), "not_done": len(res.NotDone), "requests": res.Requests, "p99_ms": res.P99MS})
 	if err != nil {
 		err = fmt.Errorf("%s: end sessions through the API: %w", u.name, err)
 		if reauth.CodeOf(err) == reauth.ExitRefused { // not "nothing changed": the tokens are purged

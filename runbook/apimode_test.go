@@ -2,6 +2,8 @@ package runbook_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -61,5 +63,31 @@ func TestRunAutoFallsBackToRestart(t *testing.T) {
 	}
 	if got := c.PIDs(); fmt.Sprint(got) != fmt.Sprint(pids) {
 		t.Fatalf("refused run restarted nodes: %v -> %v", pids, got)
+	}
+}
+
+// Jira 9.12 with admin credentials would end its sessions through the API, but it signs in through
+// Crowd SSO and caches Crowd's answer, which a restart clears and the API may not: auto picks the
+// rolling restart and says why; an explicit --mode api is still followed.
+func TestRunAutoRestartsForCrowdSSOCache(t *testing.T) {
+	c := sandboxtest.UpForRestart(t, sandbox.Options{Product: atlassian.Jira, Nodes: 1, Users: 4, Version: "9.12.0"})
+	for _, n := range c.Nodes() {
+		p := filepath.Join(n.Dir, "atlassian-jira", "WEB-INF", "classes")
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "seraph-config.xml"), []byte(ssoSeraph), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := writeInventory(t, t.TempDir(), product{c: c, admin: true})
+	stdout, stderr, code := reauthCmd(t, nil, "run", "--config", cfg, "--dry-run", "--json")
+	if code != 0 || !strings.Contains(stdout, `"mode": "restart"`) ||
+		!strings.Contains(stdout, "auto: rolling restart, because Jira signs in through Crowd SSO and Jira caches a Crowd authentication") {
+		t.Fatalf("auto with Crowd SSO (exit %d) did not pick the restart, saying why:\n%s\n%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = reauthCmd(t, nil, "run", "--config", cfg, "--dry-run", "--json", "--mode", "api")
+	if code != 0 || !strings.Contains(stdout, `"mode": "api"`) {
+		t.Fatalf("--mode api with Crowd SSO (exit %d) was not followed:\n%s\n%s", code, stdout, stderr)
 	}
 }

@@ -485,7 +485,7 @@ func TestFakeRunPurgeRest(t *testing.T) {
 	if rest != 2 {
 		t.Errorf("the purge rested %v× its batches, want defaults.purge_rest 2", rest)
 	}
-	if !strings.Contains(f.out.String(), "one batch at a time, resting 2× its time after it (defaults.purge_rest): ~3× as long or more") {
+	if !strings.Contains(f.out.String(), "one batch at a time, resting 2× its time after it, at most 5s (defaults.purge_rest): ~3× as long or more") {
 		t.Errorf("the plan does not show the rest:\n%s", f.out.String())
 	}
 	b, err := os.ReadFile(filepath.Join(f.dir, "audit.jsonl"))

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/internal/termsafe"
 )
 
@@ -33,7 +34,8 @@ func (u *unit) printPlan(w io.Writer) {
 		fmt.Fprintf(w, "              %-24s %d\n", termsafe.Field(pu.User), pu.Count)
 	}
 	if r := u.file().Defaults.PurgeRest; r > 0 {
-		fmt.Fprintf(w, "              one batch at a time, resting %g× its time after it (defaults.purge_rest): ~%.3g× as long or more\n", r, 1+r)
+		fmt.Fprintf(w, "              one batch at a time, resting %g× its time after it, at most %s (defaults.purge_rest): ~%.3g× as long or more\n",
+			r, reauth.MaxPurgeRestTime, 1+r)
 	}
 	if c := u.report.Companion; c != nil {
 		fmt.Fprintf(w, "   also       %d row(s) of %s (id <= %d), into their own backup: %s's remember-me\n", c.ToDelete, c.Table, c.CutoffID, u.prod.Name)
@@ -92,8 +94,8 @@ func printReport(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "   sso     %s\n", termsafe.Text(p.SSO.Summary()))
 		}
 		if res := p.Mode.Result; res != nil {
-			fmt.Fprintf(w, "   api     ended the sessions of %d of %d user(s) (%d unknown, %d failed) in %.1fs, %d request(s), p99 %.0f ms; no node restarted\n",
-				res.Ended, res.Users, len(res.NotFound), len(res.Failed), res.ElapsedMS/1000, res.Requests, res.P99MS)
+			fmt.Fprintf(w, "   api     ended the sessions of %d of %d user(s) (%d unknown, %d failed, %d not done) in %.1fs, %d request(s), p99 %.0f ms; no node restarted\n",
+				res.Ended, res.Users, len(res.NotFound), len(res.Failed), len(res.NotDone), res.ElapsedMS/1000, res.Requests, res.P99MS)
 		}
 		for _, n := range p.Nodes {
 			line := fmt.Sprintf("   node %-12s %s", termsafe.Field(n.Name), n.Status)

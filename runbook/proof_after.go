@@ -76,12 +76,7 @@ func (u *unit) replayAfter(ctx context.Context) {
 
 // failure names a cookie that still logs in, with the next step.
 func (u *unit) failure(node, source, user string, out verify.Outcome) ProofFailure {
-	next := u.ending().next(u)
-	if source == SourceSession {
-		next = fmt.Sprintf("node %s still holds a session started before the run: its restart did not clear its sessions "+
-			"(Tomcat session persistence? see --clear-persisted-sessions), then: reauth restart --config %s --product %s", node, u.file().Path, u.prod.ID)
-	}
-	return ProofFailure{Node: node, User: user, Source: source, Cookie: out.Cookie, Next: next}
+	return ProofFailure{Node: node, User: user, Source: source, Cookie: out.Cookie, Next: u.survivorNext(node, source, out)}
 }
 
 // restartEvidence fills each node's evidence that its in-memory sessions are gone.
@@ -135,7 +130,9 @@ func (u *unit) judge(restartOK bool) {
 	if pr.Level != ProofCookies && len(pr.AcceptedAfter) == 0 {
 		how := []string{"give a canary: {user, password_env} in the inventory", "or pass --cookies with a browser's exported cookies"}
 		if _, why := u.proofFormat(); why == "" {
-			how = append([]string{"set proof_user (or admin:) so that reauth mints its own proof token"}, how...)
+			if mint := u.mintHint(); mint != "" {
+				how = append([]string{mint}, how...)
+			}
 		} else {
 			how = append([]string{"confirm the cookie format with proof_cookie: in the inventory (" + why + ")"}, how...)
 		}
@@ -143,6 +140,26 @@ func (u *unit) judge(restartOK bool) {
 	}
 	v.Problems = append(v.Problems, survivors(pr.AcceptedAfter)...)
 	v.Verified = pr.Level == ProofCookies && len(pr.AcceptedAfter) == 0 && v.TokensChecked && v.TokensRemaining == 0 && v.NodesRunning && restartOK
+}
+
+// mintHint says what would let reauth's own proof token prove the next run, or "" when nothing
+// about it is to change. "Set proof_user" only helps where no account is named: with one named,
+// the token was not minted (a resumed run: its value died with the first process), or the account
+// does not exist or could not log in, and the hint says which.
+func (u *unit) mintHint() string {
+	user := u.proofUser()
+	m := u.report.Verify.Proof.Minted
+	switch {
+	case user == "":
+		return "set proof_user (or admin:) so that reauth mints its own proof token"
+	case u.resumed:
+		return fmt.Sprintf("the proof token for %s (proof_user, or admin:) was minted by the first run and its value died "+
+			"with that process: a resumed run cannot replay it", user)
+	case m != nil && m.Note != "":
+		return fmt.Sprintf("the proof token for %s (proof_user, or admin:) did not prove the run (%s): name an account of %s "+
+			"that exists and may log in", user, m.Note, u.prod.Name)
+	}
+	return ""
 }
 
 // hardFailure: the run did not do its job (a cookie or token survives, a node is down), as

@@ -24,6 +24,11 @@ import (
 	"github.com/reauth/reauth/rollout"
 )
 
+// MaxProofSample bounds --proof-sample: each sampled token is replayed on every node before the
+// purge and after the restart, one request (under the HTTP client's timeout) at a time, so the
+// count is what bounds the proof's time.
+const MaxProofSample = 100
+
 // Options say what to run and how to talk to the operator.
 type Options struct {
 	Inventory   *inventory.Inventory
@@ -45,7 +50,7 @@ type Options struct {
 	Mode           string
 	APIConcurrency int // API mode: requests in flight at once (default 8)
 	// ProofSample is how many of the purged tokens are kept in memory and replayed after the run
-	// (0: DefaultProofSample; negative: none).
+	// (0: DefaultProofSample; negative: none); the CLI refuses more than MaxProofSample.
 	ProofSample int
 	// ConnectTimeout bounds each database connection (0: sqlstore.DefaultConnectTimeout).
 	ConnectTimeout time.Duration

@@ -32,8 +32,9 @@ type sessionSetting struct{ mode, source string }
 
 // hazelcastSessions finds Bitbucket's hazelcast.http.sessions: the inventory's
 // hazelcast_http_sessions when given (the operator's word wins); else every place reauth can read:
-// the shared bitbucket.properties, HAZELCAST_HTTP_SESSIONS in each node's setenv scripts and, for
-// nodes on this machine, in the running process's environment. Which of the file and the
+// the shared bitbucket.properties, HAZELCAST_HTTP_SESSIONS or -Dhazelcast.http.sessions in each
+// node's setenv scripts and, for nodes on this machine, in the running process's environment and
+// command line. Which of the file and the
 // environment wins is UNCONFIRMED, so any clustered value counts (the pessimistic reading).
 func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []sessionSetting, err error) {
 	if m := u.inv.HazelcastHTTPSessions; m != "" {
@@ -59,24 +60,7 @@ func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []s
 		}
 	}
 	for _, n := range u.rplan.Nodes {
-		if fa, ok := n.Restarter.(rollout.FileAccess); ok && n.Install != "" {
-			for _, script := range []string{"setenv.sh", "set-bitbucket-home.sh"} {
-				p := path.Join(n.Install, "bin", script)
-				if b, err := fa.ReadFile(ctx, p); err == nil {
-					if m, ok := atlassian.ShellVar(b, atlassian.HazelcastSessionsEnv); ok {
-						found = append(found, sessionSetting{m, fmt.Sprintf("%s in %s (%s)", atlassian.HazelcastSessionsEnv, p, n.Name)})
-					}
-				}
-			}
-		}
-		if n.Restarter.Method() == "exec" && home != "" {
-			env, src := atlassian.ProcessEnv("/proc", func(_ []string, env map[string]string) bool {
-				return env["BITBUCKET_HOME"] != "" && filepath.Clean(env["BITBUCKET_HOME"]) == filepath.Clean(home)
-			})
-			if m, ok := env[atlassian.HazelcastSessionsEnv]; ok {
-				found = append(found, sessionSetting{m, fmt.Sprintf("%s in the environment of the process with BITBUCKET_HOME=%s (%s)", atlassian.HazelcastSessionsEnv, home, src)})
-			}
-		}
+		found = append(found, nodeSessionSettings(ctx, n, home)...)
 	}
 	for _, s := range found {
 		if atlassian.HazelcastSessionsClustered(s.mode) {
@@ -84,6 +68,48 @@ func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []s
 		}
 	}
 	return clustered, dedupeSettings(found), nil
+}
+
+// nodeSessionSettings is what one node's scripts (and, for a node on this machine, its running
+// process) say of hazelcast.http.sessions: HAZELCAST_HTTP_SESSIONS, and -Dhazelcast.http.sessions
+// in JVM_SUPPORT_RECOMMENDED_ARGS or JAVA_OPTS, which reach the JVM as a system property.
+func nodeSessionSettings(ctx context.Context, n rollout.Node, home string) []sessionSetting {
+	const key, envName = atlassian.HazelcastSessionsKey, atlassian.HazelcastSessionsEnv
+	var found []sessionSetting
+	if fa, ok := n.Restarter.(rollout.FileAccess); ok && n.Install != "" {
+		for _, script := range []string{"setenv.sh", "set-bitbucket-home.sh"} {
+			p := path.Join(n.Install, "bin", script)
+			b, err := fa.ReadFile(ctx, p)
+			if err != nil {
+				continue
+			}
+			if m, ok := atlassian.ShellVar(b, envName); ok {
+				found = append(found, sessionSetting{m, fmt.Sprintf("%s in %s (%s)", envName, p, n.Name)})
+			}
+			if m, ok := atlassian.JVMProperty(b, key); ok {
+				found = append(found, sessionSetting{m, fmt.Sprintf("-D%s in %s (%s)", key, p, n.Name)})
+			}
+		}
+	}
+	if n.Restarter.Method() != "exec" || home == "" {
+		return found
+	}
+	var args []string
+	env, src := atlassian.ProcessEnv("/proc", func(a []string, env map[string]string) bool {
+		if env["BITBUCKET_HOME"] == "" || filepath.Clean(env["BITBUCKET_HOME"]) != filepath.Clean(home) {
+			return false
+		}
+		args = a
+		return true
+	})
+	if m, ok := env[envName]; ok {
+		found = append(found, sessionSetting{m, fmt.Sprintf("%s in the environment of the process with BITBUCKET_HOME=%s (%s)", envName, home, src)})
+	}
+	if m, ok := atlassian.JVMPropertyArgs(args, key); ok {
+		found = append(found, sessionSetting{m, fmt.Sprintf("-D%s on the command line of the process with BITBUCKET_HOME=%s (%s)",
+			key, home, path.Join(path.Dir(src), "cmdline"))})
+	}
+	return found
 }
 
 func dedupeSettings(in []sessionSetting) []sessionSetting {

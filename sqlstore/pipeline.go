@@ -37,9 +37,10 @@ func CheckRest(r float64) error {
 	return nil
 }
 
-// restAfter is the rest after a batch that took took.
+// restAfter is the rest after a batch that took took: r times as long, at most
+// reauth.MaxPurgeRestTime.
 func (s *Store) restAfter(took time.Duration, r float64) time.Duration {
-	d := time.Duration(float64(took) * r)
+	d := min(time.Duration(float64(took)*r), reauth.MaxPurgeRestTime)
 	if s.restFor != nil {
 		d = s.restFor(d)
 	}

@@ -106,3 +106,23 @@ func TestCheckRest(t *testing.T) {
 		}
 	}
 }
+
+// A rest is R times its batch's time, but never longer than reauth.MaxPurgeRestTime: a batch
+// that a locked database slowed to a minute does not buy a rest of twenty.
+func TestRestAfterIsCapped(t *testing.T) {
+	s := &Store{}
+	for _, tc := range []struct {
+		took time.Duration
+		r    float64
+		want time.Duration
+	}{
+		{10 * time.Millisecond, 1, 10 * time.Millisecond},
+		{50 * time.Millisecond, MaxRest, time.Second},
+		{time.Minute, MaxRest, reauth.MaxPurgeRestTime},
+		{time.Hour, 0.5, reauth.MaxPurgeRestTime},
+	} {
+		if got := s.restAfter(tc.took, tc.r); got != tc.want {
+			t.Errorf("rest after %s at %v: %s, want %s", tc.took, tc.r, got, tc.want)
+		}
+	}
+}

@@ -76,7 +76,7 @@ How: in batches, each a short transaction. By default each batch is sized by how
 holds its locks: from ` + fmt.Sprint(sqlstore.DefaultBatchSize) + ` rows toward about ` + fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds()) + ` ms per batch (` + fmt.Sprint(sqlstore.InnoDBTargetBatchTime.Milliseconds()) + ` ms on MySQL
 and MariaDB, whose deletes vary more), up to ` + fmt.Sprint(sqlstore.MaxAdaptiveBatch) + ` rows, smaller when the database is
 busy; --batch-size N fixes it. --rest R runs one batch at a time and rests R times its time
-after it: the database works on the purge at most 1/(1+R) of the time, and the purge takes
+after it (never longer than ` + reauth.MaxPurgeRestTime.String() + `): the database works on the purge at most 1/(1+R) of the time, and the purge takes
 about 1+R times as long or more. Say 1 to 3 during business hours on a database that serves
 users: its CPU goes to their logins meanwhile.
 Every batch's rows are written to the backup file and fsynced BEFORE its delete commits, so
@@ -140,7 +140,7 @@ nothing changed); 5 another run holds the lock; 130 interrupted (Ctrl-C).`,
 	f.StringArrayVar(&o.excludeUsers, "exclude-user", nil, "keep this user's tokens (login name; repeatable)")
 	f.StringVar(&o.before, "before", "", "only tokens whose time is before TIME (RFC 3339 or UTC date; Bitbucket: expiry)")
 	f.IntVar(&o.batchSize, "batch-size", 0, "rows per batch, one short transaction each (default: sized to hold locks ~"+fmt.Sprint(sqlstore.TargetBatchTime.Milliseconds())+" ms, ~"+fmt.Sprint(sqlstore.InnoDBTargetBatchTime.Milliseconds())+" ms on MySQL/MariaDB)")
-	f.Float64Var(&o.rest, "rest", 0, "one batch at a time, each followed by a rest of R times its time: slower, gentler on the database's users (0 to "+fmt.Sprint(sqlstore.MaxRest)+")")
+	f.Float64Var(&o.rest, "rest", 0, "one batch at a time, each followed by a rest of R times its time, never longer than "+reauth.MaxPurgeRestTime.String()+": slower, gentler on the database's users (0 to "+fmt.Sprint(sqlstore.MaxRest)+")")
 	f.StringVar(&o.backup, "backup", "", "backup file to create (default: reauth-<product>-<UTC time>.jsonl.gz in the state directory's backups/)")
 	f.StringArrayVar(&o.recipients, "backup-recipient", nil, "encrypt the backup to this age or SSH public key, or the keys in this file (repeatable)")
 	f.BoolVar(&o.allowInTree, "allow-backup-in-tree", false, "accept a --backup inside a git work tree or the product's home")
@@ -320,7 +320,7 @@ func printPurgePlan(streams IO, st *sqlstore.Store, plan sqlstore.PurgePlan, db 
 			st.BatchTarget().Milliseconds(), sqlstore.DefaultBatchSize)
 	}
 	if rest > 0 {
-		fmt.Fprintf(w, "  rest         one batch at a time, then %g× its time (--rest): ~%.3g× as long or more\n", rest, 1+rest)
+		fmt.Fprintf(w, "  rest         one batch at a time, then %g× its time, at most %s (--rest): ~%.3g× as long or more\n", rest, reauth.MaxPurgeRestTime, 1+rest)
 	}
 	fmt.Fprintln(w, "  SQL, per batch:")
 	for _, q := range plan.SQL {

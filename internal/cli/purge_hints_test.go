@@ -62,7 +62,7 @@ func TestPurgeRest(t *testing.T) {
 		}
 	}
 	code, out, errs := storeCLI(t, env, false, "", append([]string{"purge", "--dry-run", "--rest", "1.5"}, target...)...)
-	if code != 0 || !strings.Contains(out, "one batch at a time, then 1.5× its time (--rest): ~2.5× as long or more") {
+	if code != 0 || !strings.Contains(out, "one batch at a time, then 1.5× its time, at most 5s (--rest): ~2.5× as long or more") {
 		t.Fatalf("dry run with --rest: exit %d\n%s\n%s", code, out, errs)
 	}
 	code, out, errs = storeCLI(t, env, false, "", append([]string{"purge", "--yes", "--json", "--rest", "0.5", "--batch-size", "100",

@@ -133,7 +133,7 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.StringVar(&o.strategy, "restart-strategy", "", "rolling (one node at a time; default) or full (stop every node, confirm all are down, then start each: the product is down meanwhile; needed when Bitbucket keeps sessions in Hazelcast); overrides the inventory's restart.strategy")
 	f.StringVar(&o.mode, "mode", "", "how to end in-memory sessions: auto (the product's session API where it has one, else a rolling restart), restart or api; overrides the inventory's mode")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory for journals and default backups (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
-	f.IntVar(&o.sample, "proof-sample", runbook.DefaultProofSample, "how many of the purged tokens to keep in memory and replay on every node after the run (0: none)")
+	f.IntVar(&o.sample, "proof-sample", runbook.DefaultProofSample, fmt.Sprintf("how many of the purged tokens to keep in memory and replay on every node before and after the run (0: none; at most %d, one request at a time per node)", runbook.MaxProofSample))
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
 	f.StringVar(&o.report, "report", "", "write an evidence report for people: FILE.html (one self-contained page) or FILE.md (Markdown)")
 	addConnectTimeout(f, &o.connect)
@@ -187,8 +187,9 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 		return err
 	}
 	switch {
-	case o.sample < 0:
-		return reauth.Usage("use --proof-sample 0 to replay no sampled token, or a positive count", "--proof-sample %d", o.sample)
+	case o.sample < 0 || o.sample > runbook.MaxProofSample:
+		return reauth.Usage(fmt.Sprintf("use --proof-sample 0 to replay no sampled token, or a count up to %d (each one is replayed on every node, twice)", runbook.MaxProofSample),
+			"--proof-sample %d: out of range", o.sample)
 	case o.sample == 0:
 		ro.ProofSample = -1
 	default:
