@@ -24,13 +24,13 @@ func ParseUnavailable(s string) (Unavailable, error) {
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 100 {
-			return Unavailable{}, Usage(hint, "max unavailable %q: a percentage must be 1%%..100%%", s)
+			return Unavailable{}, Usage(hint, "%q: a percentage must be 1%%..100%%", s)
 		}
 		return Unavailable{Percent: n}, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		return Unavailable{}, Usage(hint, "max unavailable %q: not a positive number of nodes", s)
+		return Unavailable{}, Usage(hint, "%q is not a positive number of nodes", s)
 	}
 	return Unavailable{Count: n}, nil
 }

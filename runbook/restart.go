@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/methods"
@@ -24,6 +25,9 @@ func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options 
 	ro.JournalPath = restartJournalPath(o, ip)
 	ro.ClearPersistedSessions = o.ClearPersistedSessions
 	ro.Strategy = u.strategy()
+	if o.MaxUnavailable != (reauth.Unavailable{}) {
+		ro.MaxUnavailable = o.MaxUnavailable
+	}
 	ro.HTTP = o.HTTP
 	ro.Events = u.progress
 	ro.Now = o.Now
@@ -46,7 +50,7 @@ func (u *unit) progress(e rollout.Event) {
 	u.show(line) // escaped there: node names and states may come from outside
 }
 
-// restartStep restarts every node, one at a time, behind the health gates.
+// restartStep restarts every node, one at a time or in waves, behind the health gates.
 func (u *unit) restartStep(ctx context.Context) error {
 	opts := u.ropts
 	opts.Resume = u.resumingRestart()

@@ -22,6 +22,16 @@ type restartOptions struct {
 	dryRun, yes, resume, clearSessions bool
 	json                               bool
 	journal, stateDir, strategy        string
+	maxUnavailable                     string
+}
+
+// parseMaxUnavailable reads --max-unavailable.
+func parseMaxUnavailable(s string) (reauth.Unavailable, error) {
+	u, err := reauth.ParseUnavailable(s)
+	if err != nil {
+		return u, reauth.WithHint(reauth.WithCode(fmt.Errorf("--max-unavailable %w", err), reauth.ExitUsage), reauth.HintOf(err))
+	}
+	return u, nil
 }
 
 // newRestartCmd is `reauth restart`: the rolling restart of one product's nodes.
@@ -67,6 +77,7 @@ current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted or failed run from its journal")
 	f.BoolVar(&o.clearSessions, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where Tomcat persists sessions")
 	f.StringVar(&o.strategy, "restart-strategy", "", "rolling (one node at a time; default) or full (stop every node, confirm all are down, then start each; needs stop: and start: commands); overrides the inventory's restart.strategy")
+	f.StringVar(&o.maxUnavailable, "max-unavailable", "", "how many nodes a rolling restart takes down together, as a wave: a count (2) or a percentage of the nodes (34%, rounded down), like Ansible's serial or Kubernetes' maxUnavailable; the next wave starts when every node of this one is RUNNING again, and never while fewer than restart.min_serving nodes (default 1) would serve; default 1; overrides the inventory's restart.max_unavailable")
 	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
 	f.StringVar(&o.journal, "journal", "", "journal file (default: the product's restart journal in the state directory, the one 'reauth run' uses)")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
@@ -83,6 +94,10 @@ type restartReport struct {
 }
 
 func runRestart(ctx context.Context, streams IO, o restartOptions) error {
+	maxUnavailable, err := parseMaxUnavailable(o.maxUnavailable)
+	if err != nil {
+		return err
+	}
 	inv, err := inventory.Load(o.config)
 	if err != nil {
 		return err
@@ -115,6 +130,9 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 	opts.Resume, opts.ClearPersistedSessions = o.resume, o.clearSessions
 	if o.strategy != "" {
 		opts.Strategy = o.strategy
+	}
+	if maxUnavailable != (reauth.Unavailable{}) {
+		opts.MaxUnavailable = maxUnavailable
 	}
 	view := newNodeView(streams.Err, streams.ErrTTY && !o.json, plan)
 	opts.Events = view.event
@@ -231,6 +249,10 @@ func newNodeView(w io.Writer, live bool, plan rollout.Plan) *nodeView {
 }
 
 func (v *nodeView) event(e rollout.Event) {
+	if e.Phase == rollout.PhaseWave {
+		v.Note(termsafe.Field(e.Message) + "\n")
+		return
+	}
 	if e.Phase == rollout.PhaseWarning {
 		v.Note(fmt.Sprintf("warning: %s: %s\n", termsafe.Field(e.Node), termsafe.Field(e.Message)))
 		return

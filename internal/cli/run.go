@@ -24,6 +24,8 @@ type runOptions struct {
 	clearSer bool
 	mode     string
 	strategy string
+	// maxUnavailable is --max-unavailable as given ("2", "34%").
+	maxUnavailable string
 	stateDir string
 	sample   int
 	json     bool
@@ -128,6 +130,7 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.StringVar(&o.cookies, "cookies", "", "a browser's exported cookies (Netscape cookies.txt) that must be rejected afterwards")
 	f.BoolVar(&o.clearSer, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where session persistence is on")
 	f.StringVar(&o.strategy, "restart-strategy", "", "rolling (one node at a time; default) or full (stop every node, confirm all are down, then start each: the product is down meanwhile; needed when Bitbucket keeps sessions in Hazelcast); overrides the inventory's restart.strategy")
+	f.StringVar(&o.maxUnavailable, "max-unavailable", "", "how many nodes a rolling restart takes down together, as a wave: a count (2) or a percentage of the nodes (34%, rounded down), like Ansible's serial or Kubernetes' maxUnavailable; the next wave starts when every node of this one is RUNNING again, and never while fewer than restart.min_serving nodes (default 1) would serve; default 1; overrides the inventory's restart.max_unavailable")
 	f.StringVar(&o.mode, "mode", "", "how to end in-memory sessions: auto (the product's session API where it has one, else a rolling restart), restart or api; overrides the inventory's mode")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory for journals and default backups (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
 	f.IntVar(&o.sample, "proof-sample", runbook.DefaultProofSample, "how many of the purged tokens to keep in memory and replay on every node after the run (0: none)")
@@ -180,6 +183,9 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	}
 	ro.DryRun, ro.Yes, ro.Resume, ro.CookiesFile, ro.ClearPersistedSessions, ro.Products, ro.Mode, ro.RestartStrategy =
 		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products, o.mode, o.strategy
+	if ro.MaxUnavailable, err = parseMaxUnavailable(o.maxUnavailable); err != nil {
+		return err
+	}
 	if ro.StateDir, err = reauth.ResolveStateDir(o.stateDir, streams.getenv); err != nil {
 		return err
 	}
