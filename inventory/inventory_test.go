@@ -125,7 +125,7 @@ func TestParseRestartWaves(t *testing.T) {
 	nodes := "    nodes:\n      - name: n1\n        url: http://h:1\n        restart: {exec: {command: x}}\n"
 	for src, want := range map[string]reauth.Unavailable{
 		"    restart: {max_unavailable: 2, min_serving: 2}\n": {Count: 2},
-		"    restart: {max_unavailable: \"34%\"}\n":          {Percent: 34},
+		"    restart: {max_unavailable: \"34%\"}\n":           {Percent: 34},
 	} {
 		inv, err := Parse([]byte("products:\n  - product: jira\n"+src+nodes), "reauth.yaml")
 		if err != nil {
@@ -136,9 +136,9 @@ func TestParseRestartWaves(t *testing.T) {
 		}
 	}
 	for src, msg := range map[string]string{
-		"    restart:\n      max_unavailable: 0\n": "restart.max_unavailable",
+		"    restart:\n      max_unavailable: 0\n":    "restart.max_unavailable",
 		"    restart:\n      max_unavailable: 120%\n": "1%..100%",
-		"    restart:\n      min_serving: none\n": "restart.min_serving",
+		"    restart:\n      min_serving: none\n":     "restart.min_serving",
 	} {
 		_, err := Parse([]byte("products:\n  - product: jira\n"+src+nodes), "reauth.yaml")
 		if err == nil || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), ":4") {

@@ -26,11 +26,11 @@ type runOptions struct {
 	strategy string
 	// maxUnavailable is --max-unavailable as given ("2", "34%").
 	maxUnavailable string
-	stateDir string
-	sample   int
-	json     bool
-	report   string
-	connect  time.Duration
+	stateDir       string
+	sample         int
+	json           bool
+	report         string
+	connect        time.Duration
 }
 
 func newRunCmd(streams IO) *cobra.Command {
