@@ -45,6 +45,8 @@ type Journal struct {
 	Backups  []string  `json:"backups"`
 	SHA256   []string  `json:"sha256"`
 	Verified bool      `json:"verified"`
+	// PurgedAt is when the purge's last batch committed: the exposure window starts there.
+	PurgedAt *time.Time `json:"purged_at,omitempty"`
 	// APIUsers are the users whose sessions API mode ends, listed before the purge (it deletes the
 	// token rows that name some of them). User names only: no secret.
 	APIUsers []string `json:"api_users,omitempty"`

@@ -105,6 +105,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 			}
 		}
 		j.Phase = PhasePurged
+		j.PurgedAt = utcPtr(u.o.Now())
 		if err := j.save(u.o.Now()); err != nil {
 			return err
 		}
@@ -150,7 +151,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		return reauth.WithHint(fmt.Errorf("%s: purge stopped after deleting %d row(s): %w", u.name, res.Deleted, err),
 			fmt.Sprintf("every deleted row is in %s; run again with --resume to finish the purge with the same cut-off", path))
 	}
-	j.Kept, j.Phase = res.Kept, PhasePurged
+	j.Kept, j.Phase, j.PurgedAt = res.Kept, PhasePurged, utcPtr(u.o.Now())
 	j.SHA256 = append(j.SHA256, res.SHA256)
 	if err := j.save(u.o.Now()); err != nil {
 		return err
@@ -161,6 +162,12 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		"encrypted": len(u.rcpts) > 0, "recipients": len(u.rcpts), "useful_until_note": u.report.Backup.UsefulUntilNote})
 	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.name, res.Deleted, res.Batches, path)
 	return nil
+}
+
+// utcPtr is t in UTC, as a pointer (an optional time of the journal).
+func utcPtr(t time.Time) *time.Time {
+	t = t.UTC()
+	return &t
 }
 
 // backedUpRows counts the rows in backup files, including one cut short (a killed run); ok is

@@ -57,6 +57,7 @@ func (u *unit) restartStep(ctx context.Context) error {
 	opts.Stop = u.o.Stop
 	res, err := u.o.seams.rollout.Run(ctx, u.rplan, opts)
 	u.report.Nodes, u.report.NodesRestarted = res.Nodes, res.Restarted()
+	u.measureExposure(res)
 	for _, n := range res.Nodes {
 		f := map[string]any{"node": n.Name, "went_down": n.WentDown, "ready_after_ms": n.ReadyAfterMS, "error": n.Error}
 		if n.Drained {
