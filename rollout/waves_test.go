@@ -254,3 +254,40 @@ func TestStopFinishesTheWaveInHand(t *testing.T) {
 		t.Errorf("result = %+v", res.Nodes)
 	}
 }
+
+// The second Ctrl-C (ctx cancelled) abandons the waits of every node of the wave in hand.
+func TestSecondInterruptAbandonsTheWave(t *testing.T) {
+	plan, nodes, rs := cluster(t, "hang", "hang", "", "")
+	w := watchWaves(plan, nodes, rs)
+	opts := fastOpts(t)
+	opts.MaxUnavailable = reauth.Unavailable{Count: 2}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	down := 0
+	opts.Events = func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Phase == PhaseStarting {
+			if down++; down == 2 {
+				cancel()
+			}
+		}
+	}
+	res, err := Run(ctx, plan, opts)
+	if reauth.CodeOf(err) != reauth.ExitInterrupted {
+		t.Fatalf("exit %d: %v", reauth.CodeOf(err), err)
+	}
+	for i, n := range res.Nodes {
+		want := StatusFailed
+		if i >= 2 {
+			want = StatusUntouched
+		}
+		if n.Status != want || (i < 2 && !strings.Contains(n.Error, "interrupted")) {
+			t.Errorf("%s: %q %q, want %q", n.Name, n.Status, n.Error, want)
+		}
+	}
+	if len(w.order) != 2 {
+		t.Errorf("restarted %v", w.order)
+	}
+}
