@@ -63,6 +63,9 @@ func (u *unit) restartStep(ctx context.Context) error {
 		if n.Drained {
 			f["drained"] = true
 		}
+		if n.Wave > 0 {
+			f["wave"] = n.Wave
+		}
 		if len(n.SessionFiles) > 0 {
 			f["session_files_removed"] = n.SessionFiles
 		}
