@@ -29,7 +29,7 @@ func CheckWaves(plan Plan, o Options) error {
 	if o.Strategy == StrategyFull || n == 0 {
 		return nil
 	}
-	k, ms := o.MaxUnavailable.Of(n), o.minServing(n)
+	k, ms := min(o.MaxUnavailable.Of(n), n), o.minServing(n)
 	if k+ms <= n {
 		return nil
 	}
@@ -39,7 +39,7 @@ func CheckWaves(plan Plan, o Options) error {
 	}
 	return reauth.Refused(hint+"; to stop every node at once on purpose, use --restart-strategy full",
 		"%s: restarting %d of its %d node(s) at once (max unavailable %s) would leave %d serving, fewer than min_serving %d",
-		plan.Product.Name, min(k, n), n, o.MaxUnavailable, max(n-k, 0), ms)
+		plan.Product.Name, k, n, o.MaxUnavailable, n-k, ms)
 }
 
 // runWaves is the rolling strategy: the nodes not yet restarted, in plan order, in waves of at

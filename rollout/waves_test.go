@@ -184,8 +184,11 @@ func TestMinServingRefusedBeforeAnything(t *testing.T) {
 	}
 	// A single node (a Server instance) restarts alone: nothing can serve meanwhile, by nature.
 	plan, _, _ = cluster(t, "")
-	if err := CheckWaves(plan, Options{}); err != nil {
+	if err := CheckWaves(plan, Options{MaxUnavailable: reauth.Unavailable{Count: 2}}); err != nil {
 		t.Errorf("single node: %v", err)
+	}
+	if err := CheckWaves(plan, Options{MinServing: 1}); reauth.CodeOf(err) != reauth.ExitRefused {
+		t.Errorf("single node with min_serving 1: %v", err)
 	}
 }
 

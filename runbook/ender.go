@@ -71,6 +71,9 @@ func (restartEnder) preflight(ctx context.Context, u *unit) error {
 		}
 		u.planExposure()
 	}
+	if u.ropts.Strategy == rollout.StrategyFull && u.ropts.MaxUnavailable.Of(len(u.rplan.Nodes)) > 1 {
+		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("max unavailable %s is not used: the full restart strategy stops every node anyway", u.ropts.MaxUnavailable))
+	}
 	if len(u.rplan.Nodes) == 1 {
 		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("%s has one node: it will be fully down while it restarts", u.prod.Name))
 	}

@@ -52,12 +52,24 @@ The first failure stops the run: the nodes after it are not touched (exit 3 when
 restarted, 1 when the first failed). A journal in reauth's state directory (the one 'reauth run'
 keeps for its restart step) remembers the nodes already restarted: --resume continues with the
 node that failed, whichever of the two commands stopped. Ctrl-C stops before the next node (the
-current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`,
+current one is still waited for); a second Ctrl-C abandons the wait (exit 130).
+
+Waves: --max-unavailable K (or 34%, of the nodes, rounded down; restart: {max_unavailable: K} in the
+inventory) restarts K nodes together, like Ansible's serial: K or Kubernetes' maxUnavailable. The
+next wave starts only when every node of this one is RUNNING for its stable window and undrained.
+A guard keeps the cluster serving: before each wave every node is probed, a node already down
+counts as unavailable, and no wave leaves fewer than restart.min_serving nodes RUNNING (default 1;
+a K that would leave fewer is refused before anything is touched). A failure in a wave lets its
+other nodes finish, the next wave never starts (exit 3), and --resume restarts what did not come
+back. Ctrl-C stops after the wave in hand. The full strategy stops every node anyway.`,
 		Example: `  # Preflight every node and print the order and the commands; restart nothing:
   reauth restart --config reauth.yaml --product jira --dry-run
 
   # Restart Jira's nodes one at a time, asked to confirm on the terminal:
   reauth restart --config reauth.yaml --product jira
+
+  # Two nodes at a time (at least one RUNNING throughout):
+  reauth restart --config reauth.yaml --product jira --max-unavailable 2
 
   # Node 2 did not come back; after fixing it, continue with that node:
   reauth restart --config reauth.yaml --product jira --resume --yes`,

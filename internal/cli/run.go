@@ -72,6 +72,14 @@ run (exit 1), naming the node and user.
 A failure stops that product and says what was done and what was not; --resume continues from
 the journal: it never purges twice and restarts only nodes not yet restarted.
 
+Waves: --max-unavailable K (or a percentage, 34%; restart: {max_unavailable, min_serving} per
+product) restarts K nodes together, like Ansible's serial or Kubernetes' maxUnavailable, so that
+old in-memory sessions die everywhere after ceil(nodes/K) start-ups instead of one per node. The
+next wave waits until every node of this one is RUNNING for its stable window; never fewer than
+min_serving nodes (default 1) RUNNING, checked against every node's status before each wave. The
+plan estimates, and the report and --json (products[].exposure) measure, when the old sessions
+were dead everywhere after the purge committed.
+
 Several products: they work at the same time, each restarting its own nodes one at a time.
 --parallel N bounds how many at once (default: defaults.parallel in the inventory, else all;
 --parallel 1 does one product after another). Products whose databases are on one server
