@@ -205,11 +205,32 @@ func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOpti
 	if o.Strategy == rollout.StrategyFull {
 		fmt.Fprintf(w, "plan: stop EVERY node of %s in this order, confirm that all are down, then start each behind the health gates "+
 			"(%s is down from the first stop until the first node is RUNNING again):\n", plan.Product.Name, plan.Product.Name)
+	} else if k := o.MaxUnavailable.Of(len(plan.Nodes)); k > 1 {
+		fmt.Fprintf(w, "plan: restart %s in waves of up to %d node(s) (--max-unavailable %s), the next wave once every node of this one "+
+			"is RUNNING again, never leaving fewer than min_serving RUNNING; in this order:\n", plan.Product.Name, k, o.MaxUnavailable)
 	} else {
 		fmt.Fprintf(w, "plan: restart %s, one node at a time, in this order:\n", plan.Product.Name)
 	}
+	waveOf := map[int]int{}
+	for w, wave := range rollout.PlanWaves(plan, o) {
+		for _, i := range wave {
+			waveOf[i] = w + 1
+		}
+	}
 	for i, n := range plan.Nodes {
-		fmt.Fprintf(w, "  %d. %-16s %-10s %s\n", i+1, termsafe.Field(n.Name), n.Restarter.Method(), termsafe.Field(n.URL))
+		wave := ""
+		if o.Strategy != rollout.StrategyFull && o.MaxUnavailable.Of(len(plan.Nodes)) > 1 {
+			wave = fmt.Sprintf("  (wave %d)", waveOf[i])
+		}
+		fmt.Fprintf(w, "  %d. %-16s %-10s %s%s\n", i+1, termsafe.Field(n.Name), n.Restarter.Method(), termsafe.Field(n.URL), wave)
+	}
+	if x := rollout.EstimateExposure(plan, o); o.Strategy != rollout.StrategyFull {
+		how := "from the start timeout: an upper bound"
+		if x.Known {
+			how = "from the nodes' start-ups in the last run"
+		}
+		fmt.Fprintf(w, "exposure: old sessions dead on every node about %.0fs after the first restart (%d wave(s); %s)\n",
+			x.Estimate.Seconds(), len(x.Waves), how)
 	}
 	st := o.StartTimeout
 	if st == 0 {

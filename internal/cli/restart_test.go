@@ -70,6 +70,11 @@ func TestRestartCLI(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &dry) != nil || len(dry.Nodes) != 3 || dry.Restarted != 0 || !strings.Contains(stderr, "1. node1") {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, stderr)
 	}
+	code, _, stderr = runBinary(t, "restart", "--config", cfg, "--dry-run", "--max-unavailable", "2")
+	if code != 0 || !strings.Contains(stderr, "in waves of up to 2 node(s)") || !strings.Contains(stderr, "(wave 2)") ||
+		!strings.Contains(stderr, "exposure: old sessions dead on every node about") {
+		t.Fatalf("dry run in waves: exit %d\n%s", code, stderr)
+	}
 
 	// A node that fails to start: exit 3, JSON says which node did what.
 	if err := c.SetFault("node2", sandbox.FaultFailNextStart); err != nil {
