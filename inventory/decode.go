@@ -146,6 +146,20 @@ func (d *decoder) positive(n *yaml.Node, what string) (int, error) {
 	return v, nil
 }
 
+// waves reads restart.max_unavailable (a count or a percentage of the nodes) and
+// restart.min_serving into p.
+func (d *decoder) waves(rf map[string]*yaml.Node, p *Product) error {
+	s, err := d.str(rf["max_unavailable"], "restart.max_unavailable")
+	if err != nil {
+		return err
+	}
+	if p.MaxUnavailable, err = reauth.ParseUnavailable(s); err != nil {
+		return d.err(rf["max_unavailable"].Line, reauth.HintOf(err), "restart.max_unavailable: %v", err)
+	}
+	p.MinServing, err = d.positive(rf["min_serving"], "restart.min_serving")
+	return err
+}
+
 // rest is a purge rest ratio: a number from 0 to reauth.MaxPurgeRest.
 func (d *decoder) rest(n *yaml.Node, what string) (float64, error) {
 	s, err := d.str(n, what)
@@ -356,8 +370,11 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 		return d.err(f["mode"].Line, "use auto, restart or api", "mode: unknown value %q", p.Mode)
 	}
 	if rn := f["restart"]; rn != nil {
-		rf, err := d.fields(rn, "restart", "strategy")
+		rf, err := d.fields(rn, "restart", "strategy", "max_unavailable", "min_serving")
 		if err != nil {
+			return err
+		}
+		if err := d.waves(rf, p); err != nil {
 			return err
 		}
 		if p.RestartStrategy, err = d.str(rf["strategy"], "strategy"); err != nil {

@@ -29,6 +29,7 @@
 //	    admin: {user: ..., password_env/_file: ..., token_env/_file: ...}
 //	    mode: auto                       # auto|restart|api
 //	    restart: {strategy: rolling}     # rolling (one node at a time) | full (stop every node, then start)
+//	    restart: {max_unavailable: 2, min_serving: 1}  # rolling in waves of 2 (or "34%" of the nodes); >= 1 node RUNNING
 //	    hazelcast_http_sessions: local   # Bitbucket: states hazelcast.http.sessions (local|sticky|replicated)
 //	    start_timeout: 30m
 //	    drain: {before: "cmd", after: "cmd"}
@@ -142,6 +143,11 @@ type Product struct {
 	Mode string
 	// RestartStrategy is "", "rolling" or "full" (restart.strategy).
 	RestartStrategy string
+	// MaxUnavailable is how many nodes a rolling restart takes down together (restart.max_unavailable:
+	// a count or a percentage; zero: one); MinServing how many must stay RUNNING meanwhile
+	// (restart.min_serving; 0: the default, one).
+	MaxUnavailable reauth.Unavailable
+	MinServing     int
 	// HazelcastHTTPSessions states Bitbucket's hazelcast.http.sessions (local, sticky,
 	// replicated) and overrides what reauth reads from bitbucket.properties and the nodes.
 	HazelcastHTTPSessions string

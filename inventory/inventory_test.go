@@ -120,6 +120,33 @@ func TestParseRestartStrategy(t *testing.T) {
 	}
 }
 
+// restart.max_unavailable and min_serving reach the product; bad values are refused at their line.
+func TestParseRestartWaves(t *testing.T) {
+	nodes := "    nodes:\n      - name: n1\n        url: http://h:1\n        restart: {exec: {command: x}}\n"
+	for src, want := range map[string]reauth.Unavailable{
+		"    restart: {max_unavailable: 2, min_serving: 2}\n": {Count: 2},
+		"    restart: {max_unavailable: \"34%\"}\n":           {Percent: 34},
+	} {
+		inv, err := Parse([]byte("products:\n  - product: jira\n"+src+nodes), "reauth.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := inv.Products[0]; p.MaxUnavailable != want || (want.Count == 2) != (p.MinServing == 2) {
+			t.Errorf("%s: %+v %d", src, p.MaxUnavailable, p.MinServing)
+		}
+	}
+	for src, msg := range map[string]string{
+		"    restart:\n      max_unavailable: 0\n":    "restart.max_unavailable",
+		"    restart:\n      max_unavailable: 120%\n": "1%..100%",
+		"    restart:\n      min_serving: none\n":     "restart.min_serving",
+	} {
+		_, err := Parse([]byte("products:\n  - product: jira\n"+src+nodes), "reauth.yaml")
+		if err == nil || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), ":4") {
+			t.Errorf("%s: %v", src, err)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	node := "  - product: jira\n    nodes:\n      - name: n1\n        url: http://h:1\n        restart: {exec: {command: x}}\n"
 	cases := []struct {

@@ -117,6 +117,9 @@ func (p *Product) apply(e audit.Entry) {
 		n.Status, n.Error = e.Outcome, str(e, "error")
 		e.Get("went_down", &n.WentDown)
 		e.Get("ready_after_ms", &n.ReadyAfterMS)
+		e.Get("wave", &n.Wave)
+	case "wave":
+		p.Waves = append(p.Waves, Wave{Time: e.Time, Label: str(e, "message")})
 	case "api_start":
 		p.api().Start = e.Time
 	case "api":

@@ -277,3 +277,38 @@ func TestProofObject(t *testing.T) {
 		}
 	}
 }
+
+// A rolling restart in waves: each wave is a mark on the product's lane and a line of the Markdown
+// timeline, and each node's lane names its wave.
+func TestWavesOnTheTimeline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	f := newFakeRun(t, path, "run-w")
+	f.start(false)
+	f.at(5, "jira", "wave", "ok", map[string]any{"message": "wave 1: node1, node2"})
+	f.node("node1", false)
+	f.node("node2", false)
+	f.at(5, "jira", "wave", "ok", map[string]any{"message": "wave 2: node3"})
+	f.node("node3", false)
+	for i, n := range []string{"node1", "node2", "node3"} {
+		f.at(1, "jira", "restart", "restarted", map[string]any{"node": n, "went_down": true, "wave": 1 + i/2})
+	}
+	f.verify(false)
+	f.end(0, "", true, 0)
+	r, err := Load(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := r.Products[0]; len(p.Waves) != 2 || p.Nodes[1].Wave != 1 || p.Nodes[2].Wave != 2 {
+		t.Fatalf("waves %+v, nodes %+v %+v", p.Waves, p.Nodes[1], p.Nodes[2])
+	}
+	html, md := render(t, r)
+	if strings.Count(html, `<line class="mark-line wave"`) != 2 || !strings.Contains(html, ">wave 2</text>") {
+		t.Errorf("no wave marks on the product lane")
+	}
+	if !strings.Contains(html, "ssh · wave 2") {
+		t.Errorf("node3's lane does not name its wave")
+	}
+	if !strings.Contains(md, "| jira | wave 2: node3 |") {
+		t.Errorf("markdown timeline has no wave line:\n%s", md)
+	}
+}

@@ -79,12 +79,20 @@ type Product struct {
 	Verify *Verify
 	Fail   *Failure
 	Nodes  []*Node
-	Proof  []ProofRow // the cookies replayed, those still accepted after first; at most maxProofRows
+	// Waves are the starts of a rolling restart's waves (--max-unavailable > 1), in order.
+	Waves []Wave
+	Proof []ProofRow // the cookies replayed, those still accepted after first; at most maxProofRows
 	// ProofHidden is how many more cookies were replayed than Proof shows (each one is in
 	// ProofNodes' counts).
 	ProofHidden int
 	ProofNodes  []ProofNode
 	ProofObject *ProofObject // the run's own judgement, when its audit log has one
+}
+
+// Wave is the start of one wave of a rolling restart: its nodes go down together.
+type Wave struct {
+	Time  time.Time
+	Label string // "wave 2: node3, node4"
 }
 
 // ProofNode sums up the replayed cookies on one node.
@@ -161,6 +169,7 @@ type Node struct {
 	Error             string
 	WentDown          bool
 	ReadyAfterMS      int64
+	Wave              int // the wave of a rolling restart that took it down (0: none logged)
 	Phases            []Phase
 	Down, Running     time.Time // seen down; first RUNNING after it
 	Downtime          time.Duration

@@ -166,6 +166,9 @@ func (t *Timeline) productLane(p *Product, y float64) Lane {
 		b.Failed = v.Failed
 		l.Bars = append(l.Bars, b)
 	}
+	for i, w := range p.Waves {
+		l.Marks = append(l.Marks, t.mark(w.Time, "wave", fmt.Sprintf("wave %d", i+1), w.Label+" ("+clock(w.Time)+")"))
+	}
 	if p.Fail != nil {
 		l.Failed = true
 		l.Marks = append(l.Marks, t.mark(p.Fail.Time, "fail", "failed", "failed "+clock(p.Fail.Time)+": "+p.Fail.Error))
@@ -178,6 +181,9 @@ func (t *Timeline) productLane(p *Product, y float64) Lane {
 
 func (t *Timeline) nodeLane(p *Product, n *Node, y float64) Lane {
 	l := Lane{Y: y, Kind: "node", Product: p.ID, Node: n.Name, Label: n.Name, Sub: n.Method}
+	if n.Wave > 0 && len(p.Waves) > 0 {
+		l.Sub += fmt.Sprintf(" · wave %d", n.Wave)
+	}
 	var open *Bar
 	var openFrom time.Time
 	var openName, openPhase string
@@ -284,6 +290,9 @@ func (t *Timeline) rows(r *Report) {
 				}
 				add(ph.Time, p.ID+" "+n.Name, ev, ph.Name == "failed")
 			}
+		}
+		for _, w := range p.Waves {
+			add(w.Time, p.ID, w.Label, false)
 		}
 		if v := p.Verify; v != nil {
 			add(v.Start, p.ID, "verify started", false)

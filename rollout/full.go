@@ -185,7 +185,7 @@ func stopDrained(ctx context.Context, plan Plan, n Node, o Options, ev func(Phas
 	if err := stopAndWait(ctx, plan, n, o, ss, log, o.Now().Add(o.StartTimeout)); err != nil {
 		return fail("%v", err)
 	}
-	nr.WentDown = true
+	markDown(nr, o.Now())
 	ev(PhaseDown, "", "stopped")
 	if o.ClearPersistedSessions && n.Install != "" {
 		if p, err := Persistence(ctx, n); err == nil && len(p.Files) > 0 {
@@ -217,7 +217,7 @@ func clearFiles(ctx context.Context, n Node, files []string, log io.Writer, ev f
 // run before it could record it): it is gated without another start command.
 func startNode(ctx context.Context, plan Plan, n Node, o Options, prev NodeResult) NodeResult {
 	nr := NodeResult{Name: n.Name, Status: StatusFailed, WentDown: true, SessionFiles: prev.SessionFiles,
-		Drained: prev.Drained, Reenable: prev.Reenable}
+		Drained: prev.Drained, Reenable: prev.Reenable, DownAt: prev.DownAt}
 	start := o.Now()
 	ev := func(ph Phase, state, msg string) {
 		o.emit(Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})

@@ -34,9 +34,12 @@ type journalDoc struct {
 	Drained []string `json:"drained,omitempty"`
 	// Strategy is the restart strategy of the run that wrote the journal ("" = rolling, from
 	// before strategies). AllDown: a full stop saw every node down (the cluster's sessions ended).
-	Strategy string    `json:"strategy,omitempty"`
-	AllDown  bool      `json:"all_down,omitempty"`
-	Updated  time.Time `json:"updated"`
+	Strategy string `json:"strategy,omitempty"`
+	AllDown  bool   `json:"all_down,omitempty"`
+	// StartupMS is each node's last start-up (restart issued to RUNNING), in milliseconds: the
+	// next run's plan estimates its exposure window from it.
+	StartupMS map[string]int64 `json:"startup_ms,omitempty"`
+	Updated   time.Time        `json:"updated"`
 }
 
 // statusRestarting is a node's journal status while its restart is in progress.
@@ -111,6 +114,12 @@ func (j *journal) begin(node, identity string) {
 func (j *journal) finish(nr NodeResult) error {
 	if nr.Status == StatusRestarted {
 		j.set(nr.Name, StatusRestarted)
+		if nr.ReadyAfterMS > 0 {
+			if j.doc.StartupMS == nil {
+				j.doc.StartupMS = map[string]int64{}
+			}
+			j.doc.StartupMS[nr.Name] = nr.ReadyAfterMS
+		}
 	} else {
 		j.set(nr.Name, StatusFailed)
 	}

@@ -44,17 +44,25 @@ func recordNode(ctx context.Context, j *journal, res Result, i int, nr NodeResul
 	return nil
 }
 
-func failure(res Result, i int, journal string) error {
-	n := res.Nodes[i]
-	hint := fmt.Sprintf("fix %s, then run again with --resume to continue with it", n.Name)
+// failure is the error of a rolling restart whose wave ended with the nodes failed (indices in
+// res) not restarted: it names each, and says how to continue.
+func failure(res Result, failed []int, journal string) error {
+	var who, msgs []string
+	drained := ""
+	for _, i := range failed {
+		n := res.Nodes[i]
+		who = append(who, n.Name)
+		msgs = append(msgs, fmt.Sprintf("node %s failed: %s", n.Name, n.Error))
+		if n.Drained {
+			drained += "; " + reenableHint(n)
+		}
+	}
+	hint := fmt.Sprintf("fix %s, then run again with --resume to continue with %s", strings.Join(who, ", "), map[bool]string{true: "it", false: "them"}[len(who) == 1])
 	if journal != "" {
 		hint += " (the journal " + journal + " remembers the nodes already restarted)"
 	}
-	if n.Drained {
-		hint += "; " + reenableHint(n)
-	}
-	err := fmt.Errorf("node %s failed: %s (%s)", n.Name, n.Error, summary(res))
-	return reauth.WithHint(reauth.WithCode(err, partialOr(res, reauth.ExitFailed)), hint)
+	err := fmt.Errorf("%s (%s)", strings.Join(msgs, "; "), summary(res))
+	return reauth.WithHint(reauth.WithCode(err, partialOr(res, reauth.ExitFailed)), hint+drained)
 }
 
 // partialOr is ExitPartial when some node was restarted (now or by an earlier run), else code.

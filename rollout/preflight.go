@@ -23,6 +23,9 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 	if err := CheckStrategy(o.Strategy); err != nil {
 		return err
 	}
+	if err := CheckWaves(plan, o); err != nil {
+		return err
+	}
 	full := o.Strategy == StrategyFull
 	if len(plan.Nodes) == 1 && !full {
 		o.emit(Event{Node: plan.Nodes[0].Name, Phase: PhaseWarning,

@@ -139,9 +139,15 @@ type Options struct {
 	// waited for. Cancelling ctx instead abandons the wait at once (the second Ctrl-C).
 	Stop reauth.Stop
 	Now  func() time.Time
-	// BeforeNode is checked before each node is touched (the run's lock is still held, say); an
-	// error stops the rollout there, the node and those after it untouched.
+	// BeforeNode is checked before each node (each wave) is touched (the run's lock is still
+	// held, say); an error stops the rollout there, the node and those after it untouched.
 	BeforeNode func(context.Context) error
+	// MaxUnavailable is how many nodes a rolling restart takes down together, as a wave (zero:
+	// one at a time). The full strategy stops every node anyway and ignores it.
+	MaxUnavailable reauth.Unavailable
+	// MinServing is how many nodes must stay RUNNING while a wave restarts (<= 0: one, none on a
+	// single-node product, which cannot serve while it restarts).
+	MinServing int
 }
 
 const (
@@ -211,8 +217,10 @@ const (
 	// PhaseSessionsCleared: the node's persisted sessions (SESSIONS.ser) were removed while it was
 	// down; Message lists the files.
 	PhaseSessionsCleared Phase = "sessions-cleared"
-	PhaseFailed          Phase = "failed"
-	PhaseSkipped         Phase = "skipped"
+	// PhaseWave: a wave of nodes begins (Node "*"; Message names the wave and its nodes).
+	PhaseWave    Phase = "wave"
+	PhaseFailed  Phase = "failed"
+	PhaseSkipped Phase = "skipped"
 )
 
 // Event is a progress report.
@@ -249,6 +257,12 @@ type NodeResult struct {
 	// SessionFiles are the persisted-session files (Tomcat's SESSIONS.ser) removed while the node
 	// was down (--clear-persisted-sessions).
 	SessionFiles []string `json:"session_files_removed,omitempty"`
+	// Wave is the wave (1, 2, …) in which a rolling restart took the node down; 0 when not
+	// restarted by this run.
+	Wave int `json:"wave,omitempty"`
+	// DownAt is when the node was seen down (or its restart proven by a changed identity): the
+	// last moment its old in-memory sessions could work.
+	DownAt *time.Time `json:"down_at,omitempty"`
 }
 
 // Result is what happened to every node of the plan, in plan order.

@@ -13,12 +13,15 @@ import (
 	"github.com/reauth/reauth/rollout/execmethod"
 )
 
-// Run restarts plan's nodes one at a time. It returns the per-node result and, when not every node
+// Run restarts plan's nodes one at a time, or in waves of Options.MaxUnavailable. It returns the per-node result and, when not every node
 // was restarted, an error whose exit code says how far it got: ExitFailed when the first node
 // failed, ExitPartial when some were restarted before a failure, ExitInterrupted after Stop or a
 // cancelled ctx. Run does not call Preflight: callers do, before asking for confirmation.
 func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 	o := opts.withDefaults()
+	if err := CheckWaves(plan, o); err != nil {
+		return Result{}, err
+	}
 	res := Result{Nodes: make([]NodeResult, len(plan.Nodes))}
 	for i, n := range plan.Nodes {
 		res.Nodes[i] = NodeResult{Name: n.Name, Status: StatusUntouched}
@@ -37,40 +40,7 @@ func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 	if strategy == StrategyFull {
 		return runFull(ctx, plan, o, res, j)
 	}
-	for i, n := range plan.Nodes {
-		if j.done(n.Name) {
-			res.Nodes[i].Status, res.Nodes[i].Restarted = StatusSkipped, false
-			o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "already restarted (journal)"})
-			continue
-		}
-		if err := beforeNode(ctx, o, res, i); err != nil {
-			return res, err
-		}
-		idBefore := identity(ctx, n)
-		if j.inProgress(n.Name) {
-			if restartedSince(ctx, plan, n, o, j.doc.Identity[n.Name], idBefore) {
-				res.Nodes[i].Status = StatusSkipped
-				j.set(n.Name, StatusRestarted)
-				o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "restarted by the last run (its identity changed since)"})
-				if err := j.save(); err != nil {
-					return res, journalError(res, i, o.JournalPath, err)
-				}
-				continue
-			}
-			o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: "the last run stopped while restarting this node and could not record " +
-				"whether the restart completed: restarting it again, so that its sessions surely end"})
-		}
-		// Written ahead: should the run die during this node, --resume knows it was begun.
-		j.begin(n.Name, idBefore)
-		if err := j.save(); err != nil {
-			return res, journalError(res, -1, o.JournalPath, err)
-		}
-		failed := func(res Result, i int) error { return failure(res, i, o.JournalPath) }
-		if err := recordNode(ctx, j, res, i, restartNode(ctx, plan, n, o, idBefore), o.JournalPath, failed); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return runWaves(ctx, plan, o, res, j)
 }
 
 func stopped(ctx context.Context, stop reauth.Stop) bool {
@@ -139,7 +109,7 @@ func restartDrained(ctx context.Context, plan Plan, n Node, o Options, idBefore 
 		if err := stopAndWait(ctx, plan, n, o, ss, log, deadline); err != nil {
 			return fail("%v", err)
 		}
-		nr.WentDown = true
+		markDown(nr, o.Now())
 		ev(PhaseDown, "", "removing "+strings.Join(files, ", "))
 		if err := clearFiles(ctx, n, files, log, ev); err != nil {
 			return fail("%v", err)
@@ -242,10 +212,10 @@ func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g ga
 			seenOther = true
 		} else if seenOther {
 			// Jira/Bitbucket say ERROR when start-up was prevented: it does not recover by waiting.
-			nr.WentDown = true
+			markDown(&nr, now)
 			return fail("the node reports ERROR: its start-up failed (see the product's log on the node)")
 		} else if cmdFinished && now.Sub(cmdFinishedAt) >= o.DownTimeout {
-			nr.WentDown = true
+			markDown(&nr, now)
 			return fail("the node still reports ERROR %v after its restart command returned: it did not start again (see the product's log on the node)", o.DownTimeout.Round(time.Millisecond))
 		}
 		// An ERROR seen before any other state is the node's state from before the restart (it
@@ -253,7 +223,7 @@ func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g ga
 		if !ready {
 			stableSince = time.Time{}
 			if !nr.WentDown {
-				nr.WentDown = true
+				markDown(&nr, now)
 				ev(PhaseDown, state, "")
 				lastPhase = PhaseDown
 			} else if changed || (lastPhase != PhaseStarting && lastPhase != PhaseDown) {
@@ -263,6 +233,9 @@ func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g ga
 		} else if !nr.WentDown && !identityProven && hasIdent && g.idBefore != "" {
 			if id, err := idf.Identity(ctx); err == nil && id != "" && id != g.idBefore {
 				identityProven = true
+				if nr.DownAt == nil {
+					nr.DownAt = &now
+				}
 				ev(PhaseDown, state, "restart proven: identity changed")
 			}
 		}
@@ -311,6 +284,14 @@ func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g ga
 	nr.Restarted, nr.Status = true, StatusRestarted
 	ev(PhaseDone, health.Running, "")
 	return nr
+}
+
+// markDown records that the node was seen down at t (the first time only).
+func markDown(nr *NodeResult, t time.Time) {
+	nr.WentDown = true
+	if nr.DownAt == nil {
+		nr.DownAt = &t
+	}
 }
 
 // probe asks the node (and the method's own gate) whether it is ready.

@@ -28,6 +28,7 @@ const (
 	StepVerifyStart = "verify_start" // the checks begin
 	StepReplay      = "replay"       // outcome "before" or "after": every cookie replayed, per node
 	StepAllDown     = "all_down"     // a full stop saw every node down (restart strategy full)
+	StepWave        = "wave"         // a rolling restart's wave begins (--max-unavailable > 1); message names its nodes
 )
 
 // topUsersLogged is how many users (names and counts, no values) the plan line carries.
@@ -122,8 +123,12 @@ func (u *unit) logNodeEvent(e rollout.Event) {
 	if u.audit == nil || e.Phase == rollout.PhaseWarning {
 		return
 	}
-	if e.Phase == rollout.PhaseAllDown { // the cluster's moment, not a node's
+	switch e.Phase { // the cluster's moments, not a node's
+	case rollout.PhaseAllDown:
 		u.step(StepAllDown, "ok", map[string]any{"message": e.Message})
+		return
+	case rollout.PhaseWave:
+		u.step(StepWave, "ok", map[string]any{"message": e.Message})
 		return
 	}
 	fields := map[string]any{"node": e.Node, "state": e.State, "elapsed_ms": e.Elapsed.Milliseconds()}

@@ -69,6 +69,10 @@ func (restartEnder) preflight(ctx context.Context, u *unit) error {
 		if err := u.o.seams.rollout.Preflight(ctx, u.rplan, opts); err != nil {
 			return err
 		}
+		u.planExposure()
+	}
+	if u.ropts.Strategy == rollout.StrategyFull && u.ropts.MaxUnavailable.Of(len(u.rplan.Nodes)) > 1 {
+		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("max unavailable %s is not used: the full restart strategy stops every node anyway", u.ropts.MaxUnavailable))
 	}
 	if len(u.rplan.Nodes) == 1 {
 		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("%s has one node: it will be fully down while it restarts", u.prod.Name))
@@ -110,7 +114,7 @@ func (restartEnder) printPlan(w io.Writer, u *unit) {
 		fmt.Fprintf(w, "   restart    %d node(s), ALL stopped first (restart strategy full), then started one at a time: %s is DOWN "+
 			"from the first stop until the first node is RUNNING again; est. downtime: %d stop(s) + %s\n", len(u.rplan.Nodes), u.prod.Name, len(u.rplan.Nodes), est)
 	} else {
-		fmt.Fprintf(w, "   restart    %d node(s), one at a time; est. downtime per node: %s\n", len(u.rplan.Nodes), est)
+		fmt.Fprintf(w, "   restart    %d node(s), %s; est. downtime per node: %s\n", len(u.rplan.Nodes), atATime(u), est)
 	}
 	for i, n := range u.rplan.Nodes {
 		fmt.Fprintf(w, "              %d. %-12s %-28s via %s\n", i+1, termsafe.Field(n.Name), termsafe.Field(n.URL), termsafe.Field(rollout.Via(n)))
@@ -118,9 +122,18 @@ func (restartEnder) printPlan(w io.Writer, u *unit) {
 			fmt.Fprintf(w, "                 while it is down: remove %s (--clear-persisted-sessions)\n", fields(files))
 		}
 	}
+	printExposurePlan(w, u.report.Exposure)
 	if u.report.Sessions != "" {
 		fmt.Fprintf(w, "   sessions   %s\n", termsafe.Text(u.report.Sessions))
 	}
+}
+
+// atATime says how many nodes go down together.
+func atATime(u *unit) string {
+	if k := u.ropts.MaxUnavailable.Of(len(u.rplan.Nodes)); k > 1 {
+		return fmt.Sprintf("in waves of up to %d", k)
+	}
+	return "one at a time"
 }
 
 func (restartEnder) end(ctx context.Context, u *unit) error { return u.restartStep(ctx) }

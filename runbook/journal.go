@@ -49,6 +49,8 @@ type Journal struct {
 	// run is surveyed (and recorded) by the run that resumes it.
 	BackupFiles []backup.Part `json:"backup_files,omitempty"`
 	Verified    bool          `json:"verified"`
+	// PurgedAt is when the purge's last batch committed: the exposure window starts there.
+	PurgedAt *time.Time `json:"purged_at,omitempty"`
 	// APIUsers are the users whose sessions API mode ends, listed before the purge (it deletes the
 	// token rows that name some of them). User names only: no secret.
 	APIUsers []string `json:"api_users,omitempty"`

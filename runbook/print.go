@@ -115,6 +115,7 @@ func printReport(w io.Writer, r *Report) {
 				fmt.Fprintf(w, "   DRAINED %s is out of the load balancer (there is no after-hook: put it back by hand)\n", termsafe.Field(n.Name))
 			}
 		}
+		printExposure(w, p.Exposure)
 		v := p.Verify
 		if p.Status == StatusDone || p.Status == "verified" || p.Status == "not verified" {
 			fmt.Fprintf(w, "   verify  tokens issued before the run left: %d (judged by %s); nodes RUNNING: %v\n",

@@ -141,7 +141,7 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		return reauth.WithHint(fmt.Errorf("%s: purge stopped after deleting %d row(s): %w", u.name, res.Deleted, err),
 			fmt.Sprintf("every deleted row is in %s; run again with --resume to finish the purge with the same cut-off", path))
 	}
-	j.Kept, j.Phase = res.Kept, PhasePurged
+	j.Kept, j.Phase, j.PurgedAt = res.Kept, PhasePurged, utcPtr(u.o.Now())
 	j.SHA256 = append(j.SHA256, res.SHA256)
 	j.BackupFiles = append(j.BackupFiles, backup.Part{Path: path, Rows: res.Deleted, SHA256: res.SHA256, Complete: true, Encrypted: len(u.rcpts) > 0})
 	if err := j.save(u.o.Now()); err != nil {
@@ -153,6 +153,12 @@ func (u *unit) purgeStep(ctx context.Context) error {
 		"encrypted": len(u.rcpts) > 0, "recipients": len(u.rcpts), "useful_until_note": u.report.Backup.UsefulUntilNote})
 	fmt.Fprintf(u.o.Err, "%s: purged %d token(s) in %d batch(es); backup %s verified\n", u.name, res.Deleted, res.Batches, path)
 	return nil
+}
+
+// utcPtr is t in UTC, as a pointer (an optional time of the journal).
+func utcPtr(t time.Time) *time.Time {
+	t = t.UTC()
+	return &t
 }
 
 // purgeNothing ends the purge of a table that was empty at the cut-off (but for reauth's proof
@@ -177,6 +183,7 @@ func (u *unit) purgeNothing(ctx context.Context) error {
 		}
 	}
 	j.Phase = PhasePurged
+	j.PurgedAt = utcPtr(u.o.Now())
 	if err := j.save(u.o.Now()); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/methods"
@@ -24,6 +25,9 @@ func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options 
 	ro.JournalPath = restartJournalPath(o, ip)
 	ro.ClearPersistedSessions = o.ClearPersistedSessions
 	ro.Strategy = u.strategy()
+	if o.MaxUnavailable != (reauth.Unavailable{}) {
+		ro.MaxUnavailable = o.MaxUnavailable
+	}
 	ro.HTTP = o.HTTP
 	ro.Events = u.progress
 	ro.Now = o.Now
@@ -46,17 +50,21 @@ func (u *unit) progress(e rollout.Event) {
 	u.show(line) // escaped there: node names and states may come from outside
 }
 
-// restartStep restarts every node, one at a time, behind the health gates.
+// restartStep restarts every node, one at a time or in waves, behind the health gates.
 func (u *unit) restartStep(ctx context.Context) error {
 	opts := u.ropts
 	opts.Resume = u.resumingRestart()
 	opts.Stop = u.o.Stop
 	res, err := u.o.seams.rollout.Run(ctx, u.rplan, opts)
 	u.report.Nodes, u.report.NodesRestarted = res.Nodes, res.Restarted()
+	u.measureExposure(res)
 	for _, n := range res.Nodes {
 		f := map[string]any{"node": n.Name, "went_down": n.WentDown, "ready_after_ms": n.ReadyAfterMS, "error": n.Error}
 		if n.Drained {
 			f["drained"] = true
+		}
+		if n.Wave > 0 {
+			f["wave"] = n.Wave
 		}
 		if len(n.SessionFiles) > 0 {
 			f["session_files_removed"] = n.SessionFiles

@@ -41,7 +41,10 @@ type Options struct {
 	// RestartStrategy overrides every product's restart.strategy: rolling (one node at a time) or
 	// full (every node stopped, then started). "" = the inventory's, else rolling.
 	RestartStrategy string
-	Products        []string // only these products of the inventory ("" = all)
+	// MaxUnavailable overrides every product's restart.max_unavailable (--max-unavailable): how
+	// many nodes a rolling restart takes down together. Zero: the inventory's, else one.
+	MaxUnavailable reauth.Unavailable
+	Products       []string // only these products of the inventory ("" = all)
 	// StateDir holds the journals, and the backups and audit log when the inventory names no
 	// place for them (zero: resolved from XDG_STATE_HOME or HOME through Getenv).
 	StateDir reauth.StateDir

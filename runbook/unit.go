@@ -56,6 +56,8 @@ type ProductReport struct {
 	SSO *SSOReport `json:"sso,omitempty"`
 	// RestartStrategy is "rolling" or "full" (restart mode only).
 	RestartStrategy string `json:"restart_strategy,omitempty"`
+	// Exposure is the restart's exposure window: planned (waves, estimate) and measured.
+	Exposure *ExposureReport `json:"exposure,omitempty"`
 	// Sessions says where the product keeps HTTP sessions beyond each node's memory, where reauth
 	// checked (Bitbucket's hazelcast.http.sessions), and where that was read.
 	Sessions string `json:"sessions,omitempty"`

@@ -22,6 +22,16 @@ type restartOptions struct {
 	dryRun, yes, resume, clearSessions bool
 	json                               bool
 	journal, stateDir, strategy        string
+	maxUnavailable                     string
+}
+
+// parseMaxUnavailable reads --max-unavailable.
+func parseMaxUnavailable(s string) (reauth.Unavailable, error) {
+	u, err := reauth.ParseUnavailable(s)
+	if err != nil {
+		return u, reauth.WithHint(reauth.WithCode(fmt.Errorf("--max-unavailable %w", err), reauth.ExitUsage), reauth.HintOf(err))
+	}
+	return u, nil
 }
 
 // newRestartCmd is `reauth restart`: the rolling restart of one product's nodes.
@@ -42,12 +52,24 @@ The first failure stops the run: the nodes after it are not touched (exit 3 when
 restarted, 1 when the first failed). A journal in reauth's state directory (the one 'reauth run'
 keeps for its restart step) remembers the nodes already restarted: --resume continues with the
 node that failed, whichever of the two commands stopped. Ctrl-C stops before the next node (the
-current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`,
+current one is still waited for); a second Ctrl-C abandons the wait (exit 130).
+
+Waves: --max-unavailable K (or 34%, of the nodes, rounded down; restart: {max_unavailable: K} in the
+inventory) restarts K nodes together, like Ansible's serial: K or Kubernetes' maxUnavailable. The
+next wave starts only when every node of this one is RUNNING for its stable window and undrained.
+A guard keeps the cluster serving: before each wave every node is probed, a node already down
+counts as unavailable, and no wave leaves fewer than restart.min_serving nodes RUNNING (default 1;
+a K that would leave fewer is refused before anything is touched). A failure in a wave lets its
+other nodes finish, the next wave never starts (exit 3), and --resume restarts what did not come
+back. Ctrl-C stops after the wave in hand. The full strategy stops every node anyway.`,
 		Example: `  # Preflight every node and print the order and the commands; restart nothing:
   reauth restart --config reauth.yaml --product jira --dry-run
 
   # Restart Jira's nodes one at a time, asked to confirm on the terminal:
   reauth restart --config reauth.yaml --product jira
+
+  # Two nodes at a time (at least one RUNNING throughout):
+  reauth restart --config reauth.yaml --product jira --max-unavailable 2
 
   # Node 2 did not come back; after fixing it, continue with that node:
   reauth restart --config reauth.yaml --product jira --resume --yes`,
@@ -67,6 +89,7 @@ current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted or failed run from its journal")
 	f.BoolVar(&o.clearSessions, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where Tomcat persists sessions")
 	f.StringVar(&o.strategy, "restart-strategy", "", "rolling (one node at a time; default) or full (stop every node, confirm all are down, then start each; needs stop: and start: commands); overrides the inventory's restart.strategy")
+	f.StringVar(&o.maxUnavailable, "max-unavailable", "", "how many nodes a rolling restart takes down together, as a wave: a count (2) or a percentage of the nodes (34%, rounded down), like Ansible's serial or Kubernetes' maxUnavailable; the next wave starts when every node of this one is RUNNING again, and never while fewer than restart.min_serving nodes (default 1) would serve; default 1; overrides the inventory's restart.max_unavailable")
 	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
 	f.StringVar(&o.journal, "journal", "", "journal file (default: the product's restart journal in the state directory, the one 'reauth run' uses)")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
@@ -83,6 +106,10 @@ type restartReport struct {
 }
 
 func runRestart(ctx context.Context, streams IO, o restartOptions) error {
+	maxUnavailable, err := parseMaxUnavailable(o.maxUnavailable)
+	if err != nil {
+		return err
+	}
 	inv, err := inventory.Load(o.config)
 	if err != nil {
 		return err
@@ -115,6 +142,9 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 	opts.Resume, opts.ClearPersistedSessions = o.resume, o.clearSessions
 	if o.strategy != "" {
 		opts.Strategy = o.strategy
+	}
+	if maxUnavailable != (reauth.Unavailable{}) {
+		opts.MaxUnavailable = maxUnavailable
 	}
 	view := newNodeView(streams.Err, streams.ErrTTY && !o.json, plan)
 	opts.Events = view.event
@@ -175,15 +205,35 @@ func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOpti
 	if o.Strategy == rollout.StrategyFull {
 		fmt.Fprintf(w, "plan: stop EVERY node of %s in this order, confirm that all are down, then start each behind the health gates "+
 			"(%s is down from the first stop until the first node is RUNNING again):\n", plan.Product.Name, plan.Product.Name)
+	} else if k := o.MaxUnavailable.Of(len(plan.Nodes)); k > 1 {
+		fmt.Fprintf(w, "plan: restart %s in waves of up to %d node(s) (--max-unavailable %s), the next wave once every node of this one "+
+			"is RUNNING again, never leaving fewer than min_serving RUNNING; in this order:\n", plan.Product.Name, k, o.MaxUnavailable)
 	} else {
 		fmt.Fprintf(w, "plan: restart %s, one node at a time, in this order:\n", plan.Product.Name)
+	}
+	waveOf := map[int]int{}
+	for w, wave := range rollout.PlanWaves(plan, o) {
+		for _, i := range wave {
+			waveOf[i] = w + 1
+		}
 	}
 	for i, n := range plan.Nodes {
 		line := fmt.Sprintf("  %d. %-16s %-10s %s", i+1, termsafe.Field(n.Name), n.Restarter.Method(), termsafe.Field(n.URL))
 		if r, ok := n.Restarter.(rollout.Router); ok && r.Route() != "" {
 			line += "  via " + termsafe.Field(r.Route())
 		}
+		if o.Strategy != rollout.StrategyFull && o.MaxUnavailable.Of(len(plan.Nodes)) > 1 {
+			line += fmt.Sprintf("  (wave %d)", waveOf[i])
+		}
 		fmt.Fprintln(w, line)
+	}
+	if x := rollout.EstimateExposure(plan, o); o.Strategy != rollout.StrategyFull {
+		how := "from the start timeout: an upper bound"
+		if x.Known {
+			how = "from the nodes' start-ups in the last run"
+		}
+		fmt.Fprintf(w, "exposure: old sessions dead on every node about %.0fs after the first restart (%d wave(s); %s)\n",
+			x.Estimate.Seconds(), len(x.Waves), how)
 	}
 	st := o.StartTimeout
 	if st == 0 {
@@ -238,6 +288,10 @@ func newNodeView(w io.Writer, live bool, plan rollout.Plan) *nodeView {
 }
 
 func (v *nodeView) event(e rollout.Event) {
+	if e.Phase == rollout.PhaseWave {
+		v.Note(termsafe.Field(e.Message) + "\n")
+		return
+	}
 	if e.Phase == rollout.PhaseWarning {
 		v.Note(fmt.Sprintf("warning: %s: %s\n", termsafe.Field(e.Node), termsafe.Field(e.Message)))
 		return

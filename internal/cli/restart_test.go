@@ -70,6 +70,11 @@ func TestRestartCLI(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &dry) != nil || len(dry.Nodes) != 3 || dry.Restarted != 0 || !strings.Contains(stderr, "1. node1") {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, stderr)
 	}
+	code, _, stderr = runBinary(t, "restart", "--config", cfg, "--dry-run", "--max-unavailable", "2")
+	if code != 0 || !strings.Contains(stderr, "in waves of up to 2 node(s)") || !strings.Contains(stderr, "(wave 2)") ||
+		!strings.Contains(stderr, "exposure: old sessions dead on every node about") {
+		t.Fatalf("dry run in waves: exit %d\n%s", code, stderr)
+	}
 
 	// A node that fails to start: exit 3, JSON says which node did what.
 	if err := c.SetFault("node2", sandbox.FaultFailNextStart); err != nil {
@@ -145,12 +150,17 @@ func TestRestartCLIRefusals(t *testing.T) {
 	os.WriteFile(down, []byte("products:\n  - product: jira\n    nodes:\n      - name: n1\n        url: http://127.0.0.1:1\n        restart: {exec: {command: 'touch "+filepath.Join(dir, "ran")+"'}}\n"), 0o600)
 	two := filepath.Join(dir, "two.yaml")
 	os.WriteFile(two, []byte("products:\n  - {product: jira, nodes: [{name: a, url: 'http://127.0.0.1:1', restart: {exec: {command: x}}}]}\n  - {product: bamboo, nodes: [{name: b, url: 'http://127.0.0.1:1', restart: {exec: {command: x}}}]}\n"), 0o600)
+	pair := filepath.Join(dir, "pair.yaml")
+	os.WriteFile(pair, []byte("products:\n  - product: jira\n    nodes:\n      - {name: a, url: 'http://127.0.0.1:1', restart: {exec: {command: 'touch "+filepath.Join(dir, "ran")+"'}}}\n      - {name: b, url: 'http://127.0.0.1:1', restart: {exec: {command: x}}}\n"), 0o600)
 	cases := []struct {
 		args []string
 		code int
 		want string
 	}{
 		{[]string{"restart"}, 2, "--config is required"},
+		{[]string{"restart", "--config", down, "--yes", "--max-unavailable", "0"}, 2, `--max-unavailable "0" is not a positive number of nodes`},
+		{[]string{"run", "--config", down, "--yes", "--max-unavailable", "2.5%"}, 2, `--max-unavailable "2.5%": a percentage must be 1%..100%`},
+		{[]string{"restart", "--config", pair, "--yes", "--max-unavailable", "100%"}, 4, "would leave 0 serving, fewer than min_serving 1"},
 		{[]string{"restart", "--config", bad, "--yes"}, 2, "bad.yaml:6: exec: inline secret"},
 		{[]string{"restart", "--config", down, "--yes"}, 4, "n1: not RUNNING (unreachable)"},
 		{[]string{"restart", "--config", two, "--yes"}, 2, "--product with one of: jira, bamboo"},

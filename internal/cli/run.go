@@ -24,11 +24,13 @@ type runOptions struct {
 	clearSer bool
 	mode     string
 	strategy string
-	stateDir string
-	sample   int
-	json     bool
-	report   string
-	connect  time.Duration
+	// maxUnavailable is --max-unavailable as given ("2", "34%").
+	maxUnavailable string
+	stateDir       string
+	sample         int
+	json           bool
+	report         string
+	connect        time.Duration
 }
 
 func newRunCmd(streams IO) *cobra.Command {
@@ -71,6 +73,14 @@ run (exit 1), naming the node and user.
 
 A failure stops that product and says what was done and what was not; --resume continues from
 the journal: it never purges twice and restarts only nodes not yet restarted.
+
+Waves: --max-unavailable K (or a percentage, 34%; restart: {max_unavailable, min_serving} per
+product) restarts K nodes together, like Ansible's serial or Kubernetes' maxUnavailable, so that
+old in-memory sessions die everywhere after ceil(nodes/K) start-ups instead of one per node. The
+next wave waits until every node of this one is RUNNING for its stable window; never fewer than
+min_serving nodes (default 1) RUNNING, checked against every node's status before each wave. The
+plan estimates, and the report and --json (products[].exposure) measure, when the old sessions
+were dead everywhere after the purge committed.
 
 Several products: they work at the same time, each restarting its own nodes one at a time.
 --parallel N bounds how many at once (default: defaults.parallel in the inventory, else all;
@@ -131,6 +141,7 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.StringVar(&o.cookies, "cookies", "", "a browser's exported cookies (Netscape cookies.txt) that must be rejected afterwards")
 	f.BoolVar(&o.clearSer, "clear-persisted-sessions", false, "remove Tomcat's SESSIONS.ser while each node is down, where session persistence is on")
 	f.StringVar(&o.strategy, "restart-strategy", "", "rolling (one node at a time; default) or full (stop every node, confirm all are down, then start each: the product is down meanwhile; needed when Bitbucket keeps sessions in Hazelcast); overrides the inventory's restart.strategy")
+	f.StringVar(&o.maxUnavailable, "max-unavailable", "", "how many nodes a rolling restart takes down together, as a wave: a count (2) or a percentage of the nodes (34%, rounded down), like Ansible's serial or Kubernetes' maxUnavailable; the next wave starts when every node of this one is RUNNING again, and never while fewer than restart.min_serving nodes (default 1) would serve; default 1; overrides the inventory's restart.max_unavailable")
 	f.StringVar(&o.mode, "mode", "", "how to end in-memory sessions: auto (the product's session API where it has one, else a rolling restart), restart or api; overrides the inventory's mode")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory for journals and default backups (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
 	f.IntVar(&o.sample, "proof-sample", runbook.DefaultProofSample, fmt.Sprintf("how many of the purged tokens to keep in memory and replay on every node before and after the run (0: none; at most %d, one request at a time per node)", runbook.MaxProofSample))
@@ -183,6 +194,9 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	}
 	ro.DryRun, ro.Yes, ro.Resume, ro.CookiesFile, ro.ClearPersistedSessions, ro.Products, ro.Mode, ro.RestartStrategy =
 		o.dryRun, o.yes, o.resume, o.cookies, o.clearSer, o.products, o.mode, o.strategy
+	if ro.MaxUnavailable, err = parseMaxUnavailable(o.maxUnavailable); err != nil {
+		return err
+	}
 	if ro.StateDir, err = reauth.ResolveStateDir(o.stateDir, streams.getenv); err != nil {
 		return err
 	}

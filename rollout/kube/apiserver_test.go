@@ -51,6 +51,7 @@ type fakeCluster struct {
 	state      map[string]string // pod -> product state
 	deletions  []string
 	violations []string
+	maxDown    int // the most pods down at once, counted at each deletion
 	calls      []apiCall
 }
 
@@ -286,11 +287,14 @@ func (fc *fakeCluster) deleteLocked(name string) {
 	now := metav1.Now()
 	fc.pods[name].DeletionTimestamp = &now
 	fc.deletions = append(fc.deletions, name)
+	down := 1
 	for other, st := range fc.state {
 		if other != name && st != "RUNNING" {
 			fc.violations = append(fc.violations, fmt.Sprintf("%s deleted while %s was %s", name, other, st))
+			down++
 		}
 	}
+	fc.maxDown = max(fc.maxDown, down)
 	fc.state[name] = "DOWN"
 	fc.gen++
 	gen := fc.gen

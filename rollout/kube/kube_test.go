@@ -70,6 +70,46 @@ func TestRollingRestartHighestOrdinalFirst(t *testing.T) {
 	}
 }
 
+// --max-unavailable 2 on four pods: two deleted at a time (highest ordinals first), the next two
+// only once both are Ready and RUNNING again.
+func TestWavesDeleteTwoPodsAtATime(t *testing.T) {
+	fc := newFakeCluster(t, 4, 150*time.Millisecond)
+	cfg := Config{StatefulSet: "confluence", URLTemplate: fc.srv.URL + "/{pod}"}
+	ctx := context.Background()
+	nodes, err := Nodes(ctx, fc.client(t), ns, cfg, confluence(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := rollout.Plan{Product: confluence(t), Nodes: nodes}
+	opts := rollout.Options{StartTimeout: 10 * time.Second, PollInterval: 10 * time.Millisecond, MaxPoll: 50 * time.Millisecond,
+		StableWindow: 100 * time.Millisecond, MaxUnavailable: reauth.Unavailable{Count: 2}}
+	if err := rollout.Preflight(ctx, plan, opts); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rollout.Run(ctx, plan, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waves := map[string]int{}
+	for _, n := range res.Nodes {
+		waves[n.Name] = n.Wave
+		if !n.Restarted || !n.WentDown {
+			t.Errorf("%+v", n)
+		}
+	}
+	if waves["confluence-3"] != 1 || waves["confluence-2"] != 1 || waves["confluence-1"] != 2 || waves["confluence-0"] != 2 {
+		t.Errorf("waves = %v", waves)
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.maxDown != 2 {
+		t.Errorf("at most %d pod(s) down at once, want 2", fc.maxDown)
+	}
+	if len(fc.deletions) != 4 {
+		t.Errorf("deleted %v", fc.deletions)
+	}
+}
+
 // A pod that never turns Ready in Kubernetes fails the gate even if the product says RUNNING.
 func TestPodNeverReady(t *testing.T) {
 	fc := newFakeCluster(t, 2, time.Hour)

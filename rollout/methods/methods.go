@@ -134,10 +134,11 @@ func SecretEnv(inv *inventory.Inventory) []string {
 }
 
 // Options are the rollout options from the inventory: the product's start_timeout, else the
-// defaults'; defaults.poll_interval caps the probe backoff; the product's restart.strategy.
+// defaults'; defaults.poll_interval caps the probe backoff; the product's restart.strategy,
+// max_unavailable and min_serving.
 func Options(inv *inventory.Inventory, p *inventory.Product) rollout.Options {
 	o := rollout.Options{StartTimeout: inv.Defaults.StartTimeout, MaxPoll: inv.Defaults.PollInterval, StableWindow: inv.Defaults.StableWindow,
-		Strategy: p.RestartStrategy}
+		Strategy: p.RestartStrategy, MaxUnavailable: p.MaxUnavailable, MinServing: p.MinServing}
 	if p.StartTimeout > 0 {
 		o.StartTimeout = p.StartTimeout
 	}
