@@ -58,9 +58,12 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 		if err != nil {
 			return plan, close, err
 		}
-		plan.Warnings = client.Warnings()
-		plan.Nodes, err = kube.Nodes(ctx, client, ns, cfg, prod)
-		return plan, close, err
+		found, err := kube.Find(ctx, client, ns, cfg, prod)
+		if err != nil {
+			return plan, close, err
+		}
+		plan.Nodes, plan.Warnings = found.Nodes, append(client.Warnings(), found.Notes...)
+		return plan, close, nil
 	}
 	var sshs []*sshmethod.Restarter
 	close = func() {
