@@ -30,15 +30,23 @@ func (u *unit) strategy() string {
 // sessionSetting is one place that sets Bitbucket's hazelcast.http.sessions.
 type sessionSetting struct{ mode, source string }
 
+// templateEnv is a restart method that knows the env its nodes start with (kube.PodRestarter: the
+// StatefulSet's pod template), where the image reads HAZELCAST_HTTP_SESSIONS from.
+type templateEnv interface {
+	TemplateEnv() (env map[string]string, source string)
+}
+
 // hazelcastSessions finds Bitbucket's hazelcast.http.sessions: the inventory's
 // hazelcast_http_sessions when given (the operator's word wins); else every place reauth can read:
-// the shared bitbucket.properties, HAZELCAST_HTTP_SESSIONS in each node's setenv scripts and, for
-// nodes on this machine, in the running process's environment. Which of the file and the
-// environment wins is UNCONFIRMED, so any clustered value counts (the pessimistic reading).
-func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []sessionSetting, err error) {
+// the shared bitbucket.properties, HAZELCAST_HTTP_SESSIONS in each node's setenv scripts, in the
+// StatefulSet's pod template on Kubernetes and, for nodes on this machine, in the running
+// process's environment. Which of the file and the environment wins is UNCONFIRMED, so any
+// clustered value counts (the pessimistic reading). read names the places read, set or not:
+// none means nothing was checked, which is not the same as the default.
+func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []sessionSetting, read []string, err error) {
 	if m := u.inv.HazelcastHTTPSessions; m != "" {
 		s := sessionSetting{m, fmt.Sprintf("the inventory's hazelcast_http_sessions (product at line %d)", u.inv.Line)}
-		return atlassian.HazelcastSessionsClustered(m), []sessionSetting{s}, nil
+		return atlassian.HazelcastSessionsClustered(m), []sessionSetting{s}, []string{s.source}, nil
 	}
 	home := u.o.Inventory.Resolve(u.inv.Home)
 	if home != "" {
@@ -46,12 +54,14 @@ func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []s
 		b, err := os.ReadFile(file)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
+			read = append(read, file+" (absent)")
 		case err != nil:
-			return false, nil, fmt.Errorf("read %s for %s: %w", file, atlassian.HazelcastSessionsKey, err)
+			return false, nil, nil, fmt.Errorf("read %s for %s: %w", file, atlassian.HazelcastSessionsKey, err)
 		default:
+			read = append(read, file)
 			m, ok, err := atlassian.HazelcastSessionsFromProperties(b)
 			if err != nil {
-				return false, nil, fmt.Errorf("read %s: %w", file, err)
+				return false, nil, nil, fmt.Errorf("read %s: %w", file, err)
 			}
 			if ok {
 				found = append(found, sessionSetting{m, file})
@@ -63,16 +73,27 @@ func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []s
 			for _, script := range []string{"setenv.sh", "set-bitbucket-home.sh"} {
 				p := path.Join(n.Install, "bin", script)
 				if b, err := fa.ReadFile(ctx, p); err == nil {
+					read = append(read, p+" ("+n.Name+")")
 					if m, ok := atlassian.ShellVar(b, atlassian.HazelcastSessionsEnv); ok {
 						found = append(found, sessionSetting{m, fmt.Sprintf("%s in %s (%s)", atlassian.HazelcastSessionsEnv, p, n.Name)})
 					}
 				}
 			}
 		}
+		if te, ok := n.Restarter.(templateEnv); ok {
+			env, src := te.TemplateEnv()
+			read = append(read, src)
+			if m, ok := env[atlassian.HazelcastSessionsEnv]; ok {
+				found = append(found, sessionSetting{m, fmt.Sprintf("%s in %s", atlassian.HazelcastSessionsEnv, src)})
+			}
+		}
 		if n.Restarter.Method() == "exec" && home != "" {
 			env, src := atlassian.ProcessEnv("/proc", func(_ []string, env map[string]string) bool {
 				return env["BITBUCKET_HOME"] != "" && filepath.Clean(env["BITBUCKET_HOME"]) == filepath.Clean(home)
 			})
+			if src != "" {
+				read = append(read, "the environment of "+src)
+			}
 			if m, ok := env[atlassian.HazelcastSessionsEnv]; ok {
 				found = append(found, sessionSetting{m, fmt.Sprintf("%s in the environment of the process with BITBUCKET_HOME=%s (%s)", atlassian.HazelcastSessionsEnv, home, src)})
 			}
@@ -83,7 +104,19 @@ func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []s
 			clustered = true
 		}
 	}
-	return clustered, dedupeSettings(found), nil
+	return clustered, dedupeSettings(found), dedupe(read), nil
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func dedupeSettings(in []sessionSetting) []sessionSetting {
@@ -105,9 +138,15 @@ func (u *unit) checkClusterSessions(ctx context.Context) error {
 	if u.prod.ID != atlassian.Bitbucket {
 		return nil
 	}
-	clustered, found, err := u.hazelcastSessions(ctx)
+	clustered, found, read, err := u.hazelcastSessions(ctx)
 	if err != nil {
 		return reauth.Refused("make the file readable, or state the setting with hazelcast_http_sessions in the inventory", "%v", err)
+	}
+	if len(read) == 0 {
+		u.report.Sessions = atlassian.HazelcastSessionsKey + " not checked: reauth could read no place that sets it (no home:, no node files or env)"
+		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("Bitbucket's %s was not checked: if it is sticky or replicated, a rolling "+
+			"restart leaves every session alive; state it with hazelcast_http_sessions in the inventory, or give home:", atlassian.HazelcastSessionsKey))
+		return nil
 	}
 	var where []string
 	for _, s := range found {
@@ -116,7 +155,7 @@ func (u *unit) checkClusterSessions(ctx context.Context) error {
 		}
 	}
 	if len(where) == 0 {
-		where = []string{atlassian.HazelcastSessionsKey + "=local by default (BSERV-13407)"}
+		where = []string{fmt.Sprintf("%s=local by default (BSERV-13407): set nowhere reauth read (%s)", atlassian.HazelcastSessionsKey, strings.Join(read, ", "))}
 	}
 	if !clustered {
 		u.report.Sessions = "node-local HTTP sessions: " + strings.Join(where, "; ")

@@ -143,3 +143,23 @@ func TestTomcatPersistenceNotNeededSaid(t *testing.T) {
 		t.Errorf("%v, notes:\n%s", err, notes(f))
 	}
 }
+
+// The product container's env in the StatefulSet's template is what the run reads
+// HAZELCAST_HTTP_SESSIONS from (runbook/sessions.go): the Bitbucket chart with
+// additionalEnvironmentVariables carries it; the default chart does not.
+func TestTemplateEnvFromChart(t *testing.T) {
+	for file, want := range map[string]string{"bitbucket-hazelcast-replicated-env.yaml": "replicated", "bitbucket.yaml": ""} {
+		fc := startFakeCluster(t, helmStatefulSet(t, file), 0)
+		nodes, err := Nodes(context.Background(), fc.client(t), ns, Config{StatefulSet: "bitbucket"}, product(t, "bitbucket"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, src := nodes[0].Restarter.(*PodRestarter).TemplateEnv()
+		if env["HAZELCAST_HTTP_SESSIONS"] != want || env["SERVER_CONTEXT_PATH"] != "/" || src != "the env of container bitbucket in statefulset atlassian/bitbucket" {
+			t.Errorf("%s: HAZELCAST_HTTP_SESSIONS=%q, from %q", file, env["HAZELCAST_HTTP_SESSIONS"], src)
+		}
+		if _, ok := env["JDBC_PASSWORD"]; ok || env["JDBC_URL"] != "jdbc:postgresql://db:5432/bitbucket" {
+			t.Errorf("%s: literal env %v (a Secret reference must not be in it)", file, env)
+		}
+	}
+}
