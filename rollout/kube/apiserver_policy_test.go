@@ -44,6 +44,16 @@ func fromTemplate(sts *appsv1.StatefulSet, name, uid string, ready bool) *corev1
 // exceeded, as the API server's eviction subresource does). It reports whether it answered.
 func (fc *fakeCluster) servePolicyLocked(w http.ResponseWriter, r *http.Request, call apiCall, name, notFound string) bool {
 	switch {
+	case fc.forbidden[call.Resource]:
+		writeStatus(w, http.StatusForbidden, metav1.StatusReasonForbidden, fmt.Sprintf("%s %q is forbidden: User \"system:serviceaccount:%s:reauth\" cannot %s resource %q in API group %q in the namespace %q",
+			call.Resource, name, ns, call.Verb, call.Resource, call.Group, call.Namespace))
+	case call.Verb == "get" && call.Group == "" && call.Resource == "secrets":
+		s, ok := fc.secrets[name]
+		if !ok {
+			writeStatus(w, http.StatusNotFound, metav1.StatusReasonNotFound, notFound)
+			return true
+		}
+		writeObject(w, s)
 	case call.Verb == "list" && call.Group == "apps" && call.Resource == "statefulsets":
 		sel, err := labels.Parse(r.URL.Query().Get("labelSelector"))
 		if err != nil {

@@ -51,6 +51,8 @@ type fakeCluster struct {
 	gen        int
 	state      map[string]string // pod -> product state
 	pdbs       []policyv1.PodDisruptionBudget
+	secrets    map[string]*corev1.Secret
+	forbidden  map[string]bool // resources the account may not touch: 403, as RBAC answers
 	deletions  []string
 	evictions  []string // deletions made through the eviction API
 	refusals   int      // evictions a budget refused (429)

@@ -5,13 +5,10 @@ package methods
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"path/filepath"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/internal/boundedfile"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/execmethod"
@@ -43,18 +40,8 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 	}
 	plan = rollout.Plan{Product: prod, Drain: rollout.Drain{Before: p.Drain.Before, After: p.Drain.After, AfterOnFailure: p.Drain.AfterOnFailure},
 		SecretEnv: SecretEnv(inv)}
-	if k := p.Kubernetes; k != nil {
-		cfg := kube.Config{Namespace: k.Namespace, StatefulSet: k.StatefulSet, Context: k.Context,
-			Kubeconfig: inv.Resolve(reauth.ExpandHome(k.Kubeconfig, getenv)), Service: k.Service, URLTemplate: k.URLTemplate,
-			SecretEnv: plan.SecretEnv}
-		if cfg.Kubeconfig != "" { // a FIFO or device is refused here, as a usage error
-			if f, err := boundedfile.Open(cfg.Kubeconfig); err == nil {
-				f.Close()
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				return plan, close, reauth.Usage("point kubernetes.kubeconfig at a kubeconfig file", "kubeconfig: %v", err)
-			}
-		}
-		client, ns, err := kube.Connect(cfg)
+	if p.Kubernetes != nil {
+		client, ns, cfg, err := kubeConnect(inv, p, getenv)
 		if err != nil {
 			return plan, close, err
 		}
