@@ -13,8 +13,9 @@ import (
 	"path"
 )
 
-// Client makes the three Kubernetes API calls a rolling restart needs (get a StatefulSet, get a
-// pod, delete a pod) as plain JSON over an HTTP client built from the kubeconfig (kubeconfig.go:
+// Client makes the few Kubernetes API calls a rolling restart needs (get or list StatefulSets, get
+// a pod, delete or evict it, list PodDisruptionBudgets; get a Secret for database: {from:
+// statefulset}) as plain JSON over an HTTP client built from the kubeconfig (kubeconfig.go:
 // TLS, tokens, client certificates, exec credential plugins, in-cluster service account),
 // decoded into the few fields reauth reads (types.go).
 // client-go would do the same, but it and the API machinery under it were most of reauth's cold

@@ -3,8 +3,10 @@
 // gates between pods: a pod is deleted, its controller recreates it (a new UID), and the next pod
 // is touched only after the new one is Ready in Kubernetes AND the product's status endpoint says
 // RUNNING. It talks to the API server without client-go: the kubeconfig is read as kubectl reads
-// it (kubeconfig.go, exec.go: the supported subset is listed there) and the three API calls are
-// plain JSON (client.go).
+// it (kubeconfig.go, exec.go: the supported subset is listed there) and the few API calls are
+// plain JSON (client.go). find.go reads the StatefulSet as Atlassian's charts render it (its name
+// from the release label, ordinals.start, PodDisruptionBudgets, an emptyDir local home);
+// database.go its database env.
 //
 // The product endpoint is, by default, the pod IP, the product container's port named http and
 // the context path of its env (podurl.go: the charts' Service is not headless, so per-pod DNS
