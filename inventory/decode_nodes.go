@@ -24,7 +24,7 @@ func (d *decoder) kubernetes(n *yaml.Node) (*Kubernetes, error) {
 		return nil, d.err(f["url_template"].Line, credentialsHint, "kubernetes: url_template carries a user name or password (not shown)")
 	}
 	if k.StatefulSet == "" {
-		return nil, d.err(n.Line, "add 'statefulset: <name>' (the Helm release name)", "kubernetes: statefulset is required")
+		return nil, d.err(n.Line, "add 'statefulset: <name>' (the StatefulSet's name, or the Helm release's: reauth finds the StatefulSet by its release label)", "kubernetes: statefulset is required")
 	}
 	return k, nil
 }
