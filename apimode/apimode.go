@@ -132,7 +132,7 @@ func Detect(ctx context.Context, client *http.Client, p atlassian.Product, baseU
 		return s, nil
 	}
 	client = withoutRedirects(client)
-	base := strings.TrimRight(baseURL, "/") + p.ContextPath
+	base := p.BaseURL(baseURL)
 	if VersionPath(p.ID) == "" {
 		// Crowd: no version resource reauth knows (UNCONFIRMED); the probe alone decides.
 		if err := probe(ctx, client, p, base, auth); err != nil {

@@ -68,6 +68,20 @@ func TestCrowdSessionAPI(t *testing.T) {
 	if !strings.Contains(joined, "DELETE /crowd/rest/usermanagement/1/session alice") || !strings.Contains(joined, "DELETE /crowd/rest/usermanagement/1/session b&ob") {
 		t.Fatalf("calls:\n%s", joined)
 	}
+	// A node URL that already ends in /crowd (a url_template, a pod URL with its context path)
+	// reaches the same endpoints: the context path is not doubled (it was, into 404s).
+	if s, err := Detect(context.Background(), srv.Client(), p, srv.URL+"/crowd/", auth); err != nil || !s.Supported {
+		t.Fatalf("Detect at .../crowd/: %+v, %v", s, err)
+	}
+	if res, err := Invalidate(context.Background(), Options{Product: p, BaseURL: srv.URL + "/crowd", Auth: auth, Users: []string{"carol"}, Client: srv.Client()}); err != nil || res.Ended != 1 {
+		t.Fatalf("Invalidate at .../crowd: %+v, %v", res, err)
+	}
+	mu.Lock()
+	joined = strings.Join(seen, "\n")
+	mu.Unlock()
+	if strings.Contains(joined, "/crowd/crowd") || !strings.Contains(joined, "DELETE /crowd/rest/usermanagement/1/session carol") {
+		t.Fatalf("calls:\n%s", joined)
+	}
 	unknown = http.StatusNoContent // a Crowd that "ends" the sessions of nobody: not trusted
 	if _, err := Detect(context.Background(), srv.Client(), p, srv.URL, auth); reauth.CodeOf(err) != reauth.ExitRefused {
 		t.Fatalf("Detect with 204 for an unknown user: %v", err)

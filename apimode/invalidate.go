@@ -317,7 +317,7 @@ func (r *run) call(ctx context.Context, base, user string) (int, time.Duration, 
 	if err != nil {
 		return 0, 0, "", errNoPath{err}
 	}
-	u := strings.TrimRight(base, "/") + r.o.Product.ContextPath + path
+	u := r.o.Product.URL(base, path)
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
 	if err != nil {
 		return 0, 0, "", err

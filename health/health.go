@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/reauth/reauth/atlassian"
@@ -41,14 +40,10 @@ func (r Result) String() string {
 // DefaultTimeout bounds one probe when the client has no timeout of its own.
 const DefaultTimeout = 5 * time.Second
 
-// StatusURL is the readiness URL of the node at baseURL (the product's context path is added
-// unless baseURL already ends with it).
+// StatusURL is the readiness URL of the node at baseURL (atlassian.Product.URL: the product's
+// context path is added unless baseURL already ends with it).
 func StatusURL(p atlassian.Product, baseURL string) string {
-	base := strings.TrimRight(baseURL, "/")
-	if p.ContextPath != "" && !strings.HasSuffix(base, p.ContextPath) {
-		base += p.ContextPath
-	}
-	return base + p.Ready.Path
+	return p.URL(baseURL, p.Ready.Path)
 }
 
 // Probe asks the node at baseURL whether it is ready. A node that does not answer is not ready

@@ -415,7 +415,7 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 		return err
 	}
 	if dn := f["database"]; dn != nil {
-		df, err := d.fields(dn, "database", "jdbc_url", "user", "password_env", "password_file")
+		df, err := d.fields(dn, "database", "jdbc_url", "user", "password_env", "password_file", "from", "user_env", "user_file")
 		if err != nil {
 			return err
 		}
@@ -431,6 +431,9 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 			return err
 		}
 		if p.Database.Password, err = d.secretRef(df, "password", dn.Line); err != nil {
+			return err
+		}
+		if err := d.databaseFrom(df, dn.Line, p.Database); err != nil {
 			return err
 		}
 	}

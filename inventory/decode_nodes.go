@@ -27,7 +27,7 @@ func (d *decoder) kubernetes(n *yaml.Node) (*Kubernetes, error) {
 		return nil, d.err(f["url_template"].Line, queryHint, "kubernetes: url_template carries a query or fragment (not shown)")
 	}
 	if k.StatefulSet == "" {
-		return nil, d.err(n.Line, "add 'statefulset: <name>' (the Helm release name)", "kubernetes: statefulset is required")
+		return nil, d.err(n.Line, "add 'statefulset: <name>' (the StatefulSet's name, or the Helm release's: reauth finds the StatefulSet by its release label)", "kubernetes: statefulset is required")
 	}
 	return k, nil
 }

@@ -15,6 +15,7 @@
 //	  - product: jira                    # jira|confluence|bitbucket|bamboo|fisheye|crowd
 //	    home: /var/atlassian/application-data/jira
 //	    database: {jdbc_url: ..., user: ..., password_env: ..., password_file: ...}   # instead of / besides home
+//	    database: {from: statefulset, user_env: ..., password_env: ...}   # with kubernetes: the URL from the StatefulSet's env
 //	    install: /opt/atlassian/jira     # optional, product-wide default for nodes[].install
 //	    table: ...                       # optional token-table override
 //	    status_path: /status             # optional readiness path override (Fisheye's is UNCONFIRMED)
@@ -164,6 +165,12 @@ type Database struct {
 	JDBCURL  string
 	User     string
 	Password SecretRef
+	// From is "statefulset": the URL (and, unless given here, the user and password) from the
+	// env of the product's StatefulSet (kubernetes:), as Atlassian's charts set it.
+	From string
+	// UserRef is user_env/user_file: the user from an environment variable or a file (a Job's
+	// secretKeyRef), instead of user.
+	UserRef SecretRef
 }
 
 // Credential is a user and the reference to its password.
@@ -306,7 +313,7 @@ func (inv *Inventory) fixDirs() {
 	for i := range inv.Products {
 		p := &inv.Products[i]
 		if p.Database != nil {
-			p.Database.Password.Dir = inv.Dir
+			p.Database.Password.Dir, p.Database.UserRef.Dir = inv.Dir, inv.Dir
 		}
 		if p.Canary != nil {
 			p.Canary.Password.Dir = inv.Dir
@@ -329,7 +336,7 @@ func (inv *Inventory) SecretEnv() []string {
 	}
 	for _, p := range inv.Products {
 		if p.Database != nil {
-			add(p.Database.Password)
+			add(p.Database.Password, p.Database.UserRef)
 		}
 		if p.Canary != nil {
 			add(p.Canary.Password)

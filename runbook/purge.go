@@ -11,6 +11,7 @@ import (
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/inventory"
+	"github.com/reauth/reauth/rollout/methods"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -37,7 +38,7 @@ func OpenStore(ctx context.Context, inv *inventory.Inventory, ip *inventory.Prod
 // (--connect-timeout; 0: sqlstore.DefaultConnectTimeout).
 func OpenStoreTimeout(ctx context.Context, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product,
 	getenv func(string) string, prompt func(string) (string, error), connectTimeout time.Duration) (*sqlstore.Store, reauth.Database, error) {
-	db, err := databaseOf(inv, ip, getenv)
+	db, err := databaseOf(ctx, inv, ip, getenv)
 	if err != nil {
 		return nil, db, err
 	}
@@ -48,9 +49,13 @@ func OpenStoreTimeout(ctx context.Context, inv *inventory.Inventory, ip *invento
 	return st, db, err
 }
 
-// databaseOf finds the product's database: from its home directory, or from the inventory's
-// database block.
-func databaseOf(inv *inventory.Inventory, ip *inventory.Product, getenv func(string) string) (reauth.Database, error) {
+// databaseOf finds the product's database: from its home directory, from the inventory's
+// database block, or (database: {from: statefulset}) from the env of its StatefulSet.
+func databaseOf(ctx context.Context, inv *inventory.Inventory, ip *inventory.Product, getenv func(string) string) (reauth.Database, error) {
+	if ip.Database != nil && ip.Database.From == inventory.DatabaseFromStatefulSet {
+		db, _, err := methods.Database(ctx, inv, ip, getenv)
+		return db, err
+	}
 	if ip.Database == nil {
 		d, err := atlassian.Discover(atlassian.DiscoverOptions{Product: ip.ID, Home: inv.Resolve(ip.Home),
 			Install: inv.Resolve(ip.Install), Getenv: getenv})
@@ -64,6 +69,13 @@ func databaseOf(inv *inventory.Inventory, ip *inventory.Product, getenv func(str
 		return reauth.Database{}, reauth.Usage("fix database.jdbc_url in the inventory", "%v", err)
 	}
 	db.User = ip.Database.User
+	if !ip.Database.UserRef.IsZero() {
+		user, err := ip.Database.UserRef.Resolve(getenv)
+		if err != nil {
+			return reauth.Database{}, reauth.Usage("set the database user_env or user_file", "%v", err)
+		}
+		db.User = user.Reveal()
+	}
 	if !ip.Database.Password.IsZero() {
 		pw, err := ip.Database.Password.Resolve(getenv)
 		if err != nil {

@@ -30,16 +30,23 @@ func (u *unit) strategy() string {
 // sessionSetting is one place that sets Bitbucket's hazelcast.http.sessions.
 type sessionSetting struct{ mode, source string }
 
+// templateEnv is a restart method that knows the env its nodes start with (kube.PodRestarter: the
+// StatefulSet's pod template), where the image reads HAZELCAST_HTTP_SESSIONS from.
+type templateEnv interface {
+	TemplateEnv() (env map[string]string, source string)
+}
+
 // hazelcastSessions finds Bitbucket's hazelcast.http.sessions: the inventory's
 // hazelcast_http_sessions when given (the operator's word wins); else every place reauth can read:
 // the shared bitbucket.properties, HAZELCAST_HTTP_SESSIONS or -Dhazelcast.http.sessions in each
-// node's setenv scripts and, for nodes on this machine, in the running process's environment and
-// command line. Which of the file and the
-// environment wins is UNCONFIRMED, so any clustered value counts (the pessimistic reading).
-func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []sessionSetting, err error) {
+// node's setenv scripts, in the StatefulSet's pod template on Kubernetes and, for nodes on this
+// machine, in the running process's environment and command line. Which of the file and the environment wins is UNCONFIRMED, so any
+// clustered value counts (the pessimistic reading). read names the places read, set or not:
+// none means nothing was checked, which is not the same as the default.
+func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []sessionSetting, read []string, err error) {
 	if m := u.inv.HazelcastHTTPSessions; m != "" {
 		s := sessionSetting{m, fmt.Sprintf("the inventory's hazelcast_http_sessions (product at line %d)", u.inv.Line)}
-		return atlassian.HazelcastSessionsClustered(m), []sessionSetting{s}, nil
+		return atlassian.HazelcastSessionsClustered(m), []sessionSetting{s}, []string{s.source}, nil
 	}
 	home := u.o.Inventory.Resolve(u.inv.Home)
 	if home != "" {
@@ -47,12 +54,14 @@ func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []s
 		b, err := os.ReadFile(file)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
+			read = append(read, file+" (absent)")
 		case err != nil:
-			return false, nil, fmt.Errorf("read %s for %s: %w", file, atlassian.HazelcastSessionsKey, err)
+			return false, nil, nil, fmt.Errorf("read %s for %s: %w", file, atlassian.HazelcastSessionsKey, err)
 		default:
+			read = append(read, file)
 			m, ok, err := atlassian.HazelcastSessionsFromProperties(b)
 			if err != nil {
-				return false, nil, fmt.Errorf("read %s: %w", file, err)
+				return false, nil, nil, fmt.Errorf("read %s: %w", file, err)
 			}
 			if ok {
 				found = append(found, sessionSetting{m, file})
@@ -60,22 +69,23 @@ func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []s
 		}
 	}
 	for _, n := range u.rplan.Nodes {
-		found = append(found, nodeSessionSettings(ctx, n, home)...)
+		f, r := nodeSessionSettings(ctx, n, home)
+		found, read = append(found, f...), append(read, r...)
 	}
 	for _, s := range found {
 		if atlassian.HazelcastSessionsClustered(s.mode) {
 			clustered = true
 		}
 	}
-	return clustered, dedupeSettings(found), nil
+	return clustered, dedupeSettings(found), dedupe(read), nil
 }
 
-// nodeSessionSettings is what one node's scripts (and, for a node on this machine, its running
-// process) say of hazelcast.http.sessions: HAZELCAST_HTTP_SESSIONS, and -Dhazelcast.http.sessions
-// in JVM_SUPPORT_RECOMMENDED_ARGS or JAVA_OPTS, which reach the JVM as a system property.
-func nodeSessionSettings(ctx context.Context, n rollout.Node, home string) []sessionSetting {
+// nodeSessionSettings is what one node's scripts, its pod template (Kubernetes) and, for a node on
+// this machine, its running process say of hazelcast.http.sessions: HAZELCAST_HTTP_SESSIONS, and
+// -Dhazelcast.http.sessions in JVM_SUPPORT_RECOMMENDED_ARGS or JAVA_OPTS, which reach the JVM as a
+// system property. read names the places read, set or not.
+func nodeSessionSettings(ctx context.Context, n rollout.Node, home string) (found []sessionSetting, read []string) {
 	const key, envName = atlassian.HazelcastSessionsKey, atlassian.HazelcastSessionsEnv
-	var found []sessionSetting
 	if fa, ok := n.Restarter.(rollout.FileAccess); ok && n.Install != "" {
 		for _, script := range []string{"setenv.sh", "set-bitbucket-home.sh"} {
 			p := path.Join(n.Install, "bin", script)
@@ -83,6 +93,7 @@ func nodeSessionSettings(ctx context.Context, n rollout.Node, home string) []ses
 			if err != nil {
 				continue
 			}
+			read = append(read, p+" ("+n.Name+")")
 			if m, ok := atlassian.ShellVar(b, envName); ok {
 				found = append(found, sessionSetting{m, fmt.Sprintf("%s in %s (%s)", envName, p, n.Name)})
 			}
@@ -91,8 +102,15 @@ func nodeSessionSettings(ctx context.Context, n rollout.Node, home string) []ses
 			}
 		}
 	}
+	if te, ok := n.Restarter.(templateEnv); ok {
+		env, src := te.TemplateEnv()
+		read = append(read, src)
+		if m, ok := env[envName]; ok {
+			found = append(found, sessionSetting{m, fmt.Sprintf("%s in %s", envName, src)})
+		}
+	}
 	if n.Restarter.Method() != "exec" || home == "" {
-		return found
+		return found, read
 	}
 	var args []string
 	env, src := atlassian.ProcessEnv("/proc", func(a []string, env map[string]string) bool {
@@ -102,6 +120,9 @@ func nodeSessionSettings(ctx context.Context, n rollout.Node, home string) []ses
 		args = a
 		return true
 	})
+	if src != "" {
+		read = append(read, "the environment of "+src)
+	}
 	if m, ok := env[envName]; ok {
 		found = append(found, sessionSetting{m, fmt.Sprintf("%s in the environment of the process with BITBUCKET_HOME=%s (%s)", envName, home, src)})
 	}
@@ -109,7 +130,19 @@ func nodeSessionSettings(ctx context.Context, n rollout.Node, home string) []ses
 		found = append(found, sessionSetting{m, fmt.Sprintf("-D%s on the command line of the process with BITBUCKET_HOME=%s (%s)",
 			key, home, path.Join(path.Dir(src), "cmdline"))})
 	}
-	return found
+	return found, read
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func dedupeSettings(in []sessionSetting) []sessionSetting {
@@ -131,9 +164,15 @@ func (u *unit) checkClusterSessions(ctx context.Context) error {
 	if u.prod.ID != atlassian.Bitbucket {
 		return nil
 	}
-	clustered, found, err := u.hazelcastSessions(ctx)
+	clustered, found, read, err := u.hazelcastSessions(ctx)
 	if err != nil {
 		return reauth.Refused("make the file readable, or state the setting with hazelcast_http_sessions in the inventory", "%v", err)
+	}
+	if len(read) == 0 {
+		u.report.Sessions = atlassian.HazelcastSessionsKey + " not checked: reauth could read no place that sets it (no home:, no node files or env)"
+		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("Bitbucket's %s was not checked: if it is sticky or replicated, a rolling "+
+			"restart leaves every session alive; state it with hazelcast_http_sessions in the inventory, or give home:", atlassian.HazelcastSessionsKey))
+		return nil
 	}
 	var where []string
 	for _, s := range found {
@@ -142,7 +181,7 @@ func (u *unit) checkClusterSessions(ctx context.Context) error {
 		}
 	}
 	if len(where) == 0 {
-		where = []string{atlassian.HazelcastSessionsKey + "=local by default (BSERV-13407)"}
+		where = []string{fmt.Sprintf("%s=local by default (BSERV-13407): set nowhere reauth read (%s)", atlassian.HazelcastSessionsKey, strings.Join(read, ", "))}
 	}
 	if !clustered {
 		u.report.Sessions = "node-local HTTP sessions: " + strings.Join(where, "; ")

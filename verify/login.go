@@ -20,7 +20,7 @@ func Login(ctx context.Context, client *http.Client, p atlassian.Product, baseUR
 	form.Set(p.Login.UserField, user)
 	form.Set(p.Login.PasswordField, password.Reveal())
 	form.Set(p.Login.RememberField, p.Login.RememberValue)
-	u := strings.TrimRight(baseURL, "/") + p.ContextPath + p.Login.Path
+	u := p.URL(baseURL, p.Login.Path)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func NewClient(timeout time.Duration) *http.Client {
 // Replay sends cookie (alone) to node's who-am-I endpoint.
 func (r Replayer) Replay(ctx context.Context, node, baseURL string, c *http.Cookie) Outcome {
 	out := Outcome{Node: node, Cookie: Describe(c)}
-	url := strings.TrimRight(baseURL, "/") + r.Product.ContextPath + r.Product.Login.WhoAmIPath
+	url := r.Product.URL(baseURL, r.Product.Login.WhoAmIPath)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		out.Error = err.Error()

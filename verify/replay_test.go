@@ -104,3 +104,29 @@ func TestDescribeIsStableAndHidesValue(t *testing.T) {
 		t.Fatalf("describe: %q %q %q", a, b, c)
 	}
 }
+
+// A Crowd node URL that already ends in /crowd is not given the context path twice: the proof's
+// login and replay reach /crowd/..., as the health probe always did.
+func TestCrowdContextPathOnce(t *testing.T) {
+	crowd, _ := atlassian.Lookup("crowd")
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		if r.URL.Path != "/crowd"+crowd.Login.WhoAmIPath {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	r := Replayer{Product: crowd, Client: NewClient(5 * time.Second)}
+	for _, base := range []string{srv.URL, srv.URL + "/crowd", srv.URL + "/crowd/"} {
+		if out := r.Replay(context.Background(), "crowd-0", base, &http.Cookie{Name: crowd.RememberMeCookie, Value: "old"}); out.HTTP != http.StatusUnauthorized {
+			t.Errorf("replay at %s: %+v (paths %v)", base, out, paths)
+		}
+	}
+	_, _ = Login(context.Background(), srv.Client(), crowd, srv.URL+"/crowd", "canary", reauth.NewSecret("pw"))
+	if last := paths[len(paths)-1]; last != "/crowd"+crowd.Login.Path {
+		t.Errorf("login posted to %s", last)
+	}
+}

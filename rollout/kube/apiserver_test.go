@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -49,7 +50,12 @@ type fakeCluster struct {
 	pods       map[string]*corev1.Pod
 	gen        int
 	state      map[string]string // pod -> product state
+	pdbs       []policyv1.PodDisruptionBudget
+	secrets    map[string]*corev1.Secret
+	forbidden  map[string]bool // resources the account may not touch: 403, as RBAC answers
 	deletions  []string
+	evictions  []string // deletions made through the eviction API
+	refusals   int      // evictions a budget refused (429)
 	violations []string
 	maxDown    int // the most pods down at once, counted at each deletion
 	calls      []apiCall
@@ -84,9 +90,8 @@ func startFakeCluster(t *testing.T, sts *appsv1.StatefulSet, startDelay time.Dur
 		sts: map[string]*appsv1.StatefulSet{sts.Name: sts}, pods: map[string]*corev1.Pod{}, state: map[string]string{}}
 	sts.Namespace, sts.Generation = ns, 1
 	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: 1, CurrentRevision: sts.Name + "-rev1", UpdateRevision: sts.Name + "-rev1"}
-	for i := int32(0); i < *sts.Spec.Replicas; i++ {
-		name := fmt.Sprintf("%s-%d", sts.Name, i)
-		fc.pods[name] = pod(name, name+"-uid-1", true)
+	for _, name := range podNames(sts) {
+		fc.pods[name] = fromTemplate(sts, name, name+"-uid-1", true)
 		fc.pods[name].Labels[revisionLabel] = sts.Status.CurrentRevision
 		fc.state[name] = "RUNNING"
 	}
@@ -176,12 +181,15 @@ func parseAPIPath(p string) (group, namespace, resource, name string, ok bool) {
 	default:
 		return "", "", "", "", false
 	}
-	if len(parts) < 3 || len(parts) > 4 || parts[0] != "namespaces" {
+	if len(parts) < 3 || len(parts) > 5 || parts[0] != "namespaces" {
 		return "", "", "", "", false
 	}
 	namespace, resource = parts[1], parts[2]
-	if len(parts) == 4 {
+	if len(parts) >= 4 {
 		name = parts[3]
+	}
+	if len(parts) == 5 { // a subresource, as RBAC names it: pods/eviction
+		resource += "/" + parts[4]
 	}
 	return group, namespace, resource, name, true
 }
@@ -277,6 +285,7 @@ func (fc *fakeCluster) serveAPI(w http.ResponseWriter, r *http.Request) {
 			fc.deleteLocked(name)
 		}
 		writeObject(w, p)
+	case fc.servePolicyLocked(w, r, call, name, notFound):
 	default:
 		writeStatus(w, http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, "the simulated API server does not serve "+call.String())
 	}
@@ -304,15 +313,17 @@ func (fc *fakeCluster) deleteLocked(name string) {
 		delete(fc.pods, name)
 		fc.mu.Unlock()
 		time.Sleep(20 * time.Millisecond) // the controller recreates the pod
-		np := pod(name, fmt.Sprintf("%s-uid-%d", name, gen), false)
 		fc.mu.Lock()
-		fc.pods[name] = np
+		np := pod(name, fmt.Sprintf("%s-uid-%d", name, gen), false)
 		for _, sts := range fc.sts {
 			if strings.HasPrefix(name, sts.Name+"-") {
+				np = fromTemplate(sts, name, fmt.Sprintf("%s-uid-%d", name, gen), false)
 				np.Labels[revisionLabel] = sts.Status.UpdateRevision
+				fc.pods[name] = np
 				fc.countLocked(sts)
 			}
 		}
+		fc.pods[name] = np
 		fc.state[name] = "STARTING"
 		fc.mu.Unlock()
 		time.Sleep(fc.startDelay)
@@ -330,8 +341,8 @@ func (fc *fakeCluster) deleteLocked(name string) {
 // the update revision (with OnDelete the controller never moves it).
 func (fc *fakeCluster) countLocked(sts *appsv1.StatefulSet) {
 	var n, updated int32
-	for i := int32(0); i < *sts.Spec.Replicas; i++ {
-		if p := fc.pods[fmt.Sprintf("%s-%d", sts.Name, i)]; p != nil {
+	for _, name := range podNames(sts) {
+		if p := fc.pods[name]; p != nil {
 			n++
 			if p.Labels[revisionLabel] == sts.Status.UpdateRevision {
 				updated++

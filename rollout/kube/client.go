@@ -13,8 +13,9 @@ import (
 	"path"
 )
 
-// Client makes the three Kubernetes API calls a rolling restart needs (get a StatefulSet, get a
-// pod, delete a pod) as plain JSON over an HTTP client built from the kubeconfig (kubeconfig.go:
+// Client makes the few Kubernetes API calls a rolling restart needs (get or list StatefulSets, get
+// a pod, delete or evict it, list PodDisruptionBudgets; get a Secret for database: {from:
+// statefulset}) as plain JSON over an HTTP client built from the kubeconfig (kubeconfig.go:
 // TLS, tokens, client certificates, exec credential plugins, in-cluster service account),
 // decoded into the few fields reauth reads (types.go).
 // client-go would do the same, but it and the API machinery under it were most of reauth's cold
@@ -92,6 +93,53 @@ func (c *Client) DeletePod(ctx context.Context, namespace, name string, uid UID)
 		return err
 	}
 	return c.do(ctx, http.MethodDelete, c.url("api/v1", namespace, "pods", name), body, nil)
+}
+
+// ListStatefulSets is GET /apis/apps/v1/namespaces/{ns}/statefulsets?labelSelector=…: how a
+// StatefulSet is found by its Helm release label when the name given does not exist.
+func (c *Client) ListStatefulSets(ctx context.Context, namespace, labelSelector string) ([]StatefulSet, error) {
+	var list StatefulSetList
+	u := c.url("apis/apps/v1", namespace, "statefulsets", "") + "?" + url.Values{"labelSelector": {labelSelector}}.Encode()
+	if err := c.do(ctx, http.MethodGet, u, nil, &list); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// ListPodDisruptionBudgets is GET /apis/policy/v1/namespaces/{ns}/poddisruptionbudgets.
+func (c *Client) ListPodDisruptionBudgets(ctx context.Context, namespace string) ([]PodDisruptionBudget, error) {
+	var list PodDisruptionBudgetList
+	if err := c.do(ctx, http.MethodGet, c.url("apis/policy/v1", namespace, "poddisruptionbudgets", ""), nil, &list); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// EvictPod is POST /api/v1/namespaces/{ns}/pods/{name}/eviction (policy/v1 Eviction), only if the
+// pod still has uid: the API server deletes the pod when its PodDisruptionBudgets allow it, and
+// answers 429 Too Many Requests when they do not.
+func (c *Client) EvictPod(ctx context.Context, namespace, name string, uid UID) error {
+	var ev struct {
+		TypeMeta
+		Metadata struct {
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+		DeleteOptions struct {
+			TypeMeta
+			Preconditions struct {
+				UID UID `json:"uid"`
+			} `json:"preconditions"`
+		} `json:"deleteOptions"`
+	}
+	ev.Kind, ev.APIVersion = "Eviction", "policy/v1"
+	ev.Metadata.Name, ev.Metadata.Namespace = name, namespace
+	ev.DeleteOptions.Kind, ev.DeleteOptions.APIVersion, ev.DeleteOptions.Preconditions.UID = "DeleteOptions", "v1", uid
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, c.url("api/v1", namespace, "pods", name)+"/eviction", body, nil)
 }
 
 func (c *Client) url(apiPath, namespace, resource, name string) string {

@@ -3,13 +3,17 @@
 // gates between pods: a pod is deleted, its controller recreates it (a new UID), and the next pod
 // is touched only after the new one is Ready in Kubernetes AND the product's status endpoint says
 // RUNNING. It talks to the API server without client-go: the kubeconfig is read as kubectl reads
-// it (kubeconfig.go, exec.go: the supported subset is listed there) and the three API calls are
-// plain JSON (client.go).
+// it (kubeconfig.go, exec.go: the supported subset is listed there) and the few API calls are
+// plain JSON (client.go). find.go reads the StatefulSet as Atlassian's charts render it (its name
+// from the release label, ordinals.start, PodDisruptionBudgets, an emptyDir local home);
+// database.go its database env.
 //
-// The product endpoint is reached through url_template ({pod}, {service}, {namespace},
-// {statefulset}, {ordinal}; e.g. "http://{pod}.{service}.{namespace}.svc:8090" when reauth runs
-// inside the cluster) or, without it, the pod IP and the product's default port. Port-forwarding is
-// not implemented: run reauth where pod addresses resolve, or give url_template.
+// The product endpoint is, by default, the pod IP, the product container's port named http and
+// the context path of its env (podurl.go: the charts' Service is not headless, so per-pod DNS
+// names do not resolve); url_template ({pod}, {service}, {namespace}, {statefulset}, {ordinal})
+// overrides it, e.g. "http://{pod}.{service}.{namespace}.svc:8090" behind a headless Service.
+// Port-forwarding is not implemented: run reauth where pod IPs are reachable (inside the
+// cluster), or give url_template.
 package kube
 
 import (
@@ -19,10 +23,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/reauth/reauth"
-	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/rollout"
 )
 
 // Config locates the StatefulSet.
@@ -57,47 +60,22 @@ func (e env) connect(cfg Config) (*Client, string, error) {
 	return c, ns, nil
 }
 
-// Nodes lists the StatefulSet's pods as rollout nodes, highest ordinal first.
-func Nodes(ctx context.Context, client *Client, namespace string, cfg Config, p atlassian.Product) ([]rollout.Node, error) {
-	sts, err := client.GetStatefulSet(ctx, namespace, cfg.StatefulSet)
-	if err != nil {
-		return nil, reauth.Refused(fmt.Sprintf("check kubernetes.statefulset/namespace (kubectl -n %s get statefulsets) and that your account may read it", namespace),
-			"kubernetes: statefulset %s/%s: %v", namespace, cfg.StatefulSet, err)
-	}
-	if why := pendingUpdate(sts); why != "" {
-		return nil, updateRefused(sts, namespace, why)
-	}
-	replicas := 1
-	if sts.Spec.Replicas != nil {
-		replicas = int(*sts.Spec.Replicas)
-	}
-	if cfg.Service == "" {
-		cfg.Service = sts.Spec.ServiceName
-		if cfg.Service == "" {
-			cfg.Service = cfg.StatefulSet
-		}
-	}
-	var nodes []rollout.Node
-	for i := replicas - 1; i >= 0; i-- {
-		pod := cfg.StatefulSet + "-" + strconv.Itoa(i)
-		r := &PodRestarter{Client: client, Namespace: namespace, Pod: pod, Ordinal: i, Config: cfg, Port: p.DefaultPort}
-		url := r.templateURL()
-		if url == "" {
-			url = "pod " + namespace + "/" + pod
-		}
-		nodes = append(nodes, rollout.Node{Name: pod, URL: url, Restarter: r})
-	}
-	return nodes, nil
-}
-
-// PodRestarter restarts one pod by deleting it; its StatefulSet recreates it.
+// PodRestarter restarts one pod by deleting it (evicting it when a PodDisruptionBudget selects
+// it); its StatefulSet recreates it.
 type PodRestarter struct {
 	Client    *Client
 	Namespace string
 	Pod       string
 	Ordinal   int
 	Config    Config
-	Port      int
+	Port      int // without a port named http in the pod spec
+	Evict     bool
+	// EvictWait bounds how long an eviction the budget refuses (429) is retried; EvictPoll is the
+	// pause between tries (defaults in evict.go).
+	EvictWait, EvictPoll time.Duration
+
+	container string            // the product's container in the pod spec
+	env       map[string]string // its literal env, from the StatefulSet's template
 
 	mu         sync.Mutex
 	deletedUID UID // the pod Restart deleted: not Ready even while it still terminates
@@ -130,14 +108,28 @@ func (r *PodRestarter) Restart(ctx context.Context, log io.Writer) error {
 	}
 	uid := pod.Metadata.UID
 	// The precondition makes sure we delete the pod we looked at, not a replacement.
-	if err := r.Client.DeletePod(ctx, r.Namespace, r.Pod, uid); err != nil {
-		return fmt.Errorf("delete pod %s: %w", r.Pod, err)
+	verb := "deleted"
+	if r.Evict {
+		verb = "evicted"
+		err = r.evict(ctx, uid, log)
+	} else if err = r.Client.DeletePod(ctx, r.Namespace, r.Pod, uid); err != nil {
+		err = fmt.Errorf("delete pod %s: %w", r.Pod, err)
+	}
+	if err != nil {
+		return err
 	}
 	r.mu.Lock()
 	r.deletedUID = uid
 	r.mu.Unlock()
-	fmt.Fprintf(log, "deleted pod %s/%s (uid %s)\n", r.Namespace, r.Pod, uid)
+	fmt.Fprintf(log, "%s pod %s/%s (uid %s)\n", verb, r.Namespace, r.Pod, uid)
 	return nil
+}
+
+// TemplateEnv is the literal env of the product's container in the StatefulSet's template, and
+// where it was read: settings the image turns into the product's configuration
+// (HAZELCAST_HTTP_SESSIONS).
+func (r *PodRestarter) TemplateEnv() (map[string]string, string) {
+	return r.env, fmt.Sprintf("the env of container %s in statefulset %s/%s", r.container, r.Namespace, r.Config.StatefulSet)
 }
 
 // Identity is the pod's UID: a new pod proves the restart.
@@ -193,14 +185,7 @@ func (r *PodRestarter) URL(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if pod.Status.PodIP == "" {
-		return "", fmt.Errorf("pod %s has no IP yet", r.Pod)
-	}
-	host := pod.Status.PodIP
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return fmt.Sprintf("http://%s:%d", host, r.Port), nil
+	return podURL(pod, r.container, r.Port)
 }
 
 func (r *PodRestarter) templateURL() string {

@@ -97,7 +97,24 @@ func everyCall(t *testing.T) []apiCall {
 	if ok, _, err := r.Ready(ctx); ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	return fc.recorded()
+	// A chart-installed Jira given by its release name, whose pods a PodDisruptionBudget selects:
+	// found by the release label, each pod evicted.
+	sts := helmStatefulSet(t, "jira-prod-ondelete-ordinal1.yaml")
+	hc := startFakeCluster(t, sts, 0)
+	pdb := jiraPDB()
+	pdb.Spec.Selector.MatchLabels["app.kubernetes.io/instance"] = "prod"
+	hc.pdbs = append(hc.pdbs, pdb)
+	nodes, err = Nodes(ctx, hc.client(t), ns, Config{StatefulSet: "prod", URLTemplate: hc.srv.URL + "/{pod}"}, jira(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rollout.Run(ctx, rollout.Plan{Product: jira(t), Nodes: nodes}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(hc.evictions) != 3 {
+		t.Fatalf("evictions = %v", hc.evictions)
+	}
+	return append(fc.recorded(), hc.recorded()...)
 }
 
 // The example Role allows exactly the calls the kubernetes method makes: a new call fails this
@@ -180,6 +197,10 @@ func TestExampleInventoryParses(t *testing.T) {
 	for _, p := range inv.Products {
 		if p.Kubernetes == nil || p.Kubernetes.Namespace != objs["Role"].Metadata.Namespace {
 			t.Errorf("product %s: kubernetes = %+v", p.ID, p.Kubernetes)
+		}
+		// The charts give no per-pod DNS names: the example relies on the pod IP default.
+		if p.Kubernetes != nil && p.Kubernetes.URLTemplate != "" {
+			t.Errorf("product %s: url_template %q in the example (the charts' Service is not headless)", p.ID, p.Kubernetes.URLTemplate)
 		}
 	}
 }

@@ -10,7 +10,72 @@ import "time"
 type Pod struct {
 	TypeMeta
 	Metadata ObjectMeta `json:"metadata"`
+	Spec     PodSpec    `json:"spec"`
 	Status   PodStatus  `json:"status"`
+}
+
+// PodSpec is the part of a pod's (or a pod template's) spec reauth reads: the product's
+// container (its port named http, its env) and the volumes (is the local home an emptyDir?).
+type PodSpec struct {
+	Containers []Container `json:"containers"`
+	Volumes    []Volume    `json:"volumes"`
+}
+
+// Container is one container of a pod.
+type Container struct {
+	Name         string          `json:"name"`
+	Env          []EnvVar        `json:"env"`
+	Ports        []ContainerPort `json:"ports"`
+	VolumeMounts []VolumeMount   `json:"volumeMounts"`
+}
+
+// EnvVar is a container's environment variable: a literal value, or a reference (a Secret's key).
+type EnvVar struct {
+	Name      string        `json:"name"`
+	Value     string        `json:"value"`
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
+}
+
+// EnvVarSource is where a variable's value comes from; reauth reads Secret references only.
+type EnvVarSource struct {
+	SecretKeyRef *KeySelector `json:"secretKeyRef,omitempty"`
+}
+
+// KeySelector names one key of a Secret.
+type KeySelector struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// ContainerPort is a port a container declares.
+type ContainerPort struct {
+	Name          string `json:"name"`
+	ContainerPort int32  `json:"containerPort"`
+}
+
+// VolumeMount mounts a volume of the pod into a container.
+type VolumeMount struct {
+	Name      string `json:"name"`
+	MountPath string `json:"mountPath"`
+}
+
+// Volume is a pod volume; only whether it is an emptyDir matters here (wiped with the pod).
+type Volume struct {
+	Name     string    `json:"name"`
+	EmptyDir *struct{} `json:"emptyDir,omitempty"`
+}
+
+// LabelSelector selects objects by labels (a StatefulSet's pods, a PodDisruptionBudget's pods).
+type LabelSelector struct {
+	MatchLabels      map[string]string          `json:"matchLabels,omitempty"`
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+}
+
+// LabelSelectorRequirement is one matchExpressions entry (In, NotIn, Exists, DoesNotExist).
+type LabelSelectorRequirement struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values,omitempty"`
 }
 
 // TypeMeta is an object's kind and API version.
@@ -62,6 +127,36 @@ type StatefulSetSpec struct {
 	Replicas       *int32                    `json:"replicas"`
 	ServiceName    string                    `json:"serviceName"`
 	UpdateStrategy StatefulSetUpdateStrategy `json:"updateStrategy"`
+	// Ordinals.Start numbers the pods start…start+replicas−1 (the chart's ordinals.start).
+	Ordinals *struct {
+		Start int32 `json:"start"`
+	} `json:"ordinals,omitempty"`
+	Template PodTemplate `json:"template"`
+}
+
+// PodTemplate is the template a StatefulSet creates its pods from.
+type PodTemplate struct {
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     PodSpec    `json:"spec"`
+}
+
+// StatefulSetList is the answer of a list of StatefulSets.
+type StatefulSetList struct {
+	Items []StatefulSet `json:"items"`
+}
+
+// PodDisruptionBudget is the part of a policy/v1 PodDisruptionBudget reauth uses: which pods it
+// protects.
+type PodDisruptionBudget struct {
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     struct {
+		Selector *LabelSelector `json:"selector"`
+	} `json:"spec"`
+}
+
+// PodDisruptionBudgetList is the answer of a list of PodDisruptionBudgets.
+type PodDisruptionBudgetList struct {
+	Items []PodDisruptionBudget `json:"items"`
 }
 
 // StatefulSetUpdateStrategy is RollingUpdate (the default; pods at or above the partition are

@@ -5,15 +5,12 @@ package methods
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"strings"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/internal/boundedfile"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/rollout"
 	"github.com/reauth/reauth/rollout/execmethod"
@@ -46,24 +43,17 @@ func Plan(ctx context.Context, inv *inventory.Inventory, p *inventory.Product, g
 	}
 	plan = rollout.Plan{Product: prod, Drain: rollout.Drain{Before: p.Drain.Before, After: p.Drain.After, AfterOnFailure: p.Drain.AfterOnFailure},
 		SecretEnv: SecretEnv(inv)}
-	if k := p.Kubernetes; k != nil {
-		cfg := kube.Config{Namespace: k.Namespace, StatefulSet: k.StatefulSet, Context: k.Context,
-			Kubeconfig: inv.Resolve(reauth.ExpandHome(k.Kubeconfig, getenv)), Service: k.Service, URLTemplate: k.URLTemplate,
-			SecretEnv: plan.SecretEnv}
-		if cfg.Kubeconfig != "" { // a FIFO or device is refused here, as a usage error
-			if f, err := boundedfile.Open(cfg.Kubeconfig); err == nil {
-				f.Close()
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				return plan, close, reauth.Usage("point kubernetes.kubeconfig at a kubeconfig file", "kubeconfig: %v", err)
-			}
-		}
-		client, ns, err := kube.Connect(cfg)
+	if p.Kubernetes != nil {
+		client, ns, cfg, err := kubeConnect(inv, p, getenv)
 		if err != nil {
 			return plan, close, err
 		}
-		plan.Warnings = client.Warnings()
-		plan.Nodes, err = kube.Nodes(ctx, client, ns, cfg, prod)
-		return plan, close, err
+		found, err := kube.Find(ctx, client, ns, cfg, prod)
+		if err != nil {
+			return plan, close, err
+		}
+		plan.Nodes, plan.Warnings = found.Nodes, append(client.Warnings(), found.Notes...)
+		return plan, close, nil
 	}
 	var sshs []*sshmethod.Restarter
 	var sshConf *sshconfig.Config // read at the first ssh node
