@@ -77,7 +77,7 @@ func (u *unit) hazelcastSessions(ctx context.Context) (clustered bool, found []s
 			clustered = true
 		}
 	}
-	return clustered, dedupeSettings(found), dedupe(read), nil
+	return clustered, unique(found), unique(read), nil
 }
 
 // nodeSessionSettings is what one node's scripts, its pod template (Kubernetes) and, for a node on
@@ -133,21 +133,10 @@ func nodeSessionSettings(ctx context.Context, n rollout.Node, home string) (foun
 	return found, read
 }
 
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func dedupeSettings(in []sessionSetting) []sessionSetting {
-	seen := map[sessionSetting]bool{}
-	var out []sessionSetting
+// unique is in without repeats, in first-seen order.
+func unique[T comparable](in []T) []T {
+	seen := map[T]bool{}
+	var out []T
 	for _, s := range in {
 		if !seen[s] {
 			seen[s] = true
