@@ -44,6 +44,9 @@ type CredentialTable struct {
 	Name          string
 	FindByColumns []string
 	ID            string // primary key (a revocation deletes by it)
+	// IDIsSecret: the id is a token's hash or the token itself (OAuth 2.0: the access token's
+	// SHA-256, the authorization code): read for a revocation, never shown.
+	IDIsSecret bool
 	// TokenID is the id a raw token carries (PATs: the first 12 characters of the decoded token),
 	// "" when the raw token does not name its row.
 	TokenID  string
@@ -121,7 +124,7 @@ var patTable = CredentialTable{
 // CREATED_AT is epoch ms; there is no expiry column (expiry = CREATED_AT + a system property).
 func oauthTables(owner OwnerRef) []CredentialTable {
 	base := CredentialTable{ID: "ID", Owner: "USER_KEY", OwnerRef: owner, Label: "CLIENT_ID", Created: "CREATED_AT",
-		TimeKind: TimeEpochMS, Confirmed: true, Note: "expiry is CREATED_AT plus the provider's token lifetime (no column)"}
+		TimeKind: TimeEpochMS, IDIsSecret: true, Confirmed: true, Note: "expiry is CREATED_AT plus the provider's token lifetime (no column)"}
 	access, refresh, code := base, base, base
 	access.Kind, access.Name, access.LastUsed = KindOAuthAccess, "AO_FE1BC5_ACCESS_TOKEN", "LAST_ACCESSED"
 	refresh.Kind, refresh.Name = KindOAuthRefresh, "AO_FE1BC5_REFRESH_TOKEN"
