@@ -42,6 +42,7 @@ func (u *unit) printPlan(w io.Writer) {
 		fmt.Fprintf(w, "   kept       rows where %s: %s's application tokens, never deleted (app_token_rule overrides)\n", u.store.Table().Keep, u.prod.Name)
 	}
 	u.printSSO(w)
+	u.printIdP(w)
 	fmt.Fprintf(w, "   mode       %s\n", u.report.Mode.Why)
 	u.ending().printPlan(w, u)
 	u.printChecks(w)

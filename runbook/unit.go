@@ -52,6 +52,9 @@ type ProductReport struct {
 	Companion *CompanionReport `json:"companion,omitempty"`
 	// SSO: this application signs its users in through Crowd SSO, and whether the run covers it.
 	SSO *SSOReport `json:"sso,omitempty"`
+	// IdP: SSO for Atlassian Data Center is on (or could not be read): the identity provider, the
+	// call that ends its sessions, and the inventory idp hook's outcome.
+	IdP *IdPReport `json:"idp,omitempty"`
 	// RestartStrategy is "rolling" or "full" (restart mode only).
 	RestartStrategy string `json:"restart_strategy,omitempty"`
 	// Sessions says where the product keeps HTTP sessions beyond each node's memory, where reauth
@@ -204,6 +207,7 @@ func (u *unit) prepare(ctx context.Context) error {
 	default:
 		u.journal = &Journal{path: jp, Product: string(ip.ID)}
 	}
+	u.readIdP(ctx)
 	return nil
 }
 

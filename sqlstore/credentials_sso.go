@@ -93,3 +93,10 @@ func columnTime(v any, k backup.Kind) (*time.Time, error) {
 	t = t.UTC()
 	return &t, nil
 }
+
+// ReadSSO reads only the SSO configuration, with no window (what a run's plan needs).
+func (r *CredentialReader) ReadSSO(ctx context.Context) (SSOStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	return r.readSSO(ctx, time.Time{})
+}
