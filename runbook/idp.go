@@ -52,8 +52,14 @@ func (u *unit) readIdP(ctx context.Context) {
 	r, err := sqlstore.OpenCredentials(ctx, u.db, sqlstore.Options{ConnectTimeout: u.o.ConnectTimeout})
 	var sso sqlstore.SSOStatus
 	if err == nil {
-		sso, err = r.ReadSSO(ctx)
+		var creds sqlstore.CredentialReport
+		creds, err = r.ReadCredentials(ctx, u.prod, time.Time{})
 		r.Close()
+		sso = creds.SSO
+		if err == nil {
+			// They outlive the run: the report says how many, by kind (revoking them is separate).
+			u.report.Credentials = creds.Counts
+		}
 	}
 	hook := IdPHookNone
 	switch {
@@ -104,8 +110,23 @@ func (u *unit) printIdP(w io.Writer) {
 // REAUTH_IDP_FAMILY, REAUTH_IDP_ISSUER and REAUTH_IDP_CALL. Its output is not kept: it may carry
 // the IdP's own credentials. A failure is a warning: the product's sessions still end.
 func (u *unit) idpStep(ctx context.Context) {
+	if len(u.report.Credentials) > 0 {
+		u.step("credentials", "listed", map[string]any{"counts": u.report.Credentials})
+	}
 	r, h := u.report.IdP, u.inv.IdP
-	if r == nil || h == nil {
+	if r == nil {
+		return
+	}
+	fields := map[string]any{}
+	if len(r.IdPs) > 0 {
+		c := r.IdPs[0]
+		fields = map[string]any{"family": string(c.IdP.Family), "issuer": c.Issuer, "call": c.IdP.EndAll}
+	}
+	if r.ReadError != "" {
+		fields["error"] = r.ReadError
+	}
+	if h == nil {
+		u.step("idp", IdPHookNone, fields)
 		return
 	}
 	set := []string{"REAUTH_PRODUCT=" + string(u.prod.ID)}
@@ -123,11 +144,12 @@ func (u *unit) idpStep(ctx context.Context) {
 		w := fmt.Errorf("%s: the idp hook failed (%v): the identity provider's sessions were NOT ended; end them yourself", u.name, err)
 		fmt.Fprintf(u.o.Err, "warning: %v\n", w)
 		u.report.Warnings = append(u.report.Warnings, w.Error())
-		u.step("idp", "failed", map[string]any{"error": err.Error()})
+		fields["error"] = err.Error()
+		u.step("idp", IdPHookFailed, fields)
 		return
 	}
 	r.Hook, r.Covered = IdPHookOK, true
-	u.step("idp", "ok", nil)
+	u.step("idp", IdPHookOK, fields)
 }
 
 // idpNotCovered is the not_covered entry for identity-provider sessions: "" when every product

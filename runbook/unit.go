@@ -55,6 +55,9 @@ type ProductReport struct {
 	// IdP: SSO for Atlassian Data Center is on (or could not be read): the identity provider, the
 	// call that ends its sessions, and the inventory idp hook's outcome.
 	IdP *IdPReport `json:"idp,omitempty"`
+	// Credentials counts, by kind, the personal access tokens, HTTP access tokens, OAuth 2.0
+	// tokens and SSH keys the product holds: they outlive the run (`reauth credentials` lists them).
+	Credentials []sqlstore.KindCount `json:"credentials,omitempty"`
 	// RestartStrategy is "rolling" or "full" (restart mode only).
 	RestartStrategy string `json:"restart_strategy,omitempty"`
 	// Sessions says where the product keeps HTTP sessions beyond each node's memory, where reauth
