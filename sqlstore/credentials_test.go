@@ -112,3 +112,31 @@ func TestReadCredentialsRealServers(t *testing.T) {
 		}
 	})
 }
+
+// Bamboo's PAT table is UNCONFIRMED: it is the one table with TOKEN_ID and HASHED_TOKEN, read
+// without its hash; two such tables are not guessed between (a note, no rows).
+func TestReadCredentialsBambooFoundByColumns(t *testing.T) {
+	tg := pgTarget(t)
+	mustExec(t, tg.sql, `CREATE TABLE "ACCESS_TOKEN" ("TOKEN_ID" varchar(255) PRIMARY KEY, "HASHED_TOKEN" varchar(255), "USER_NAME" varchar(255), "NAME" varchar(255), "CREATION_DATE" timestamp)`)
+	mustExec(t, tg.sql, `INSERT INTO "ACCESS_TOKEN" VALUES ('123456789012', '{PKCS5S2}HASH', 'alice', 'ci', now())`)
+	read := func() CredentialReport {
+		r, err := OpenCredentials(ctxT(t), tg.db, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		rep, err := r.ReadCredentials(ctxT(t), product(t, "bamboo"), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	rep := read()
+	if len(rep.Credentials) != 1 || rep.Credentials[0].Owner != "alice" || rep.Credentials[0].ID != "123456789012" || rep.Tables[0].Table != "ACCESS_TOKEN" {
+		t.Fatalf("bamboo: %+v", rep)
+	}
+	mustExec(t, tg.sql, `CREATE TABLE other_token ("TOKEN_ID" varchar(255), "HASHED_TOKEN" varchar(255), "USER_NAME" varchar(255))`)
+	if rep := read(); len(rep.Credentials) != 0 || rep.Tables[0].Found || !strings.Contains(rep.Tables[0].Note, "several tables") {
+		t.Fatalf("two candidate tables: %+v", rep.Tables)
+	}
+}
