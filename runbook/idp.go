@@ -182,3 +182,25 @@ func idpNotCovered(units []*unit) (string, bool) {
 	}
 	return "", true
 }
+
+// summary is the report's line for the IdP ("" when there is none).
+func (r *IdPReport) summary() string {
+	if r == nil {
+		return ""
+	}
+	if r.ReadError != "" {
+		return "the SSO configuration could not be read: end the identity provider's sessions yourself"
+	}
+	var names []string
+	for _, c := range r.IdPs {
+		names = append(names, fmt.Sprintf("%s (%s)", c.IdP.Family, c.Issuer))
+	}
+	idp := strings.Join(names, ", ")
+	switch r.Hook {
+	case IdPHookOK:
+		return "SSO is on, " + idp + ": the idp hook ended its sessions"
+	case IdPHookFailed:
+		return "SSO is on, " + idp + ": the idp hook FAILED (" + r.HookError + "): its sessions were not ended"
+	}
+	return "SSO is on, " + idp + ": its sessions were not ended (see not covered)"
+}

@@ -83,6 +83,10 @@ func TestRunIdentityProviderSessions(t *testing.T) {
 			t.Errorf("not_covered still lists the IdP's sessions: %q", n)
 		}
 	}
+	text, _, code = reauthCmd(t, nil, "run", "--config", cfg, "--yes")
+	if code != 0 || !strings.Contains(text, "idp     SSO is on, keycloak (https://sso.example.com/realms/corp): the idp hook ended its sessions") {
+		t.Errorf("the report does not say the hook ended the IdP's sessions (exit %d):\n%s", code, text)
+	}
 	env, err := os.ReadFile(envFile)
 	if err != nil {
 		t.Fatalf("the idp hook did not run: %v", err)

@@ -95,6 +95,9 @@ func printReport(w io.Writer, r *Report) {
 		if p.SSO != nil {
 			fmt.Fprintf(w, "   sso     %s\n", termsafe.Text(p.SSO.Summary()))
 		}
+		if s := p.IdP.summary(); s != "" {
+			fmt.Fprintf(w, "   idp     %s\n", termsafe.Text(s))
+		}
 		if res := p.Mode.Result; res != nil {
 			fmt.Fprintf(w, "   api     ended the sessions of %d of %d user(s) (%d unknown, %d failed) in %.1fs, %d request(s), p99 %.0f ms; no node restarted\n",
 				res.Ended, res.Users, len(res.NotFound), len(res.Failed), res.ElapsedMS/1000, res.Requests, res.P99MS)

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,13 @@ func TestBearerTokensAgainstTheTable(t *testing.T) {
 			restart(t, c, nodes[1].Name)
 			if code := bearer(t, nodes[1].URL+path, raw); code != 200 {
 				t.Errorf("pat-cache node after its restart: %d, want the deleted token still accepted", code)
+			}
+			for _, n := range nodes {
+				logs, _ := os.ReadFile(filepath.Join(n.Dir, "node.log"))
+				cache, _ := os.ReadFile(patCacheFile(c.Dir(), n.Name))
+				if len(logs) == 0 || strings.Contains(string(logs), raw) || strings.Contains(string(cache), raw) {
+					t.Errorf("%s: the node's log (%d bytes) or its pat cache holds the raw token", n.Name, len(logs))
+				}
 			}
 		})
 	}
