@@ -235,7 +235,7 @@ func credentialOf(t atlassian.CredentialTable, table string, get func(string) an
 	if n, ok := names[c.OwnerKey]; ok {
 		c.Owner = n
 	}
-	if c.Owner == c.OwnerKey && t.OwnerRef == atlassian.OwnerName {
+	if c.Owner == c.OwnerKey { // a login name, or a legacy Jira user key that is the name
 		c.OwnerKey = ""
 	}
 	var err error
