@@ -149,3 +149,20 @@ func TestCredentialsBadInput(t *testing.T) {
 		t.Errorf("--config with --product: exit %d, %s", code, stderr)
 	}
 }
+
+// Names and owners come from the database: an intruder can name a token with terminal escapes
+// or bidi controls; the table shows them escaped.
+func TestCredentialsTableEscapesHostileNames(t *testing.T) {
+	var b strings.Builder
+	PrintCredentialReport(&b, sqlstore.CredentialReport{Product: "jira", Counts: []sqlstore.KindCount{{Kind: atlassian.KindPAT, Total: 1}},
+		Credentials: []sqlstore.Credential{{Kind: atlassian.KindPAT, ID: "1", Owner: "ev\u202eil", Name: "\x1b[2Jwiped", Flags: []string{}}},
+		SSO: sqlstore.SSOStatus{Found: true, On: true, IdPs: []sqlstore.IdPConfig{{Name: "x\x1b]0;t\x07", Enabled: true, Issuer: "https://e.example/\x1b[1m",
+			IdP: atlassian.IdentityProviderOf("https://e.example/")}}}})
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\u202e\x07") {
+		t.Fatalf("raw control characters reach the terminal: %q", out)
+	}
+	if !strings.Contains(out, `\x1b[2Jwiped`) || !strings.Contains(out, `ev\u202eil`) {
+		t.Errorf("escaped forms not shown: %q", out)
+	}
+}
