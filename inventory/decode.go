@@ -296,7 +296,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 func (d *decoder) product(n *yaml.Node, p *Product) error {
 	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
 		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes", "proof_user", "proof_cookie",
-		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions", "nodes_from", "idp")
+		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions", "nodes_from", "idp", "pat_table")
 	if err != nil {
 		return err
 	}
@@ -315,7 +315,7 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 	p.ID, p.Name = prod.ID, string(prod.ID)
 	for key, dst := range map[string]*string{"home": &p.Home, "install": &p.Install, "table": &p.Table, "status_path": &p.StatusPath,
 		"whoami_path": &p.WhoAmIPath, "mode": &p.Mode,
-		"proof_user": &p.ProofUser, "proof_cookie": &p.ProofCookie} {
+		"proof_user": &p.ProofUser, "proof_cookie": &p.ProofCookie, "pat_table": &p.PATTable} {
 		if *dst, err = d.str(f[key], key); err != nil {
 			return err
 		}

@@ -15,6 +15,9 @@ func TestIdPHook(t *testing.T) {
 	if h := inv.Products[0].IdP; h == nil || h.Command != "kc-logout-all corp" || h.Timeout != 45*time.Second {
 		t.Fatalf("idp: %+v", h)
 	}
+	if inv, err := Parse([]byte(base+"    pat_table: BAMBOO_PAT\n"), "reauth.yaml"); err != nil || inv.Products[0].PATTable != "BAMBOO_PAT" {
+		t.Fatalf("pat_table: %v", err)
+	}
 	if inv, err := Parse([]byte(base), "reauth.yaml"); err != nil || inv.Products[0].IdP != nil {
 		t.Fatalf("no idp: %+v %v", inv.Products[0].IdP, err)
 	}

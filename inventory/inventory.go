@@ -33,6 +33,7 @@
 //	    start_timeout: 30m
 //	    drain: {before: "cmd", after: "cmd"}
 //	    idp: {command: "cmd", timeout: 2m} # ends the SSO identity provider's sessions, before the purge
+//	    pat_table: NAME                  # the personal access token table where it is UNCONFIRMED (Bamboo)
 //	    kubernetes: {namespace, statefulset, context, kubeconfig, service, url_template}
 //	    nodes_from: {ansible: hosts.ini, group: jira, url_template: "https://{host}:8443",   # instead of nodes:
 //	                 install: DIR, restart: {ssh: {command: ..., …}}}   # the ssh block of a node, without host
@@ -148,6 +149,9 @@ type Product struct {
 	HazelcastHTTPSessions string
 	StartTimeout          time.Duration
 	Drain                 Drain
+	// PATTable names the personal access token table where the catalog's is UNCONFIRMED (Bamboo:
+	// otherwise the one table with TOKEN_ID and HASHED_TOKEN).
+	PATTable string
 	// IdP is the command that ends the SSO identity provider's sessions (nil: none).
 	IdP        *IdPHook
 	Kubernetes *Kubernetes

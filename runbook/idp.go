@@ -52,6 +52,7 @@ func (u *unit) readIdP(ctx context.Context) {
 	r, err := sqlstore.OpenCredentials(ctx, u.db, sqlstore.Options{ConnectTimeout: u.o.ConnectTimeout})
 	var sso sqlstore.SSOStatus
 	if err == nil {
+		r.SetPATTable(u.inv.PATTable)
 		var creds sqlstore.CredentialReport
 		creds, err = r.ReadCredentials(ctx, u.prod, time.Time{})
 		r.Close()

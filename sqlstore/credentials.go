@@ -23,7 +23,13 @@ type CredentialReader struct {
 	schema string
 	tables []string // the schema's tables, real spelling
 	log    *slog.Logger
+	// patTable overrides the catalog's PAT table (SetPATTable).
+	patTable string
 }
+
+// SetPATTable names the personal access token table where the catalog's is UNCONFIRMED (Bamboo:
+// the inventory's pat_table); a name the schema lacks is refused by the read.
+func (r *CredentialReader) SetPATTable(name string) { r.patTable = name }
 
 // OpenCredentials connects to db and lists its schema's tables. Unlike Open it needs no
 // remember-me table: a credential table the database lacks is reported as absent.
@@ -160,6 +166,13 @@ func credentialSelect(d Dialect, schema, table string, cols []string, id string)
 // readTable reads every row of one catalog table; status says what was found.
 func (r *CredentialReader) readTable(ctx context.Context, t atlassian.CredentialTable, names ownerNames) ([]Credential, CredentialTableStatus, error) {
 	st := CredentialTableStatus{Kind: t.Kind, Table: t.Name, Confirmed: t.Confirmed, Note: t.Note}
+	if r.patTable != "" && t.Kind == atlassian.KindPAT {
+		if r.realTable(r.patTable) == "" {
+			return nil, st, reauth.Refused("check the name (pat_table in the inventory, --pat-table) against the database's tables",
+				"the personal access token table %q is not in schema %q", r.patTable, r.schema)
+		}
+		t.Name, t.FindByColumns, st.Table, st.Note = r.patTable, nil, r.patTable, "named by pat_table"
+	}
 	name := r.realTable(t.Name)
 	if t.Name == "" {
 		var note string

@@ -140,3 +140,27 @@ func TestReadCredentialsBambooFoundByColumns(t *testing.T) {
 		t.Fatalf("two candidate tables: %+v", rep.Tables)
 	}
 }
+
+// The inventory's pat_table names Bamboo's table; a name the schema lacks is refused, not ignored.
+func TestReadCredentialsPATTableOverride(t *testing.T) {
+	tg := pgTarget(t)
+	mustExec(t, tg.sql, `CREATE TABLE bamboo_pat ("TOKEN_ID" varchar(255) PRIMARY KEY, "HASHED_TOKEN" varchar(255), "USER_NAME" varchar(255))`)
+	mustExec(t, tg.sql, `CREATE TABLE decoy ("TOKEN_ID" varchar(255) PRIMARY KEY, "HASHED_TOKEN" varchar(255), "USER_NAME" varchar(255))`)
+	mustExec(t, tg.sql, `INSERT INTO bamboo_pat VALUES ('111111111111', '{PKCS5S2}H', 'bob')`)
+	for _, c := range []struct {
+		table string
+		rows  int
+		code  reauth.ExitCode
+	}{{"bamboo_pat", 1, 0}, {"BAMBOO_PAT", 1, 0}, {"nope", 0, reauth.ExitRefused}} {
+		r, err := OpenCredentials(ctxT(t), tg.db, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.SetPATTable(c.table)
+		rep, err := r.ReadCredentials(ctxT(t), product(t, "bamboo"), time.Time{})
+		r.Close()
+		if reauth.CodeOf(err) != c.code || len(rep.Credentials) != c.rows {
+			t.Errorf("pat_table %s: %d rows, %v", c.table, len(rep.Credentials), err)
+		}
+	}
+}

@@ -22,6 +22,8 @@ type credentialsOptions struct {
 	configs []string
 	since   string
 	json    bool
+	// patTable: TARGET's --pat-table (the inventory's pat_table with --config).
+	patTable string
 }
 
 // credentialsOutput is `reauth credentials --json`: one object, a report per product.
@@ -68,8 +70,8 @@ is not shaped as the product's.`,
 				return usageError{cmd: "credentials", err: err}
 			}
 			if len(o.configs) > 0 {
-				if o.target.product != "" || o.target.home != "" || o.target.jdbcURL != "" {
-					return usageError{cmd: "credentials", err: fmt.Errorf("give --config or --product with --home/--jdbc-url, not both")}
+				if o.target.product != "" || o.target.home != "" || o.target.jdbcURL != "" || o.patTable != "" {
+					return usageError{cmd: "credentials", err: fmt.Errorf("give --config or --product with --home/--jdbc-url, not both (with --config, pat_table goes in the inventory)")}
 				}
 				return runCredentialsInventory(c.Context(), streams, o, since)
 			}
@@ -87,6 +89,7 @@ is not shaped as the product's.`,
 	f.StringVar(&o.target.dbUser, "db-user", "", "database user (with --jdbc-url)")
 	addConnectTimeout(f, &o.target.connectTimeout)
 	f.StringArrayVar(&o.configs, "config", nil, "the inventory file (reauth.yaml): every product in it")
+	f.StringVar(&o.patTable, "pat-table", "", "the personal access token table, where the product's is UNCONFIRMED (Bamboo)")
 	f.StringVar(&o.since, "since", "", "the exposure window's start: flag what was created or used since then")
 	f.BoolVar(&o.json, "json", false, "print one JSON object: since, products[] (counts, tables, credentials, sso)")
 	return cmd
@@ -118,7 +121,7 @@ func runCredentials(ctx context.Context, streams IO, o credentialsOptions, since
 	if err != nil {
 		return err
 	}
-	rep, err := readCredentials(ctx, p, db, o.target.connectTimeout, since)
+	rep, err := readCredentials(ctx, p, db, o.target.connectTimeout, since, o.patTable)
 	if err != nil {
 		return err
 	}
@@ -152,7 +155,7 @@ func runCredentialsInventory(ctx context.Context, streams IO, o credentialsOptio
 		if err != nil {
 			return fmt.Errorf("%s: %w", ip.Name, err)
 		}
-		rep, err := readCredentials(ctx, p, db, o.target.connectTimeout, since)
+		rep, err := readCredentials(ctx, p, db, o.target.connectTimeout, since, ip.PATTable)
 		if err != nil {
 			return fmt.Errorf("%s: %w", ip.Name, err)
 		}
@@ -161,12 +164,13 @@ func runCredentialsInventory(ctx context.Context, streams IO, o credentialsOptio
 	return printCredentials(streams, o.json, since, reps, dbs)
 }
 
-func readCredentials(ctx context.Context, p atlassian.Product, db reauth.Database, timeout time.Duration, since time.Time) (sqlstore.CredentialReport, error) {
+func readCredentials(ctx context.Context, p atlassian.Product, db reauth.Database, timeout time.Duration, since time.Time, patTable string) (sqlstore.CredentialReport, error) {
 	r, err := sqlstore.OpenCredentials(ctx, db, sqlstore.Options{ConnectTimeout: timeout})
 	if err != nil {
 		return sqlstore.CredentialReport{}, err
 	}
 	defer r.Close()
+	r.SetPATTable(patTable)
 	return r.ReadCredentials(ctx, p, since)
 }
 
