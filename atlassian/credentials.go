@@ -64,6 +64,11 @@ type CredentialTable struct {
 	// Secrets are columns that hold a hash or key material: never read, never printed.
 	Secrets    []string
 	Companions []Companion
+	// RevokeAPI is the product's per-id REST delete, which fires its own audit event ("" when
+	// none is known): placeholders {id}, {user} (the owner's slug). RevokeAPIConfirmed is false
+	// where who may call it is UNCONFIRMED.
+	RevokeAPI          string
+	RevokeAPIConfirmed bool
 	// Confirmed is false where the table or its shape is UNCONFIRMED (docs: credentials.md).
 	Confirmed bool
 	Note      string // what is uncertain, for the report
@@ -118,6 +123,8 @@ var patTable = CredentialTable{
 	Kind: KindPAT, Name: "AO_81F455_PERSONAL_TOKEN", ID: "ID", TokenID: "TOKEN_ID", Owner: "USER_KEY", OwnerRef: OwnerUserKey,
 	Label: "NAME", Created: "CREATED_AT", LastUsed: "LAST_ACCESSED_AT", Expiry: "EXPIRING_AT", TimeKind: TimeTimestamp,
 	NeverExpiresYear: 9999, Secrets: []string{"HASHED_TOKEN"}, Confirmed: true,
+	// The owner or a (system) administrator may delete any token by its numeric ID (TokensResource).
+	RevokeAPI: "DELETE /rest/pat/latest/tokens/{id}", RevokeAPIConfirmed: true,
 }
 
 // oauthTables are the OAuth 2.0 provider's token tables (prefix AO_FE1BC5_), owner a user key.
@@ -127,6 +134,7 @@ func oauthTables(owner OwnerRef) []CredentialTable {
 		TimeKind: TimeEpochMS, IDIsSecret: true, Confirmed: true, Note: "expiry is CREATED_AT plus the provider's token lifetime (no column)"}
 	access, refresh, code := base, base, base
 	access.Kind, access.Name, access.LastUsed = KindOAuthAccess, "AO_FE1BC5_ACCESS_TOKEN", "LAST_ACCESSED"
+	access.RevokeAPI = "POST /rest/oauth2/latest/revoke/{id}" // who may call it: UNCONFIRMED
 	refresh.Kind, refresh.Name = KindOAuthRefresh, "AO_FE1BC5_REFRESH_TOKEN"
 	code.Kind, code.Name, code.ID, code.Secrets = KindOAuthAuthCode, "AO_FE1BC5_AUTHORIZATION", "AUTHORIZATION_CODE", []string{"CODE_CHALLENGE"}
 	code.Note = "the id is the authorization code itself: shown only as a row count, never its value"
@@ -153,10 +161,14 @@ var credentialCatalog = map[ProductID]Credentials{
 			{Kind: KindHTTPToken, Name: "AO_E5A814_ACCESS_TOKEN", ID: "TOKEN_ID", TokenID: "TOKEN_ID", Owner: "USER_ID", OwnerRef: OwnerUserID,
 				Label: "NAME", Created: "CREATED_DATE", LastUsed: "LAST_AUTHENTICATED", ExpiryDays: "EXPIRY_DAYS", TimeKind: TimeTimestamp,
 				Secrets: []string{"HASHED_TOKEN"}, Companions: []Companion{{Table: "AO_E5A814_ACCESS_TOKEN_PERM", Column: "FK_ACCESS_TOKEN_ID"}},
+				// Personal tokens; project and repository tokens have their own paths (docs), and
+				// the row does not say which a token is.
+				RevokeAPI: "DELETE /rest/access-tokens/latest/users/{user}/{id}", RevokeAPIConfirmed: true,
 				Confirmed: true, Note: "hash algorithm UNCONFIRMED; EXPIRY_DAYS is absent before the versions that added expiry"},
 			{Kind: KindSSHKey, Name: "AO_FB71B4_SSH_PUBLIC_KEY", ID: "ENTITY_ID", Owner: "USER_ID", OwnerRef: OwnerUserID,
 				Label: "LABEL", Created: "CREATED_DATE", LastUsed: "LAST_AUTHENTICATED", ExpiryDays: "EXPIRY_DAYS", TimeKind: TimeTimestamp,
 				Secrets: []string{"KEY_TEXT"}, Confirmed: true,
+				RevokeAPI: "DELETE /rest/ssh/latest/keys/{id}", RevokeAPIConfirmed: true, // ADMIN
 				Note: "keys made before 8.7 have no CREATED_DATE, or the day key expiry was turned on: a missing or late date proves nothing"},
 		}, oauthTables(OwnerUserKey)...),
 		Owner:   OwnerMap{Table: "stash_user", Key: "id", Name: "name"},
@@ -168,7 +180,9 @@ var credentialCatalog = map[ProductID]Credentials{
 	Bamboo: {
 		Tables: []CredentialTable{{Kind: KindPAT, FindByColumns: []string{"TOKEN_ID", "HASHED_TOKEN"}, ID: "TOKEN_ID", TokenID: "TOKEN_ID",
 			Owner: "USER_NAME", OwnerRef: OwnerName, Label: "NAME", Created: "CREATION_DATE", TimeKind: TimeTimestamp,
-			Secrets: []string{"HASHED_TOKEN"}, Note: "table UNCONFIRMED: the one with columns TOKEN_ID and HASHED_TOKEN"}},
+			Secrets: []string{"HASHED_TOKEN"}, Note: "table UNCONFIRMED: the one with columns TOKEN_ID and HASHED_TOKEN",
+			// The caller's own tokens; an admin REST call for other users' is UNCONFIRMED.
+			RevokeAPI: "DELETE /rest/api/latest/access-token/{id}"}},
 		Admins: Administrators{Note: "UNCONFIRMED for Bamboo"},
 	},
 }

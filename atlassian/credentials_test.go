@@ -58,6 +58,10 @@ func TestCredentialCatalogShape(t *testing.T) {
 	if _, ok := CredentialsOf(Fisheye); ok {
 		t.Error("Fisheye's credentials are not researched: the catalog must not pretend")
 	}
+	jira, _ := CredentialsOf(Jira)
+	if jira.Tables[0].RevokeAPI != "DELETE /rest/pat/latest/tokens/{id}" || !jira.Tables[0].RevokeAPIConfirmed {
+		t.Errorf("Jira's PAT delete: %q", jira.Tables[0].RevokeAPI)
+	}
 	bb, _ := CredentialsOf(Bitbucket)
 	if got := bb.Tables[0].Companions; len(got) != 1 || got[0].Table != "AO_E5A814_ACCESS_TOKEN_PERM" {
 		t.Errorf("Bitbucket's token permissions must go with their token: %+v", got)
