@@ -310,7 +310,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 func (d *decoder) product(n *yaml.Node, p *Product) error {
 	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
 		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes", "proof_user", "proof_cookie",
-		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions", "nodes_from")
+		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions", "nodes_from", "idp", "pat_table")
 	if err != nil {
 		return err
 	}
@@ -329,7 +329,7 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 	p.ID, p.Name = prod.ID, string(prod.ID)
 	for key, dst := range map[string]*string{"home": &p.Home, "install": &p.Install, "table": &p.Table, "status_path": &p.StatusPath,
 		"whoami_path": &p.WhoAmIPath, "mode": &p.Mode,
-		"proof_user": &p.ProofUser, "proof_cookie": &p.ProofCookie} {
+		"proof_user": &p.ProofUser, "proof_cookie": &p.ProofCookie, "pat_table": &p.PATTable} {
 		if *dst, err = d.str(f[key], key); err != nil {
 			return err
 		}
@@ -483,6 +483,11 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 		}
 		p.Drain.AfterOnFailure = aof != nil && *aof
 	}
+	if in := f["idp"]; in != nil {
+		if p.IdP, err = d.idpHook(in); err != nil {
+			return err
+		}
+	}
 	if kn := f["kubernetes"]; kn != nil {
 		if p.Kubernetes, err = d.kubernetes(kn); err != nil {
 			return err
@@ -517,4 +522,24 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 		p.Nodes = append(p.Nodes, node)
 	}
 	return nil
+}
+
+// idpHook reads idp: {command: "...", timeout: 2m}: the command that ends the identity
+// provider's sessions, run by `reauth run` without the secrets reauth read (like the drain hooks).
+func (d *decoder) idpHook(n *yaml.Node) (*IdPHook, error) {
+	f, err := d.fields(n, "idp", "command", "timeout")
+	if err != nil {
+		return nil, err
+	}
+	h := &IdPHook{Line: n.Line}
+	if h.Command, err = d.str(f["command"], "command"); err != nil {
+		return nil, err
+	}
+	if h.Command == "" {
+		return nil, d.err(n.Line, "write idp: {command: \"...\"} with the command that ends the identity provider's sessions", "idp has no command")
+	}
+	if h.Timeout, err = d.dur(f["timeout"], "timeout"); err != nil {
+		return nil, err
+	}
+	return h, nil
 }

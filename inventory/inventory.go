@@ -34,6 +34,8 @@
 //	    hazelcast_http_sessions: local   # Bitbucket: states hazelcast.http.sessions (local|sticky|replicated)
 //	    start_timeout: 30m
 //	    drain: {before: "cmd", after: "cmd"}
+//	    idp: {command: "cmd", timeout: 2m} # ends the SSO identity provider's sessions, before the purge
+//	    pat_table: NAME                  # the personal access token table where it is UNCONFIRMED (Bamboo)
 //	    kubernetes: {namespace, statefulset, context, kubeconfig, service, url_template}
 //	    nodes_from: {ansible: hosts.ini, group: jira, url_template: "https://{host}:8443",   # instead of nodes:
 //	                 install: DIR, restart: {ssh: {command: ..., …}}}   # the ssh block of a node, without host
@@ -154,8 +156,13 @@ type Product struct {
 	HazelcastHTTPSessions string
 	StartTimeout          time.Duration
 	Drain                 Drain
-	Kubernetes            *Kubernetes
-	Nodes                 []Node
+	// PATTable names the personal access token table where the catalog's is UNCONFIRMED (Bamboo:
+	// otherwise the one table with TOKEN_ID and HASHED_TOKEN).
+	PATTable string
+	// IdP is the command that ends the SSO identity provider's sessions (nil: none).
+	IdP        *IdPHook
+	Kubernetes *Kubernetes
+	Nodes      []Node
 	// NodesFrom says where Nodes were read from (nodes_from: an Ansible inventory), or nil.
 	NodesFrom *NodesFrom
 }
@@ -192,6 +199,15 @@ type Admin struct {
 type Drain struct {
 	Before, After  string
 	AfterOnFailure bool
+}
+
+// IdPHook is the inventory's idp: the command `reauth run` runs to end the identity provider's
+// sessions (Keycloak logout-all, Okta's or Entra ID's per-user calls), in an environment without
+// the variables reauth read secrets from. Timeout 0: two minutes.
+type IdPHook struct {
+	Command string
+	Timeout time.Duration
+	Line    int
 }
 
 // Kubernetes locates a product's StatefulSet; its pods are the nodes.

@@ -86,6 +86,10 @@ func (p *Product) apply(e audit.Entry) {
 		p.plan(e)
 	case "lock":
 		p.Lock = e.Time
+	case "credentials":
+		e.Get("counts", &p.Credentials)
+	case "idp":
+		p.IdP = &IdP{Family: str(e, "family"), Issuer: str(e, "issuer"), Call: str(e, "call"), Hook: e.Outcome, Error: str(e, "error")}
 	case "resume":
 		e.Get("phase", &p.ResumedPhase)
 	case "cutoff":

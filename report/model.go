@@ -87,6 +87,24 @@ type Product struct {
 	ProofHidden int
 	ProofNodes  []ProofNode
 	ProofObject *ProofObject // the run's own judgement, when its audit log has one
+	// Credentials are the product's tokens and keys by kind (counts only), which outlive the run.
+	Credentials []CredentialCount
+	// IdP is the SSO identity provider, when SSO was on, and what became of its sessions.
+	IdP *IdP
+}
+
+// CredentialCount is how many credentials of one kind a product held at the run.
+type CredentialCount struct {
+	Kind         string `json:"kind"`
+	Total        int    `json:"total"`
+	NeverExpires int    `json:"never_expires"`
+	AdminOwned   int    `json:"admin_owned"`
+}
+
+// IdP is the product's SSO identity provider: its family, issuer, the call that ends its
+// sessions, and the inventory idp hook's outcome (none, ok, failed).
+type IdP struct {
+	Family, Issuer, Call, Hook, Error string
 }
 
 // Wave is the start of one wave of a rolling restart: its nodes go down together.

@@ -76,6 +76,14 @@ func funcs() map[string]any {
 		"fence":    mdFence,
 		"restores": restoreLines,
 		"rebuild":  rebuildCommand,
+		"hasCredentials": func(r *Report) bool {
+			for _, p := range r.Products {
+				if len(p.Credentials) > 0 || p.IdP != nil {
+					return true
+				}
+			}
+			return false
+		},
 	}
 }
 

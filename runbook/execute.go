@@ -71,6 +71,7 @@ func (u *unit) execute(ctx context.Context) (err error) {
 			return reauth.Refused("check that the inventory's directory is writable", "%v", err)
 		}
 		u.step("cutoff", "ok", map[string]any{"cutoff_id": p.CutoffID, "to_delete": p.ToDelete, "to_keep": p.ToKeep})
+		u.idpStep(ctx) // before the purge: nobody logs silently back in through the IdP afterwards
 	} else {
 		u.step("resume", "ok", map[string]any{"phase": string(j.Phase), "cutoff_id": j.CutoffID})
 		fmt.Fprintf(u.o.Err, "%s: resuming run %s from phase %q (cut-off id %d)\n", u.name, j.RunID, j.Phase, j.CutoffID)

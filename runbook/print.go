@@ -44,6 +44,7 @@ func (u *unit) printPlan(w io.Writer) {
 		fmt.Fprintf(w, "   kept       rows where %s: %s's application tokens, never deleted (app_token_rule overrides)\n", u.store.Table().Keep, u.prod.Name)
 	}
 	u.printSSO(w)
+	u.printIdP(w)
 	fmt.Fprintf(w, "   mode       %s\n", u.report.Mode.Why)
 	u.ending().printPlan(w, u)
 	u.printChecks(w)
@@ -92,6 +93,9 @@ func printReport(w io.Writer, r *Report) {
 		}
 		if p.SSO != nil {
 			fmt.Fprintf(w, "   sso     %s\n", termsafe.Text(p.SSO.Summary()))
+		}
+		if s := p.IdP.summary(); s != "" {
+			fmt.Fprintf(w, "   idp     %s\n", termsafe.Text(s))
 		}
 		if res := p.Mode.Result; res != nil {
 			fmt.Fprintf(w, "   api     ended the sessions of %d of %d user(s) (%d unknown, %d failed, %d not done) in %.1fs, %d request(s), p99 %.0f ms; no node restarted\n",

@@ -102,11 +102,15 @@ type Report struct {
 
 // NotCovered is what a forced re-login does not touch; every report says so.
 var NotCovered = []string{
-	"personal access tokens and API tokens (not browser sessions: revoke them in the product if leaked)",
-	"OAuth tokens and application links",
-	"sessions at the SSO identity provider (users with a live IdP session log straight back in: end them at the IdP)",
+	"personal access tokens, HTTP access tokens and SSH keys (not browser sessions: list and flag them with `reauth credentials --since T`, revoke leaked ones in the product)",
+	"OAuth tokens and application links (`reauth credentials` lists the OAuth 2.0 provider's tokens)",
+	idpGeneric,
 	"Crowd SSO sessions (crowd.token_key) unless Crowd is in the inventory",
 }
+
+// idpGeneric is NotCovered's entry for the identity provider's sessions when reauth could not read
+// whether SSO is on; notCovered says it exactly when it could.
+const idpGeneric = "sessions at the SSO identity provider (users with a live IdP session log straight back in: end them at the IdP)"
 
 func newRunID(now time.Time) string {
 	b := make([]byte, 3)
@@ -215,6 +219,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	runErr := runAll(ctx, o, order, sched)
 	syncReports(rep, units)
+	rep.NotCovered = notCovered(units) // the idp hooks' outcomes are known now
 	rep.Verified = runErr == nil && allVerified(units)
 	if runErr != nil {
 		rep.Error = runErr.Error()

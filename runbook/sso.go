@@ -196,7 +196,14 @@ func notCovered(units []*unit) []string {
 			gaps = append(gaps, string(u.prod.ID))
 		}
 	}
+	idp, known := idpNotCovered(units)
 	for _, n := range NotCovered {
+		if n == idpGeneric && known {
+			if idp == "" {
+				continue // SSO is off everywhere, or every product's hook ended the IdP's sessions
+			}
+			n = idp
+		}
 		if strings.HasPrefix(n, "Crowd SSO sessions") {
 			switch {
 			case len(gaps) > 0:

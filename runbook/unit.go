@@ -54,6 +54,12 @@ type ProductReport struct {
 	Companion *CompanionReport `json:"companion,omitempty"`
 	// SSO: this application signs its users in through Crowd SSO, and whether the run covers it.
 	SSO *SSOReport `json:"sso,omitempty"`
+	// IdP: SSO for Atlassian Data Center is on (or could not be read): the identity provider, the
+	// call that ends its sessions, and the inventory idp hook's outcome.
+	IdP *IdPReport `json:"idp,omitempty"`
+	// Credentials counts, by kind, the personal access tokens, HTTP access tokens, OAuth 2.0
+	// tokens and SSH keys the product holds: they outlive the run (`reauth credentials` lists them).
+	Credentials []sqlstore.KindCount `json:"credentials,omitempty"`
 	// RestartStrategy is "rolling" or "full" (restart mode only).
 	RestartStrategy string `json:"restart_strategy,omitempty"`
 	// Exposure is the restart's exposure window: planned (waves, estimate) and measured.
@@ -208,6 +214,7 @@ func (u *unit) prepare(ctx context.Context) error {
 	default:
 		u.journal = &Journal{path: jp, Product: string(ip.ID)}
 	}
+	u.readIdP(ctx)
 	return nil
 }
 

@@ -288,6 +288,7 @@ Exit codes: 0 done; 1 failed; 2 usage; 3 partial (some nodes restarted, then a f
 var verbs = []func(IO) *cobra.Command{
 	newDiscoverCmd,
 	newInspectCmd,
+	newCredentialsCmd,
 	newPurgeCmd,
 	newRestoreCmd,
 	newBackupsCmd,

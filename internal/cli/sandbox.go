@@ -61,6 +61,7 @@ func newSandboxUpCmd(streams IO) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.Dir, "dir", "", "new directory for the sandbox (required)")
 	f.StringVar(&product, "product", "jira", "product to simulate: jira, confluence, bitbucket, bamboo, fisheye or crowd")
+	f.StringVar(&o.SSOIssuer, "sso-issuer", "", "seed an enabled SSO for Atlassian Data Center configuration (OIDC) with this issuer, e.g. https://sso.example.com/realms/corp")
 	f.StringSliceVar(&o.CrowdSSO, "crowd-sso", nil, "the application trusts Crowd SSO: the node URLs of a running sandbox crowd (same users); its login sets crowd.token_key, which logs a browser back in on its own")
 	f.IntVar(&o.Nodes, "nodes", 2, "number of nodes")
 	f.StringVar(&o.DB, "db", "", "an EMPTY database: postgres://USER:PW@HOST:PORT/DB?sslmode=disable or mysql://USER:PW@HOST:PORT/DB (default: an SQLite file in DIR)")
@@ -218,7 +219,7 @@ func newSandboxFaultCmd(streams IO) *cobra.Command {
 	var dir, node string
 	cmd := &cobra.Command{
 		Use:   "fault --dir DIR --node NAME FAULT",
-		Short: "Make a node misbehave: fail-next-start, hang-starting, ignore-restart, maintenance, error, keep-token-cache, or none",
+		Short: "Make a node misbehave: fail-next-start, hang-starting, ignore-restart, maintenance, error, keep-token-cache, pat-cache, or none",
 		Long: `Make a node misbehave, to see how reauth copes:
   fail-next-start  the next start exits with an error while STARTING (once)
   hang-starting    every start stays STARTING (until the fault is cleared and the node restarted)
@@ -227,6 +228,8 @@ func newSandboxFaultCmd(streams IO) *cobra.Command {
   error            the readiness endpoint says ERROR (at once)
   keep-token-cache the node's remember-me cache survives its restarts: tokens deleted from the
                    table stay valid on that node (a cache kept outside the node's memory)
+  pat-cache        the node keeps accepting a personal access token (Bitbucket: HTTP token) it
+                   once accepted, after its row is deleted and across restarts
   none             clear the fault`,
 		Args: needArgs(1, "the fault"),
 		RunE: func(c *cobra.Command, args []string) error {

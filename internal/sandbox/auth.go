@@ -29,6 +29,13 @@ func noteUser(r *http.Request, user string) {
 // cookie issued on one node works on every node, as on a real cluster sharing one table), while
 // a token it has cached stays valid there until the node restarts, even once its row is gone.
 func (n *node) authenticate(w http.ResponseWriter, r *http.Request) string {
+	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		// A personal access token: checked against its row on every request, no session made
+		// (atlassian.pats.invalidate.session.enabled defaults to true).
+		user := n.bearerUser(r)
+		noteUser(r, user)
+		return user
+	}
 	if c, err := r.Cookie(n.p.SessionCookie); err == nil {
 		if s, ok := n.sessions.get(c.Value); ok {
 			noteUser(r, s.User)

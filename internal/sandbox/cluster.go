@@ -159,7 +159,7 @@ func (c *Cluster) SetFault(name string, f Fault) error {
 		return err
 	}
 	if !f.valid() {
-		return reauth.Usage("use fail-next-start, hang-starting, ignore-restart, maintenance, error or keep-token-cache", "unknown fault %q", f)
+		return reauth.Usage("use fail-next-start, hang-starting, ignore-restart, maintenance, error, keep-token-cache or pat-cache", "unknown fault %q", f)
 	}
 	path := faultFile(c.st.Dir, name)
 	if f == FaultNone {

@@ -52,6 +52,8 @@ type node struct {
 	admin    string             // bearer token from DIR/admin-token
 	// crowdCache: Crowd SSO tokens this application validated -> user, kept until it restarts.
 	crowdCache map[string]string
+	// patCache: bearer tokens accepted (sha256 of the token -> user), only under fault pat-cache.
+	patCache map[string]string
 
 	sessionAPI bool
 }
@@ -109,7 +111,7 @@ func newNode(dir, name string, logTo io.Writer) (*node, int, error) {
 	}
 	n := &node{st: st, name: name, dir: st.Dir, p: p, m: m, phase: stateStarting,
 		log:      log.New(logTo, name+" ", log.LstdFlags|log.Lmicroseconds),
-		sessions: newSessionStore(), tokens: map[string]token{}, crowdCache: map[string]string{}, started: time.Now(),
+		sessions: newSessionStore(), tokens: map[string]token{}, crowdCache: map[string]string{}, patCache: map[string]string{}, started: time.Now(),
 		sessionAPI: p.SessionAPI != "" && atlassian.VersionAtLeast(st.Version, p.SessionAPIVersion)}
 	if st.HazelcastSessions == HazelcastReplicated {
 		n.sessions.shared = newClusterMap(st.Dir, name)
@@ -243,6 +245,16 @@ func (n *node) start(ctx context.Context, fault Fault) error {
 			return err
 		}
 		n.log.Printf("kept %d remember-me tokens from the previous process (fault keep-token-cache)", k)
+	}
+	if fault == FaultPATCache {
+		pc, err := n.loadPATCache()
+		if err != nil {
+			return err
+		}
+		n.mu.Lock()
+		n.patCache = pc
+		n.mu.Unlock()
+		n.log.Printf("kept %d accepted access tokens from the previous process (fault pat-cache)", len(pc))
 	}
 	byRef := map[string]string{}
 	for _, a := range accounts {

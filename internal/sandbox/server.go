@@ -48,6 +48,9 @@ func (n *node) routes() http.Handler {
 	case atlassian.Bamboo:
 		mux.HandleFunc("GET /rest/api/latest/info", n.handleServerInfo)
 	}
+	if c, ok := atlassian.CredentialsOf(n.p.ID); ok && c.AuthPath != "" && n.p.ID != atlassian.Bamboo {
+		mux.HandleFunc("GET "+cp+c.AuthPath, n.handleTokens)
+	}
 	if n.sessionAPI {
 		path, _, _ := strings.Cut(n.p.SessionAPI, "?") // Crowd names the user in the query
 		mux.HandleFunc("DELETE "+cp+path, n.handleKillSessions)

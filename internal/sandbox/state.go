@@ -152,7 +152,7 @@ const (
 
 func (f Fault) valid() bool {
 	switch f {
-	case FaultNone, FaultFailNextStart, FaultHangStarting, FaultIgnoreRestart, FaultMaintenance, FaultError, FaultKeepTokenCache:
+	case FaultNone, FaultFailNextStart, FaultHangStarting, FaultIgnoreRestart, FaultMaintenance, FaultError, FaultKeepTokenCache, FaultPATCache:
 		return true
 	}
 	return false

@@ -62,6 +62,9 @@ type Options struct {
 	// base URLs of a running sandbox Crowd's nodes (same users and passwords). Its login creates a
 	// Crowd session and sets crowd.token_key, which logs a browser back in on its own.
 	CrowdSSO []string
+	// SSOIssuer, when set, seeds an enabled SSO for Atlassian Data Center configuration
+	// (AO_ED669C_IDP_CONFIG, OIDC) with this issuer, e.g. a Keycloak realm's URL.
+	SSOIssuer string
 }
 
 // DefaultVersion is the version a sandbox node reports when Options.Version is empty.
@@ -132,6 +135,14 @@ func (o *Options) defaults() error {
 	for _, u := range o.CrowdSSO {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Hostname() != "127.0.0.1" {
 			return reauth.Usage("give the crowd sandbox's node URLs, e.g. http://127.0.0.1:40001", "sandbox: --crowd-sso %q is not a local node URL", u)
+		}
+	}
+	if o.SSOIssuer != "" {
+		if u, err := url.Parse(o.SSOIssuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return reauth.Usage("give the issuer as a URL, e.g. https://sso.example.com/realms/corp", "sandbox: --sso-issuer %q is not a URL", o.SSOIssuer)
+		}
+		if _, ok := atlassian.CredentialsOf(o.Product); !ok || o.Product == atlassian.Bamboo {
+			return reauth.Usage("give --sso-issuer to jira, confluence or bitbucket", "sandbox: %s has no SSO configuration table here", o.Product)
 		}
 	}
 	if o.Exe == "" {
@@ -227,8 +238,9 @@ func (c *Cluster) createDatabase(ctx context.Context, m model, t dbTarget, o Opt
 	defer db.Close()
 	if o.AdoptSchema {
 		err = m.adoptSchema(ctx, db, t.Engine)
-	} else {
-		err = m.createSchema(ctx, db, t.Engine)
+	} else if err = m.createSchema(ctx, db, t.Engine); err == nil {
+		// An adopted dump keeps its own credential tables: the sandbox seeds none into it.
+		err = m.createCredentialTables(ctx, db, t.Engine)
 	}
 	if err != nil {
 		return err
@@ -240,6 +252,11 @@ func (c *Cluster) createDatabase(ctx context.Context, m model, t dbTarget, o Opt
 	}
 	if err := m.seedUsers(ctx, db, t.Engine, users, o.AdoptSchema); err != nil {
 		return err
+	}
+	if !o.AdoptSchema {
+		if err := m.seedCredentials(ctx, db, t.Engine, c.st.Dir, users, o.SSOIssuer); err != nil {
+			return err
+		}
 	}
 	if m.crowd {
 		return seedCrowdApplications(ctx, db, t.Engine)
