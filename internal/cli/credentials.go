@@ -148,7 +148,7 @@ func runCredentialsInventory(ctx context.Context, streams IO, o credentialsOptio
 		if err != nil {
 			return err
 		}
-		db, err := runbook.ProductDatabase(inv, ip, streams.getenv)
+		db, err := runbook.ProductDatabase(ctx, inv, ip, streams.getenv)
 		if err == nil && db.Engine != reauth.SQLite {
 			err = atlassian.ResolvePassword(&db, streams.getenv, prompt)
 		}
