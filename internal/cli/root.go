@@ -261,8 +261,8 @@ func newRootCmd(streams IO) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "reauth",
 		Short: "Force every user of an Atlassian Server/Data Center product to log in again, and prove it",
-		Long: `reauth forces every user of Jira, Confluence, Bitbucket, Bamboo or Fisheye/Crucible (Server and
-Data Center) to log in again: it backs up and deletes the "remember me" tokens in the product's
+		Long: `reauth forces every user of Jira, Confluence, Bitbucket, Bamboo, Fisheye/Crucible or Crowd (Server
+and Data Center) to log in again: it backs up and deletes the "remember me" tokens in the product's
 database, in small batches, then restarts the nodes one at a time (which clears the in-memory
 sessions), and checks that old cookies are rejected.
 

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reauth/reauth/atlassian"
 )
 
 // TestJSONOnFailure: --json prints exactly one JSON object on stdout, also when the command fails
@@ -58,6 +60,21 @@ func TestJSONOnFailure(t *testing.T) {
 		}
 		if code, out, _ := runCLI(t, nil, plain...); code != c.code || out != "" {
 			t.Errorf("%v: exit %d, stdout %q", plain, code, out)
+		}
+	}
+}
+
+// TestRootHelpNamesEveryProduct: `reauth --help` names every product of the catalog (Crowd was
+// missing), so a newcomer reading it knows which products reauth works on.
+func TestRootHelpNamesEveryProduct(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "--help")
+	if code != 0 {
+		t.Fatalf("--help: exit %d", code)
+	}
+	long := strings.Join(strings.Fields(out), " ") // the text is wrapped: match across line breaks
+	for _, p := range atlassian.All() {
+		if !strings.Contains(long, p.Name) {
+			t.Errorf("reauth --help does not name %s", p.Name)
 		}
 	}
 }
