@@ -53,6 +53,9 @@ func failure(res Result, i int, journal string) error {
 	if n.Drained {
 		hint += "; " + reenableHint(n)
 	}
+	if n.Log != "" {
+		hint += "; why it did not come back: " + n.Log
+	}
 	err := fmt.Errorf("node %s failed: %s (%s)", n.Name, n.Error, summary(res))
 	return reauth.WithHint(reauth.WithCode(err, partialOr(res, reauth.ExitFailed)), hint)
 }

@@ -40,7 +40,7 @@ func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 	for i, n := range plan.Nodes {
 		if j.done(n.Name) {
 			res.Nodes[i].Status, res.Nodes[i].Restarted = StatusSkipped, false
-			o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "already restarted (journal)"})
+			o.emitNode(plan, Event{Node: n.Name, Phase: PhaseSkipped, Message: "already restarted (journal)"})
 			continue
 		}
 		if err := beforeNode(ctx, o, res, i); err != nil {
@@ -51,13 +51,13 @@ func Run(ctx context.Context, plan Plan, opts Options) (Result, error) {
 			if restartedSince(ctx, plan, n, o, j.doc.Identity[n.Name], idBefore) {
 				res.Nodes[i].Status = StatusSkipped
 				j.set(n.Name, StatusRestarted)
-				o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "restarted by the last run (its identity changed since)"})
+				o.emitNode(plan, Event{Node: n.Name, Phase: PhaseSkipped, Message: "restarted by the last run (its identity changed since)"})
 				if err := j.save(); err != nil {
 					return res, journalError(res, i, o.JournalPath, err)
 				}
 				continue
 			}
-			o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: "the last run stopped while restarting this node and could not record " +
+			o.emitNode(plan, Event{Node: n.Name, Phase: PhaseWarning, Message: "the last run stopped while restarting this node and could not record " +
 				"whether the restart completed: restarting it again, so that its sessions surely end"})
 		}
 		// Written ahead: should the run die during this node, --resume knows it was begun.
@@ -83,6 +83,18 @@ func (o Options) emit(e Event) {
 	}
 }
 
+// emitNode reports an event of one of plan's nodes, with its place in the plan and the start
+// timeout it is held to, so that progress can say "node2 (2/3) … / timeout 20m".
+func (o Options) emitNode(plan Plan, e Event) {
+	for i, n := range plan.Nodes {
+		if n.Name == e.Node {
+			e.Index, e.Of = i+1, len(plan.Nodes)
+		}
+	}
+	e.Timeout = o.StartTimeout
+	o.emit(e)
+}
+
 // restartNode drains, restarts and health-gates one node. idBefore is its identity before the
 // restart ("" when the method has none).
 func restartNode(ctx context.Context, plan Plan, n Node, o Options, idBefore string) NodeResult {
@@ -98,10 +110,15 @@ func restartNode(ctx context.Context, plan Plan, n Node, o Options, idBefore str
 func drained(ctx context.Context, plan Plan, n Node, o Options, done, what string, body func(ev func(Phase, string, string)) NodeResult) NodeResult {
 	start := o.Now()
 	ev := func(ph Phase, state, msg string) {
-		o.emit(Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})
+		o.emitNode(plan, Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})
 	}
 	if plan.Drain.Before == "" {
-		return body(ev)
+		nr := body(ev)
+		if nr.Status != done {
+			nr.Log = logPlace(n)
+			nr.Error += "; the node is not drained (there are no drain hooks): the load balancer decides whether it gets users"
+		}
+		return nr
 	}
 	ev(PhaseDrain, "", plan.Drain.Before)
 	if err := execmethod.RunShell(ctx, plan.Drain.Before, plan.hookEnv(n), drainTimeout(plan), nodeLog(o, n)); err != nil {
@@ -112,6 +129,7 @@ func drained(ctx context.Context, plan Plan, n Node, o Options, done, what strin
 	nr := body(ev)
 	if nr.Status != done {
 		nr = afterFailure(ctx, plan, n, o, nr, ev)
+		nr.Log = logPlace(n)
 	}
 	return nr
 }

@@ -35,6 +35,8 @@ func runAll(ctx context.Context, o Options, order []*unit, s *scheduler) error {
 	view := liveview.New(o.Err, o.Live, names, "waiting for a slot")
 	view.Run()
 	defer view.Close()
+	o.stopNote.working(view, order)
+	defer o.stopNote.working(nil, nil)
 	slots := make(chan struct{}, o.parallelism(len(order)))
 	var (
 		wg     sync.WaitGroup

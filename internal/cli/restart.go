@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +24,7 @@ type restartOptions struct {
 	dryRun, yes, resume, clearSessions bool
 	json                               bool
 	journal, stateDir, strategy        string
+	gates                              gateFlags
 }
 
 // newRestartCmd is `reauth restart`: the rolling restart of one product's nodes.
@@ -70,6 +73,7 @@ current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`
 	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
 	f.StringVar(&o.journal, "journal", "", "journal file (default: the product's restart journal in the state directory, the one 'reauth run' uses)")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
+	o.gates.add(f)
 	return cmd
 }
 
@@ -83,6 +87,9 @@ type restartReport struct {
 }
 
 func runRestart(ctx context.Context, streams IO, o restartOptions) error {
+	if err := o.gates.check(); err != nil {
+		return err
+	}
 	inv, err := inventory.Load(o.config)
 	if err != nil {
 		return err
@@ -113,6 +120,12 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 		}
 	}
 	opts.Resume, opts.ClearPersistedSessions = o.resume, o.clearSessions
+	if o.gates.startTimeout > 0 {
+		opts.StartTimeout = o.gates.startTimeout
+	}
+	if o.gates.stableWindow > 0 {
+		opts.StableWindow = o.gates.stableWindow
+	}
 	if o.strategy != "" {
 		opts.Strategy = o.strategy
 	}
@@ -147,7 +160,7 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 
 	// First Ctrl-C: stop before the next node. Second: abandon the wait.
 	abort, stop, release := streams.stages(ctx, func() {
-		view.note("interrupt: stopping after the current node (press Ctrl-C again to stop waiting for it)")
+		view.note(view.stopLine())
 	})
 	defer release()
 	opts.Stop = stop
@@ -189,7 +202,12 @@ func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOpti
 	if st == 0 {
 		st = rollout.DefaultStartTimeout
 	}
-	fmt.Fprintf(w, "each node must go down, then be RUNNING (%s) for the stable window; start timeout %v per node\n", plan.Product.Ready.Path, st)
+	sw := o.StableWindow
+	if sw == 0 {
+		sw = rollout.DefaultStableWindow
+	}
+	fmt.Fprintf(w, "each node must go down, then be RUNNING (%s) for the stable window %s; start timeout %s per node (--start-timeout, --stable-window)\n",
+		plan.Product.Ready.Path, liveview.Duration(sw), liveview.Duration(st))
 	if plan.Drain.Before != "" || plan.Drain.After != "" {
 		fmt.Fprintf(w, "drain hooks: before %q, after %q\n", plan.Drain.Before, plan.Drain.After)
 	}
@@ -227,6 +245,7 @@ func printResult(w io.Writer, res rollout.Result) {
 type nodeView struct {
 	*liveview.View
 	live bool
+	prog rollout.Progress
 }
 
 func newNodeView(w io.Writer, live bool, plan rollout.Plan) *nodeView {
@@ -242,23 +261,29 @@ func (v *nodeView) event(e rollout.Event) {
 		v.Note(fmt.Sprintf("warning: %s: %s\n", termsafe.Field(e.Node), termsafe.Field(e.Message)))
 		return
 	}
-	text := string(e.Phase)
-	if e.State != "" {
-		text += " [" + e.State + "]"
+	l := v.prog.Observe(e)
+	// The line is the node's own: its name is the view's item; "(2/3)" leads its text.
+	lead := strings.TrimPrefix(l.Node, e.Node)
+	lead = strings.TrimPrefix(lead, " ")
+	if lead != "" {
+		lead += " "
 	}
-	if e.Message != "" {
-		text += " " + e.Message
+	switch {
+	case l.Final:
+		v.Finish(e.Node, lead+l.Body())
+	case !v.live:
+		v.Update(e.Node, lead+l.Body())
+	default:
+		v.UpdateClock(e.Node, lead+l.Before, time.Now().Add(-l.Elapsed), l.After)
 	}
-	if !v.live {
-		v.Update(e.Node, fmt.Sprintf("%s (%.1fs)", text, e.Elapsed.Seconds()))
-		return
+}
+
+// stopLine is the first Ctrl-C's line: what is still finished, and for how long at most.
+func (v *nodeView) stopLine() string {
+	if n := v.prog.InHand(); n != "" {
+		return "stop requested: finishing " + n + "; Ctrl-C again abandons it"
 	}
-	v.Start(e.Node, e.Elapsed)
-	if e.Phase == rollout.PhaseDone || e.Phase == rollout.PhaseFailed || e.Phase == rollout.PhaseSkipped {
-		v.Finish(e.Node, text+fmt.Sprintf(" after %.1fs", e.Elapsed.Seconds()))
-		return
-	}
-	v.Update(e.Node, text)
+	return "stop requested: no node is restarted after this one; Ctrl-C again abandons the wait"
 }
 
 func (v *nodeView) note(msg string) { v.Note(msg + "\n") }

@@ -76,6 +76,19 @@ func (tm *Term) Raw() string {
 	return tm.got.String()
 }
 
+// WaitRaw polls, up to a deadline, until the bytes received hold want (a line that was on
+// screen for a moment, since redrawn).
+func (tm *Term) WaitRaw(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(tm.Raw(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the terminal never received %q; it shows:\n%s", want, Screen(tm.Raw()))
+		}
+		time.Sleep(5 * time.Millisecond) // polling a deadline, not synchronising by sleeping
+	}
+}
+
 // WaitFor polls, up to a deadline, until the screen shows want; it returns the screen.
 func (tm *Term) WaitFor(t *testing.T, want string) string {
 	t.Helper()
