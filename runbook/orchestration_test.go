@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -509,5 +510,71 @@ func TestPurgeRestBoundsAgree(t *testing.T) {
 		if (perr == nil) != (cerr == nil) {
 			t.Errorf("rest %v: the inventory says %v, purge --rest says %v", r, perr, cerr)
 		}
+	}
+}
+
+// A colleague's --dry-run while a run holds the lock (at its prompt, say): the dry run carries
+// on read-only, saying who holds the lock, and prints the plan (#31 item 7).
+func TestFakeDryRunCarriesOnWhenLocked(t *testing.T) {
+	f := newFakeJob(t)
+	f.store.LockFunc = func(context.Context, string) (func() error, error) {
+		return nil, &reauth.Error{Code: reauth.ExitLocked, Op: "lock",
+			Err: errors.New("another reauth run holds the lock: pid 7 application reauth run by alice on pts/3: awaiting confirmation")}
+	}
+	o := f.options()
+	o.DryRun = true
+	rep, err := f.run(o)
+	if err != nil {
+		t.Fatalf("dry run refused: %v", err)
+	}
+	if f.store.Count("Plan") == 0 || f.store.Count("Purge")+f.rollout.Count("Run") != 0 {
+		t.Fatalf("calls %v", f.store.Order())
+	}
+	w := strings.Join(rep.Products[0].Warnings, "\n")
+	if !strings.Contains(w, "alice on pts/3: awaiting confirmation") || !strings.Contains(w, "carries on read-only") ||
+		!strings.Contains(f.err.String(), "carries on read-only") {
+		t.Fatalf("warnings %q\nstderr %s", w, f.err.String())
+	}
+}
+
+// notingStore is the fake token table with a lock that records its holder's notes.
+type notingStore struct {
+	*mock.TokenStore
+	mu    sync.Mutex
+	notes []string
+}
+
+func (s *notingStore) LockNote(_ context.Context, note string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notes = append(s.notes, note)
+}
+
+// While a run holds the lock, its note says who runs what, and follows the run's phase: a
+// colleague sees "awaiting confirmation" while the run waits at its prompt (#31 item 7).
+func TestFakeLockNoteFollowsThePhase(t *testing.T) {
+	f := newFakeJob(t)
+	ns := &notingStore{TokenStore: f.store}
+	o := f.options()
+	o.seams.open = func(context.Context, *inventory.Inventory, *inventory.Product, atlassian.Product, *Options) (TokenStore, reauth.Database, error) {
+		return ns, reauth.Database{Engine: reauth.Postgres, Host: "127.0.0.1", Port: 9, Name: "jira"}, nil
+	}
+	o.Yes = false
+	var atPrompt []string
+	o.Confirm = func(_, expect string) (bool, error) {
+		ns.mu.Lock()
+		atPrompt = append([]string(nil), ns.notes...)
+		ns.mu.Unlock()
+		return true, nil
+	}
+	if _, err := f.run(o); err != nil {
+		t.Fatal(err)
+	}
+	if len(atPrompt) == 0 || !strings.HasPrefix(atPrompt[len(atPrompt)-1], "reauth run") || !strings.HasSuffix(atPrompt[len(atPrompt)-1], ": awaiting confirmation") {
+		t.Fatalf("notes at the prompt: %q", atPrompt)
+	}
+	all := strings.Join(ns.notes, "\n")
+	if !strings.Contains(all, ": purge") || !strings.Contains(all, ": verify") {
+		t.Fatalf("notes %q", ns.notes)
 	}
 }

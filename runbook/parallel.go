@@ -129,13 +129,13 @@ func combine(units []*unit) error {
 
 // enter waits until the product may begin stage st (see scheduler.enter).
 func (u *unit) enter(ctx context.Context, st Stage) error {
-	if u.sched == nil {
-		return nil
+	if u.sched != nil {
+		if err := u.sched.enter(ctx, u, st); err != nil {
+			return err
+		}
+		u.show(st.String())
 	}
-	if err := u.sched.enter(ctx, u, st); err != nil {
-		return err
-	}
-	u.show(st.String())
+	u.lockPhase(ctx, st.String())
 	return nil
 }
 

@@ -241,10 +241,19 @@ func (u *unit) preflight(ctx context.Context) error {
 	// The lock is taken here and held until the report: no other run can slip in between the
 	// plan the operator confirms and the purge it describes.
 	release, err := u.store.Lock(ctx, "reauth run "+u.o.runID)
+	if err != nil && u.o.DryRun && reauth.CodeOf(err) == reauth.ExitLocked {
+		// A dry run only reads: a colleague's run (at its prompt, say) does not stop it, and
+		// the plan it prints is what this run would do once the lock is free.
+		warn := fmt.Sprintf("%v; this dry run carries on read-only (a real run now would stop with exit 5)", err)
+		u.report.Warnings = append(u.report.Warnings, warn)
+		fmt.Fprintf(u.o.Err, "warning: %s: %s\n", u.name, warn)
+		release, err = func() error { return nil }, nil
+	}
 	if err != nil {
 		return err
 	}
 	u.unlock = release
+	u.lockPhase(ctx, "preflight")
 	if err := u.store.CheckDeleteRights(ctx); err != nil {
 		return err
 	}
@@ -278,6 +287,7 @@ func confirmAll(o Options, units []*unit) error {
 		if u.report.Status == StatusSkipped {
 			continue
 		}
+		u.lockPhase(context.Background(), "awaiting confirmation")
 		err := askTyped(&o, fmt.Sprintf("Type %q to purge %d token(s) and %s of %s: ",
 			u.name, u.purge.ToDelete, u.ending().what(u), u.prod.Name), u.name)
 		if err != nil {
@@ -308,3 +318,23 @@ func askTyped(o *Options, prompt, expect string) error {
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// lockNoter is a token store that can say, beside its run lock, what the holder is doing.
+type lockNoter interface {
+	LockNote(ctx context.Context, note string)
+}
+
+// lockPhase records, where a colleague who finds the lock held reads it, who holds it (user,
+// terminal, command) and what the run is doing now ("awaiting confirmation", "purge").
+func (u *unit) lockPhase(ctx context.Context, phase string) {
+	if ln, ok := u.store.(lockNoter); ok {
+		cmd := "run"
+		if u.o.verifyOnly {
+			cmd = "verify"
+		}
+		if u.o.DryRun {
+			cmd += " --dry-run"
+		}
+		ln.LockNote(ctx, sqlstore.CurrentHolder(cmd).Note(phase))
+	}
+}
