@@ -578,3 +578,41 @@ func TestFakeLockNoteFollowsThePhase(t *testing.T) {
 		t.Fatalf("notes %q", ns.notes)
 	}
 }
+
+// checkingStore is the fake token table whose product knows the users admin and alice.
+type checkingStore struct{ *mock.TokenStore }
+
+func (checkingStore) UnknownUsers(_ context.Context, names []string) ([]sqlstore.Unknown, bool, error) {
+	var out []sqlstore.Unknown
+	for _, n := range names {
+		if n != "admin" && n != "alice" {
+			out = append(out, sqlstore.Unknown{Name: n, Suggest: map[string]string{"adminn": "admin"}[n]})
+		}
+	}
+	return out, true, nil
+}
+
+// A typo in exclude_users refuses the run before anything changes, naming the near user and
+// the way out; --allow-unknown-user turns it into a warning (#31 item 11).
+func TestFakeExcludedTypoRefused(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		f := newFakeJob(t)
+		f.inv.Products[0].ExcludeUsers = []string{"adminn"}
+		o := f.options()
+		o.seams.open = func(context.Context, *inventory.Inventory, *inventory.Product, atlassian.Product, *Options) (TokenStore, reauth.Database, error) {
+			return checkingStore{f.store}, reauth.Database{Engine: reauth.Postgres, Host: "127.0.0.1", Port: 9, Name: "jira"}, nil
+		}
+		o.AllowUnknownUsers = allow
+		rep, err := f.run(o)
+		if !allow {
+			if reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "adminn: no such user (did you mean admin?)") ||
+				!strings.Contains(err.Error(), "--allow-unknown-user") || f.store.Count("Purge") != 0 {
+				t.Fatalf("err %v (code %d), calls %v", err, reauth.CodeOf(err), f.store.Order())
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(strings.Join(rep.Products[0].Warnings, "\n"), "adminn: no such user") {
+			t.Fatalf("allowed: err %v, warnings %q", err, rep.Products[0].Warnings)
+		}
+	}
+}

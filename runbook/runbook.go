@@ -54,6 +54,9 @@ type Options struct {
 	ProofSample int
 	// ConnectTimeout bounds each database connection (0: sqlstore.DefaultConnectTimeout).
 	ConnectTimeout time.Duration
+	// AllowUnknownUsers lets exclude_users name users the product does not know (a warning
+	// instead of a refusal: --allow-unknown-user).
+	AllowUnknownUsers bool
 	// StartTimeout and StableWindow override every product's start_timeout and stable_window
 	// (--start-timeout, --stable-window; 0: the inventory's, else rollout's defaults).
 	StartTimeout, StableWindow time.Duration

@@ -257,6 +257,9 @@ func (u *unit) preflight(ctx context.Context) error {
 	if err := u.store.CheckDeleteRights(ctx); err != nil {
 		return err
 	}
+	if err := u.checkExcluded(ctx); err != nil {
+		return err
+	}
 	if err := u.chooseMode(ctx); err != nil {
 		return err
 	}
