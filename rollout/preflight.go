@@ -62,8 +62,13 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 				continue
 			}
 		}
-		if ready, state := probe(ctx, plan, n, o); !ready && !resuming[n.Name] {
-			problems = append(problems, fmt.Sprintf("%s: not RUNNING (%s) at %s: reauth restarts only a healthy cluster, one node at a time; bring it up first", n.Name, state, n.URL))
+		if ready, state, why := probeWhy(ctx, plan, n, o); !ready && !resuming[n.Name] {
+			if c := unreachableCause(why); c != "" {
+				state += ": " + c
+			}
+			problems = append(problems, fmt.Sprintf("%s: not RUNNING (%s) at %s: reauth restarts only a healthy cluster, one node at a time; "+
+				"bring it up first, or, if it is dead or decommissioned, leave it out with --skip-node %s --reason \"…\" "+
+				"(its memory holds no session; when it starts it reads the purged table)", n.Name, state, n.URL, n.Name))
 		}
 		if msg := checkPersistence(ctx, n, o); msg != "" {
 			problems = append(problems, msg)

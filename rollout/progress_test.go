@@ -2,6 +2,12 @@ package rollout
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +81,41 @@ func TestSystemdUnit(t *testing.T) {
 	r := &execmethod.Restarter{Command: "sudo systemctl restart jira"}
 	if got := logPlace(Node{Restarter: r}); !strings.HasPrefix(got, "journalctl -u jira; the product's atlassian-*.log") {
 		t.Errorf("exec: %q", got)
+	}
+}
+
+// A node that does not answer: preflight says why, in the terms the operator acts on, and how
+// to leave a dead node out (#31 item 8).
+func TestUnreachableCause(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + ln.Addr().String()
+	ln.Close()
+	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	plainSrv := httptest.NewServer(http.NotFoundHandler())
+	defer plainSrv.Close()
+	for url, want := range map[string]string{
+		refused:    "unreachable: connection refused",
+		tlsSrv.URL: "unreachable: TLS: the certificate is not trusted",
+		"https://" + strings.TrimPrefix(plainSrv.URL, "http://"): "unreachable: TLS: the node answered plain HTTP",
+	} {
+		plan := Plan{Product: jira(t), Nodes: []Node{{Name: "node3", URL: url, Restarter: &simRestarter{}}}}
+		err := Preflight(context.Background(), plan, fastOpts(t))
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--skip-node node3 --reason") {
+			t.Errorf("%s: %v", url, err)
+		}
+	}
+	if c := unreachableCause(context.DeadlineExceeded); !strings.HasPrefix(c, "timed out") {
+		t.Errorf("timeout: %q", c)
+	}
+	// No DNS query in a test (loopback only): the resolver's error as it comes wrapped.
+	dns := fmt.Errorf("GET http://jira3.corp:8080/status: %w", &net.DNSError{Err: "no such host", Name: "jira3.corp", IsNotFound: true})
+	if c := unreachableCause(dns); c != "DNS: jira3.corp does not resolve" {
+		t.Errorf("dns: %q", c)
 	}
 }

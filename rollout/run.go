@@ -333,11 +333,17 @@ func gate(ctx context.Context, plan Plan, n Node, o Options, nr NodeResult, g ga
 
 // probe asks the node (and the method's own gate) whether it is ready.
 func probe(ctx context.Context, plan Plan, n Node, o Options) (bool, string) {
+	ready, state, _ := probeWhy(ctx, plan, n, o)
+	return ready, state
+}
+
+// probeWhy is probe, with the reason the node could not be asked (nil when it answered).
+func probeWhy(ctx context.Context, plan Plan, n Node, o Options) (bool, string, error) {
 	url := n.URL
 	if a, ok := n.Restarter.(Addresser); ok {
 		u, err := a.URL(ctx)
 		if err != nil {
-			return false, "no address"
+			return false, "no address", err
 		}
 		url = u
 	}
@@ -347,11 +353,14 @@ func probe(ctx context.Context, plan Plan, n Node, o Options) (bool, string) {
 			if why == "" && err != nil {
 				why = err.Error()
 			}
-			return false, why
+			return false, why, nil
 		}
 	}
 	r := health.Probe(ctx, o.HTTP, plan.Product, url)
-	return r.Ready, r.String()
+	if r.HTTP != 0 {
+		return r.Ready, r.String(), nil
+	}
+	return r.Ready, r.String(), r.Err
 }
 
 // backoff sleeps PollInterval, doubling up to MaxPoll; a state change starts again small so that

@@ -152,7 +152,7 @@ func TestRestartCLIRefusals(t *testing.T) {
 	}{
 		{[]string{"restart"}, 2, "--config is required"},
 		{[]string{"restart", "--config", bad, "--yes"}, 2, "bad.yaml:6: exec: inline secret"},
-		{[]string{"restart", "--config", down, "--yes"}, 4, "n1: not RUNNING (unreachable)"},
+		{[]string{"restart", "--config", down, "--yes"}, 4, "n1: not RUNNING (unreachable: connection refused: nothing listens there"},
 		{[]string{"restart", "--config", two, "--yes"}, 2, "--product with one of: jira, bamboo"},
 		{[]string{"restart", "--config", down, "--yes", "--start-timeout", "1m", "--stable-window", "2m"}, 2, "make --stable-window shorter than --start-timeout"},
 		{[]string{"restart", "--config", down, "--yes", "--start-timeout", "-1m"}, 2, "pass a positive --start-timeout"},
