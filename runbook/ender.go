@@ -118,6 +118,7 @@ func (restartEnder) printPlan(w io.Writer, u *unit) {
 			fmt.Fprintf(w, "                 while it is down: remove %s (--clear-persisted-sessions)\n", fields(files))
 		}
 	}
+	printSkipped(w, u.report.SkippedNodes)
 	if u.report.Sessions != "" {
 		fmt.Fprintf(w, "   sessions   %s\n", termsafe.Text(u.report.Sessions))
 	}

@@ -8,6 +8,7 @@ package runbook
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -614,5 +615,53 @@ func TestFakeExcludedTypoRefused(t *testing.T) {
 		if err != nil || !strings.Contains(strings.Join(rep.Products[0].Warnings, "\n"), "adminn: no such user") {
 			t.Fatalf("allowed: err %v, warnings %q", err, rep.Products[0].Warnings)
 		}
+	}
+}
+
+// A dead node left out with --skip-node: it is not restarted nor replayed against, the plan,
+// the report and --json say so and why; a name no product has is refused before anything
+// changes (#31 item 8).
+func TestFakeSkipNode(t *testing.T) {
+	f := newFakeJob(t)
+	var planned []string
+	f.rollout.RunFunc = func(ctx context.Context, p rollout.Plan, o rollout.Options) (rollout.Result, error) {
+		var res rollout.Result
+		for _, n := range p.Nodes {
+			planned = append(planned, n.Name)
+			res.Nodes = append(res.Nodes, rollout.NodeResult{Name: n.Name, Status: rollout.StatusRestarted, Restarted: true, WentDown: true})
+		}
+		f.restarted.Store(2) // the fake's nodes reject purged tokens once "both" restarted
+		return res, nil
+	}
+	var replayed []string
+	replay := f.prober.ReplayFunc
+	f.prober.ReplayFunc = func(ctx context.Context, node, url string, c *http.Cookie) verify.Outcome {
+		replayed = append(replayed, node)
+		return replay(ctx, node, url, c)
+	}
+	o := f.options()
+	o.SkipNodes = map[string]string{"n2": "disk dead, INC-4711"}
+	rep, err := f.run(o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, f.err.String())
+	}
+	if fmt.Sprint(planned) != "[n1]" || slices.Contains(replayed, "n2") {
+		t.Fatalf("restarted %v, replayed on %v", planned, replayed)
+	}
+	js, _ := json.Marshal(rep)
+	if !strings.Contains(string(js), `"skipped_nodes":[{"name":"n2","reason":"disk dead, INC-4711"}]`) {
+		t.Fatalf("--json: %s", js)
+	}
+	if !strings.Contains(f.out.String(), "skipped n2 (--skip-node: disk dead, INC-4711): not restarted") ||
+		!strings.Contains(f.out.String(), "node n2           skipped (--skip-node: disk dead, INC-4711)") {
+		t.Fatalf("plan and report:\n%s", f.out.String())
+	}
+
+	g := newFakeJob(t)
+	o = g.options()
+	o.SkipNodes = map[string]string{"n9": "typo"}
+	if _, err := g.run(o); reauth.CodeOf(err) != reauth.ExitUsage || !strings.Contains(err.Error(), "--skip-node n9: no such node") ||
+		!strings.Contains(reauth.HintOf(err), "n1, n2") || g.store.Count("Lock") != 0 {
+		t.Fatalf("unknown node: %v (hint %q), calls %v", err, reauth.HintOf(err), g.store.Order())
 	}
 }

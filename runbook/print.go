@@ -7,6 +7,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/internal/termsafe"
+	"github.com/reauth/reauth/rollout"
 )
 
 // printPlan shows what will happen to one product, before anything does.
@@ -114,6 +115,9 @@ func printReport(w io.Writer, r *Report) {
 			} else if n.Drained {
 				fmt.Fprintf(w, "   DRAINED %s is out of the load balancer (there is no after-hook: put it back by hand)\n", termsafe.Field(n.Name))
 			}
+		}
+		for _, s := range p.SkippedNodes {
+			fmt.Fprintf(w, "   node %-12s skipped (--skip-node: %s): %s\n", termsafe.Field(s.Name), termsafe.Field(s.Reason), rollout.SkipNote)
 		}
 		v := p.Verify
 		if p.Status == StatusDone || p.Status == "verified" || p.Status == "not verified" {

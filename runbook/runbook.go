@@ -54,6 +54,9 @@ type Options struct {
 	ProofSample int
 	// ConnectTimeout bounds each database connection (0: sqlstore.DefaultConnectTimeout).
 	ConnectTimeout time.Duration
+	// SkipNodes are nodes left out of every product's plan (--skip-node), name → reason: dead
+	// or decommissioned, so their memory holds no session.
+	SkipNodes map[string]string
 	// AllowUnknownUsers lets exclude_users name users the product does not know (a warning
 	// instead of a refusal: --allow-unknown-user).
 	AllowUnknownUsers bool

@@ -62,6 +62,8 @@ type ProductReport struct {
 	// SessionFiles lists, per node, the persisted-session files (SESSIONS.ser) the run removes
 	// while the node is down (--clear-persisted-sessions).
 	SessionFiles map[string][]string `json:"session_files,omitempty"`
+	// SkippedNodes are the nodes left out with --skip-node, and why.
+	SkippedNodes []rollout.SkippedNode `json:"skipped_nodes,omitempty"`
 	// Routes says, per node, how reauth reaches it when that is more than its URL (ssh: the
 	// resolved user@host:port and jump hosts, "ops@10.0.2.12:22 via bastion").
 	Routes map[string]string `json:"routes,omitempty"`
@@ -139,6 +141,9 @@ func prepareAll(ctx context.Context, o Options) ([]*unit, error) {
 	if len(units) == 0 {
 		return nil, reauth.Usage("name products that are in the inventory", "no product of the inventory was selected")
 	}
+	if err := checkSkips(o, units); err != nil {
+		return units, err
+	}
 	linkSSO(ctx, units)
 	units = orderUnits(units)
 	if o.Resume && !o.verifyOnly {
@@ -188,6 +193,9 @@ func (u *unit) prepare(ctx context.Context) error {
 		return err
 	}
 	u.report.Warnings = append(u.report.Warnings, u.rplan.Warnings...)
+	if err := u.skipNodes(); err != nil {
+		return err
+	}
 	u.noteRoutes()
 	u.ropts = rolloutOptions(o, ip, u)
 	jp := journalPath(o, ip)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -32,4 +33,38 @@ func (g gateFlags) check() error {
 			"--stable-window %v is not shorter than --start-timeout %v", g.stableWindow, g.startTimeout)
 	}
 	return nil
+}
+
+// skipFlags leave dead or decommissioned nodes out of a run: --skip-node NAME (repeatable) and
+// the --skip-reason the plan, the report and --json record for them.
+type skipFlags struct {
+	nodes  []string
+	reason string
+}
+
+func (s *skipFlags) add(f *pflag.FlagSet) {
+	f.StringArrayVar(&s.nodes, "skip-node", nil, "leave this node out (dead or decommissioned: its memory holds no session, and when it starts it reads the purged table); repeatable; needs --skip-reason")
+	f.StringVar(&s.reason, "skip-reason", "", "why the --skip-node nodes are left out (recorded in the plan, the report and --json)")
+}
+
+// parse is the nodes to skip, name → reason.
+func (s skipFlags) parse() (map[string]string, error) {
+	if len(s.nodes) == 0 {
+		if s.reason != "" {
+			return nil, reauth.Usage("name the nodes to leave out with --skip-node NAME", "--skip-reason without --skip-node")
+		}
+		return nil, nil
+	}
+	if strings.TrimSpace(s.reason) == "" {
+		return nil, reauth.Usage(`say why with --skip-reason "…" (e.g. "node3 decommissioned, INC-4711"): the report records it`,
+			"--skip-node %s without a reason", strings.Join(s.nodes, ", "))
+	}
+	m := map[string]string{}
+	for _, n := range s.nodes {
+		if n = strings.TrimSpace(n); n == "" {
+			return nil, reauth.Usage("pass a node name from the inventory", "--skip-node with an empty name")
+		}
+		m[n] = s.reason
+	}
+	return m, nil
 }

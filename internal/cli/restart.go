@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ type restartOptions struct {
 	json                               bool
 	journal, stateDir, strategy        string
 	gates                              gateFlags
+	skip                               skipFlags
 }
 
 // newRestartCmd is `reauth restart`: the rolling restart of one product's nodes.
@@ -74,6 +76,7 @@ current one is still waited for); a second Ctrl-C abandons the wait (exit 130).`
 	f.StringVar(&o.journal, "journal", "", "journal file (default: the product's restart journal in the state directory, the one 'reauth run' uses)")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
 	o.gates.add(f)
+	o.skip.add(f)
 	return cmd
 }
 
@@ -84,6 +87,8 @@ type restartReport struct {
 	Restarted int                  `json:"restarted"`
 	Nodes     []rollout.NodeResult `json:"nodes"`
 	Error     string               `json:"error,omitempty"`
+	// Skipped are the nodes left out with --skip-node, and why.
+	Skipped []rollout.SkippedNode `json:"skipped_nodes,omitempty"`
 }
 
 func runRestart(ctx context.Context, streams IO, o restartOptions) error {
@@ -104,6 +109,10 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 		return err
 	}
 	defer closeAll()
+	skipped, err := skipFromPlan(&plan, o.skip)
+	if err != nil {
+		return err
+	}
 	opts := methods.Options(inv, p)
 	opts.JournalPath = o.journal
 	if opts.JournalPath == "" {
@@ -143,7 +152,10 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 		return err
 	}
 	printPlan(streams.Err, plan, opts, o)
-	report := restartReport{Product: string(p.ID), Journal: opts.JournalPath, DryRun: o.dryRun}
+	for _, s := range skipped {
+		fmt.Fprintf(streams.Err, "  skipped %s (--skip-node: %s): %s\n", termsafe.Field(s.Name), termsafe.Field(s.Reason), rollout.SkipNote)
+	}
+	report := restartReport{Product: string(p.ID), Journal: opts.JournalPath, DryRun: o.dryRun, Skipped: skipped}
 	if o.dryRun {
 		for _, n := range plan.Nodes {
 			report.Nodes = append(report.Nodes, rollout.NodeResult{Name: n.Name, Status: rollout.StatusUntouched})
@@ -217,6 +229,28 @@ func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOpti
 	for _, warn := range plan.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", termsafe.Field(warn))
 	}
+}
+
+// skipFromPlan leaves the --skip-node nodes out of plan; a name the plan does not have is refused.
+func skipFromPlan(plan *rollout.Plan, f skipFlags) ([]rollout.SkippedNode, error) {
+	m, err := f.parse()
+	if err != nil || m == nil {
+		return nil, err
+	}
+	var all, unknown []string
+	for _, n := range plan.Nodes {
+		all = append(all, n.Name)
+	}
+	for name := range m {
+		if !slices.Contains(all, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, rollout.UnknownSkips(unknown, all)
+	}
+	return rollout.Skip(plan, m)
 }
 
 // confirm asks the operator to type the product name, or accepts --yes.

@@ -157,6 +157,11 @@ func TestRestartCLIRefusals(t *testing.T) {
 		{[]string{"restart", "--config", down, "--yes", "--start-timeout", "1m", "--stable-window", "2m"}, 2, "make --stable-window shorter than --start-timeout"},
 		{[]string{"restart", "--config", down, "--yes", "--start-timeout", "-1m"}, 2, "pass a positive --start-timeout"},
 		{[]string{"run", "--config", down, "--yes", "--stable-window", "-1s"}, 2, "pass a positive --stable-window"},
+		{[]string{"restart", "--config", down, "--yes", "--skip-node", "n1"}, 2, `say why with --skip-reason "…"`},
+		{[]string{"restart", "--config", down, "--yes", "--skip-reason", "dead"}, 2, "--skip-reason without --skip-node"},
+		{[]string{"restart", "--config", down, "--yes", "--skip-node", "n9", "--skip-reason", "dead"}, 2, "--skip-node n9: no such node"},
+		{[]string{"restart", "--config", down, "--yes", "--skip-node", "n1", "--skip-reason", "dead"}, 2, "leave at least one running node"},
+		{[]string{"run", "--config", down, "--yes", "--skip-node", "n1"}, 2, `say why with --skip-reason "…"`},
 	}
 	for _, tc := range cases {
 		var out, errb bytes.Buffer

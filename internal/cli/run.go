@@ -30,6 +30,7 @@ type runOptions struct {
 	report   string
 	connect  time.Duration
 	gates    gateFlags
+	skip     skipFlags
 	unknown  bool
 }
 
@@ -140,6 +141,7 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.StringVar(&o.report, "report", "", "write an evidence report for people: FILE.html (one self-contained page) or FILE.md (Markdown)")
 	addConnectTimeout(f, &o.connect)
 	o.gates.add(f)
+	o.skip.add(f)
 	f.BoolVar(&o.unknown, "allow-unknown-user", false, "go on when exclude_users names a user the product does not know (by default refused, with the nearest name: a typo would log out the account meant to be kept)")
 	_ = c.MarkFlagRequired("config")
 	return c
@@ -185,6 +187,9 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	ro.ConnectTimeout, ro.Parallel = o.connect, o.parallel
 	ro.StartTimeout, ro.StableWindow = o.gates.startTimeout, o.gates.stableWindow
 	ro.AllowUnknownUsers = o.unknown
+	if ro.SkipNodes, err = o.skip.parse(); err != nil {
+		return err
+	}
 	switch o.mode {
 	case "", "auto", "restart", "api":
 	default:
