@@ -29,6 +29,7 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 			Message: fmt.Sprintf("%s has a single node: it will be fully down during its restart", plan.Product.Name)})
 	}
 	var problems []string
+	needStopStart := false // a problem's fix needs separate stop and start commands
 	code := reauth.ExitRefused
 	// On --resume the node that failed last time is expected to be down: it is the one the run
 	// continues with. Every other node must be RUNNING. A full stop that stopped may have left
@@ -59,6 +60,7 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 		if full {
 			if msg := fullProblem(n); msg != "" {
 				problems = append(problems, msg)
+				needStopStart = true
 				continue
 			}
 		}
@@ -72,6 +74,9 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 		}
 		if msg := checkPersistence(ctx, n, o); msg != "" {
 			problems = append(problems, msg)
+			// Its fix (--clear-persisted-sessions) needs separate stop and start commands:
+			// said now, with the YAML, rather than by the next preflight.
+			needStopStart = needStopStart || !canStopStart(n)
 		}
 	}
 	if ctx.Err() != nil {
@@ -79,7 +84,11 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 	}
 	if len(problems) > 0 {
 		err := fmt.Errorf("preflight failed, nothing was changed:\n  %s", strings.Join(problems, "\n  "))
-		return &reauth.Error{Code: code, Err: err, Hint: "fix the problems above and run again"}
+		hint := "fix the problems above and run again"
+		if fix := StopStartFix(plan); needStopStart && fix != "" {
+			hint += "; the nodes need separate stop and start commands: " + fix
+		}
+		return &reauth.Error{Code: code, Err: err, Hint: hint}
 	}
 	return nil
 }
@@ -124,7 +133,11 @@ func checkPersistence(ctx context.Context, n Node, o Options) string {
 		why := fmt.Sprintf("%s: Tomcat persists HTTP sessions across restarts (%s), so a restart would bring every session back", n.Name, p.Reason)
 		switch {
 		case !o.ClearPersistedSessions:
-			return why + "; to turn it off: " + p.Fix + "; or run with --clear-persisted-sessions to remove SESSIONS.ser while the node is down"
+			msg := why + "; to turn it off: " + p.Fix + "; or run with --clear-persisted-sessions to remove SESSIONS.ser while the node is down"
+			if !canStopStart(n) && n.Restarter.Method() != "kubernetes" {
+				msg += " (it needs separate stop and start commands on the node: see the YAML in the hint)"
+			}
+			return msg
 		case !p.Clearable:
 			return why + "; sessions are kept in a Store reauth cannot clear: " + p.Fix
 		}

@@ -119,3 +119,16 @@ func TestUnreachableCause(t *testing.T) {
 		t.Errorf("dns: %q", c)
 	}
 }
+
+// The full strategy's refusal of one-command nodes carries the YAML that fixes every one of them.
+func TestFullRefusalGivesTheYAML(t *testing.T) {
+	plan, _, _ := cluster(t, "", "")
+	opts := fastOpts(t)
+	opts.Strategy = StrategyFull
+	err := Preflight(context.Background(), plan, opts)
+	h := reauth.HintOf(err)
+	if err == nil || !strings.Contains(h, "    - name: node1\n      restart:\n        sim:\n          stop: \"<command that stops the node>\"") ||
+		!strings.Contains(h, "    - name: node2\n") || strings.Count(err.Error(), "nothing was changed") != 1 {
+		t.Fatalf("%v\nhint: %s", err, h)
+	}
+}

@@ -217,6 +217,9 @@ func (u *unit) prepare(ctx context.Context) error {
 	return nil
 }
 
+// preflightHeader heads the list of preflight problems: said once, whoever found them.
+const preflightHeader = "preflight failed, nothing was changed:"
+
 // preflightAll checks every product before anything changes (the products at once) and reports
 // every problem at once, in the products' order.
 func preflightAll(ctx context.Context, o Options, units []*unit) error {
@@ -230,7 +233,12 @@ func preflightAll(ctx context.Context, o Options, units []*unit) error {
 	})
 	for i, u := range units {
 		if err := errs[i]; err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", u.name, err))
+			// One header for the run: a product's own "preflight failed" list goes under its name.
+			msg := strings.TrimPrefix(err.Error(), preflightHeader)
+			if msg != err.Error() {
+				msg = strings.ReplaceAll(strings.TrimPrefix(msg, "\n  "), "\n  ", "\n    ")
+			}
+			problems = append(problems, fmt.Sprintf("%s: %s", u.name, msg))
 			if reauth.CodeOf(err) == reauth.ExitLocked {
 				code = reauth.ExitLocked
 			}
@@ -242,7 +250,7 @@ func preflightAll(ctx context.Context, o Options, units []*unit) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return &reauth.Error{Code: code, Err: errors.New("preflight failed, nothing was changed:\n  " + strings.Join(problems, "\n  "))}
+	return &reauth.Error{Code: code, Err: errors.New(preflightHeader + "\n  " + strings.Join(problems, "\n  "))}
 }
 
 func (u *unit) preflight(ctx context.Context) error {

@@ -210,3 +210,11 @@ func SystemdUnit(cmd string) string {
 	}
 	return ""
 }
+
+// RestartCommand is the one restart command ("" with stop and start): for the YAML of a fix.
+func (r *Restarter) RestartCommand() string {
+	if r.StopCmd != "" || r.StartCmd != "" {
+		return ""
+	}
+	return r.Command
+}

@@ -12,3 +12,12 @@ func (r *Restarter) LogPlace() string {
 	}
 	return ""
 }
+
+// RestartCommand implements rollout.RestartCommander: the one restart command ("" with stop
+// and start), for the YAML of a fix.
+func (r *Restarter) RestartCommand() string {
+	if r.cfg.StopCmd != "" || r.cfg.StartCmd != "" {
+		return ""
+	}
+	return r.cfg.Command
+}
