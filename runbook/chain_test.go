@@ -58,3 +58,25 @@ func TestPreflightHeaderOnce(t *testing.T) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// The plan says who the proof logs in as, from where, that it shows in the product's logs, and
+// how to leave the sampled users out (#31 item 13).
+func TestPlanSaysWhoTheProofLogsInAs(t *testing.T) {
+	for _, sample := range []int{0, -1} {
+		f := newFakeJob(t)
+		o := f.options()
+		o.DryRun, o.ProofSample = true, sample
+		if _, err := f.run(o); err != nil {
+			t.Fatal(err)
+		}
+		host, _ := os.Hostname()
+		out := f.out.String()
+		want := "these replays are real logins on every node from this host (" + host + ") as alice (the proof token)"
+		if !strings.Contains(out, want) || !strings.Contains(out, "audit and access logs") {
+			t.Fatalf("sample %d: no %q in\n%s", sample, want, out)
+		}
+		if sampled := strings.Contains(out, "up to 20 sampled user(s)") && strings.Contains(out, "--proof-sample 0 leaves the sampled users out"); sampled != (sample == 0) {
+			t.Fatalf("sample %d: the sampled users are said %v:\n%s", sample, sampled, out)
+		}
+	}
+}
