@@ -113,30 +113,9 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 	if err != nil {
 		return err
 	}
-	opts := methods.Options(inv, p)
-	opts.JournalPath = o.journal
-	if opts.JournalPath == "" {
-		// The journal `reauth run` keeps for its restart step: either resumes the other's.
-		sd, err := reauth.ResolveStateDir(o.stateDir, streams.getenv)
-		if err != nil {
-			return err
-		}
-		opts.JournalPath = sd.RestartJournal(inv.Path, string(p.ID))
-		if !o.dryRun {
-			if _, err := sd.Ensure(); err != nil {
-				return err
-			}
-		}
-	}
-	opts.Resume, opts.ClearPersistedSessions = o.resume, o.clearSessions
-	if o.gates.startTimeout > 0 {
-		opts.StartTimeout = o.gates.startTimeout
-	}
-	if o.gates.stableWindow > 0 {
-		opts.StableWindow = o.gates.stableWindow
-	}
-	if o.strategy != "" {
-		opts.Strategy = o.strategy
+	opts, err := restartOpts(streams, inv, p, o)
+	if err != nil {
+		return err
 	}
 	view := newNodeView(streams.Err, streams.ErrTTY && !o.json, plan)
 	opts.Events = view.event
@@ -229,6 +208,36 @@ func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOpti
 	for _, warn := range plan.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", termsafe.Field(warn))
 	}
+}
+
+// restartOpts are the inventory's rollout options for p, with the journal and the flags.
+func restartOpts(streams IO, inv *inventory.Inventory, p *inventory.Product, o restartOptions) (rollout.Options, error) {
+	opts := methods.Options(inv, p)
+	opts.JournalPath = o.journal
+	if opts.JournalPath == "" {
+		// The journal `reauth run` keeps for its restart step: either resumes the other's.
+		sd, err := reauth.ResolveStateDir(o.stateDir, streams.getenv)
+		if err != nil {
+			return opts, err
+		}
+		opts.JournalPath = sd.RestartJournal(inv.Path, string(p.ID))
+		if !o.dryRun {
+			if _, err := sd.Ensure(); err != nil {
+				return opts, err
+			}
+		}
+	}
+	opts.Resume, opts.ClearPersistedSessions = o.resume, o.clearSessions
+	if o.gates.startTimeout > 0 {
+		opts.StartTimeout = o.gates.startTimeout
+	}
+	if o.gates.stableWindow > 0 {
+		opts.StableWindow = o.gates.stableWindow
+	}
+	if o.strategy != "" {
+		opts.Strategy = o.strategy
+	}
+	return opts, nil
 }
 
 // skipFromPlan leaves the --skip-node nodes out of plan; a name the plan does not have is refused.
