@@ -74,10 +74,10 @@ func runFull(ctx context.Context, plan Plan, o Options, res Result, j *journal) 
 			if j.doc.Nodes[n.Name] == statusStopped {
 				if ready, _ := probe(ctx, plan, n, o); !ready {
 					res.Nodes[i].Status, res.Nodes[i].WentDown = StatusStopped, true
-					o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "stopped by the last run, still down"})
+					o.emitNode(plan, Event{Node: n.Name, Phase: PhaseSkipped, Message: "stopped by the last run, still down"})
 					continue
 				}
-				o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: "stopped by the last run but RUNNING again: stopping it again"})
+				o.emitNode(plan, Event{Node: n.Name, Phase: PhaseWarning, Message: "stopped by the last run but RUNNING again: stopping it again"})
 			}
 			j.set(n.Name, statusStopping)
 			if err := j.save(); err != nil {
@@ -122,7 +122,7 @@ func runFull(ctx context.Context, plan Plan, o Options, res Result, j *journal) 
 	for i, n := range plan.Nodes {
 		if j.done(n.Name) {
 			res.Nodes[i] = NodeResult{Name: n.Name, Status: StatusSkipped}
-			o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "already started again (journal)"})
+			o.emitNode(plan, Event{Node: n.Name, Phase: PhaseSkipped, Message: "already started again (journal)"})
 			continue
 		}
 		if err := beforeNode(ctx, o, res, i); err != nil {
@@ -220,7 +220,7 @@ func startNode(ctx context.Context, plan Plan, n Node, o Options, prev NodeResul
 		Drained: prev.Drained, Reenable: prev.Reenable, DownAt: prev.DownAt}
 	start := o.Now()
 	ev := func(ph Phase, state, msg string) {
-		o.emit(Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})
+		o.emitNode(plan, Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})
 	}
 	log := nodeLog(o, n)
 	ev(PhaseRestarting, "", n.Restarter.Method()+" start")

@@ -56,6 +56,9 @@ func failure(res Result, failed []int, journal string) error {
 		if n.Drained {
 			drained += "; " + reenableHint(n)
 		}
+		if n.Log != "" {
+			drained += fmt.Sprintf("; why %s did not come back: %s", n.Name, n.Log)
+		}
 	}
 	hint := fmt.Sprintf("fix %s, then run again with --resume to continue with %s", strings.Join(who, ", "), map[bool]string{true: "it", false: "them"}[len(who) == 1])
 	if journal != "" {

@@ -32,6 +32,7 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 			Message: fmt.Sprintf("%s has a single node: it will be fully down during its restart", plan.Product.Name)})
 	}
 	var problems []string
+	needStopStart := false // a problem's fix needs separate stop and start commands
 	code := reauth.ExitRefused
 	// On --resume the node that failed last time is expected to be down: it is the one the run
 	// continues with. Every other node must be RUNNING. A full stop that stopped may have left
@@ -62,14 +63,23 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 		if full {
 			if msg := fullProblem(n); msg != "" {
 				problems = append(problems, msg)
+				needStopStart = true
 				continue
 			}
 		}
-		if ready, state := probe(ctx, plan, n, o); !ready && !resuming[n.Name] {
-			problems = append(problems, fmt.Sprintf("%s: not RUNNING (%s) at %s: reauth restarts only a healthy cluster, one node at a time; bring it up first", n.Name, state, n.URL))
+		if ready, state, why := probeWhy(ctx, plan, n, o); !ready && !resuming[n.Name] {
+			if c := unreachableCause(why); c != "" {
+				state += ": " + c
+			}
+			problems = append(problems, fmt.Sprintf("%s: not RUNNING (%s) at %s: reauth restarts only a healthy cluster, one node at a time; "+
+				"bring it up first, or, if it is dead or decommissioned, leave it out with --skip-node %s --reason \"…\" "+
+				"(its memory holds no session; when it starts it reads the purged table)", n.Name, state, n.URL, n.Name))
 		}
 		if msg := checkPersistence(ctx, n, o); msg != "" {
 			problems = append(problems, msg)
+			// Its fix (--clear-persisted-sessions) needs separate stop and start commands:
+			// said now, with the YAML, rather than by the next preflight.
+			needStopStart = needStopStart || !canStopStart(n)
 		}
 	}
 	if ctx.Err() != nil {
@@ -77,7 +87,11 @@ func Preflight(ctx context.Context, plan Plan, opts Options) error {
 	}
 	if len(problems) > 0 {
 		err := fmt.Errorf("preflight failed, nothing was changed:\n  %s", strings.Join(problems, "\n  "))
-		return &reauth.Error{Code: code, Err: err, Hint: "fix the problems above and run again"}
+		hint := "fix the problems above and run again"
+		if fix := StopStartFix(plan); needStopStart && fix != "" {
+			hint += "; the nodes need separate stop and start commands: " + fix
+		}
+		return &reauth.Error{Code: code, Err: err, Hint: hint}
 	}
 	return nil
 }
@@ -122,7 +136,11 @@ func checkPersistence(ctx context.Context, n Node, o Options) string {
 		why := fmt.Sprintf("%s: Tomcat persists HTTP sessions across restarts (%s), so a restart would bring every session back", n.Name, p.Reason)
 		switch {
 		case !o.ClearPersistedSessions:
-			return why + "; to turn it off: " + p.Fix + "; or run with --clear-persisted-sessions to remove SESSIONS.ser while the node is down"
+			msg := why + "; to turn it off: " + p.Fix + "; or run with --clear-persisted-sessions to remove SESSIONS.ser while the node is down"
+			if !canStopStart(n) && n.Restarter.Method() != "kubernetes" {
+				msg += " (it needs separate stop and start commands on the node: see the YAML in the hint)"
+			}
+			return msg
 		case !p.Clearable:
 			return why + "; sessions are kept in a Store reauth cannot clear: " + p.Fix
 		}

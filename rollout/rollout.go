@@ -230,6 +230,11 @@ type Event struct {
 	State   string // the last probe ("RUNNING", "STARTING", "unreachable", "HTTP 503")
 	Elapsed time.Duration
 	Message string
+	// Index is the node's place in the plan (1-based) and Of the plan's node count; zero for
+	// events of no one node (Node "*").
+	Index, Of int
+	// Timeout is the start timeout the node is held to (from its restart issued to stable RUNNING).
+	Timeout time.Duration
 }
 
 // Status values of a NodeResult.
@@ -263,6 +268,9 @@ type NodeResult struct {
 	// DownAt is when the node was seen down (or its restart proven by a changed identity): the
 	// last moment its old in-memory sessions could work.
 	DownAt *time.Time `json:"down_at,omitempty"`
+	// Log says where to read why a node that failed did not come back, in its method's terms
+	// (the journal of its systemd unit, kubectl logs, catalina.out, the product's log).
+	Log string `json:"log,omitempty"`
 }
 
 // Result is what happened to every node of the plan, in plan order.

@@ -53,6 +53,18 @@ func (o Options) emit(e Event) {
 	}
 }
 
+// emitNode reports an event of one of plan's nodes, with its place in the plan and the start
+// timeout it is held to, so that progress can say "node2 (2/3) … / timeout 20m".
+func (o Options) emitNode(plan Plan, e Event) {
+	for i, n := range plan.Nodes {
+		if n.Name == e.Node {
+			e.Index, e.Of = i+1, len(plan.Nodes)
+		}
+	}
+	e.Timeout = o.StartTimeout
+	o.emit(e)
+}
+
 // restartNode drains, restarts and health-gates one node. idBefore is its identity before the
 // restart ("" when the method has none).
 func restartNode(ctx context.Context, plan Plan, n Node, o Options, idBefore string) NodeResult {
@@ -68,10 +80,15 @@ func restartNode(ctx context.Context, plan Plan, n Node, o Options, idBefore str
 func drained(ctx context.Context, plan Plan, n Node, o Options, done, what string, body func(ev func(Phase, string, string)) NodeResult) NodeResult {
 	start := o.Now()
 	ev := func(ph Phase, state, msg string) {
-		o.emit(Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})
+		o.emitNode(plan, Event{Node: n.Name, Phase: ph, State: state, Elapsed: o.Now().Sub(start), Message: msg})
 	}
 	if plan.Drain.Before == "" {
-		return body(ev)
+		nr := body(ev)
+		if nr.Status != done {
+			nr.Log = logPlace(n)
+			nr.Error += "; the node is not drained (there are no drain hooks): the load balancer decides whether it gets users"
+		}
+		return nr
 	}
 	ev(PhaseDrain, "", plan.Drain.Before)
 	if err := execmethod.RunShell(ctx, plan.Drain.Before, plan.hookEnv(n), drainTimeout(plan), nodeLog(o, n)); err != nil {
@@ -82,6 +99,7 @@ func drained(ctx context.Context, plan Plan, n Node, o Options, done, what strin
 	nr := body(ev)
 	if nr.Status != done {
 		nr = afterFailure(ctx, plan, n, o, nr, ev)
+		nr.Log = logPlace(n)
 	}
 	return nr
 }
@@ -296,11 +314,17 @@ func markDown(nr *NodeResult, t time.Time) {
 
 // probe asks the node (and the method's own gate) whether it is ready.
 func probe(ctx context.Context, plan Plan, n Node, o Options) (bool, string) {
+	ready, state, _ := probeWhy(ctx, plan, n, o)
+	return ready, state
+}
+
+// probeWhy is probe, with the reason the node could not be asked (nil when it answered).
+func probeWhy(ctx context.Context, plan Plan, n Node, o Options) (bool, string, error) {
 	url := n.URL
 	if a, ok := n.Restarter.(Addresser); ok {
 		u, err := a.URL(ctx)
 		if err != nil {
-			return false, "no address"
+			return false, "no address", err
 		}
 		url = u
 	}
@@ -310,11 +334,14 @@ func probe(ctx context.Context, plan Plan, n Node, o Options) (bool, string) {
 			if why == "" && err != nil {
 				why = err.Error()
 			}
-			return false, why
+			return false, why, nil
 		}
 	}
 	r := health.Probe(ctx, o.HTTP, plan.Product, url)
-	return r.Ready, r.String()
+	if r.HTTP != 0 {
+		return r.Ready, r.String(), nil
+	}
+	return r.Ready, r.String(), r.Err
 }
 
 // backoff sleeps PollInterval, doubling up to MaxPoll; a state change starts again small so that

@@ -93,20 +93,20 @@ func pendingNodes(ctx context.Context, plan Plan, o Options, res Result, j *jour
 	for i, n := range plan.Nodes {
 		if j.done(n.Name) {
 			res.Nodes[i].Status, res.Nodes[i].Restarted = StatusSkipped, false
-			o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "already restarted (journal)"})
+			o.emitNode(plan, Event{Node: n.Name, Phase: PhaseSkipped, Message: "already restarted (journal)"})
 			continue
 		}
 		if j.inProgress(n.Name) {
 			if restartedSince(ctx, plan, n, o, j.doc.Identity[n.Name], identity(ctx, n)) {
 				res.Nodes[i].Status = StatusSkipped
 				j.set(n.Name, StatusRestarted)
-				o.emit(Event{Node: n.Name, Phase: PhaseSkipped, Message: "restarted by the last run (its identity changed since)"})
+				o.emitNode(plan, Event{Node: n.Name, Phase: PhaseSkipped, Message: "restarted by the last run (its identity changed since)"})
 				if err := j.save(); err != nil {
 					return nil, journalError(res, i, o.JournalPath, err)
 				}
 				continue
 			}
-			o.emit(Event{Node: n.Name, Phase: PhaseWarning, Message: "the last run stopped while restarting this node and could not record " +
+			o.emitNode(plan, Event{Node: n.Name, Phase: PhaseWarning, Message: "the last run stopped while restarting this node and could not record " +
 				"whether the restart completed: restarting it again, so that its sessions surely end"})
 		}
 		pending = append(pending, i)

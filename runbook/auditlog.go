@@ -68,7 +68,7 @@ func (u *unit) logPlan() {
 		"name": u.prod.Name, "status": u.report.Status, "database": u.report.Database, "table": u.report.Table,
 		"mode": u.report.Mode.Mode, "why": u.report.Mode.Why, "api_users": u.report.Mode.Users,
 		"to_delete": u.purge.ToDelete, "to_keep": u.purge.ToKeep, "per_user_total": len(u.purge.PerUser),
-		"top_users": users, "excluded_users": u.inv.ExcludeUsers, "nodes": nodes,
+		"top_users": users, "excluded_users": u.inv.ExcludeUsers, "nodes": nodes, "skipped_nodes": u.report.SkippedNodes,
 		"restore_target": u.restoreTarget(), "warnings": u.report.Warnings,
 		"cookies_given": len(u.jar), "restart_strategy": u.report.RestartStrategy,
 	}

@@ -123,6 +123,7 @@ func (restartEnder) printPlan(w io.Writer, u *unit) {
 		}
 	}
 	printExposurePlan(w, u.report.Exposure)
+	printSkipped(w, u.report.SkippedNodes)
 	if u.report.Sessions != "" {
 		fmt.Fprintf(w, "   sessions   %s\n", termsafe.Text(u.report.Sessions))
 	}

@@ -42,7 +42,7 @@ func TestRunCtrlCStopsBeforeNextNode(t *testing.T) {
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		errlog.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "node1: restarting") {
+		if strings.Contains(sc.Text(), "node1 (1/3) restarting") {
 			if err := cmd.Process.Signal(os.Interrupt); err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +95,7 @@ func TestRunCtrlCReachesEveryProduct(t *testing.T) {
 	for sc.Scan() {
 		errlog.WriteString(sc.Text() + "\n")
 		for _, p := range []string{"jira", "confluence"} {
-			if strings.HasPrefix(sc.Text(), p+": node1: restarting") && !restarting[p] {
+			if strings.HasPrefix(sc.Text(), p+": node1 (1/3) restarting") && !restarting[p] {
 				if restarting[p] = true; len(restarting) == 2 {
 					if err := cmd.Process.Signal(os.Interrupt); err != nil {
 						t.Fatal(err)

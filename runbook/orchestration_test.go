@@ -8,6 +8,7 @@ package runbook
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -509,5 +511,157 @@ func TestPurgeRestBoundsAgree(t *testing.T) {
 		if (perr == nil) != (cerr == nil) {
 			t.Errorf("rest %v: the inventory says %v, purge --rest says %v", r, perr, cerr)
 		}
+	}
+}
+
+// A colleague's --dry-run while a run holds the lock (at its prompt, say): the dry run carries
+// on read-only, saying who holds the lock, and prints the plan (#31 item 7).
+func TestFakeDryRunCarriesOnWhenLocked(t *testing.T) {
+	f := newFakeJob(t)
+	f.store.LockFunc = func(context.Context, string) (func() error, error) {
+		return nil, &reauth.Error{Code: reauth.ExitLocked, Op: "lock",
+			Err: errors.New("another reauth run holds the lock: pid 7 application reauth run by alice on pts/3: awaiting confirmation")}
+	}
+	o := f.options()
+	o.DryRun = true
+	rep, err := f.run(o)
+	if err != nil {
+		t.Fatalf("dry run refused: %v", err)
+	}
+	if f.store.Count("Plan") == 0 || f.store.Count("Purge")+f.rollout.Count("Run") != 0 {
+		t.Fatalf("calls %v", f.store.Order())
+	}
+	w := strings.Join(rep.Products[0].Warnings, "\n")
+	if !strings.Contains(w, "alice on pts/3: awaiting confirmation") || !strings.Contains(w, "carries on read-only") ||
+		!strings.Contains(f.err.String(), "carries on read-only") {
+		t.Fatalf("warnings %q\nstderr %s", w, f.err.String())
+	}
+}
+
+// notingStore is the fake token table with a lock that records its holder's notes.
+type notingStore struct {
+	*mock.TokenStore
+	mu    sync.Mutex
+	notes []string
+}
+
+func (s *notingStore) LockNote(_ context.Context, note string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notes = append(s.notes, note)
+}
+
+// While a run holds the lock, its note says who runs what, and follows the run's phase: a
+// colleague sees "awaiting confirmation" while the run waits at its prompt (#31 item 7).
+func TestFakeLockNoteFollowsThePhase(t *testing.T) {
+	f := newFakeJob(t)
+	ns := &notingStore{TokenStore: f.store}
+	o := f.options()
+	o.seams.open = func(context.Context, *inventory.Inventory, *inventory.Product, atlassian.Product, *Options) (TokenStore, reauth.Database, error) {
+		return ns, reauth.Database{Engine: reauth.Postgres, Host: "127.0.0.1", Port: 9, Name: "jira"}, nil
+	}
+	o.Yes = false
+	var atPrompt []string
+	o.Confirm = func(_, expect string) (bool, error) {
+		ns.mu.Lock()
+		atPrompt = append([]string(nil), ns.notes...)
+		ns.mu.Unlock()
+		return true, nil
+	}
+	if _, err := f.run(o); err != nil {
+		t.Fatal(err)
+	}
+	if len(atPrompt) == 0 || !strings.HasPrefix(atPrompt[len(atPrompt)-1], "reauth run") || !strings.HasSuffix(atPrompt[len(atPrompt)-1], ": awaiting confirmation") {
+		t.Fatalf("notes at the prompt: %q", atPrompt)
+	}
+	all := strings.Join(ns.notes, "\n")
+	if !strings.Contains(all, ": purge") || !strings.Contains(all, ": verify") {
+		t.Fatalf("notes %q", ns.notes)
+	}
+}
+
+// checkingStore is the fake token table whose product knows the users admin and alice.
+type checkingStore struct{ *mock.TokenStore }
+
+func (checkingStore) UnknownUsers(_ context.Context, names []string) ([]sqlstore.Unknown, bool, error) {
+	var out []sqlstore.Unknown
+	for _, n := range names {
+		if n != "admin" && n != "alice" {
+			out = append(out, sqlstore.Unknown{Name: n, Suggest: map[string]string{"adminn": "admin"}[n]})
+		}
+	}
+	return out, true, nil
+}
+
+// A typo in exclude_users refuses the run before anything changes, naming the near user and
+// the way out; --allow-unknown-user turns it into a warning (#31 item 11).
+func TestFakeExcludedTypoRefused(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		f := newFakeJob(t)
+		f.inv.Products[0].ExcludeUsers = []string{"adminn"}
+		o := f.options()
+		o.seams.open = func(context.Context, *inventory.Inventory, *inventory.Product, atlassian.Product, *Options) (TokenStore, reauth.Database, error) {
+			return checkingStore{f.store}, reauth.Database{Engine: reauth.Postgres, Host: "127.0.0.1", Port: 9, Name: "jira"}, nil
+		}
+		o.AllowUnknownUsers = allow
+		rep, err := f.run(o)
+		if !allow {
+			if reauth.CodeOf(err) != reauth.ExitRefused || !strings.Contains(err.Error(), "adminn: no such user (did you mean admin?)") ||
+				!strings.Contains(err.Error(), "--allow-unknown-user") || f.store.Count("Purge") != 0 {
+				t.Fatalf("err %v (code %d), calls %v", err, reauth.CodeOf(err), f.store.Order())
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(strings.Join(rep.Products[0].Warnings, "\n"), "adminn: no such user") {
+			t.Fatalf("allowed: err %v, warnings %q", err, rep.Products[0].Warnings)
+		}
+	}
+}
+
+// A dead node left out with --skip-node: it is not restarted nor replayed against, the plan,
+// the report and --json say so and why; a name no product has is refused before anything
+// changes (#31 item 8).
+func TestFakeSkipNode(t *testing.T) {
+	f := newFakeJob(t)
+	var planned []string
+	f.rollout.RunFunc = func(ctx context.Context, p rollout.Plan, o rollout.Options) (rollout.Result, error) {
+		var res rollout.Result
+		for _, n := range p.Nodes {
+			planned = append(planned, n.Name)
+			res.Nodes = append(res.Nodes, rollout.NodeResult{Name: n.Name, Status: rollout.StatusRestarted, Restarted: true, WentDown: true})
+		}
+		f.restarted.Store(2) // the fake's nodes reject purged tokens once "both" restarted
+		return res, nil
+	}
+	var replayed []string
+	replay := f.prober.ReplayFunc
+	f.prober.ReplayFunc = func(ctx context.Context, node, url string, c *http.Cookie) verify.Outcome {
+		replayed = append(replayed, node)
+		return replay(ctx, node, url, c)
+	}
+	o := f.options()
+	o.SkipNodes = map[string]string{"n2": "disk dead, INC-4711"}
+	rep, err := f.run(o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, f.err.String())
+	}
+	if fmt.Sprint(planned) != "[n1]" || slices.Contains(replayed, "n2") {
+		t.Fatalf("restarted %v, replayed on %v", planned, replayed)
+	}
+	js, _ := json.Marshal(rep)
+	if !strings.Contains(string(js), `"skipped_nodes":[{"name":"n2","reason":"disk dead, INC-4711"}]`) {
+		t.Fatalf("--json: %s", js)
+	}
+	if !strings.Contains(f.out.String(), "skipped n2 (--skip-node: disk dead, INC-4711): not restarted") ||
+		!strings.Contains(f.out.String(), "node n2           skipped (--skip-node: disk dead, INC-4711)") {
+		t.Fatalf("plan and report:\n%s", f.out.String())
+	}
+
+	g := newFakeJob(t)
+	o = g.options()
+	o.SkipNodes = map[string]string{"n9": "typo"}
+	if _, err := g.run(o); reauth.CodeOf(err) != reauth.ExitUsage || !strings.Contains(err.Error(), "--skip-node n9: no such node") ||
+		!strings.Contains(reauth.HintOf(err), "n1, n2") || g.store.Count("Lock") != 0 {
+		t.Fatalf("unknown node: %v (hint %q), calls %v", err, reauth.HintOf(err), g.store.Order())
 	}
 }

@@ -35,6 +35,8 @@ func runAll(ctx context.Context, o Options, order []*unit, s *scheduler) error {
 	view := liveview.New(o.Err, o.Live, names, "waiting for a slot")
 	view.Run()
 	defer view.Close()
+	o.stopNote.working(view, order)
+	defer o.stopNote.working(nil, nil)
 	slots := make(chan struct{}, o.parallelism(len(order)))
 	var (
 		wg     sync.WaitGroup
@@ -127,13 +129,13 @@ func combine(units []*unit) error {
 
 // enter waits until the product may begin stage st (see scheduler.enter).
 func (u *unit) enter(ctx context.Context, st Stage) error {
-	if u.sched == nil {
-		return nil
+	if u.sched != nil {
+		if err := u.sched.enter(ctx, u, st); err != nil {
+			return err
+		}
+		u.show(st.String())
 	}
-	if err := u.sched.enter(ctx, u, st); err != nil {
-		return err
-	}
-	u.show(st.String())
+	u.lockPhase(ctx, st.String())
 	return nil
 }
 

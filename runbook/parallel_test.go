@@ -168,7 +168,7 @@ func TestRunProductsAtOnce(t *testing.T) {
 		t.Errorf("jira's purge %v and bitbucket's %v overlap on one database server", jp, bp)
 	}
 	// Plain progress (not a terminal): one line per update, each naming its product.
-	for _, want := range []string{"jira: node1: restarting", "confluence: node2: restarted", "bitbucket: purge"} {
+	for _, want := range []string{"jira: node1 (1/3) restarting", "confluence: node2 (2/2) restarted after", "bitbucket: purge"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("progress has no %q line:\n%s", want, stderr)
 		}
@@ -350,7 +350,7 @@ func TestRunAtOnceLiveProgress(t *testing.T) {
 		t.Fatalf("statuses %s", got)
 	}
 	live := errb.String()
-	if !strings.Contains(live, "\x1b[2A") || !strings.Contains(live, "\x1b[2K  jira             node2: restarting") ||
+	if !strings.Contains(live, "\x1b[2A") || !strings.Contains(live, "\x1b[2K  jira             node2 (2/2) restarting") ||
 		!strings.Contains(live, "\x1b[2K  confluence       done") {
 		t.Fatalf("no live product lines:\n%q", live)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/internal/termsafe"
+	"github.com/reauth/reauth/rollout"
 )
 
 // printPlan shows what will happen to one product, before anything does.
@@ -120,6 +121,9 @@ func printReport(w io.Writer, r *Report) {
 			}
 		}
 		printExposure(w, p.Exposure)
+		for _, s := range p.SkippedNodes {
+			fmt.Fprintf(w, "   node %-12s skipped (--skip-node: %s): %s\n", termsafe.Field(s.Name), termsafe.Field(s.Reason), rollout.SkipNote)
+		}
 		v := p.Verify
 		if p.Status == StatusDone || p.Status == "verified" || p.Status == "not verified" {
 			fmt.Fprintf(w, "   verify  tokens issued before the run left: %d (judged by %s); nodes RUNNING: %v\n",

@@ -3,6 +3,7 @@ package runbook
 import (
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -24,6 +25,39 @@ func (u *unit) printProofPlan(w io.Writer) {
 	if n := u.proofSample(); n > 0 {
 		fmt.Fprintf(w, "              up to %d of the tokens purged (spread over users, kept in memory only) are replayed on every node before and after\n", n)
 	}
+	if who := u.proofLogins(); who != "" {
+		fmt.Fprintf(w, "              %s\n", who)
+	}
+}
+
+// proofLogins says who the proof logs in as, before it does: its replays are real logins, seen
+// in the product's audit and access logs as those users' remember-me logins from this host, and
+// a SOC that is not told may take them for the attacker ("" when nothing is replayed).
+func (u *unit) proofLogins() string {
+	if _, why := u.proofFormat(); why != "" {
+		return ""
+	}
+	var as []string
+	if user := u.proofUser(); user != "" && !excludedUser(u.inv.ExcludeUsers, user) {
+		as = append(as, termsafe.Field(user)+" (the proof token)")
+	}
+	n := u.proofSample()
+	if n > 0 {
+		as = append(as, fmt.Sprintf("up to %d sampled user(s), named in the report", n))
+	}
+	if u.inv.Canary != nil && !u.o.verifyOnly {
+		as = append(as, termsafe.Field(u.inv.Canary.User)+" (the canary, with its password)")
+	}
+	if len(as) == 0 {
+		return ""
+	}
+	host, _ := os.Hostname()
+	line := fmt.Sprintf("these replays are real logins on every node from this host (%s) as %s: the product's audit and access logs "+
+		"show them as those users' logins, so tell whoever watches them (the SOC)", termsafe.Field(host), strings.Join(as, ", "))
+	if n > 0 {
+		line += "; --proof-sample 0 leaves the sampled users out"
+	}
+	return line
 }
 
 // printProof is the proof part of the human report.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/inventory"
@@ -16,6 +17,7 @@ type nodes struct {
 	rplan     rollout.Plan
 	closePlan func() // releases SSH connections
 	ropts     rollout.Options
+	prog      rollout.Progress // the progress line of the node in hand
 }
 
 // rolloutOptions are the inventory's timeouts (as `reauth restart` reads them) plus the restart
@@ -24,6 +26,12 @@ func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options 
 	ro := methods.Options(o.Inventory.FileOf(ip), ip)
 	ro.JournalPath = restartJournalPath(o, ip)
 	ro.ClearPersistedSessions = o.ClearPersistedSessions
+	if o.StartTimeout > 0 {
+		ro.StartTimeout = o.StartTimeout
+	}
+	if o.StableWindow > 0 {
+		ro.StableWindow = o.StableWindow
+	}
 	ro.Strategy = u.strategy()
 	if o.MaxUnavailable != (reauth.Unavailable{}) {
 		ro.MaxUnavailable = o.MaxUnavailable
@@ -37,17 +45,20 @@ func rolloutOptions(o *Options, ip *inventory.Product, u *unit) rollout.Options 
 
 func (u *unit) progress(e rollout.Event) {
 	u.logNodeEvent(e)
-	line := fmt.Sprintf("%s: %s", e.Node, e.Phase)
-	if e.State != "" {
-		line += " (" + e.State + ")"
+	if e.Node == "*" || e.Phase == rollout.PhaseWarning {
+		line := fmt.Sprintf("%s: %s", e.Node, e.Phase)
+		if e.Message != "" {
+			line += ": " + e.Message
+		}
+		u.show(line)
+		return
 	}
-	if e.Elapsed > 0 {
-		line += fmt.Sprintf(" %.1fs", e.Elapsed.Seconds())
+	l := u.prog.Observe(e)
+	if l.Final || u.view == nil || !u.view.Live() {
+		u.show(l.String()) // escaped there: node names and states may come from outside
+		return
 	}
-	if e.Message != "" {
-		line += ": " + e.Message
-	}
-	u.show(line) // escaped there: node names and states may come from outside
+	u.view.UpdateClock(u.name, l.Node+" "+l.Before, time.Now().Add(-l.Elapsed), l.After)
 }
 
 // restartStep restarts every node, one at a time or in waves, behind the health gates.

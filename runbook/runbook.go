@@ -57,6 +57,15 @@ type Options struct {
 	ProofSample int
 	// ConnectTimeout bounds each database connection (0: sqlstore.DefaultConnectTimeout).
 	ConnectTimeout time.Duration
+	// SkipNodes are nodes left out of every product's plan (--skip-node), name → reason: dead
+	// or decommissioned, so their memory holds no session.
+	SkipNodes map[string]string
+	// AllowUnknownUsers lets exclude_users name users the product does not know (a warning
+	// instead of a refusal: --allow-unknown-user).
+	AllowUnknownUsers bool
+	// StartTimeout and StableWindow override every product's start_timeout and stable_window
+	// (--start-timeout, --stable-window; 0: the inventory's, else rollout's defaults).
+	StartTimeout, StableWindow time.Duration
 	// Parallel is how many products work at once (0: the inventory's defaults.parallel, else all).
 	Parallel int
 	// Live: Err is a terminal, so the progress lines (one per product) are redrawn in place.
@@ -78,7 +87,8 @@ type Options struct {
 
 	runID      string
 	verifyOnly bool
-	seams      seams // the real store, rollout and prober unless a test gave fakes
+	stopNote   *stopNotice // the first Ctrl-C's line
+	seams      seams       // the real store, rollout and prober unless a test gave fakes
 }
 
 // Report is what a run did. Its JSON names are part of the CLI contract.
@@ -153,6 +163,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	o.Err = syncio.NewWriter(o.Err) // products write their progress at once
 	rep := &Report{RunID: newRunID(o.Now()), DryRun: o.DryRun, NotCovered: NotCovered}
 	o.runID = rep.RunID
+	o.stopNote = &stopNotice{}
+	watching, endWatch := context.WithCancel(context.Background())
+	defer endWatch()
+	o.watchStop(watching)
 	if err := o.resolveStateDir(); err != nil {
 		rep.Error = err.Error()
 		return rep, err

@@ -182,9 +182,14 @@ func (u *unit) checkClusterSessions(ctx context.Context) error {
 			"every node is stopped before any starts, so that the map goes with the last node", strings.Join(where, "; ")))
 		return nil
 	}
-	return reauth.Refused(fmt.Sprintf("run with --restart-strategy full (or restart: {strategy: full} in the inventory): every node stopped, "+
+	hint := fmt.Sprintf("run with --restart-strategy full (or restart: {strategy: full} in the inventory): every node stopped, "+
 		"then started, the product down meanwhile; or set %s=local (the default) where it is set, so that each node restarts with "+
-		"node-local sessions", atlassian.HazelcastSessionsKey),
+		"node-local sessions", atlassian.HazelcastSessionsKey)
+	if fix := rollout.StopStartFix(u.rplan); fix != "" {
+		// The full strategy refuses nodes with one restart command: the whole fix, at once.
+		hint += ". The full strategy needs separate stop and start commands, not one restart command: " + fix
+	}
+	return reauth.Refused(hint,
 		"Bitbucket keeps HTTP sessions in the cluster's Hazelcast map (%s): a rolling restart leaves them alive, since the map "+
 			"lives as long as one node is up", strings.Join(where, "; "))
 }

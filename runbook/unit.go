@@ -70,6 +70,8 @@ type ProductReport struct {
 	// SessionFiles lists, per node, the persisted-session files (SESSIONS.ser) the run removes
 	// while the node is down (--clear-persisted-sessions).
 	SessionFiles map[string][]string `json:"session_files,omitempty"`
+	// SkippedNodes are the nodes left out with --skip-node, and why.
+	SkippedNodes []rollout.SkippedNode `json:"skipped_nodes,omitempty"`
 	// Routes says, per node, how reauth reaches it when that is more than its URL (ssh: the
 	// resolved user@host:port and jump hosts, "ops@10.0.2.12:22 via bastion").
 	Routes map[string]string `json:"routes,omitempty"`
@@ -147,6 +149,9 @@ func prepareAll(ctx context.Context, o Options) ([]*unit, error) {
 	if len(units) == 0 {
 		return nil, reauth.Usage("name products that are in the inventory", "no product of the inventory was selected")
 	}
+	if err := checkSkips(o, units); err != nil {
+		return units, err
+	}
 	linkSSO(ctx, units)
 	units = orderUnits(units)
 	if o.Resume && !o.verifyOnly {
@@ -196,6 +201,9 @@ func (u *unit) prepare(ctx context.Context) error {
 		return err
 	}
 	u.report.Warnings = append(u.report.Warnings, u.rplan.Warnings...)
+	if err := u.skipNodes(); err != nil {
+		return err
+	}
 	u.noteRoutes()
 	u.ropts = rolloutOptions(o, ip, u)
 	jp := journalPath(o, ip)
@@ -218,6 +226,9 @@ func (u *unit) prepare(ctx context.Context) error {
 	return nil
 }
 
+// preflightHeader heads the list of preflight problems: said once, whoever found them.
+const preflightHeader = "preflight failed, nothing was changed:"
+
 // preflightAll checks every product before anything changes (the products at once) and reports
 // every problem at once, in the products' order.
 func preflightAll(ctx context.Context, o Options, units []*unit) error {
@@ -231,7 +242,12 @@ func preflightAll(ctx context.Context, o Options, units []*unit) error {
 	})
 	for i, u := range units {
 		if err := errs[i]; err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", u.name, err))
+			// One header for the run: a product's own "preflight failed" list goes under its name.
+			msg := strings.TrimPrefix(err.Error(), preflightHeader)
+			if msg != err.Error() {
+				msg = strings.ReplaceAll(strings.TrimPrefix(msg, "\n  "), "\n  ", "\n    ")
+			}
+			problems = append(problems, fmt.Sprintf("%s: %s", u.name, msg))
 			if reauth.CodeOf(err) == reauth.ExitLocked {
 				code = reauth.ExitLocked
 			}
@@ -243,18 +259,30 @@ func preflightAll(ctx context.Context, o Options, units []*unit) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return &reauth.Error{Code: code, Err: errors.New("preflight failed, nothing was changed:\n  " + strings.Join(problems, "\n  "))}
+	return &reauth.Error{Code: code, Err: errors.New(preflightHeader + "\n  " + strings.Join(problems, "\n  "))}
 }
 
 func (u *unit) preflight(ctx context.Context) error {
 	// The lock is taken here and held until the report: no other run can slip in between the
 	// plan the operator confirms and the purge it describes.
 	release, err := u.store.Lock(ctx, "reauth run "+u.o.runID)
+	if err != nil && u.o.DryRun && reauth.CodeOf(err) == reauth.ExitLocked {
+		// A dry run only reads: a colleague's run (at its prompt, say) does not stop it, and
+		// the plan it prints is what this run would do once the lock is free.
+		warn := fmt.Sprintf("%v; this dry run carries on read-only (a real run now would stop with exit 5)", err)
+		u.report.Warnings = append(u.report.Warnings, warn)
+		fmt.Fprintf(u.o.Err, "warning: %s: %s\n", u.name, warn)
+		release, err = func() error { return nil }, nil
+	}
 	if err != nil {
 		return err
 	}
 	u.unlock = release
+	u.lockPhase(ctx, "preflight")
 	if err := u.store.CheckDeleteRights(ctx); err != nil {
+		return err
+	}
+	if err := u.checkExcluded(ctx); err != nil {
 		return err
 	}
 	if err := u.chooseMode(ctx); err != nil {
@@ -287,6 +315,7 @@ func confirmAll(o Options, units []*unit) error {
 		if u.report.Status == StatusSkipped {
 			continue
 		}
+		u.lockPhase(context.Background(), "awaiting confirmation")
 		err := askTyped(&o, fmt.Sprintf("Type %q to purge %d token(s) and %s of %s: ",
 			u.name, u.purge.ToDelete, u.ending().what(u), u.prod.Name), u.name)
 		if err != nil {
@@ -317,3 +346,23 @@ func askTyped(o *Options, prompt, expect string) error {
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// lockNoter is a token store that can say, beside its run lock, what the holder is doing.
+type lockNoter interface {
+	LockNote(ctx context.Context, note string)
+}
+
+// lockPhase records, where a colleague who finds the lock held reads it, who holds it (user,
+// terminal, command) and what the run is doing now ("awaiting confirmation", "purge").
+func (u *unit) lockPhase(ctx context.Context, phase string) {
+	if ln, ok := u.store.(lockNoter); ok {
+		cmd := "run"
+		if u.o.verifyOnly {
+			cmd = "verify"
+		}
+		if u.o.DryRun {
+			cmd += " --dry-run"
+		}
+		ln.LockNote(ctx, sqlstore.CurrentHolder(cmd).Note(phase))
+	}
+}

@@ -41,13 +41,17 @@ type locker interface {
 type heldLock struct {
 	held    func(context.Context) (bool, error)
 	release func(context.Context) error
+	// note records what the holder is doing where a colleague reads it (nil: nowhere).
+	note func(context.Context, string) error
 }
 
 // sqlLocker is a lock taken, checked and released by single statements on one session.
 type sqlLocker struct {
 	acquireSQL, holderSQL, checkSQL, releaseSQL, scope string
 	fam, idle                                          string
-	key                                                func(name string) any
+	// noteSQL sets the lock session's visible note to its one argument ("" = none).
+	noteSQL string
+	key     func(name string) any
 }
 
 func (l sqlLocker) scopeSQL() string { return l.scope }
@@ -67,7 +71,7 @@ func (l sqlLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (he
 		}
 		return heldLock{}, strings.TrimSpace(who.String), nil
 	}
-	return heldLock{
+	h := heldLock{
 		held: func(ctx context.Context) (bool, error) {
 			var n int64
 			if err := conn.QueryRowContext(ctx, l.checkSQL, k).Scan(&n); err != nil {
@@ -79,7 +83,14 @@ func (l sqlLocker) acquire(ctx context.Context, conn *sql.Conn, name string) (he
 			_, err := conn.ExecContext(ctx, l.releaseSQL, k)
 			return err
 		},
-	}, "", nil
+	}
+	if l.noteSQL != "" {
+		h.note = func(ctx context.Context, note string) error {
+			var ignored sql.NullString
+			return conn.QueryRowContext(ctx, l.noteSQL, note).Scan(&ignored)
+		}
+	}
+	return h, "", nil
 }
 
 // pgLockKey maps a lock name to a positive bigint advisory lock key.
@@ -102,9 +113,11 @@ var pgLocker = sqlLocker{
 	checkSQL: "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() " +
 		"AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1",
 	releaseSQL: "SELECT pg_advisory_unlock($1)",
-	scope:      "SELECT current_database()",
-	fam:        string(reauth.Postgres),
-	key:        pgLockKey,
+	// The holder query above shows application_name: the lock session's note (who, what phase).
+	noteSQL: "SELECT set_config('application_name', $1, false)",
+	scope:   "SELECT current_database()",
+	fam:     string(reauth.Postgres),
+	key:     pgLockKey,
 	// In milliseconds; PostgreSQL 14 and later (no row before). Not
 	// idle_in_transaction_session_timeout: the lock's session runs single autocommit statements
 	// and is never idle inside a transaction, so that one cannot end it.
@@ -228,10 +241,10 @@ func (fileLocker) acquire(_ context.Context, _ *sql.Conn, path string) (heldLock
 		}
 		return heldLock{}, "", fmt.Errorf("lock %s: %w", path, err)
 	}
-	host, _ := os.Hostname()
-	_ = f.Truncate(0)
-	_, _ = fmt.Fprintf(f, "pid %d on %s since %s", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
+	since := time.Now()
+	_ = fileNote(f, since, "")
 	return heldLock{
+		note: func(_ context.Context, note string) error { return fileNote(f, since, note) },
 		// The flock lives as long as the open file, but a lock file removed (or replaced) under
 		// it lets another run lock a new file at the same path: held only while the path is
 		// still the file locked.

@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +26,8 @@ type restartOptions struct {
 	json                               bool
 	journal, stateDir, strategy        string
 	maxUnavailable                     string
+	gates                              gateFlags
+	skip                               skipFlags
 }
 
 // parseMaxUnavailable reads --max-unavailable.
@@ -93,6 +98,8 @@ back. Ctrl-C stops after the wave in hand. The full strategy stops every node an
 	f.BoolVar(&o.json, "json", false, "print the result as one JSON object")
 	f.StringVar(&o.journal, "journal", "", "journal file (default: the product's restart journal in the state directory, the one 'reauth run' uses)")
 	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
+	o.gates.add(f)
+	o.skip.add(f)
 	return cmd
 }
 
@@ -103,9 +110,14 @@ type restartReport struct {
 	Restarted int                  `json:"restarted"`
 	Nodes     []rollout.NodeResult `json:"nodes"`
 	Error     string               `json:"error,omitempty"`
+	// Skipped are the nodes left out with --skip-node, and why.
+	Skipped []rollout.SkippedNode `json:"skipped_nodes,omitempty"`
 }
 
 func runRestart(ctx context.Context, streams IO, o restartOptions) error {
+	if err := o.gates.check(); err != nil {
+		return err
+	}
 	maxUnavailable, err := parseMaxUnavailable(o.maxUnavailable)
 	if err != nil {
 		return err
@@ -124,24 +136,13 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 		return err
 	}
 	defer closeAll()
-	opts := methods.Options(inv, p)
-	opts.JournalPath = o.journal
-	if opts.JournalPath == "" {
-		// The journal `reauth run` keeps for its restart step: either resumes the other's.
-		sd, err := reauth.ResolveStateDir(o.stateDir, streams.getenv)
-		if err != nil {
-			return err
-		}
-		opts.JournalPath = sd.RestartJournal(inv.Path, string(p.ID))
-		if !o.dryRun {
-			if _, err := sd.Ensure(); err != nil {
-				return err
-			}
-		}
+	skipped, err := skipFromPlan(&plan, o.skip)
+	if err != nil {
+		return err
 	}
-	opts.Resume, opts.ClearPersistedSessions = o.resume, o.clearSessions
-	if o.strategy != "" {
-		opts.Strategy = o.strategy
+	opts, err := restartOpts(streams, inv, p, o)
+	if err != nil {
+		return err
 	}
 	if maxUnavailable != (reauth.Unavailable{}) {
 		opts.MaxUnavailable = maxUnavailable
@@ -160,7 +161,10 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 		return err
 	}
 	printPlan(streams.Err, plan, opts, o)
-	report := restartReport{Product: string(p.ID), Journal: opts.JournalPath, DryRun: o.dryRun}
+	for _, s := range skipped {
+		fmt.Fprintf(streams.Err, "  skipped %s (--skip-node: %s): %s\n", termsafe.Field(s.Name), termsafe.Field(s.Reason), rollout.SkipNote)
+	}
+	report := restartReport{Product: string(p.ID), Journal: opts.JournalPath, DryRun: o.dryRun, Skipped: skipped}
 	if o.dryRun {
 		for _, n := range plan.Nodes {
 			report.Nodes = append(report.Nodes, rollout.NodeResult{Name: n.Name, Status: rollout.StatusUntouched})
@@ -177,7 +181,7 @@ func runRestart(ctx context.Context, streams IO, o restartOptions) error {
 
 	// First Ctrl-C: stop before the next node. Second: abandon the wait.
 	abort, stop, release := streams.stages(ctx, func() {
-		view.note("interrupt: stopping after the current node (press Ctrl-C again to stop waiting for it)")
+		view.note(view.stopLine())
 	})
 	defer release()
 	opts.Stop = stop
@@ -239,7 +243,12 @@ func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOpti
 	if st == 0 {
 		st = rollout.DefaultStartTimeout
 	}
-	fmt.Fprintf(w, "each node must go down, then be RUNNING (%s) for the stable window; start timeout %v per node\n", plan.Product.Ready.Path, st)
+	sw := o.StableWindow
+	if sw == 0 {
+		sw = rollout.DefaultStableWindow
+	}
+	fmt.Fprintf(w, "each node must go down, then be RUNNING (%s) for the stable window %s; start timeout %s per node (--start-timeout, --stable-window)\n",
+		plan.Product.Ready.Path, liveview.Duration(sw), liveview.Duration(st))
 	if plan.Drain.Before != "" || plan.Drain.After != "" {
 		fmt.Fprintf(w, "drain hooks: before %q, after %q\n", plan.Drain.Before, plan.Drain.After)
 	}
@@ -249,6 +258,58 @@ func printPlan(w io.Writer, plan rollout.Plan, o rollout.Options, ro restartOpti
 	for _, warn := range plan.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", termsafe.Field(warn))
 	}
+}
+
+// restartOpts are the inventory's rollout options for p, with the journal and the flags.
+func restartOpts(streams IO, inv *inventory.Inventory, p *inventory.Product, o restartOptions) (rollout.Options, error) {
+	opts := methods.Options(inv, p)
+	opts.JournalPath = o.journal
+	if opts.JournalPath == "" {
+		// The journal `reauth run` keeps for its restart step: either resumes the other's.
+		sd, err := reauth.ResolveStateDir(o.stateDir, streams.getenv)
+		if err != nil {
+			return opts, err
+		}
+		opts.JournalPath = sd.RestartJournal(inv.Path, string(p.ID))
+		if !o.dryRun {
+			if _, err := sd.Ensure(); err != nil {
+				return opts, err
+			}
+		}
+	}
+	opts.Resume, opts.ClearPersistedSessions = o.resume, o.clearSessions
+	if o.gates.startTimeout > 0 {
+		opts.StartTimeout = o.gates.startTimeout
+	}
+	if o.gates.stableWindow > 0 {
+		opts.StableWindow = o.gates.stableWindow
+	}
+	if o.strategy != "" {
+		opts.Strategy = o.strategy
+	}
+	return opts, nil
+}
+
+// skipFromPlan leaves the --skip-node nodes out of plan; a name the plan does not have is refused.
+func skipFromPlan(plan *rollout.Plan, f skipFlags) ([]rollout.SkippedNode, error) {
+	m, err := f.parse()
+	if err != nil || m == nil {
+		return nil, err
+	}
+	var all, unknown []string
+	for _, n := range plan.Nodes {
+		all = append(all, n.Name)
+	}
+	for name := range m {
+		if !slices.Contains(all, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, rollout.UnknownSkips(unknown, all)
+	}
+	return rollout.Skip(plan, m)
 }
 
 // confirm asks the operator to type the product name, or accepts --yes.
@@ -277,6 +338,7 @@ func printResult(w io.Writer, res rollout.Result) {
 type nodeView struct {
 	*liveview.View
 	live bool
+	prog rollout.Progress
 }
 
 func newNodeView(w io.Writer, live bool, plan rollout.Plan) *nodeView {
@@ -296,23 +358,29 @@ func (v *nodeView) event(e rollout.Event) {
 		v.Note(fmt.Sprintf("warning: %s: %s\n", termsafe.Field(e.Node), termsafe.Field(e.Message)))
 		return
 	}
-	text := string(e.Phase)
-	if e.State != "" {
-		text += " [" + e.State + "]"
+	l := v.prog.Observe(e)
+	// The line is the node's own: its name is the view's item; "(2/3)" leads its text.
+	lead := strings.TrimPrefix(l.Node, e.Node)
+	lead = strings.TrimPrefix(lead, " ")
+	if lead != "" {
+		lead += " "
 	}
-	if e.Message != "" {
-		text += " " + e.Message
+	switch {
+	case l.Final:
+		v.Finish(e.Node, lead+l.Body())
+	case !v.live:
+		v.Update(e.Node, lead+l.Body())
+	default:
+		v.UpdateClock(e.Node, lead+l.Before, time.Now().Add(-l.Elapsed), l.After)
 	}
-	if !v.live {
-		v.Update(e.Node, fmt.Sprintf("%s (%.1fs)", text, e.Elapsed.Seconds()))
-		return
+}
+
+// stopLine is the first Ctrl-C's line: what is still finished, and for how long at most.
+func (v *nodeView) stopLine() string {
+	if n := v.prog.InHand(); n != "" {
+		return "stop requested: finishing " + n + "; Ctrl-C again abandons it"
 	}
-	v.Start(e.Node, e.Elapsed)
-	if e.Phase == rollout.PhaseDone || e.Phase == rollout.PhaseFailed || e.Phase == rollout.PhaseSkipped {
-		v.Finish(e.Node, text+fmt.Sprintf(" after %.1fs", e.Elapsed.Seconds()))
-		return
-	}
-	v.Update(e.Node, text)
+	return "stop requested: no node is restarted after this one; Ctrl-C again abandons the wait"
 }
 
 func (v *nodeView) note(msg string) { v.Note(msg + "\n") }

@@ -119,7 +119,7 @@ func TestRestartCLI(t *testing.T) {
 	}
 	var seen strings.Builder
 	buf := make([]byte, 4096)
-	for !strings.Contains(seen.String(), "node1: down") {
+	for !strings.Contains(seen.String(), "node1: (1/3) down") {
 		n, err := errPipe.Read(buf)
 		if err != nil {
 			t.Fatalf("stderr ended before node1 went down: %s", seen.String())
@@ -162,8 +162,16 @@ func TestRestartCLIRefusals(t *testing.T) {
 		{[]string{"run", "--config", down, "--yes", "--max-unavailable", "2.5%"}, 2, `--max-unavailable "2.5%": a percentage must be 1%..100%`},
 		{[]string{"restart", "--config", pair, "--yes", "--max-unavailable", "100%"}, 4, "would leave 0 serving, fewer than min_serving 1"},
 		{[]string{"restart", "--config", bad, "--yes"}, 2, "bad.yaml:6: exec: inline secret"},
-		{[]string{"restart", "--config", down, "--yes"}, 4, "n1: not RUNNING (unreachable)"},
+		{[]string{"restart", "--config", down, "--yes"}, 4, "n1: not RUNNING (unreachable: connection refused: nothing listens there"},
 		{[]string{"restart", "--config", two, "--yes"}, 2, "--product with one of: jira, bamboo"},
+		{[]string{"restart", "--config", down, "--yes", "--start-timeout", "1m", "--stable-window", "2m"}, 2, "make --stable-window shorter than --start-timeout"},
+		{[]string{"restart", "--config", down, "--yes", "--start-timeout", "-1m"}, 2, "pass a positive --start-timeout"},
+		{[]string{"run", "--config", down, "--yes", "--stable-window", "-1s"}, 2, "pass a positive --stable-window"},
+		{[]string{"restart", "--config", down, "--yes", "--skip-node", "n1"}, 2, `say why with --skip-reason "…"`},
+		{[]string{"restart", "--config", down, "--yes", "--skip-reason", "dead"}, 2, "--skip-reason without --skip-node"},
+		{[]string{"restart", "--config", down, "--yes", "--skip-node", "n9", "--skip-reason", "dead"}, 2, "--skip-node n9: no such node"},
+		{[]string{"restart", "--config", down, "--yes", "--skip-node", "n1", "--skip-reason", "dead"}, 2, "leave at least one running node"},
+		{[]string{"run", "--config", down, "--yes", "--skip-node", "n1"}, 2, `say why with --skip-reason "…"`},
 	}
 	for _, tc := range cases {
 		var out, errb bytes.Buffer
@@ -194,13 +202,27 @@ func TestRestartConfirmation(t *testing.T) {
 	}
 }
 
+// The plan states the limits each node is held to, as --start-timeout and --stable-window set them.
+func TestRestartPlanStatesGates(t *testing.T) {
+	plan := rollout.Plan{Nodes: []rollout.Node{{Name: "node1", Restarter: fakeRestarter{}}}}
+	var b bytes.Buffer
+	printPlan(&b, plan, rollout.Options{StartTimeout: 7 * time.Minute, StableWindow: 3 * time.Second}, restartOptions{})
+	if !strings.Contains(b.String(), "stable window 3.0s; start timeout 7m per node") {
+		t.Fatalf("%s", b.String())
+	}
+}
+
+type fakeRestarter struct{ rollout.Restarter }
+
+func (fakeRestarter) Method() string { return "exec" }
+
 // On a terminal the per-node lines are redrawn in place; otherwise every event is one plain line.
 func TestNodeView(t *testing.T) {
 	plan := rollout.Plan{Nodes: []rollout.Node{{Name: "node1"}, {Name: "node2"}}}
 	events := []rollout.Event{
-		{Node: "node1", Phase: rollout.PhaseRestarting, Elapsed: 0},
-		{Node: "node1", Phase: rollout.PhaseDown, State: "unreachable", Elapsed: time.Second},
-		{Node: "node1", Phase: rollout.PhaseDone, State: "RUNNING", Elapsed: 3 * time.Second},
+		{Node: "node1", Phase: rollout.PhaseRestarting, Elapsed: 0, Index: 1, Of: 2, Timeout: 20 * time.Minute},
+		{Node: "node1", Phase: rollout.PhaseDown, State: "unreachable", Elapsed: time.Second, Index: 1, Of: 2, Timeout: 20 * time.Minute},
+		{Node: "node1", Phase: rollout.PhaseDone, State: "RUNNING", Elapsed: 3 * time.Second, Index: 1, Of: 2, Timeout: 20 * time.Minute},
 	}
 	var live, plain bytes.Buffer
 	lv, pv := newNodeView(&live, true, plan), newNodeView(&plain, false, plan)
@@ -208,10 +230,10 @@ func TestNodeView(t *testing.T) {
 		lv.event(e)
 		pv.event(e)
 	}
-	if strings.Count(live.String(), "\x1b[2A") != 2 || !strings.Contains(live.String(), "restarted [RUNNING] after 3.0s") || !strings.Contains(live.String(), "node2            waiting") {
+	if strings.Count(live.String(), "\x1b[2A") != 2 || !strings.Contains(live.String(), "(1/2) restarted after 3.0s") || !strings.Contains(live.String(), "node2            waiting") {
 		t.Errorf("live view:\n%q", live.String())
 	}
-	if strings.Contains(plain.String(), "\x1b") || strings.Count(plain.String(), "\n") != 3 || !strings.Contains(plain.String(), "node1: down [unreachable] (1.0s)") {
+	if strings.Contains(plain.String(), "\x1b") || strings.Count(plain.String(), "\n") != 3 || !strings.Contains(plain.String(), "node1: (1/2) down (unreachable) 1.0s / timeout 20m") {
 		t.Errorf("plain view:\n%s", plain.String())
 	}
 }

@@ -31,6 +31,9 @@ type runOptions struct {
 	json           bool
 	report         string
 	connect        time.Duration
+	gates          gateFlags
+	skip           skipFlags
+	unknown        bool
 }
 
 func newRunCmd(streams IO) *cobra.Command {
@@ -148,6 +151,9 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
 	f.StringVar(&o.report, "report", "", "write an evidence report for people: FILE.html (one self-contained page) or FILE.md (Markdown)")
 	addConnectTimeout(f, &o.connect)
+	o.gates.add(f)
+	o.skip.add(f)
+	f.BoolVar(&o.unknown, "allow-unknown-user", false, "go on when exclude_users names a user the product does not know (by default refused, with the nearest name: a typo would log out the account meant to be kept)")
 	_ = c.MarkFlagRequired("config")
 	return c
 }
@@ -182,11 +188,19 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	if err := checkConnectTimeout("run", o.connect); err != nil {
 		return err
 	}
+	if err := o.gates.check(); err != nil {
+		return err
+	}
 	if o.parallel < 0 {
 		return reauth.Usage("use --parallel N with N >= 1 (1: one product after another)", "--parallel %d", o.parallel)
 	}
 	ro := runbookOptions(streams, inv, o.json)
 	ro.ConnectTimeout, ro.Parallel = o.connect, o.parallel
+	ro.StartTimeout, ro.StableWindow = o.gates.startTimeout, o.gates.stableWindow
+	ro.AllowUnknownUsers = o.unknown
+	if ro.SkipNodes, err = o.skip.parse(); err != nil {
+		return err
+	}
 	switch o.mode {
 	case "", "auto", "restart", "api":
 	default:
@@ -209,9 +223,9 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	default:
 		ro.ProofSample = o.sample
 	}
-	abort, stop, release := streams.stages(ctx, func() {
-		fmt.Fprintln(streams.Err, "interrupt: stopping at the next safe point (after the current batch or node); press Ctrl-C again to stop waiting")
-	})
+	// The first Ctrl-C's line is runbook's: it knows the node in hand, and prints through the
+	// progress view so that the line stays on screen.
+	abort, stop, release := streams.stages(ctx, nil)
 	defer release()
 	ro.Stop = stop
 	rep, err := runbook.Run(abort, ro)

@@ -25,6 +25,7 @@ type View struct {
 	width   int
 	lines   map[string]string
 	since   map[string]time.Time
+	clocks  map[string]clock
 	drawn   int
 	done    chan struct{}
 	stopped sync.WaitGroup
@@ -33,7 +34,7 @@ type View struct {
 
 // New makes a view of the named items on w; live says w is a terminal (lines redrawn in place).
 func New(w io.Writer, live bool, names []string, initial string) *View {
-	v := &View{w: w, live: live, lines: map[string]string{}, since: map[string]time.Time{}, width: 16}
+	v := &View{w: w, live: live, lines: map[string]string{}, since: map[string]time.Time{}, clocks: map[string]clock{}, width: 16}
 	for _, n := range names {
 		v.names = append(v.names, n)
 		v.lines[n] = initial
@@ -55,7 +56,45 @@ func (v *View) Update(name, text string) {
 		return
 	}
 	v.lines[name] = termsafe.Field(text)
+	delete(v.clocks, name)
 	v.redraw()
+}
+
+// clock is a line whose own elapsed time sits inside its text: before, the time since start,
+// after ("node2 (2/3) STARTING 31s / timeout 20m").
+type clock struct {
+	before, after string
+	start         time.Time
+}
+
+// UpdateClock sets an item's status to before + the time since start + after, the time ticking
+// on a terminal in place of the item's own clock (Start): the operator reads how long this one
+// step has taken, beside its limit. Plain output prints the line once, with the time at the call.
+func (v *View) UpdateClock(name, before string, start time.Time, after string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.live || v.closed {
+		fmt.Fprintf(v.w, "%s: %s%s%s\n", termsafe.Field(name), termsafe.Field(before), Duration(time.Since(start)), termsafe.Field(after))
+		return
+	}
+	v.clocks[name] = clock{before: termsafe.Field(before), after: termsafe.Field(after), start: start}
+	v.redraw()
+}
+
+// Duration is d as an operator reads it: tenths under 10s ("4.2s"), whole seconds above, and no
+// zero units ("20m", "19m40s", "1h5m").
+func Duration(d time.Duration) string {
+	if d < 10*time.Second {
+		return fmt.Sprintf("%.1fs", max(d, 0).Seconds())
+	}
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Start starts (or, with a zero elapsed, restarts) the clock an item's live line shows:
@@ -72,6 +111,7 @@ func (v *View) Start(name string, elapsed time.Duration) {
 func (v *View) Finish(name, text string) {
 	v.mu.Lock()
 	delete(v.since, name)
+	delete(v.clocks, name)
 	v.mu.Unlock()
 	v.Update(name, text)
 }
@@ -89,7 +129,13 @@ func (v *View) note(text string) {
 		io.WriteString(v.w, text)
 		return
 	}
-	io.WriteString(v.w, text) // below the lines; they are drawn again under it
+	// The note takes the live lines' place and they are drawn again under it: printed below
+	// them, it would leave a stale copy of every line above it, and the next redraw (counting
+	// lines from the cursor) would overwrite the note itself.
+	if v.drawn > 0 {
+		fmt.Fprintf(v.w, "\x1b[%dA\x1b[J", v.drawn)
+	}
+	io.WriteString(v.w, text)
 	v.drawn = 0
 	v.redraw()
 }
@@ -133,11 +179,13 @@ func (v *View) redraw() {
 		fmt.Fprintf(&b, "\x1b[%dA", v.drawn)
 	}
 	for _, n := range v.names {
-		el := ""
-		if t, ok := v.since[n]; ok && !t.IsZero() {
-			el = fmt.Sprintf(" %.0fs", time.Since(t).Seconds())
+		text := v.lines[n]
+		if c, ok := v.clocks[n]; ok {
+			text = c.before + Duration(time.Since(c.start)) + c.after
+		} else if t, ok := v.since[n]; ok && !t.IsZero() {
+			text += fmt.Sprintf(" %.0fs", time.Since(t).Seconds())
 		}
-		fmt.Fprintf(&b, "\x1b[2K  %-*s %s%s\n", v.width, termsafe.Field(n), v.lines[n], el)
+		fmt.Fprintf(&b, "\x1b[2K  %-*s %s\n", v.width, termsafe.Field(n), text)
 	}
 	v.drawn = len(v.names)
 	io.WriteString(v.w, b.String())

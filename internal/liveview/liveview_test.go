@@ -56,7 +56,7 @@ func TestLiveRedraw(t *testing.T) {
 	v.Update("jira", "node1: restarting")
 	v.Note("jira: purged 3 token(s)\n")
 	out := b.String()
-	if strings.Count(out, "\x1b[2A") != 1 || !strings.Contains(out, "jira             node1: restarting") || strings.Contains(out, "\x1b[2J") {
+	if strings.Count(out, "\x1b[2A") != 2 || !strings.Contains(out, "jira             node1: restarting") || strings.Contains(out, "\x1b[2J") {
 		t.Fatalf("%q", out)
 	}
 	if i, j := strings.Index(out, "purged 3"), strings.LastIndex(out, "node1: restarting"); i < 0 || j < i {

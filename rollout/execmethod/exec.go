@@ -186,3 +186,35 @@ func RunShell(ctx context.Context, command string, env Env, timeout time.Duratio
 		return fmt.Errorf("%q: %w", command, ctx.Err())
 	}
 }
+
+// SystemdUnit is the unit a "systemctl [--flags] restart|start UNIT" command acts on ("" when
+// the command is no such systemctl call): where a node's log is, for a failure's hint.
+func SystemdUnit(cmd string) string {
+	f := strings.Fields(cmd)
+	for i, w := range f {
+		if w != "systemctl" && !strings.HasSuffix(w, "/systemctl") {
+			continue
+		}
+		verb := false
+		for _, a := range f[i+1:] {
+			switch {
+			case strings.HasPrefix(a, "-"):
+			case !verb && (a == "restart" || a == "start"):
+				verb = true
+			case verb && !strings.ContainsAny(a, ";&|$`'\"<>"):
+				return a
+			default:
+				return ""
+			}
+		}
+	}
+	return ""
+}
+
+// RestartCommand is the one restart command ("" with stop and start): for the YAML of a fix.
+func (r *Restarter) RestartCommand() string {
+	if r.StopCmd != "" || r.StartCmd != "" {
+		return ""
+	}
+	return r.Command
+}
