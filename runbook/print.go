@@ -57,6 +57,9 @@ func (u *unit) printChecks(w io.Writer) {
 	}
 	u.printProofPlan(w)
 	for _, warn := range u.report.Warnings {
+		if warn == clearBackupWarning {
+			continue // said once for every product after the plans: printClearBackupWarning
+		}
 		fmt.Fprintf(w, "   warning    %s\n", warn)
 	}
 }

@@ -173,6 +173,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			units[i].printPlan(o.Out)
 		}
 	}
+	if !o.Quiet {
+		printClearBackupWarning(o.Out, units)
+	}
 	syncReports(rep, units)
 	if o.DryRun {
 		if !o.Quiet {
