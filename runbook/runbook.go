@@ -68,6 +68,12 @@ type Options struct {
 	HTTP   *http.Client
 	Quiet  bool // no human plan/report on Out (--json)
 
+	// Incident is the run's --ticket and --reason; Version the reauth version (and commit) that
+	// runs; TTY the terminal a confirmation is typed on. All three go to the audit log and report.
+	Incident Incident
+	Version  string
+	TTY      string
+
 	runID      string
 	verifyOnly bool
 	seams      seams // the real store, rollout and prober unless a test gave fakes
@@ -90,6 +96,10 @@ type Report struct {
 	SSONotCovered []string `json:"sso_not_covered,omitempty"`
 	AuditLog      string   `json:"audit_log,omitempty"`
 	Error         string   `json:"error,omitempty"`
+	// Incident is --ticket and --reason; Inventories the inventory files read, with their sha256.
+	Incident      *Incident         `json:"incident,omitempty"`
+	ReauthVersion string            `json:"reauth_version,omitempty"`
+	Inventories   []InventoryDigest `json:"inventories,omitempty"`
 }
 
 // NotCovered is what a forced re-login does not touch; every report says so.
@@ -141,6 +151,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	o.Err = syncio.NewWriter(o.Err) // products write their progress at once
 	rep := &Report{RunID: newRunID(o.Now()), DryRun: o.DryRun, NotCovered: NotCovered}
 	o.runID = rep.RunID
+	if o.Incident != (Incident{}) {
+		rep.Incident = &o.Incident
+	}
+	rep.ReauthVersion, rep.Inventories = o.Version, inventoryDigests(o.Inventory)
 	if err := o.resolveStateDir(); err != nil {
 		rep.Error = err.Error()
 		return rep, err
@@ -163,6 +177,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := preflightAll(ctx, o, units); err != nil {
 		rep.Error = err.Error()
 		return rep, err
+	}
+	if !o.Quiet {
+		printIncident(o.Out, rep.Incident)
 	}
 	for i, err := range eachUnit(units, func(u *unit) error { return u.plan(ctx) }) {
 		if err != nil {
@@ -206,7 +223,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer alog.Close()
 	rep.AuditLog = logPath
-	logRunStart(alog, o, units, logPath)
+	logRunStart(alog, o, units, logPath, rep)
 
 	runErr := runAll(ctx, o, order, sched)
 	syncReports(rep, units)

@@ -61,6 +61,10 @@ type reportResult struct {
 	RunID   string `json:"run_id"`
 	Outcome string `json:"outcome"`
 	Reason  string `json:"reason"`
+	// Integrity is what the audit log's hash chain shows up to the run's last line;
+	// ChainBroken: a line there was edited, removed or inserted after it was written.
+	Integrity   string `json:"integrity"`
+	ChainBroken bool   `json:"chain_broken"`
 }
 
 func runReport(streams IO, o *reportOptions) error {
@@ -77,8 +81,10 @@ func runReport(streams IO, o *reportOptions) error {
 	if err := report.Write(o.out, r); err != nil {
 		return err
 	}
+	warnBrokenChain(streams.Err, o.auditLog, r)
 	if o.json {
-		return writeJSON(streams.Out, reportResult{Report: o.out, RunID: r.RunID, Outcome: r.Outcome, Reason: r.Reason})
+		return writeJSON(streams.Out, reportResult{Report: o.out, RunID: r.RunID, Outcome: r.Outcome, Reason: r.Reason,
+			Integrity: r.Integrity, ChainBroken: r.ChainBroken})
 	}
 	fmt.Fprintf(streams.Out, "Evidence report: %s (run %s: %s)\n", o.out, r.RunID, r.Outcome)
 	return nil
@@ -120,6 +126,14 @@ func writeRunReport(w io.Writer, path string, rep *runbook.Report, runErr error)
 		}
 		return reauth.WithHint(fmt.Errorf("the run succeeded, but its report was not written: %w", err), rebuild)
 	}
+	warnBrokenChain(w, rep.AuditLog, r)
 	fmt.Fprintf(w, "Evidence report: %s (%s)\n", path, r.Outcome)
 	return runErr
+}
+
+// warnBrokenChain says, beside the report, that the audit log was changed after it was written.
+func warnBrokenChain(w io.Writer, path string, r *report.Report) {
+	if r.ChainBroken {
+		fmt.Fprintf(w, "warning: audit log %s: %s\n", path, r.Integrity)
+	}
 }

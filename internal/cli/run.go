@@ -29,6 +29,7 @@ type runOptions struct {
 	json     bool
 	report   string
 	connect  time.Duration
+	incident incidentFlags
 }
 
 func newRunCmd(streams IO) *cobra.Command {
@@ -106,7 +107,7 @@ restart step a run left, and the other way round: both use one journal.`,
   reauth run --config reauth.yaml --yes --cookies ~/cookies.txt --json
 
   # With an evidence report for the incident ticket (.html, or .md for Markdown):
-  reauth run --config reauth.yaml --report incident-4711.html
+  reauth run --config reauth.yaml --ticket INC-4711 --reason "session cookies leaked" --report incident-4711.html
 
   # After a failure was fixed (a node that did not come back, a lost DB connection):
   reauth run --config reauth.yaml --resume
@@ -133,6 +134,7 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.IntVar(&o.sample, "proof-sample", runbook.DefaultProofSample, "how many of the purged tokens to keep in memory and replay on every node after the run (0: none)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
 	f.StringVar(&o.report, "report", "", "write an evidence report for people: FILE.html (one self-contained page) or FILE.md (Markdown)")
+	o.incident.add(f)
 	addConnectTimeout(f, &o.connect)
 	_ = c.MarkFlagRequired("config")
 	return c
@@ -183,6 +185,10 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	if ro.StateDir, err = reauth.ResolveStateDir(o.stateDir, streams.getenv); err != nil {
 		return err
 	}
+	if ro.Incident, err = o.incident.incident(); err != nil {
+		return err
+	}
+	ro.Version, ro.TTY = runningVersion(), streams.TTY
 	switch {
 	case o.sample < 0:
 		return reauth.Usage("use --proof-sample 0 to replay no sampled token, or a positive count", "--proof-sample %d", o.sample)
