@@ -30,6 +30,7 @@ type runOptions struct {
 	report   string
 	connect  time.Duration
 	incident incidentFlags
+	evidence string
 }
 
 func newRunCmd(streams IO) *cobra.Command {
@@ -135,6 +136,7 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
 	f.StringVar(&o.report, "report", "", "write an evidence report for people: FILE.html (one self-contained page) or FILE.md (Markdown)")
 	o.incident.add(f)
+	f.StringVar(&o.evidence, "evidence", "", "after the run, write an evidence bundle into this new directory (see reauth report --help)")
 	addConnectTimeout(f, &o.connect)
 	_ = c.MarkFlagRequired("config")
 	return c
@@ -162,6 +164,12 @@ func loadInventory(paths []string) (*inventory.Inventory, error) {
 func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	if err := checkReportFlag(o.report, o.dryRun); err != nil {
 		return err
+	}
+	if err := checkEvidenceDir(o.evidence); err != nil {
+		return err
+	}
+	if o.evidence != "" && o.dryRun {
+		return reauth.Usage("drop --evidence, or run without --dry-run", "--evidence documents what a run did: a dry run does nothing")
 	}
 	inv, err := loadInventory(o.configs)
 	if err != nil {
@@ -212,5 +220,5 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	if o.json {
 		msgs = streams.Err
 	}
-	return writeRunReport(msgs, o.report, rep, err)
+	return writeRunEvidence(msgs, o.evidence, rep, writeRunReport(msgs, o.report, rep, err))
 }
