@@ -31,8 +31,8 @@ func TestRunEvidenceBundle(t *testing.T) {
 		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
 	}
 	var rep struct {
-		RunID    string `json:"run_id"`
-		Deleted  int64  `json:"deleted"`
+		RunID    string                  `json:"run_id"`
+		Deleted  int64                   `json:"deleted"`
 		Incident struct{ Ticket string } `json:"incident"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Incident.Ticket != "INC-4711" {
