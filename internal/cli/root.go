@@ -290,6 +290,7 @@ Exit codes: 0 done; 1 failed; 2 usage; 3 partial (some nodes restarted, then a f
 // verbs lists the constructors of the top-level commands; each verb's file adds itself here by
 // name (no init() registration: the list is explicit).
 var verbs = []func(IO) *cobra.Command{
+	newInitCmd,
 	newDiscoverCmd,
 	newInspectCmd,
 	newPurgeCmd,
