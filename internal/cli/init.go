@@ -126,6 +126,10 @@ func (f *initFindings) hazelcast() {
 // clusterNodes reads Jira's clusternode table (reads only); other products' nodes are not
 // registered anywhere reauth reads.
 func (f *initFindings) clusterNodes(ctx context.Context, d atlassian.Discovery, timeout time.Duration) {
+	if f.Product.ID == atlassian.Confluence {
+		f.confluencePeers()
+		return
+	}
 	if f.Product.ID != atlassian.Jira {
 		f.NotFound = append(f.NotFound, "the nodes: "+f.Product.Name+" registers them nowhere reauth reads; list each node's URL and restart")
 		return
@@ -150,6 +154,32 @@ func (f *initFindings) clusterNodes(ctx context.Context, d atlassian.Discovery, 
 			host = ""
 		}
 		f.Nodes = append(f.Nodes, initNode{Name: n.ID, Host: host, State: n.State})
+	}
+}
+
+// confluencePeers takes Confluence's nodes from its cluster settings (TCP/IP discovery's peers).
+func (f *initFindings) confluencePeers() {
+	c, err := atlassian.ReadConfluenceCluster(f.Home)
+	switch {
+	case err != nil:
+		f.NotFound = append(f.NotFound, "the nodes: "+err.Error())
+		return
+	case len(c.Peers) == 0:
+		why := "it names no peers"
+		if c.JoinType != "" {
+			why = "its nodes join by " + c.JoinType + ", which names no addresses"
+		}
+		f.NotFound = append(f.NotFound, "the nodes: "+c.File+": "+why+"; list each node's URL and restart")
+		return
+	}
+	f.Cluster = fmt.Sprintf("%s: confluence.cluster.join.type %s, peers %s (UNCONFIRMED key names: CHECK)", c.File, c.JoinType, strings.Join(c.Peers, ", "))
+	for i, p := range c.Peers {
+		host := p
+		if !plainHost(host) {
+			f.NotFound = append(f.NotFound, fmt.Sprintf("peer %q is not a plain host name or IPv4 address", p))
+			host = ""
+		}
+		f.Nodes = append(f.Nodes, initNode{Name: fmt.Sprintf("node%d", i+1), Host: host})
 	}
 }
 

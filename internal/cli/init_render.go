@@ -15,6 +15,7 @@ type initFindings struct {
 	Home      string
 	Database  string // engine, host, name: no password
 	Hazelcast string // Bitbucket's hazelcast.http.sessions, and where it was read
+	Cluster   string // where the nodes were read (Confluence's cluster settings)
 	Kube      *initKube
 	Nodes     []initNode
 	NotFound  []string
@@ -49,6 +50,9 @@ func renderInit(f initFindings) []byte {
 		w("#")
 		w("# Bitbucket hazelcast.http.sessions: %s", oneLine(f.Hazelcast))
 		w("#   replicated or sticky sessions outlive a rolling restart: use restart: {strategy: full} (and stop:/start: commands)")
+	}
+	if f.Cluster != "" {
+		w("# Nodes from %s", oneLine(f.Cluster))
 	}
 	for _, n := range f.NotFound {
 		w("# NOT FOUND: %s", oneLine(n))

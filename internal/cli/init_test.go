@@ -93,3 +93,31 @@ func TestInitFromJiraHome(t *testing.T) {
 		t.Errorf("second init: exit %d %s", code, errs)
 	}
 }
+
+// TestInitFromConfluenceHome: Confluence's nodes come from its cluster settings (TCP/IP
+// discovery's peers in confluence.cfg.xml), without touching its database.
+func TestInitFromConfluenceHome(t *testing.T) {
+	home := t.TempDir()
+	cfg := `<?xml version="1.0" encoding="UTF-8"?>
+<confluence-configuration><properties>
+<property name="hibernate.connection.url">jdbc:postgresql://127.0.0.1:9/confluence</property>
+<property name="hibernate.connection.username">confluence</property>
+<property name="hibernate.connection.password">pw</property>
+<property name="confluence.cluster.join.type">tcp_ip</property>
+<property name="confluence.cluster.peers">10.0.1.1, 10.0.1.2</property>
+</properties></confluence-configuration>`
+	if err := os.WriteFile(filepath.Join(home, "confluence.cfg.xml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "reauth.yaml")
+	if code, stdout, errs := runCLI(t, nil, "init", "--product", "confluence", "--home", home, "-o", out); code != 0 {
+		t.Fatalf("init: exit %d\n%s%s", code, stdout, errs)
+	}
+	inv, err := inventory.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns := inv.Products[0].Nodes; len(ns) != 2 || ns[0].URL != "http://10.0.1.1:8090" || ns[1].URL != "http://10.0.1.2:8090" {
+		t.Errorf("nodes %+v", ns)
+	}
+}
