@@ -58,7 +58,11 @@ func runInit(ctx context.Context, streams IO, o *initOptions) error {
 	if _, err := os.Lstat(o.out); err == nil {
 		return reauth.Refused("pass -o NEWFILE, or move the existing file away", "%s exists: init never overwrites an inventory", o.out)
 	}
-	d, err := atlassian.Discover(atlassian.DiscoverOptions{Product: atlassian.ProductID(o.product), Home: o.home, Getenv: streams.getenv})
+	home, err := filepath.Abs(o.home) // the inventory resolves a relative path against its own directory
+	if err != nil {
+		return reauth.Usage("pass --home as an absolute path", "--home %q: %v", o.home, err)
+	}
+	d, err := atlassian.Discover(atlassian.DiscoverOptions{Product: atlassian.ProductID(o.product), Home: home, Getenv: streams.getenv})
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ type initFindings struct {
 
 type initKube struct{ Namespace, StatefulSet string }
 
-type initNode struct{ Name, Host, State string }
+type initNode struct{ Name, Host, State, Note string }
 
 // defaultPorts are the products' default HTTP ports (their installers' and images' defaults),
 // the guess init writes into node URLs.
@@ -73,14 +73,14 @@ func renderInit(f initFindings) []byte {
 	w("    nodes:")
 	nodes := f.Nodes
 	if len(nodes) == 0 {
-		nodes = []initNode{{Name: "node1", Host: "127.0.0.1", State: "placeholder: CHECK"}}
+		nodes = []initNode{{Name: "node1", Host: "127.0.0.1", Note: "a placeholder, no node was found: CHECK"}}
 	}
 	for _, n := range nodes {
 		host := n.Host
 		if host == "" {
 			host = "127.0.0.1"
 		}
-		w("      - name: %s%s", q(n.Name), stateNote(n.State))
+		w("      - name: %s%s", q(n.Name), nodeNote(n))
 		w("        url: %s   # CHECK: the node's own address (not the load balancer); port %d is %s's default",
 			q(fmt.Sprintf("http://%s:%d", host, defaultPorts[f.Product.ID])), defaultPorts[f.Product.ID], f.Product.Name)
 		w("        restart:")
@@ -90,9 +90,12 @@ func renderInit(f initFindings) []byte {
 	return b.Bytes()
 }
 
-func stateNote(state string) string {
-	if state == "" {
-		return ""
+func nodeNote(n initNode) string {
+	switch {
+	case n.Note != "":
+		return "   # " + oneLine(n.Note)
+	case n.State != "":
+		return "   # clusternode state: " + oneLine(n.State)
 	}
-	return "   # clusternode state: " + oneLine(state)
+	return ""
 }

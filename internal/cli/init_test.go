@@ -110,12 +110,16 @@ func TestInitFromConfluenceHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "reauth.yaml")
-	if code, stdout, errs := runCLI(t, nil, "init", "--product", "confluence", "--home", home, "-o", out); code != 0 {
+	t.Chdir(filepath.Dir(home)) // a relative --home is written absolute: the inventory is elsewhere
+	if code, stdout, errs := runCLI(t, nil, "init", "--product", "confluence", "--home", filepath.Base(home), "-o", out); code != 0 {
 		t.Fatalf("init: exit %d\n%s%s", code, stdout, errs)
 	}
 	inv, err := inventory.Load(out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if inv.Products[0].Home != home {
+		t.Errorf("home %q, want %q", inv.Products[0].Home, home)
 	}
 	if ns := inv.Products[0].Nodes; len(ns) != 2 || ns[0].URL != "http://10.0.1.1:8090" || ns[1].URL != "http://10.0.1.2:8090" {
 		t.Errorf("nodes %+v", ns)
