@@ -36,12 +36,20 @@ func (e Entry) Get(name string, v any) bool {
 // step) are skipped; a line that is not JSON is an error, except a last line cut short (a process
 // killed while writing), which is skipped.
 func Read(r io.Reader) ([]Entry, error) {
+	out, _, err := ReadChain(r)
+	return out, err
+}
+
+// ReadChain reads the log as Read does, and checks its hash chain (see Chain) over every line,
+// also those Read skips.
+func ReadChain(r io.Reader) ([]Entry, Chain, error) {
 	br := bufio.NewReader(r)
 	var out []Entry
+	var ch chainer
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
-			return out, fmt.Errorf("read audit log: %w", err)
+			return out, ch.Chain, fmt.Errorf("read audit log: %w", err)
 		}
 		last := errors.Is(err, io.EOF)
 		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
@@ -50,14 +58,17 @@ func Read(r io.Reader) ([]Entry, error) {
 			case perr != nil && last && line[len(line)-1] != '\n':
 				// cut short by a crash: nothing to read in it
 			case perr != nil:
-				return out, fmt.Errorf("audit log line %d is not a JSON object (%v): is this reauth's audit log?", n, perr)
-			case e.RunID != "" && e.Step != "":
-				e.Line = n
-				out = append(out, e)
+				return out, ch.Chain, fmt.Errorf("audit log line %d is not a JSON object (%v): is this reauth's audit log?", n, perr)
+			default:
+				ch.next(n, trimmed, e.Fields)
+				if e.RunID != "" && e.Step != "" {
+					e.Line = n
+					out = append(out, e)
+				}
 			}
 		}
 		if last {
-			return out, nil
+			return out, ch.Chain, nil
 		}
 	}
 }

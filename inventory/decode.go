@@ -310,7 +310,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) error {
 func (d *decoder) product(n *yaml.Node, p *Product) error {
 	f, err := d.fields(n, "product", "product", "home", "database", "install", "table", "status_path", "exclude_users",
 		"backup_recipients", "canary", "admin", "mode", "start_timeout", "drain", "kubernetes", "nodes", "proof_user", "proof_cookie",
-		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions", "nodes_from", "idp", "pat_table")
+		"app_token_rule", "sso", "whoami_path", "restart", "hazelcast_http_sessions", "nodes_from", "idp", "pat_table", "base_url")
 	if err != nil {
 		return err
 	}
@@ -333,6 +333,9 @@ func (d *decoder) product(n *yaml.Node, p *Product) error {
 		if *dst, err = d.str(f[key], key); err != nil {
 			return err
 		}
+	}
+	if err := d.baseURL(f["base_url"], p); err != nil {
+		return err
 	}
 	if p.ProofCookie != "" {
 		if err := atlassian.CheckProofFormat(p.ProofCookie); err != nil {

@@ -169,6 +169,27 @@ func (d *decoder) ssh(n *yaml.Node, node string, shared bool) (*SSH, error) {
 	return s, nil
 }
 
+// baseURL reads a product's base_url: the address users reach it by (load balancer, CDN), where
+// the proof replays its cookies too.
+func (d *decoder) baseURL(n *yaml.Node, p *Product) error {
+	if n == nil {
+		return nil
+	}
+	v, err := d.str(n, "base_url")
+	if err != nil {
+		return err
+	}
+	if hasUserinfo(v) {
+		return d.err(n.Line, credentialsHint, "base_url carries a user name or password (not shown)")
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return d.err(n.Line, "write the URL users open, e.g. https://jira.example.com (or https://example.com/jira), without a query", "bad base_url %q", v)
+	}
+	p.BaseURL = strings.TrimSuffix(v, "/")
+	return nil
+}
+
 // credentialsHint is what to do instead of credentials in a URL: they would be printed in the
 // plan, in errors and in --json, and they are never how reauth authenticates to a node anyway.
 const credentialsHint = "remove the user:password@ part: the node URL is printed in plans, errors and --json. " +

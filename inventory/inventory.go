@@ -20,6 +20,7 @@
 //	    table: ...                       # optional token-table override
 //	    status_path: /status             # optional readiness path override (Fisheye's is UNCONFIRMED)
 //	    whoami_path: /rest/auth/1/session  # optional "who am I" path the proof replays cookies against (Crowd has none documented)
+//	    base_url: https://jira.example.com   # optional: the load balancer or CDN users reach; the proof replays there too
 //	    exclude_users: [admin-breakglass]
 //	    backup_recipients: [age1…]       # added to defaults.backup_recipients for this product
 //	    canary: {user: ..., password_env: ..., password_file: ...}
@@ -125,7 +126,10 @@ type Product struct {
 	StatusPath string
 	// WhoAmIPath overrides the catalog's "who am I" path the proof replays cookies against
 	// (Crowd documents none for a browser's SSO cookie).
-	WhoAmIPath   string
+	WhoAmIPath string
+	// BaseURL is the address users reach the product by (a load balancer or CDN): the proof
+	// replays its cookies there too ("": the nodes only).
+	BaseURL      string
 	ExcludeUsers []string
 	// BackupRecipients encrypt this product's backups, besides the defaults' recipients.
 	BackupRecipients []string

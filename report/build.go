@@ -59,6 +59,11 @@ func (r *Report) runLine(e audit.Entry) {
 		e.Get("resume", &r.Resume)
 		e.Get("cookies_file", &r.Cookies)
 		e.Get("audit_log", &r.AuditLog)
+		e.Get("ticket", &r.Ticket)
+		e.Get("incident_reason", &r.IncidentReason)
+		e.Get("reauth_version", &r.Version)
+		e.Get("inventories", &r.Inventories)
+		e.Get("confirmed_by", &r.ConfirmedBy)
 		return
 	}
 	r.Finished, r.Ended = true, e.Time

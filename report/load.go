@@ -39,7 +39,7 @@ func Load(path, runID string) (*Report, error) {
 			"pass the audit log the run wrote (defaults.audit_log in the inventory; the run prints its path)")
 	}
 	defer f.Close()
-	all, err := audit.Read(f)
+	all, chain, err := audit.ReadChain(f)
 	if err != nil {
 		return nil, reauth.WithHint(fmt.Errorf("%s: %w", path, err), "pass the JSON Lines audit log that reauth run wrote")
 	}
@@ -59,7 +59,28 @@ func Load(path, runID string) (*Report, error) {
 		return nil, reauth.Usage("omit --run to take the last run, or copy the run id from the run's output",
 			"%s has no line of run %q (runs in it: %s)", path, runID, strings.Join(runIDs(all, 5), ", "))
 	}
-	return Build(entries)
+	r, err := Build(entries)
+	if err != nil {
+		return nil, err
+	}
+	r.Integrity, r.ChainBroken = integrity(chain, entries[len(entries)-1].Line)
+	return r, nil
+}
+
+// integrity says, in one sentence, what the audit log's hash chain shows up to line last (the
+// run's last line: what was appended later does not change this run's report).
+func integrity(c audit.Chain, last int) (string, bool) {
+	if c.From == 0 || c.From > last {
+		return "not checked: these lines of the audit log carry no hash chain (written by a reauth from before it)", false
+	}
+	if bs := c.BreaksUpTo(last); len(bs) > 0 {
+		parts := make([]string, 0, len(bs))
+		for _, b := range bs {
+			parts = append(parts, fmt.Sprintf("line %d: %s", b.Line, b.Why))
+		}
+		return "BROKEN: the audit log was changed after it was written: " + strings.Join(parts, "; "), true
+	}
+	return fmt.Sprintf("hash chain intact from line %d to line %d, the run's last line (each line carries the sha256 of the one before it)", c.From, last), false
 }
 
 // lastRun is the id of the last `reauth run` in the log (the last run with a start line, else

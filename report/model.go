@@ -34,6 +34,17 @@ type Report struct {
 	Cookies  string // base name of the --cookies file, if one was given
 	AuditLog string // the audit log's path as the run wrote it
 
+	// The incident's context, as the run was given it (--ticket, --reason), and what it ran with.
+	Ticket         string
+	IncidentReason string
+	Version        string            // the reauth version (and commit) that ran
+	Inventories    []InventoryDigest // the inventory files the run read, with their sha256
+	ConfirmedBy    string            // who typed the confirmation (user, terminal), or "--yes"
+	// Integrity is the audit log's hash chain up to the run's last line, in one sentence;
+	// ChainBroken says that a link there does not match (lines edited, removed or inserted).
+	Integrity   string
+	ChainBroken bool
+
 	Deleted            int64
 	NodesRestarted     int
 	SessionsBefore     int
@@ -45,6 +56,12 @@ type Report struct {
 	Timeline   Timeline
 
 	lastLine string // step and outcome of the run's last audit line
+}
+
+// InventoryDigest is one inventory file a run read and its sha256 then.
+type InventoryDigest struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
 }
 
 // Product is what happened to one product.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/reauth/reauth/audit"
@@ -125,9 +126,31 @@ func skipped(r *Report) []string {
 		} else if len(p.Proof) == 0 && (p.ProofObject == nil || p.ProofObject.Level != "cookies") {
 			out = append(out, p.Name+": no old cookie replayed (no canary, no --cookies): cookie-level proof missing")
 		}
-		for _, w := range p.Warnings {
-			out = append(out, p.Name+": "+w)
+	}
+	return append(out, sharedWarnings(r.Products)...)
+}
+
+// sharedWarnings lists each product's warnings, a warning that several products share (the
+// clear-backup warning, say) once, naming them all, in the order first seen.
+func sharedWarnings(ps []*Product) []string {
+	var order []string
+	who := map[string][]string{}
+	for _, p := range ps {
+		if p.Status == "not started" || p.Status == "planned" {
+			continue // said as not started, above
 		}
+		for _, w := range p.Warnings {
+			if len(who[w]) == 0 {
+				order = append(order, w)
+			}
+			if !slices.Contains(who[w], p.Name) {
+				who[w] = append(who[w], p.Name)
+			}
+		}
+	}
+	out := make([]string, 0, len(order))
+	for _, w := range order {
+		out = append(out, strings.Join(who[w], ", ")+": "+w)
 	}
 	return out
 }

@@ -35,12 +35,13 @@ const (
 const topUsersLogged = 10
 
 // logRunStart records what the run is about to do, for every product.
-func logRunStart(alog *audit.Log, o Options, units []*unit, path string) {
+func logRunStart(alog *audit.Log, o Options, units []*unit, path string, rep *Report) {
 	products := make([]string, 0, len(units))
 	for _, u := range units {
 		products = append(products, u.name)
 	}
-	fields := map[string]any{"products": products, "resume": o.Resume, "mode": o.Mode, "audit_log": path}
+	fields := incidentFields(o, rep)
+	fields["products"], fields["resume"], fields["mode"], fields["audit_log"] = products, o.Resume, o.Mode, path
 	if o.CookiesFile != "" {
 		fields["cookies_file"] = filepath.Base(o.CookiesFile)
 	}

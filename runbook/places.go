@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/reauth/reauth"
@@ -164,6 +165,21 @@ func (u *unit) backupRecipients() error {
 		u.report.Warnings = append(u.report.Warnings, clearBackupWarning)
 	}
 	return nil
+}
+
+// printClearBackupWarning says the clear-backup warning once after the plans, naming every
+// product whose backups are in clear: said in each product's plan, the same long warning was
+// read (and skipped) once per product.
+func printClearBackupWarning(w io.Writer, units []*unit) {
+	var names []string
+	for _, u := range units {
+		if u.report.Status != StatusSkipped && u.report.Backup.Warning != "" {
+			names = append(names, u.name)
+		}
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(w, "\nwarning: %s: %s\n", strings.Join(names, ", "), clearBackupWarning)
+	}
 }
 
 func printBackupNote(w io.Writer, b BackupReport) {

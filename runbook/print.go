@@ -60,7 +60,11 @@ func (u *unit) printChecks(w io.Writer) {
 		fmt.Fprintf(w, "   cookies    %d cookie(s) from --cookies must be rejected after\n", len(u.jar))
 	}
 	u.printProofPlan(w)
+	u.printFrontDoor(w)
 	for _, warn := range u.report.Warnings {
+		if warn == clearBackupWarning {
+			continue // said once for every product after the plans: printClearBackupWarning
+		}
 		fmt.Fprintf(w, "   warning    %s\n", warn)
 	}
 }

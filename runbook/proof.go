@@ -111,7 +111,7 @@ func (u *unit) prober() NodeProber { return u.o.seams.prober(u.prod, u.o.HTTP) }
 func (u *unit) replayBefore(ctx context.Context, c *proofCookie) {
 	r := u.prober()
 	c.before, c.session = map[string]bool{}, map[string]*http.Cookie{}
-	for _, n := range u.rplan.Nodes {
+	for _, n := range u.proofTargets() {
 		out := r.Replay(ctx, n.Name, n.URL, c.cookie)
 		out.Label = c.name()
 		u.replayed = append(u.replayed, out)

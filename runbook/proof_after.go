@@ -25,13 +25,13 @@ func (c *proofCookie) controlled(node string) bool {
 func (u *unit) replayAfter(ctx context.Context) {
 	pr := &u.report.Verify.Proof
 	r := u.prober()
-	pr.Nodes, pr.AcceptedAfter, pr.Sources, pr.CookiesReplayed = nil, nil, map[string]int{}, 0
+	pr.Nodes, pr.FrontDoor, pr.AcceptedAfter, pr.Sources, pr.CookiesReplayed = nil, nil, nil, map[string]int{}, 0
 	if pr.Minted != nil {
 		pr.Minted.RejectedAfter = nil
 	}
 	valid := map[*proofCookie]bool{}
 	u.replayed = u.replayed[:0]
-	for _, n := range u.rplan.Nodes {
+	for _, n := range u.proofTargets() {
 		np := NodeProof{Node: n.Name}
 		for _, c := range u.proof {
 			if c.before[n.Name] {
@@ -64,6 +64,10 @@ func (u *unit) replayAfter(ctx context.Context) {
 					np.Restart.SessionsRejected++
 				}
 			}
+		}
+		if n.Name == FrontDoor {
+			pr.FrontDoor = &np // not a node: no restart to judge (frontdoor.go)
+			continue
 		}
 		pr.Nodes = append(pr.Nodes, np)
 	}
@@ -110,6 +114,7 @@ func (u *unit) judge(restartOK bool) {
 	v := &u.report.Verify
 	pr := &v.Proof
 	pr.NotProven, pr.HowToProve = nil, ""
+	defer u.noteFrontDoor()
 	// The level is how deep the check went: cookies when every node was shown cookies it
 	// accepted before (or that still log in: then the check went deep and failed).
 	cookieProof := len(pr.Nodes) > 0

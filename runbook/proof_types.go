@@ -33,8 +33,11 @@ type ProofReport struct {
 	Minted          *MintedProof   `json:"minted,omitempty"`
 	Sampled         SampledProof   `json:"sampled"`
 	Nodes           []NodeProof    `json:"nodes"`
-	AcceptedAfter   []ProofFailure `json:"accepted_after,omitempty"`
-	IssuedBefore    IssuedBy       `json:"issued_before"`
+	// FrontDoor is the same replay at the product's base_url (its node is "base_url"): a cookie
+	// still accepted there is in AcceptedAfter too, and the product is not verified.
+	FrontDoor     *NodeProof     `json:"front_door,omitempty"`
+	AcceptedAfter []ProofFailure `json:"accepted_after,omitempty"`
+	IssuedBefore  IssuedBy       `json:"issued_before"`
 	// NotProven lists what this run could not show; HowToProve says what gives full proof.
 	NotProven  []string `json:"not_proven,omitempty"`
 	HowToProve string   `json:"how_to_prove,omitempty"`

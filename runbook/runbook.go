@@ -85,6 +85,12 @@ type Options struct {
 	HTTP   *http.Client
 	Quiet  bool // no human plan/report on Out (--json)
 
+	// Incident is the run's --ticket and --reason; Version the reauth version (and commit) that
+	// runs; TTY the terminal a confirmation is typed on. All three go to the audit log and report.
+	Incident Incident
+	Version  string
+	TTY      string
+
 	runID      string
 	verifyOnly bool
 	stopNote   *stopNotice // the first Ctrl-C's line
@@ -108,6 +114,10 @@ type Report struct {
 	SSONotCovered []string `json:"sso_not_covered,omitempty"`
 	AuditLog      string   `json:"audit_log,omitempty"`
 	Error         string   `json:"error,omitempty"`
+	// Incident is --ticket and --reason; Inventories the inventory files read, with their sha256.
+	Incident      *Incident         `json:"incident,omitempty"`
+	ReauthVersion string            `json:"reauth_version,omitempty"`
+	Inventories   []InventoryDigest `json:"inventories,omitempty"`
 }
 
 // NotCovered is what a forced re-login does not touch; every report says so.
@@ -167,6 +177,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	watching, endWatch := context.WithCancel(context.Background())
 	defer endWatch()
 	o.watchStop(watching)
+	if o.Incident != (Incident{}) {
+		rep.Incident = &o.Incident
+	}
+	rep.ReauthVersion, rep.Inventories = o.Version, inventoryDigests(o.Inventory)
 	if err := o.resolveStateDir(); err != nil {
 		rep.Error = err.Error()
 		return rep, err
@@ -190,6 +204,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Error = err.Error()
 		return rep, err
 	}
+	if !o.Quiet {
+		printIncident(o.Out, rep.Incident)
+	}
 	for i, err := range eachUnit(units, func(u *unit) error { return u.plan(ctx) }) {
 		if err != nil {
 			rep.Error = err.Error()
@@ -198,6 +215,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if !o.Quiet {
 			units[i].printPlan(o.Out)
 		}
+	}
+	if !o.Quiet {
+		printClearBackupWarning(o.Out, units)
 	}
 	syncReports(rep, units)
 	if o.DryRun {
@@ -229,7 +249,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer alog.Close()
 	rep.AuditLog = logPath
-	logRunStart(alog, o, units, logPath)
+	logRunStart(alog, o, units, logPath, rep)
 
 	runErr := runAll(ctx, o, order, sched)
 	syncReports(rep, units)

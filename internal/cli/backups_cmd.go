@@ -26,8 +26,8 @@ type backupsOptions struct {
 func newBackupsCmd(streams IO) *cobra.Command {
 	var o backupsOptions
 	cmd := &cobra.Command{
-		Use:   "backups list|shred",
-		Short: "List the backups in reauth's state directory, or shred them",
+		Use:   "backups list|shred|keygen",
+		Short: "List the backups in reauth's state directory, shred them, or make a key to encrypt them",
 		Long: `A backup holds the tokens a purge deleted: in Jira, Confluence and Bamboo each row can be turned
 back into a working remember-me cookie until it expires. Keep backups only as long as a restore
 may be needed, then shred them.
@@ -36,6 +36,7 @@ may be needed, then shred them.
                                              and how each stands against the audit log
   reauth backups shred FILE...               overwrite with random bytes, fsync, remove
   reauth backups shred --older-than 14d      every backup in the directory taken before then
+  reauth backups keygen                      an age identity to encrypt backups to (see its --help)
 
 The directory is the state directory's backups/ ($XDG_STATE_HOME/reauth/backups, else
 ~/.local/state/reauth/backups; --state-dir or --dir to look elsewhere). A clear backup is checked
@@ -69,7 +70,7 @@ file that is not a reauth backup, and asks to confirm (--yes in scripts). ` + ba
 	shred.Flags().StringVar(&o.olderThan, "older-than", "", "every backup taken longer ago than this (e.g. 14d, 36h)")
 	shred.Flags().BoolVar(&o.yes, "yes", false, "do not ask for confirmation")
 	shred.Flags().BoolVar(&o.dryRun, "dry-run", false, "say what would be shredded; touch nothing")
-	cmd.AddCommand(list, shred)
+	cmd.AddCommand(list, shred, newBackupsKeygenCmd(streams))
 	return cmd
 }
 

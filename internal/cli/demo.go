@@ -30,7 +30,7 @@ fresh login works, and tears everything down. Nothing outside a temporary direct
 It writes the run's evidence report (an HTML page, see 'reauth report --help') and prints its path.`,
 		Example: `  reauth demo
   reauth demo --json          # sessions_before, sessions_valid_after, deleted, nodes_restarted, verified
-  reauth demo --keep ./demo   # keep the sandbox's files (logs, cookie jars, backup, audit log, report.html)
+  reauth demo --keep ./demo   # keep the sandbox's files (logs, cookie jars, state/ with the backup and audit log, report.html)
   reauth demo --report demo.html`,
 		Args: needArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, args []string) error {

@@ -29,8 +29,9 @@ type IO struct {
 	In     io.Reader
 	Out    io.Writer
 	Err    io.Writer
-	InTTY  bool // In is a terminal: a confirmation or password may be asked for
-	ErrTTY bool // Err is a terminal: progress may redraw lines
+	InTTY  bool   // In is a terminal: a confirmation or password may be asked for
+	TTY    string // the terminal's name (/dev/pts/3) when InTTY and known: who confirmed, in the report
+	ErrTTY bool   // Err is a terminal: progress may redraw lines
 	Getenv func(string) string
 	Now    func() time.Time
 	// ReadPassword reads a secret from the terminal without echo (nil when InTTY is false).
@@ -48,6 +49,9 @@ func StdIO() IO {
 	inTTY := term.IsTerminal(int(os.Stdin.Fd()))
 	io := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, InTTY: inTTY,
 		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())), Getenv: os.Getenv, Now: time.Now}
+	if inTTY {
+		io.TTY = stdinTTY()
+	}
 	if inTTY {
 		io.ReadPassword = func(prompt string) (string, error) {
 			fmt.Fprint(os.Stderr, prompt)
@@ -286,6 +290,7 @@ Exit codes: 0 done; 1 failed; 2 usage; 3 partial (some nodes restarted, then a f
 // verbs lists the constructors of the top-level commands; each verb's file adds itself here by
 // name (no init() registration: the list is explicit).
 var verbs = []func(IO) *cobra.Command{
+	newInitCmd,
 	newDiscoverCmd,
 	newInspectCmd,
 	newCredentialsCmd,

@@ -34,6 +34,8 @@ type runOptions struct {
 	gates          gateFlags
 	skip           skipFlags
 	unknown        bool
+	incident       incidentFlags
+	evidence       string
 }
 
 func newRunCmd(streams IO) *cobra.Command {
@@ -122,7 +124,7 @@ restart step a run left, and the other way round: both use one journal.`,
   reauth run --config reauth.yaml --yes --cookies ~/cookies.txt --json
 
   # With an evidence report for the incident ticket (.html, or .md for Markdown):
-  reauth run --config reauth.yaml --report incident-4711.html
+  reauth run --config reauth.yaml --ticket INC-4711 --reason "session cookies leaked" --report incident-4711.html
 
   # After a failure was fixed (a node that did not come back, a lost DB connection):
   reauth run --config reauth.yaml --resume
@@ -150,6 +152,8 @@ restart step a run left, and the other way round: both use one journal.`,
 	f.IntVar(&o.sample, "proof-sample", runbook.DefaultProofSample, fmt.Sprintf("how many of the purged tokens to keep in memory and replay on every node before and after the run (0: none; at most %d, one request at a time per node)", runbook.MaxProofSample))
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the report on stdout")
 	f.StringVar(&o.report, "report", "", "write an evidence report for people: FILE.html (one self-contained page) or FILE.md (Markdown)")
+	o.incident.add(f)
+	f.StringVar(&o.evidence, "evidence", "", "after the run, write an evidence bundle into this new directory (see reauth report --help)")
 	addConnectTimeout(f, &o.connect)
 	o.gates.add(f)
 	o.skip.add(f)
@@ -180,6 +184,12 @@ func loadInventory(paths []string) (*inventory.Inventory, error) {
 func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	if err := checkReportFlag(o.report, o.dryRun); err != nil {
 		return err
+	}
+	if err := checkEvidenceDir(o.evidence); err != nil {
+		return err
+	}
+	if o.evidence != "" && o.dryRun {
+		return reauth.Usage("drop --evidence, or run without --dry-run", "--evidence documents what a run did: a dry run does nothing")
 	}
 	inv, err := loadInventory(o.configs)
 	if err != nil {
@@ -214,6 +224,10 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	if ro.StateDir, err = reauth.ResolveStateDir(o.stateDir, streams.getenv); err != nil {
 		return err
 	}
+	if ro.Incident, err = o.incident.incident(); err != nil {
+		return err
+	}
+	ro.Version, ro.TTY = runningVersion(), streams.TTY
 	switch {
 	case o.sample < 0 || o.sample > runbook.MaxProofSample:
 		return reauth.Usage(fmt.Sprintf("use --proof-sample 0 to replay no sampled token, or a count up to %d (each one is replayed on every node, twice)", runbook.MaxProofSample),
@@ -238,5 +252,5 @@ func runRun(ctx context.Context, streams IO, o *runOptions) error {
 	if o.json {
 		msgs = streams.Err
 	}
-	return writeRunReport(msgs, o.report, rep, err)
+	return writeRunEvidence(msgs, o.evidence, rep, writeRunReport(msgs, o.report, rep, err))
 }

@@ -36,7 +36,7 @@ func newSandboxUpCmd(streams IO) *cobra.Command {
 		Short: "Create a sandbox in DIR, start its nodes and log its users in",
 		Example: `  # A 3-node Jira on SQLite with 100 logged-in users, then the whole job on it:
   reauth sandbox up --dir /tmp/sb --product jira --nodes 3 --users 100
-  reauth run --config /tmp/sb/reauth.yaml --yes
+  reauth run --config /tmp/sb/reauth.yaml --state-dir /tmp/sb/state --yes
   reauth sandbox down --dir /tmp/sb
 
   # Confluence on a real PostgreSQL, nodes that take 5 s to start:
@@ -85,6 +85,7 @@ func newSandboxUpCmd(streams IO) *cobra.Command {
 
 func printSandboxUsage(streams IO, c *sandbox.Cluster) {
 	w := streams.Out
+	q := reauth.ShellQuote
 	fmt.Fprintf(w, "Sandbox %s is up: %s, %d node(s).\n", c.Dir(), c.Product(), len(c.Nodes()))
 	for _, n := range c.Nodes() {
 		fmt.Fprintf(w, "  %-6s %s   (install %s)\n", n.Name, n.URL, n.Dir)
@@ -96,14 +97,18 @@ Inventory:      %s
 Browsers:       %s (Netscape cookie files, one per user)
 Log in as:      user001 ... with password %q, or admin
 
+State:          %s (pass it as --state-dir: the runs' backups, journals and audit log stay in the sandbox)
+
 Try:
   reauth discover --product %s --home %s
   reauth inspect --product %s --home %s
-  reauth run --config %s --dry-run
+  reauth run --config %s --state-dir %s --dry-run
+  reauth run --config %s --state-dir %s --mode restart
   reauth sandbox status --dir %s
   reauth sandbox down --dir %s
-`, c.Home(), c.RedactedDBURL(), c.InventoryPath(), c.BrowsersDir(), sandbox.UserPassword,
-		c.Product(), c.Home(), c.Product(), c.Home(), c.InventoryPath(), c.Dir(), c.Dir())
+`, c.Home(), c.RedactedDBURL(), c.InventoryPath(), c.BrowsersDir(), sandbox.UserPassword, c.StateDir(),
+		c.Product(), q(c.Home()), c.Product(), q(c.Home()), q(c.InventoryPath()), q(c.StateDir()),
+		q(c.InventoryPath()), q(c.StateDir()), q(c.Dir()), q(c.Dir()))
 }
 
 func newSandboxDownCmd(streams IO) *cobra.Command {

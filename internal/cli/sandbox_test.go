@@ -57,10 +57,11 @@ func processAlive(pid int) bool {
 // no node process behind.
 func TestSandboxCLI(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sb")
-	out, errOut, code := runBin(t, "sandbox", "up", "--dir", dir, "--nodes", "2", "--users", "4", "--startup-delay", "10ms")
+	usage, errOut, code := runBin(t, "sandbox", "up", "--dir", dir, "--nodes", "2", "--users", "4", "--startup-delay", "500ms")
 	if code != 0 {
-		t.Fatalf("up: exit %d\n%s%s", code, out, errOut)
+		t.Fatalf("up: exit %d\n%s%s", code, usage, errOut)
 	}
+	out := usage
 	pids := sandboxPIDs(t, dir)
 	t.Cleanup(func() {
 		runBin(t, "sandbox", "down", "--dir", dir)
@@ -150,6 +151,13 @@ func TestSandboxCLI(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// A run as the sandbox prints it keeps its state in the sandbox (last: it purges the tokens).
+	if _, errOut, code := runBin(t, "sandbox", "fault", "--dir", dir, "--node", "node2", "none"); code != 0 {
+		t.Fatalf("fault none: %d %s", code, errOut)
+	}
+	checkSandboxRunKeepsState(t, dir, usage)
+	pids = append(pids, sandboxPIDs(t, dir)...) // the run restarted every node
+
 	// Errors: a second up into the same dir is refused (4); down on a non-sandbox is usage (2).
 	if _, _, code := runBin(t, "sandbox", "up", "--dir", dir); code != 4 {
 		t.Errorf("second up: exit %d, want 4", code)
@@ -168,5 +176,44 @@ func TestSandboxCLI(t *testing.T) {
 		if processAlive(pid) {
 			t.Errorf("pid %d alive after down", pid)
 		}
+	}
+}
+
+// checkSandboxRunKeepsState runs the restart-mode `reauth run` line that `sandbox up` printed
+// (with --yes), with HOME and XDG_STATE_HOME pointing at empty directories: the run's backup,
+// journals and audit log must all be in the sandbox's state directory, none in the operator's.
+func checkSandboxRunKeepsState(t *testing.T, dir, usage string) {
+	t.Helper()
+	var line string
+	for _, l := range strings.Split(usage, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "reauth run ") && strings.Contains(l, "--mode restart") {
+			line = l
+		}
+	}
+	args := strings.Fields(line)
+	if len(args) < 2 || !strings.Contains(line, "--state-dir "+filepath.Join(dir, "state")) {
+		t.Fatalf("up prints no run command with --state-dir in the sandbox:\n%s", usage)
+	}
+	home, xdg := t.TempDir(), t.TempDir()
+	out, errOut, code := testenv.Reauth(t, []string{"HOME=" + home, "XDG_STATE_HOME=" + xdg}, append(args[1:], "--yes")...)
+	if code != 0 {
+		t.Fatalf("%s --yes: exit %d\n%s%s", line, code, out, errOut)
+	}
+	// verify the morning after finds that run's journal in the same --state-dir.
+	vargs := []string{"verify", "--config", filepath.Join(dir, "reauth.yaml"), "--state-dir", filepath.Join(dir, "state"), "--json"}
+	out, errOut, code = testenv.Reauth(t, []string{"HOME=" + home, "XDG_STATE_HOME=" + xdg}, vargs...)
+	var v struct {
+		Verified bool `json:"verified"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || !v.Verified {
+		t.Errorf("verify --state-dir: exit %d, verified %v (%v)\n%s%s", code, v.Verified, err, out, errOut)
+	}
+	for _, d := range []string{home, xdg} {
+		if ents, _ := os.ReadDir(d); len(ents) != 0 {
+			t.Errorf("a run on the sandbox wrote into the operator's %s: %v", d, ents)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "audit.jsonl")); err != nil {
+		t.Errorf("the run's audit log is not in the sandbox's state directory: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/runbook"
 )
 
@@ -15,6 +16,7 @@ type verifyOptions struct {
 	cookies  string
 	json     bool
 	connect  time.Duration
+	stateDir string
 }
 
 func newVerifyCmd(streams IO) *cobra.Command {
@@ -25,7 +27,7 @@ func newVerifyCmd(streams IO) *cobra.Command {
 		Long: `verify repeats the last step of 'reauth run' on its own, e.g. the morning after, and changes
 nothing:
   (a) no remember-me token issued before the last run remains (its cut-off, start time and rule,
-      by creation time or by id, are read from the run's journal beside the inventory),
+      by creation time or by id, are read from the run's journal in the state directory),
   (b) every cookie in --cookies (a browser's exported cookies.txt), and the run's minted proof
       token and sampled tokens (rebuilt from the run's backups; verify never mints), is rejected
       by every node,
@@ -45,6 +47,7 @@ naming each problem; with no cookie to replay it exits 0 with "verified": false 
 	f.StringSliceVar(&o.products, "product", nil, "only these products of the inventory")
 	f.StringVar(&o.cookies, "cookies", "", "a browser's exported cookies (Netscape cookies.txt) that must be rejected")
 	f.BoolVar(&o.json, "json", false, "print one JSON object with the result on stdout")
+	f.StringVar(&o.stateDir, "state-dir", "", "reauth's private directory where the run left its journal (default $XDG_STATE_HOME/reauth, else ~/.local/state/reauth)")
 	addConnectTimeout(f, &o.connect)
 	_ = c.MarkFlagRequired("config")
 	return c
@@ -61,6 +64,9 @@ func runVerify(ctx context.Context, streams IO, o *verifyOptions) error {
 	ro := runbookOptions(streams, inv, o.json)
 	ro.ConnectTimeout = o.connect
 	ro.CookiesFile, ro.Products = o.cookies, o.products
+	if ro.StateDir, err = reauth.ResolveStateDir(o.stateDir, streams.getenv); err != nil {
+		return err
+	}
 	rep, err := runbook.Verify(ctx, ro)
 	if o.json {
 		if jerr := writeJSON(streams.Out, rep); jerr != nil {

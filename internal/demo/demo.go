@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/reauth/reauth"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/cookiefile"
 	"github.com/reauth/reauth/internal/sandbox"
@@ -114,8 +115,10 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	say("   tokens it purges, in memory only. Every node must accept them before and reject them after.")
 	// mode restart: the classic job, what every product and version can do (API mode is shown by
 	// `reauth run --mode api` on Jira 9.11+ and Bamboo 9.4+).
+	// The run's state (its backup of live tokens, journals, audit log) stays in the sandbox's
+	// directory: a demo must leave nothing in the operator's state directory or audit log.
 	rep, err := runbook.Run(ctx, runbook.Options{Inventory: inv, Yes: true, Mode: "restart",
-		Out: storyOut(o), Err: o.Err, Getenv: os.Getenv})
+		StateDir: StateDir(dir), Out: storyOut(o), Err: o.Err, Getenv: os.Getenv})
 	if rep != nil {
 		res.Deleted, res.NodesRestarted, res.Verified = rep.Deleted, rep.NodesRestarted, rep.Verified
 		res.ProofLevel, res.CookiesReplayed = rep.Proof.Level, rep.Proof.CookiesReplayed
@@ -161,6 +164,9 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	say("   One self-contained page (open it in a browser, print it, attach it): the outcome, a timeline")
 	say("   of every node's restart with its downtime, token counts, the proof per node and the backup.")
 	say("   `reauth report --audit-log FILE -o FILE.html` rebuilds it from the audit log alone.")
+	if o.Dir != "" && rep.AuditLog != "" {
+		say("   This run's audit log (and backup, journals) stayed in the sandbox: %s", rep.AuditLog)
+	}
 	say("")
 	say("Done in %.1f s. On a real cluster: write a reauth.yaml (see README.md), then", res.Seconds)
 	say("  reauth run --config reauth.yaml --dry-run     # the plan, nothing changed")
@@ -170,6 +176,15 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 			res.SessionsValidAfter, res.FreshLoginWorks, res.Verified)
 	}
 	return res, nil
+}
+
+// StateDir is the demo's own state directory in the sandbox directory dir: the backup, journals
+// and audit log of its run, never the operator's ($XDG_STATE_HOME/reauth).
+func StateDir(dir string) reauth.StateDir {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // journals are named from absolute paths
+	}
+	return reauth.StateDir{Path: filepath.Join(dir, "state")}
 }
 
 // writeReport writes the run's evidence report from its audit log and returns its path. runErr

@@ -69,6 +69,11 @@ func (c *Cluster) Dir() string { return c.st.Dir }
 // Home is the product home directory, with the product's config file.
 func (c *Cluster) Home() string { return filepath.Join(c.st.Dir, "home") }
 
+// StateDir is DIR/state: the state directory (--state-dir) the sandbox's usage passes to reauth,
+// so that a run on the sandbox keeps its backup, journals and audit log there and never touches
+// the operator's own state directory or audit log.
+func (c *Cluster) StateDir() string { return filepath.Join(c.st.Dir, "state") }
+
 // InventoryPath is DIR/reauth.yaml.
 func (c *Cluster) InventoryPath() string { return filepath.Join(c.st.Dir, "reauth.yaml") }
 
