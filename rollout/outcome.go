@@ -57,7 +57,11 @@ func failure(res Result, failed []int, journal string) error {
 			drained += "; " + reenableHint(n)
 		}
 		if n.Log != "" {
-			drained += fmt.Sprintf("; why %s did not come back: %s", n.Name, n.Log)
+			subject := n.Name
+			if len(failed) == 1 {
+				subject = "it"
+			}
+			drained += fmt.Sprintf("; why %s did not come back: %s", subject, n.Log)
 		}
 	}
 	hint := fmt.Sprintf("fix %s, then run again with --resume to continue with %s", strings.Join(who, ", "), map[bool]string{true: "it", false: "them"}[len(who) == 1])
