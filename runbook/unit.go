@@ -267,7 +267,7 @@ func (u *unit) plan(ctx context.Context) error {
 	}
 	u.purge = p
 	u.report.CutoffID, u.report.ToDelete = p.CutoffID, p.ToDelete
-	if err := u.planCompanion(ctx, u.journal.CompanionCutoffID); err != nil {
+	if err := u.planFurther(ctx, false); err != nil {
 		return err
 	}
 	return u.ending().count(ctx, u)
