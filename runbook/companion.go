@@ -20,22 +20,22 @@ type CompanionReport struct {
 	Remaining int64 `json:"remaining"`
 }
 
-// openCompanion opens the product's companion table, if it has one (prepare: reads only), as
-// a further table of the run.
+// openCompanion opens the product's further tables (prepare: reads only), each with its part of
+// the report; a Crowd without its remember-me table is warned about.
 func (u *unit) openCompanion(ctx context.Context) error {
-	c, ok, err := u.o.seams.companion(ctx, u.store)
+	further, err := openFurther(ctx, u.o, u.store, u.prod)
 	if err != nil {
-		return fmt.Errorf("%s: %w", u.prod.Companion.Name, err)
+		return err
 	}
-	if !ok {
-		if u.prod.Companion.Name != "" {
-			u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("%s has no %s table (Crowd before 3.4 had no remember-me): nothing to purge there",
-				u.prod.Name, u.prod.Companion.Name))
-		}
-		return nil
+	if len(further) == 0 && u.prod.Companion.Name != "" {
+		u.report.Warnings = append(u.report.Warnings, fmt.Sprintf("%s has no %s table (Crowd before 3.4 had no remember-me): nothing to purge there",
+			u.prod.Name, u.prod.Companion.Name))
 	}
-	u.report.Companion = &CompanionReport{Table: c.Table().Name}
-	u.further = append(u.further, &tableRun{store: c, name: c.Table().Name, report: u.report.Companion})
+	for _, t := range further {
+		t.report = &CompanionReport{Table: t.name}
+		u.report.Companion = t.report
+	}
+	u.further = further
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/reauth/reauth"
@@ -82,10 +83,44 @@ func (u *unit) backupPath(s *TableState) string {
 	if n := len(s.Backups); n > 0 {
 		name += fmt.Sprintf("-part%d", n+1)
 	}
-	if s.Table != "" {
-		name += "-" + s.Table
+	return tableBackupPath(filepath.Join(dir, name+".jsonl.gz"), s.Table)
+}
+
+// tableBackupPath is the backup of a further table beside the token table's path: its name
+// before the extension ("" : the token table's own).
+func tableBackupPath(path, table string) string {
+	if table == "" {
+		return path
 	}
-	return filepath.Join(dir, name+".jsonl.gz")
+	return strings.TrimSuffix(path, ".jsonl.gz") + "-" + table + ".jsonl.gz"
+}
+
+// openTables opens a product's token table and the further ones beside it (through the seams:
+// fakes in tests), the token table first. Closing the first closes them all.
+func openTables(ctx context.Context, o *Options, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product) ([]*tableRun, error) {
+	st, _, err := o.seams.open(ctx, inv, ip, prod, o)
+	if err != nil {
+		return nil, err
+	}
+	further, err := openFurther(ctx, o, st, prod)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return append([]*tableRun{{store: st}}, further...), nil
+}
+
+// openFurther opens the further token tables the catalog gives the product (Crowd's
+// cwd_remember_me_token) beside its token table st, on its connection and under its lock.
+func openFurther(ctx context.Context, o *Options, st TokenStore, prod atlassian.Product) ([]*tableRun, error) {
+	c, ok, err := o.seams.companion(ctx, st)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", prod.Companion.Name, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return []*tableRun{{store: c, name: c.Table().Name}}, nil
 }
 
 // fileSafe matches what a product's name may hold that a file name should not (id@/path/b.yaml).
