@@ -39,22 +39,27 @@ func (u *unit) openCompanion(ctx context.Context) error {
 	return nil
 }
 
-// planFurther counts what the further tables' purges will delete, each up to its journal's
-// cut-off; fix (a new run, under the lock) first fixes each cut-off at the highest id now.
+// planFurther counts what the further tables' purges will delete, each up to its cut-off; fix (a
+// new run, under the lock) fixes each cut-off at the highest id now, into the journal.
 func (u *unit) planFurther(ctx context.Context, fix bool) error {
 	for _, t := range u.further {
 		s := u.state(t)
-		cutoff := s.CutoffID
+		c := u.cutoff(s)
 		if fix {
-			cutoff = 0 // Plan's "the highest id now"
+			c = ResolveNow()
 		}
-		p, err := t.store.Plan(ctx, sqlstore.PurgeOptions{CutoffID: cutoff, ExcludeUsers: u.inv.ExcludeUsers, PlanTop: -1})
+		po, ok := c.options(sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers, PlanTop: -1})
+		if !ok {
+			t.report.CutoffID, t.report.ToDelete = 0, 0
+			continue
+		}
+		p, err := t.store.Plan(ctx, po)
 		if err != nil {
 			return fmt.Errorf("%s: plan the purge of %s: %w", u.prod.ID, t.name, err)
 		}
 		t.report.CutoffID, t.report.ToDelete = p.CutoffID, p.ToDelete
 		if fix {
-			s.CutoffID = p.CutoffID
+			s.CutoffID = planCutoff(p).ID()
 		}
 	}
 	return nil
@@ -65,12 +70,12 @@ func (u *unit) planFurther(ctx context.Context, fix bool) error {
 func (u *unit) verifyFurther(ctx context.Context) {
 	v := &u.report.Verify
 	for _, t := range u.further {
-		cutoff := u.state(t).CutoffID
-		if cutoff == 0 {
+		c := FixedCutoff(u.state(t).CutoffID) // verification is of a run that fixed it
+		if c.Nothing() {
 			t.report.Remaining = 0
 			continue
 		}
-		n, err := t.store.Remaining(ctx, cutoff, sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers})
+		n, err := t.store.Remaining(ctx, c.ID(), sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers})
 		if err != nil {
 			v.TokensChecked = false
 			v.Problems = append(v.Problems, fmt.Sprintf("could not count the rows left in %s: %v", t.name, err))

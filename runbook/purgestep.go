@@ -91,19 +91,17 @@ func (u *unit) purgeTable(ctx context.Context, t *tableRun) error {
 	return nil
 }
 
-// nothingToPurge reports whether the table was empty at its cut-off (but for reauth's proof
-// token, with its negative id): no user's token was issued before this run. (A cut-off of 0 would
-// tell Purge "the highest id now", taking tokens issued since.) A negative cut-off is no empty
-// table: rows someone else wrote below 0 are purged, backed up.
+// nothingToPurge reports whether the table was empty at its cut-off (Cutoff.Nothing), or held
+// only reauth's proof token (with its negative id): no user's token was issued before this run.
 func (u *unit) nothingToPurge(t *tableRun, s *TableState) bool {
-	return s.CutoffID == 0 || t.name == "" && u.onlyProofRow()
+	return u.cutoff(s).Nothing() || t.name == "" && u.onlyProofRow()
 }
 
 // purgeOptions are the store's options for a table's purge: the token table's with the plan's
 // count (the batch sizer's horizon), the rest between batches and progress lines.
 func (u *unit) purgeOptions(t *tableRun, s *TableState, path string, record func() error) sqlstore.PurgeOptions {
-	po := sqlstore.PurgeOptions{CutoffID: s.CutoffID, ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path,
-		BackupRecipients: u.rcpts, BackupCreated: record, Stop: u.o.Stop}
+	po, _ := u.cutoff(s).options(sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers, BackupPath: path, // not Nothing: nothingToPurge
+		BackupRecipients: u.rcpts, BackupCreated: record, Stop: u.o.Stop})
 	if t.name != "" {
 		return po
 	}

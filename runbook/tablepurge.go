@@ -66,17 +66,15 @@ func PurgeTable(ctx context.Context, p TablePurge) (sqlstore.PurgePlan, sqlstore
 	if err != nil || p.DryRun {
 		return plan, res, PurgeDryRun, err
 	}
-	if plan.CutoffID == 0 {
-		// An empty table: no token was issued before this run. (A cut-off of 0 would mean "the
-		// highest id when the purge starts" to Purge, which would take tokens issued since.) A
-		// negative cut-off is a table whose every id is below 0: those rows are tokens too.
+	if planCutoff(plan).Nothing() { // an empty table: no token was issued before this run
 		return plan, res, PurgeEmpty, nil
 	}
 	if err := p.Confirm(plan); err != nil {
 		return plan, res, PurgeDryRun, err
 	}
 	// The cut-off is the plan's: what was confirmed is what is deleted.
-	po.CutoffID, po.ToDelete = plan.CutoffID, plan.ToDelete
+	po, _ = planCutoff(plan).options(po)
+	po.ToDelete = plan.ToDelete
 	if po.BackupPath, err = p.BackupPath(); err != nil {
 		return plan, res, PurgeDryRun, err
 	}

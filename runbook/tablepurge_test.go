@@ -35,7 +35,9 @@ func TestPurgeTableSequence(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			st := &mock.TokenStore{}
 			unlocked, confirmed, purgedAt := false, false, int64(0)
-			st.LockFunc = func(context.Context, string) (func() error, error) { return func() error { unlocked = true; return nil }, nil }
+			st.LockFunc = func(context.Context, string) (func() error, error) {
+				return func() error { unlocked = true; return nil }, nil
+			}
 			st.PlanFunc = func(_ context.Context, o sqlstore.PurgeOptions) (sqlstore.PurgePlan, error) {
 				return sqlstore.PurgePlan{CutoffID: c.cutoff, ToDelete: 5}, nil
 			}

@@ -260,10 +260,12 @@ func (u *unit) plan(ctx context.Context) error {
 		u.report.Status = StatusSkipped
 		return nil
 	}
-	po := sqlstore.PurgeOptions{CutoffID: u.journal.CutoffID, ExcludeUsers: u.inv.ExcludeUsers}
-	p, err := u.store.Plan(ctx, po)
-	if err != nil {
-		return fmt.Errorf("%s: plan the purge: %w", u.name, err)
+	var p sqlstore.PurgePlan // a table empty at its cut-off: nothing to plan
+	if po, ok := u.cutoff(&u.journal.TableState).options(sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers}); ok {
+		var err error
+		if p, err = u.store.Plan(ctx, po); err != nil {
+			return fmt.Errorf("%s: plan the purge: %w", u.name, err)
+		}
 	}
 	u.purge = p
 	u.report.CutoffID, u.report.ToDelete = p.CutoffID, p.ToDelete
