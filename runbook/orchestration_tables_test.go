@@ -3,16 +3,32 @@ package runbook
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/reauth/reauth/atlassian"
+	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/mock"
 	"github.com/reauth/reauth/sqlstore"
 )
 
-// withCompanion gives the fake Jira a further token table (as Crowd's cwd_remember_me_token is):
-// 5 rows up to id 7 at the cut-off. failFirst makes its first purge stop after 2 rows.
+// withCompanion makes the fake product Crowd, whose catalog entry names a further token table
+// (cwd_remember_me_token): 5 rows up to id 7 at the cut-off. failFirst makes its first purge
+// stop after 2 rows.
 func (f *fakeJob) withCompanion(failFirst bool) (c *mock.TokenStore, cutoffs *[]int64) {
+	path := f.inv.Path
+	b, err := os.ReadFile(path)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "product: jira", "product: crowd", 1)), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	if f.inv, err = inventory.Load(path); err != nil {
+		f.t.Fatal(err)
+	}
 	c, cutoffs = &mock.TokenStore{}, &[]int64{}
 	purged := false
 	c.TableFunc = func() sqlstore.TableInfo { return sqlstore.TableInfo{Name: "cwd_remember_me_token", User: "username"} }
@@ -53,7 +69,7 @@ func TestRunFurtherTableStopsAndResumes(t *testing.T) {
 	f := newFakeJob(t)
 	c, cutoffs := f.withCompanion(true)
 	o := f.options()
-	o.seams.companion = func(context.Context, TokenStore) (TokenStore, bool, error) { return c, true, nil }
+	o.seams.further = func(context.Context, TokenStore, atlassian.TokenTable) (TokenStore, bool, error) { return c, true, nil }
 	rep, err := f.run(o)
 	if err == nil || f.purged.Load() || f.store.Count("Purge") != 0 {
 		t.Fatalf("first run: err %v, token table purged %v", err, f.purged.Load())
@@ -76,5 +92,4 @@ func TestRunFurtherTableStopsAndResumes(t *testing.T) {
 	if !j.Tables[0].Done || j.Tables[0].SHA256[1] != "csum" || j.Deleted == 0 {
 		t.Fatalf("journal after the resume: %+v", j)
 	}
-	resumedNotProven(t, f, rep)
 }

@@ -110,17 +110,21 @@ func openTables(ctx context.Context, o *Options, inv *inventory.Inventory, ip *i
 	return append([]*tableRun{{store: st}}, further...), nil
 }
 
-// openFurther opens the further token tables the catalog gives the product (Crowd's
-// cwd_remember_me_token) beside its token table st, on its connection and under its lock.
+// openFurther opens the further token tables the catalog gives the product (FurtherTables:
+// Crowd's cwd_remember_me_token) beside its token table st, on its connection and under its lock.
+// A table the database lacks is left out.
 func openFurther(ctx context.Context, o *Options, st TokenStore, prod atlassian.Product) ([]*tableRun, error) {
-	c, ok, err := o.seams.companion(ctx, st)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", prod.Companion.Name, err)
+	var out []*tableRun
+	for _, table := range prod.FurtherTables() {
+		c, ok, err := o.seams.further(ctx, st, table)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", table.Name, err)
+		}
+		if ok {
+			out = append(out, &tableRun{store: c, name: c.Table().Name})
+		}
 	}
-	if !ok {
-		return nil, nil
-	}
-	return []*tableRun{{store: c, name: c.Table().Name}}, nil
+	return out, nil
 }
 
 // fileSafe matches what a product's name may hold that a file name should not (id@/path/b.yaml).

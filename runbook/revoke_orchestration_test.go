@@ -96,8 +96,10 @@ func (f *fakeRevoke) options() RevokeOptions {
 			open: func(context.Context, *inventory.Inventory, *inventory.Product, atlassian.Product, *Options) (TokenStore, reauth.Database, error) {
 				return f.store, reauth.Database{Engine: reauth.Postgres, Host: "127.0.0.1", Port: 9, Name: "crowd"}, nil
 			},
-			companion: func(context.Context, TokenStore) (TokenStore, bool, error) { return f.companion, true, nil },
-			sessions:  f.api,
+			further: func(context.Context, TokenStore, atlassian.TokenTable) (TokenStore, bool, error) {
+				return f.companion, true, nil
+			},
+			sessions: f.api,
 		},
 	}}
 }

@@ -73,11 +73,11 @@ type SessionAPI interface {
 type seams struct {
 	// open opens a product's token table (OpenStoreTimeout).
 	open func(ctx context.Context, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product, o *Options) (TokenStore, reauth.Database, error)
-	// companion opens the product's second token table (Crowd's remember-me table) beside the
-	// first, on its connection; ok false: none.
-	companion func(ctx context.Context, t TokenStore) (c TokenStore, ok bool, err error)
-	rollout   Rollout
-	sessions  SessionAPI
+	// further opens one of the product's further token tables (atlassian.Product.FurtherTables:
+	// Crowd's remember-me table) beside the first, on its connection; ok false: not there.
+	further  func(ctx context.Context, t TokenStore, table atlassian.TokenTable) (c TokenStore, ok bool, err error)
+	rollout  Rollout
+	sessions SessionAPI
 	// prober makes the node prober of a product (client: the run's, for status probes).
 	prober func(prod atlassian.Product, client *http.Client) NodeProber
 }
@@ -92,13 +92,13 @@ func (s *seams) defaults() {
 			return sqlTable{st}, db, nil
 		}
 	}
-	if s.companion == nil {
-		s.companion = func(ctx context.Context, t TokenStore) (TokenStore, bool, error) {
+	if s.further == nil {
+		s.further = func(ctx context.Context, t TokenStore, table atlassian.TokenTable) (TokenStore, bool, error) {
 			st, ok := t.(sqlTable)
 			if !ok {
-				return nil, false, nil // a fake table has no companion
+				return nil, false, nil // a fake table has none
 			}
-			c, ok, err := st.Store.Companion(ctx)
+			c, ok, err := st.Store.Beside(ctx, table)
 			if !ok || err != nil {
 				return nil, ok, err
 			}
