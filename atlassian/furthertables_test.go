@@ -15,8 +15,8 @@ func TestFurtherTables(t *testing.T) {
 			names = append(names, tt.Name)
 		}
 		want := map[ProductID]string{Crowd: "cwd_remember_me_token"}[id]
-		if got := ""; len(names) > 1 || len(names) == 1 && names[0] != want || len(names) == 0 && want != "" {
-			t.Errorf("%s: further tables %v, want %q%s", id, names, want, got)
+		if len(names) > 1 || len(names) == 1 && names[0] != want || len(names) == 0 && want != "" {
+			t.Errorf("%s: further tables %v, want %q", id, names, want)
 		}
 	}
 }
