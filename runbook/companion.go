@@ -20,9 +20,9 @@ type CompanionReport struct {
 	Remaining int64 `json:"remaining"`
 }
 
-// openCompanion opens the product's further tables (prepare: reads only), each with its part of
+// openFurtherTables opens the product's further tables (prepare: reads only), each with its part of
 // the report; a Crowd without its remember-me table is warned about.
-func (u *unit) openCompanion(ctx context.Context) error {
+func (u *unit) openFurtherTables(ctx context.Context) error {
 	further, err := openFurther(ctx, u.o, u.store, u.prod)
 	if err != nil {
 		return err

@@ -170,7 +170,7 @@ func (u *unit) prepare(ctx context.Context) error {
 	}
 	u.report.Database = db.String()
 	u.report.Table = st.Table().Name
-	if err := u.openCompanion(ctx); err != nil {
+	if err := u.openFurtherTables(ctx); err != nil {
 		return err
 	}
 	if ip.Canary != nil && !o.verifyOnly { // verify replays cookies; it logs nobody in
