@@ -82,7 +82,10 @@ func (u *unit) purgeTable(ctx context.Context, t *tableRun) error {
 	if t.name == "" {
 		s.Kept, j.Phase = res.Kept, PhasePurged
 	} else {
-		s.Done, t.report.SHA256 = true, s.SHA256
+		s.Done = true
+	}
+	if t.report != nil {
+		t.report.SHA256 = s.SHA256
 	}
 	if err := j.save(u.o.Now()); err != nil {
 		return err
