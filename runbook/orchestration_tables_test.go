@@ -3,13 +3,10 @@ package runbook
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/reauth/reauth/atlassian"
-	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/mock"
 	"github.com/reauth/reauth/sqlstore"
 )
@@ -18,17 +15,7 @@ import (
 // (cwd_remember_me_token): 5 rows up to id 7 at the cut-off. failFirst makes its first purge
 // stop after 2 rows.
 func (f *fakeJob) withCompanion(failFirst bool) (c *mock.TokenStore, cutoffs *[]int64) {
-	path := f.inv.Path
-	b, err := os.ReadFile(path)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "product: jira", "product: crowd", 1)), 0o600); err != nil {
-		f.t.Fatal(err)
-	}
-	if f.inv, err = inventory.Load(path); err != nil {
-		f.t.Fatal(err)
-	}
+	f.dir, f.inv = fakeInventory(f.t, "crowd", "    mode: restart\n    proof_user: alice\n")
 	c, cutoffs = &mock.TokenStore{}, &[]int64{}
 	purged := false
 	c.TableFunc = func() sqlstore.TableInfo { return sqlstore.TableInfo{Name: "cwd_remember_me_token", User: "username"} }

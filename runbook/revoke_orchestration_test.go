@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,32 +38,7 @@ type fakeRevoke struct {
 
 func newFakeRevoke(t *testing.T) *fakeRevoke {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	yaml := fmt.Sprintf(`defaults:
-  backup_dir: %[1]s/backups
-  audit_log: %[1]s/audit.jsonl
-products:
-  - product: crowd
-    admin: {user: admin, token_env: CROWD_TOKEN}
-    database: {jdbc_url: "jdbc:postgresql://127.0.0.1:9/crowd", user: crowd}
-    nodes:
-      - {name: n1, url: "http://127.0.0.1:9/n1", restart: {exec: {command: "never run"}}}
-      - {name: n2, url: "http://127.0.0.1:9/n2", restart: {exec: {command: "never run"}}}
-`, dir)
-	if err := os.Mkdir(filepath.Join(dir, "backups"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "reauth.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	inv, err := inventory.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, inv := fakeInventory(t, "crowd", "    admin: {user: admin, token_env: CROWD_TOKEN}\n")
 	f := &fakeRevoke{t: t, dir: dir, inv: inv, store: &mock.TokenStore{}, companion: &mock.TokenStore{}, api: &mock.SessionAPI{}}
 	for name, s := range map[string]*mock.TokenStore{"cwd_token": f.store, "cwd_remember_me_token": f.companion} {
 		s.TableFunc = func() sqlstore.TableInfo { return sqlstore.TableInfo{Name: name, User: "username"} }
