@@ -164,6 +164,15 @@ type Product struct {
 	Companion TokenTable
 }
 
+// FurtherTables is every token table purged with Table, in order, each under the same lock and
+// into its own backup: a run, a resume and revoke treat each alike (Crowd: its Companion).
+func (p Product) FurtherTables() []TokenTable {
+	if p.Companion.Name == "" {
+		return nil
+	}
+	return []TokenTable{p.Companion}
+}
+
 // seraphProof: Seraph's cookie is "<id>:<token>" (DefaultRememberMeService; browsers show the
 // colon URL-encoded as %3A, and Seraph decodes it), and the row's token column holds the token.
 var seraphProof = ProofCookie{Format: "{id}:{token}", TokenColumn: "token", Confirmed: true}

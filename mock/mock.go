@@ -1,5 +1,5 @@
 // Package mock has function-field fakes of the orchestration's seams (runbook.TokenStore,
-// runbook.Rollout, runbook.NodeProber), for tests of runbook's own logic that need no database,
+// runbook.Rollout, runbook.NodeProber, runbook.SessionAPI), for tests of runbook's own logic that need no database,
 // node or network: each method calls its Func field; a nil field returns zero values and no error
 // (Replay: the cookie rejected). Every call is counted in Calls, by method name.
 //
@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reauth/reauth/apimode"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/health"
 	"github.com/reauth/reauth/rollout"
@@ -258,4 +259,29 @@ func (p *NodeProber) Replay(ctx context.Context, node, baseURL string, c *http.C
 		return verify.Outcome{Node: node, Cookie: verify.Describe(c)}
 	}
 	return p.ReplayFunc(ctx, node, baseURL, c)
+}
+
+// SessionAPI is a fake product's session endpoint.
+type SessionAPI struct {
+	Calls
+	DetectFunc     func(ctx context.Context, client *http.Client, p atlassian.Product, baseURL string, auth apimode.Auth) (apimode.Support, error)
+	InvalidateFunc func(ctx context.Context, o apimode.Options) (apimode.Result, error)
+}
+
+// Detect without DetectFunc: the endpoint is there and the credentials may use it.
+func (a *SessionAPI) Detect(ctx context.Context, client *http.Client, p atlassian.Product, baseURL string, auth apimode.Auth) (apimode.Support, error) {
+	a.add("Detect")
+	if a.DetectFunc == nil {
+		return apimode.Support{Supported: true, Why: "fake session API"}, nil
+	}
+	return a.DetectFunc(ctx, client, p, baseURL, auth)
+}
+
+// Invalidate without InvalidateFunc ends every user's sessions.
+func (a *SessionAPI) Invalidate(ctx context.Context, o apimode.Options) (apimode.Result, error) {
+	a.add("Invalidate")
+	if a.InvalidateFunc == nil {
+		return apimode.Result{Users: len(o.Users), Ended: len(o.Users), NotFound: []string{}, Failed: []apimode.UserFailure{}, NotDone: []string{}}, nil
+	}
+	return a.InvalidateFunc(ctx, o)
 }

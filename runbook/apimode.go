@@ -38,7 +38,7 @@ func (u *unit) chooseMode(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	support, err := apimode.Detect(ctx, u.o.HTTP, u.prod, u.rplan.Nodes[0].URL, auth)
+	support, err := u.o.seams.sessions.Detect(ctx, u.o.HTTP, u.prod, u.rplan.Nodes[0].URL, auth)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (u *unit) apiStep(ctx context.Context) error {
 	}
 	last := time.Time{}
 	u.step(StepAPIStart, "ok", map[string]any{"users": len(u.journal.APIUsers), "nodes": len(urls)})
-	res, err := apimode.Invalidate(ctx, apimode.Options{
+	res, err := u.o.seams.sessions.Invalidate(ctx, apimode.Options{
 		Product: u.prod, BaseURLs: urls, Auth: u.auth, Users: u.journal.APIUsers, Client: u.o.HTTP,
 		Concurrency: u.o.APIConcurrency, Stop: u.o.Stop,
 		Progress: func(done, total int, rate float64, eta time.Duration) {

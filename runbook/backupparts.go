@@ -16,20 +16,6 @@ const StepBackupPart = "backup_part"
 // token table's is named by purge_start), with whether it is encrypted.
 const StepBackupStart = "backup_start"
 
-// partList is one purge's backup parts in the journal: the token table's, or the companion
-// table's (table names it).
-type partList struct {
-	paths, sha *[]string
-	files      *[]backup.Part
-	deleted    *int64
-	table      string
-}
-
-func (u *unit) mainParts() partList {
-	j := u.journal
-	return partList{paths: &j.Backups, sha: &j.SHA256, files: &j.BackupFiles, deleted: &j.Deleted}
-}
-
 // surveyParts records, when a purge is resumed, every earlier part of it not yet recorded: the
 // run that wrote it stopped before it could (SIGKILL, power, a lost connection). Each part is read
 // whole (rows in complete batches, the digest of its manifest and rows, whether it has its
@@ -37,28 +23,28 @@ func (u *unit) mainParts() partList {
 // count becomes the sum of the parts' rows: every row the stopped runs deleted is in one of them
 // (a part may hold a few rows more: a batch fsynced whose delete did not commit). An encrypted
 // part cannot be counted without a key: its rows stay unknown, and the count as recorded.
-func (u *unit) surveyParts(l partList) {
+func (u *unit) surveyParts(s *TableState) {
 	known := map[string]bool{}
-	for _, p := range *l.files {
+	for _, p := range s.BackupFiles {
 		known[p.Path] = true
 	}
-	for _, path := range *l.paths {
+	for _, path := range s.Backups {
 		if known[path] {
 			continue
 		}
 		p, err := backup.Survey(path)
 		p.Path = path
-		u.logPart(l.table, p, err)
-		*l.files = append(*l.files, p)
+		u.logPart(s.Table, p, err)
+		s.BackupFiles = append(s.BackupFiles, p)
 	}
 	byPath := map[string]backup.Part{}
-	for _, p := range *l.files {
+	for _, p := range s.BackupFiles {
 		byPath[p.Path] = p
 	}
 	var total int64
 	counted := true
-	sha := make([]string, 0, len(*l.paths))
-	for _, path := range *l.paths {
+	sha := make([]string, 0, len(s.Backups))
+	for _, path := range s.Backups {
 		p := byPath[path]
 		sha = append(sha, p.SHA256)
 		if p.Rows < 0 {
@@ -66,9 +52,9 @@ func (u *unit) surveyParts(l partList) {
 		}
 		total += p.Rows
 	}
-	*l.sha = sha
+	s.SHA256 = sha
 	if counted {
-		*l.deleted = total
+		s.Deleted = total
 	}
 }
 

@@ -51,13 +51,14 @@ func TestSurveyCompanionParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := &Journal{CompanionBackups: []string{cut}, CompanionSHA256: nil}
+	j := &Journal{Tables: []TableState{{Table: "cwd_remember_me_token", Backups: []string{cut}}}}
+	c := &j.Tables[0]
 	u := &unit{name: "crowd", o: &Options{Err: io.Discard}, journal: j, audit: alog}
-	u.surveyParts(partList{paths: &j.CompanionBackups, sha: &j.CompanionSHA256, files: &j.CompanionFiles, deleted: &j.CompanionDeleted, table: "cwd_remember_me_token"})
+	u.surveyParts(c)
 	alog.Close()
-	if len(j.CompanionSHA256) != 1 || j.CompanionSHA256[0] != cutSum.SHA256 || j.CompanionDeleted != 3 ||
-		len(j.CompanionFiles) != 1 || j.CompanionFiles[0].Complete || j.CompanionFiles[0].Rows != 3 {
-		t.Fatalf("journal after the survey: sha %v deleted %d files %+v", j.CompanionSHA256, j.CompanionDeleted, j.CompanionFiles)
+	if len(c.SHA256) != 1 || c.SHA256[0] != cutSum.SHA256 || c.Deleted != 3 ||
+		len(c.BackupFiles) != 1 || c.BackupFiles[0].Complete || c.BackupFiles[0].Rows != 3 {
+		t.Fatalf("journal after the survey: sha %v deleted %d files %+v", c.SHA256, c.Deleted, c.BackupFiles)
 	}
 	es, err := audit.ReadFile(logPath)
 	if err != nil {

@@ -53,11 +53,8 @@ func (u *unit) execute(ctx context.Context) (err error) {
 			return err
 		}
 		u.purge, u.report.ToDelete = p, p.ToDelete
-		if err := u.planCompanion(ctx, 0); err != nil {
+		if err := u.planFurther(ctx, true); err != nil {
 			return err
-		}
-		if u.report.Companion != nil {
-			j.CompanionCutoffID = u.report.Companion.CutoffID
 		}
 		if j.ProofRowID != 0 {
 			u.report.ToDelete-- // the proof token is not a user's

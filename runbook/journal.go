@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
-	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/internal/atomicfile"
 	"github.com/reauth/reauth/inventory"
 )
@@ -36,19 +35,17 @@ const (
 type Journal struct {
 	path string
 
-	RunID    string    `json:"run_id"`
-	Product  string    `json:"product"`
-	Started  time.Time `json:"started"`
-	Phase    Phase     `json:"phase"`
-	CutoffID int64     `json:"cutoff_id"`
-	Deleted  int64     `json:"deleted"`
-	Kept     int64     `json:"kept"`
-	Backups  []string  `json:"backups"`
-	SHA256   []string  `json:"sha256"` // one per backup, in order ("" where not known)
-	// BackupFiles is every backup part with its rows and digest: a part cut short by a killed
-	// run is surveyed (and recorded) by the run that resumes it.
-	BackupFiles []backup.Part `json:"backup_files,omitempty"`
-	Verified    bool          `json:"verified"`
+	RunID   string    `json:"run_id"`
+	Product string    `json:"product"`
+	Started time.Time `json:"started"`
+	Phase   Phase     `json:"phase"`
+	// TableState is the product's token table's purge. Embedded, its fields keep the JSON names
+	// every release has written (cutoff_id, deleted, backups…), so old journals read unchanged.
+	TableState
+	// Tables is the purge of each further token table of the product (Crowd's
+	// cwd_remember_me_token), by name, in the order they are purged.
+	Tables   []TableState `json:"tables,omitempty"`
+	Verified bool         `json:"verified"`
 	// PurgedAt is when the purge's last batch committed: the exposure window starts there.
 	PurgedAt *time.Time `json:"purged_at,omitempty"`
 	// APIUsers are the users whose sessions API mode ends, listed before the purge (it deletes the
@@ -68,17 +65,8 @@ type Journal struct {
 	ProofInPurge int64      `json:"proof_in_purge,omitempty"`
 	IssuedBy     string     `json:"issued_before_by,omitempty"` // "created" or "id"
 	RunStartDB   *time.Time `json:"run_start_db,omitempty"`     // the database clock at the run's start
-	// The companion table's purge (Crowd's cwd_remember_me_token), by ids and counts only.
-	CompanionCutoffID int64     `json:"companion_cutoff_id,omitempty"`
-	CompanionDone     bool      `json:"companion_done,omitempty"`
-	CompanionDeleted  int64     `json:"companion_deleted,omitempty"`
-	CompanionBackups  []string  `json:"companion_backups,omitempty"`
-	CompanionSHA256   []string  `json:"companion_sha256,omitempty"`
-	LastError         string    `json:"last_error,omitempty"`
-	Updated           time.Time `json:"updated"`
-
-	// CompanionFiles is the companion table's backup parts with their rows and digests.
-	CompanionFiles []backup.Part `json:"companion_backup_files,omitempty"`
+	LastError    string     `json:"last_error,omitempty"`
+	Updated      time.Time  `json:"updated"`
 }
 
 // journalPath is where a product's journal lives: in reauth's state directory (never beside the
@@ -104,6 +92,9 @@ func loadJournal(path string) (j *Journal, ok bool, err error) {
 	}
 	j = &Journal{}
 	if err := json.Unmarshal(b, j); err != nil {
+		return nil, false, fmt.Errorf("run journal %s is damaged (%v): move it aside and check the backups it names", path, err)
+	}
+	if err := j.readCompanionFields(b); err != nil { // a journal of a release before Tables
 		return nil, false, fmt.Errorf("run journal %s is damaged (%v): move it aside and check the backups it names", path, err)
 	}
 	j.path = path

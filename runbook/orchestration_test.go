@@ -50,9 +50,12 @@ type fakeJob struct {
 	stillAccepts string
 }
 
-func newFakeJob(t *testing.T) *fakeJob {
+// fakeInventory writes, in a private temporary directory, the inventory of one product on fakes
+// (two nodes, a database nobody listens on) with its backup directory, and loads it. lines are
+// the product's own settings (mode, proof_user, admin…).
+func fakeInventory(t *testing.T, product, lines string) (dir string, inv *inventory.Inventory) {
 	t.Helper()
-	dir := t.TempDir()
+	dir = t.TempDir()
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +64,12 @@ func newFakeJob(t *testing.T) *fakeJob {
   audit_log: %[1]s/audit.jsonl
   stable_window: 1ms
 products:
-  - product: jira
-    mode: restart
-    proof_user: alice
-    database: {jdbc_url: "jdbc:postgresql://127.0.0.1:9/jira", user: jira}
+  - product: %[2]s
+%[3]s    database: {jdbc_url: "jdbc:postgresql://127.0.0.1:9/%[2]s", user: %[2]s}
     nodes:
       - {name: n1, url: "http://127.0.0.1:9/n1", restart: {exec: {command: "never run"}}}
       - {name: n2, url: "http://127.0.0.1:9/n2", restart: {exec: {command: "never run"}}}
-`, dir)
+`, dir, product, lines)
 	if err := os.Mkdir(filepath.Join(dir, "backups"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +81,12 @@ products:
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, inv
+}
+
+func newFakeJob(t *testing.T) *fakeJob {
+	t.Helper()
+	dir, inv := fakeInventory(t, "jira", "    mode: restart\n    proof_user: alice\n")
 	f := &fakeJob{t: t, dir: dir, inv: inv, store: &mock.TokenStore{}, rollout: &mock.Rollout{}, prober: &mock.NodeProber{}}
 	const cutoff, rows = 100, 40
 	f.store.TableFunc = func() sqlstore.TableInfo { return sqlstore.TableInfo{Name: "JIRA_REMEMBERMETOKEN", User: "USERNAME"} }

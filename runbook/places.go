@@ -151,12 +151,9 @@ const clearBackupWarning = "backups are NOT encrypted: they hold live login toke
 // backupRecipients reads the inventory's recipients for the unit (the defaults' and the
 // product's); recipients files are relative to the inventory.
 func (u *unit) backupRecipients() error {
-	inv := u.file()
-	values := append(append([]string(nil), inv.Defaults.BackupRecipients...), u.inv.BackupRecipients...)
-	rs, err := backup.ParseRecipientValues(values, inv.Resolve)
+	rs, err := backupRecipients(u.file(), u.inv)
 	if err != nil {
-		return reauth.Usage("backup_recipients lists age public keys (age1…), ssh-ed25519 or ssh-rsa public keys, or recipients files",
-			"backup_recipients: %v", err)
+		return err
 	}
 	u.rcpts = rs
 	u.report.Backup = BackupReport{Encrypted: len(rs) > 0, Recipients: len(rs)}
@@ -180,6 +177,18 @@ func printClearBackupWarning(w io.Writer, units []*unit) {
 	if len(names) > 0 {
 		fmt.Fprintf(w, "\nwarning: %s: %s\n", strings.Join(names, ", "), clearBackupWarning)
 	}
+}
+
+// backupRecipients are the keys a product's backups are encrypted to: the inventory file's
+// defaults and the product's own (run and revoke alike).
+func backupRecipients(inv *inventory.Inventory, ip *inventory.Product) ([]backup.Recipient, error) {
+	values := append(append([]string(nil), inv.Defaults.BackupRecipients...), ip.BackupRecipients...)
+	rs, err := backup.ParseRecipientValues(values, inv.Resolve)
+	if err != nil {
+		return nil, reauth.Usage("backup_recipients lists age public keys (age1…), ssh-ed25519 or ssh-rsa public keys, or recipients files",
+			"backup_recipients: %v", err)
+	}
+	return rs, nil
 }
 
 func printBackupNote(w io.Writer, b BackupReport) {

@@ -3,7 +3,6 @@ package runbook
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/reauth/reauth/apimode"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/audit"
-	"github.com/reauth/reauth/backup"
 	"github.com/reauth/reauth/internal/termsafe"
 	"github.com/reauth/reauth/inventory"
 	"github.com/reauth/reauth/sqlstore"
@@ -64,6 +62,18 @@ func Revoke(ctx context.Context, o RevokeOptions) (*RevokeReport, error) {
 	return rep, err
 }
 
+// revokeTarget is what revoke checked before it changes anything: the product, its nodes, the
+// admin credentials and the session API's answer.
+type revokeTarget struct {
+	ip     *inventory.Product
+	pf     *inventory.Inventory // the file the product is written in: its paths and backup settings
+	prod   atlassian.Product
+	auth   apimode.Auth
+	urls   []string
+	client *http.Client
+	sup    apimode.Support
+}
+
 func revoke(ctx context.Context, o *RevokeOptions, rep *RevokeReport) error {
 	users, err := RevokeUsers(o.Users)
 	if err != nil {
@@ -73,83 +83,95 @@ func revoke(ctx context.Context, o *RevokeOptions, rep *RevokeReport) error {
 	if err := o.resolveStateDir(); err != nil {
 		return err
 	}
-	inv := o.Inventory
-	ip, err := inv.Pick(o.Product, "revoke")
+	rt, err := revokeCheck(ctx, o, rep)
 	if err != nil {
 		return err
 	}
-	rep.Product = string(ip.ID)
-	pf := inv.FileOf(ip) // the file the product is written in: its paths and backup settings
-	prod, err := atlassian.Lookup(string(ip.ID))
-	if err != nil {
-		return reauth.Usage("", "%v", err)
-	}
-	if prod.SessionAPI == "" {
-		return reauth.Refused(fmt.Sprintf("use 'reauth purge --product %s --user U' and then 'reauth restart --config %s'", ip.ID, pf.Path),
-			"%s has no REST endpoint that ends a user's sessions: revoke cannot do it without a restart", prod.Name)
-	}
-	auth, err := apimode.AuthFrom(ip.Admin, o.Getenv)
+	tables, err := openTables(ctx, &o.Options, rt.pf, rt.ip, rt.prod)
 	if err != nil {
 		return err
 	}
-	if auth.IsZero() {
-		return reauth.Usage("add to the product in the inventory: admin: {user: NAME, token_env: VAR} (a personal access token) or password_env",
-			"revoke needs %s administrator credentials, and the inventory has none", prod.Name)
-	}
-	var urls []string
-	for _, n := range ip.Nodes {
-		urls = append(urls, n.URL)
-	}
-	if len(urls) == 0 {
-		return reauth.Usage("list the product's nodes (with url) in the inventory", "%s has no node url to call", prod.Name)
-	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	sup, err := apimode.Detect(ctx, client, prod, urls[0], auth)
-	rep.Version = sup.Version
-	if err != nil {
-		return err
-	}
-	if !sup.Supported {
-		return reauth.Refused("use 'reauth purge --user' and a rolling restart ('reauth restart') instead", "%s", sup.Why)
-	}
-
-	st, _, err := OpenStoreTimeout(ctx, pf, ip, prod, o.Getenv, o.Prompt, o.ConnectTimeout)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer tables[0].store.Close()
 	// The lock before the plan: what the plan counts is what is deleted, no other run in between.
-	release, err := st.Lock(ctx, "revoke")
+	release, err := tables[0].store.Lock(ctx, "revoke")
 	if err != nil {
 		return err
 	}
 	defer release()
-	plan, err := st.Plan(ctx, sqlstore.PurgeOptions{Users: users})
+	plan, err := tables[0].store.Plan(ctx, sqlstore.PurgeOptions{Users: users})
 	if err != nil {
 		return err
 	}
 	rep.TokensToPurge = plan.ToDelete
 	say := o.Err
-	fmt.Fprintf(say, "%s %s at %s (%s): %s\n", prod.Name, termsafe.Field(sup.Version), termsafe.Field(urls[0]), auth, termsafe.Field(sup.Why))
+	fmt.Fprintf(say, "%s %s at %s (%s): %s\n", rt.prod.Name, termsafe.Field(rt.sup.Version), termsafe.Field(rt.urls[0]), rt.auth, termsafe.Field(rt.sup.Why))
 	fmt.Fprintf(say, "Plan: delete %d remember-me token(s) of %s (with a backup), then end their sessions on every node. No restart.\n",
 		plan.ToDelete, termsafe.Field(strings.Join(users, ", ")))
 	if o.DryRun {
 		fmt.Fprintln(say, "Dry run: nothing was deleted, no session was ended.")
 		return nil
 	}
+	return revokeExecute(ctx, o, rep, rt, tables, plan)
+}
 
-	rcpts, err := backup.ParseRecipientValues(append(append([]string(nil), pf.Defaults.BackupRecipients...), ip.BackupRecipients...), pf.Resolve)
+// revokeCheck finds the product and checks, before anything changes, that its session API is
+// there and the inventory's admin credentials may use it.
+func revokeCheck(ctx context.Context, o *RevokeOptions, rep *RevokeReport) (*revokeTarget, error) {
+	inv := o.Inventory
+	ip, err := inv.Pick(o.Product, "revoke")
 	if err != nil {
-		return reauth.Usage("backup_recipients lists age or SSH public keys, or recipients files", "backup_recipients: %v", err)
+		return nil, err
 	}
-	if len(rcpts) == 0 && pf.Defaults.RequireEncryptedBackups {
+	rep.Product = string(ip.ID)
+	rt := &revokeTarget{ip: ip, pf: inv.FileOf(ip), client: &http.Client{Timeout: 30 * time.Second}}
+	if rt.prod, err = atlassian.Lookup(string(ip.ID)); err != nil {
+		return nil, reauth.Usage("", "%v", err)
+	}
+	if rt.prod.SessionAPI == "" {
+		return nil, reauth.Refused(fmt.Sprintf("use 'reauth purge --product %s --user U' and then 'reauth restart --config %s'", ip.ID, rt.pf.Path),
+			"%s has no REST endpoint that ends a user's sessions: revoke cannot do it without a restart", rt.prod.Name)
+	}
+	if rt.auth, err = apimode.AuthFrom(ip.Admin, o.Getenv); err != nil {
+		return nil, err
+	}
+	if rt.auth.IsZero() {
+		return nil, reauth.Usage("add to the product in the inventory: admin: {user: NAME, token_env: VAR} (a personal access token) or password_env",
+			"revoke needs %s administrator credentials, and the inventory has none", rt.prod.Name)
+	}
+	for _, n := range ip.Nodes {
+		rt.urls = append(rt.urls, n.URL)
+	}
+	if len(rt.urls) == 0 {
+		return nil, reauth.Usage("list the product's nodes (with url) in the inventory", "%s has no node url to call", rt.prod.Name)
+	}
+	rt.sup, err = o.seams.sessions.Detect(ctx, rt.client, rt.prod, rt.urls[0], rt.auth)
+	rep.Version = rt.sup.Version
+	if err != nil {
+		return nil, err
+	}
+	if !rt.sup.Supported {
+		return nil, reauth.Refused("use 'reauth purge --user' and a rolling restart ('reauth restart') instead", "%s", rt.sup.Why)
+	}
+	return rt, nil
+}
+
+// revokeExecute asks, then deletes the users' rows of every token table into a backup each (the
+// token table's first: once they are gone no browser can log itself back in while its session
+// ends), then ends their sessions on every node.
+func revokeExecute(ctx context.Context, o *RevokeOptions, rep *RevokeReport, rt *revokeTarget, tables []*tableRun, plan sqlstore.PurgePlan) error {
+	users, say := rep.Users, o.Err
+	rcpts, err := backupRecipients(rt.pf, rt.ip)
+	if err != nil {
+		return err
+	}
+	if len(rcpts) == 0 && rt.pf.Defaults.RequireEncryptedBackups {
 		return reauth.Refused("add defaults.backup_recipients to the inventory", "the inventory requires encrypted backups and names no recipient; nothing was changed")
 	}
 	if err := askTyped(&o.Options, fmt.Sprintf("Type %q to delete %d token(s) and end the sessions of %d user(s): ",
-		ip.ID, plan.ToDelete, len(users)), string(ip.ID)); err != nil {
+		rt.ip.ID, plan.ToDelete, len(users)), string(rt.ip.ID)); err != nil {
 		return err
 	}
-	if err := ensurePlaces(&o.Options, []*inventory.Inventory{pf}); err != nil {
+	if err := ensurePlaces(&o.Options, []*inventory.Inventory{rt.pf}); err != nil {
 		return err
 	}
 	now := o.Now()
@@ -160,36 +182,47 @@ func revoke(ctx context.Context, o *RevokeOptions, rep *RevokeReport) error {
 	}
 	defer alog.Close()
 	rep.AuditLog = logPath
-	path := filepath.Join(backupDir(&o.Options, pf), fmt.Sprintf("reauth-revoke-%s-%s.jsonl.gz", prod.ID, now.UTC().Format("20060102T150405.000Z")))
-	// Tokens first: once they are gone no browser can log itself back in while its session ends.
-	pres, err := st.Purge(ctx, sqlstore.PurgeOptions{Users: users, BackupPath: path, ReauthVersion: o.Version, BackupRecipients: rcpts})
-	rep.Deleted, rep.Backup, rep.SHA256 = pres.Deleted, path, pres.SHA256
-	_ = alog.Step(string(prod.ID), "revoke-purge", outcome(err), map[string]any{"users": users, "deleted": pres.Deleted, "backup": path, "sha256": pres.SHA256,
-		"encrypted": len(rcpts) > 0})
-	if err != nil {
-		return err
+	path := filepath.Join(backupDir(&o.Options, rt.pf), fmt.Sprintf("reauth-revoke-%s-%s.jsonl.gz", rt.prod.ID, now.UTC().Format("20060102T150405.000Z")))
+	rep.Backup = path
+	for _, t := range tables {
+		p := tableBackupPath(path, t.name)
+		res, err := t.store.Purge(ctx, sqlstore.PurgeOptions{Users: users, BackupPath: p, ReauthVersion: o.Version, BackupRecipients: rcpts})
+		if t.name == "" {
+			rep.Deleted, rep.SHA256 = res.Deleted, res.SHA256
+		}
+		_ = alog.Step(string(rt.prod.ID), "revoke-"+purgeStepName(t), outcome(err), map[string]any{"users": users, "deleted": res.Deleted, "backup": p,
+			"sha256": res.SHA256, "encrypted": len(rcpts) > 0})
+		if err != nil {
+			return err
+		}
+		if t.name == "" {
+			fmt.Fprintf(say, "Deleted %d token(s); backup %s\n", res.Deleted, p)
+		} else {
+			fmt.Fprintf(say, "Deleted %d row(s) of %s; backup %s\n", res.Deleted, t.name, p)
+		}
 	}
-	fmt.Fprintf(say, "Deleted %d token(s); backup %s\n", pres.Deleted, path)
-	if err := revokeCompanion(ctx, st, string(prod.ID), users, path, o.Version, rcpts, alog, say); err != nil {
-		return err
-	}
+	return revokeSessions(ctx, o, rep, rt, alog)
+}
 
-	res, err := apimode.Invalidate(ctx, apimode.Options{Product: prod, BaseURLs: urls, Auth: auth, Users: users, Client: client,
+// revokeSessions ends the users' sessions on every node through the product's API.
+func revokeSessions(ctx context.Context, o *RevokeOptions, rep *RevokeReport, rt *revokeTarget, alog *audit.Log) error {
+	users := rep.Users
+	res, err := o.seams.sessions.Invalidate(ctx, apimode.Options{Product: rt.prod, BaseURLs: rt.urls, Auth: rt.auth, Users: users, Client: rt.client,
 		Concurrency: o.Concurrency, RatePerSec: o.RatePerSec})
 	rep.Ended, rep.NotFound, rep.Failed, rep.NotDone, rep.Requests, rep.P99MS = res.Ended, res.NotFound, res.Failed, res.NotDone, res.Requests, res.P99MS
-	_ = alog.Step(string(prod.ID), "revoke-sessions", outcome(err), map[string]any{"users": users, "ended": res.Ended,
+	_ = alog.Step(string(rt.prod.ID), "revoke-sessions", outcome(err), map[string]any{"users": users, "ended": res.Ended,
 		"not_found": res.NotFound, "failed": len(res.Failed), "requests": res.Requests})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(say, "Ended the sessions of %d user(s) on every node (%d request(s), p99 %.1f ms).\n", res.Ended, res.Requests, res.P99MS)
+	fmt.Fprintf(o.Err, "Ended the sessions of %d user(s) on every node (%d request(s), p99 %.1f ms).\n", res.Ended, res.Requests, res.P99MS)
 	if !o.Quiet {
 		fmt.Fprintf(o.Out, "revoked %s: %d token(s) deleted (backup %s), sessions ended for %d user(s)\n",
-			termsafe.Field(strings.Join(users, ", ")), pres.Deleted, path, res.Ended)
+			termsafe.Field(strings.Join(users, ", ")), rep.Deleted, rep.Backup, res.Ended)
 	}
 	if len(res.NotFound) > 0 {
 		return reauth.Failed("check the spelling: the product knows no such user (the others were revoked)",
-			"%s does not know user(s) %s", prod.Name, strings.Join(res.NotFound, ", "))
+			"%s does not know user(s) %s", rt.prod.Name, strings.Join(res.NotFound, ", "))
 	}
 	return nil
 }
@@ -212,24 +245,4 @@ func RevokeUsers(in []string) ([]string, error) {
 		return nil, reauth.Usage("name the user(s) with --user NAME (repeat for several)", "revoke: no user given")
 	}
 	return out, nil
-}
-
-// revokeCompanion deletes the users' rows of the product's second token table (Crowd's
-// cwd_remember_me_token: a remember-me cookie would start a new SSO session), into their own backup.
-func revokeCompanion(ctx context.Context, st *sqlstore.Store, product string, users []string, path, version string, rcpts []backup.Recipient,
-	alog *audit.Log, say io.Writer) error {
-	c, ok, err := st.Companion(ctx)
-	if err != nil || !ok {
-		return err
-	}
-	table := c.Table().Name
-	cpath := strings.TrimSuffix(path, ".jsonl.gz") + "-" + table + ".jsonl.gz"
-	res, err := c.Purge(ctx, sqlstore.PurgeOptions{Users: users, BackupPath: cpath, ReauthVersion: version, BackupRecipients: rcpts})
-	_ = alog.Step(product, "revoke-purge-"+table, outcome(err), map[string]any{"users": users, "deleted": res.Deleted, "backup": cpath, "sha256": res.SHA256,
-		"encrypted": len(rcpts) > 0})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(say, "Deleted %d row(s) of %s; backup %s\n", res.Deleted, table, cpath)
-	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/apimode"
 	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/health"
 	"github.com/reauth/reauth/inventory"
@@ -16,7 +17,7 @@ import (
 
 // The orchestration's seams: what runbook needs from a product's token table, from the restart
 // of its nodes and from a node's answer to a cookie. The real ones are *sqlstore.Store, the
-// rollout package and verify.Replayer; mock/ has function-field fakes of each, with which the
+// rollout package, apimode and verify.Replayer; mock/ has function-field fakes of each, with which the
 // orchestration's own logic (lock before plan, confirmation, resume, stop, what the report
 // claims) is tested in milliseconds. They are declared here, where they are used: their
 // vocabulary (purge options with backup recipients, rollout plans, replay outcomes) belongs to
@@ -61,14 +62,22 @@ type NodeProber interface {
 	Replay(ctx context.Context, node, baseURL string, c *http.Cookie) verify.Outcome
 }
 
+// SessionAPI is a product's REST endpoint that ends a user's sessions on a node, without a
+// restart: apimode.Detect and apimode.Invalidate.
+type SessionAPI interface {
+	Detect(ctx context.Context, client *http.Client, p atlassian.Product, baseURL string, auth apimode.Auth) (apimode.Support, error)
+	Invalidate(ctx context.Context, o apimode.Options) (apimode.Result, error)
+}
+
 // seams are the real implementations unless a test replaced them.
 type seams struct {
 	// open opens a product's token table (OpenStoreTimeout).
 	open func(ctx context.Context, inv *inventory.Inventory, ip *inventory.Product, prod atlassian.Product, o *Options) (TokenStore, reauth.Database, error)
-	// companion opens the product's second token table (Crowd's remember-me table) beside the
-	// first, on its connection; ok false: none.
-	companion func(ctx context.Context, t TokenStore) (c TokenStore, ok bool, err error)
-	rollout   Rollout
+	// further opens one of the product's further token tables (atlassian.Product.FurtherTables:
+	// Crowd's remember-me table) beside the first, on its connection; ok false: not there.
+	further  func(ctx context.Context, t TokenStore, table atlassian.TokenTable) (c TokenStore, ok bool, err error)
+	rollout  Rollout
+	sessions SessionAPI
 	// prober makes the node prober of a product (client: the run's, for status probes).
 	prober func(prod atlassian.Product, client *http.Client) NodeProber
 }
@@ -83,13 +92,13 @@ func (s *seams) defaults() {
 			return sqlTable{st}, db, nil
 		}
 	}
-	if s.companion == nil {
-		s.companion = func(ctx context.Context, t TokenStore) (TokenStore, bool, error) {
+	if s.further == nil {
+		s.further = func(ctx context.Context, t TokenStore, table atlassian.TokenTable) (TokenStore, bool, error) {
 			st, ok := t.(sqlTable)
 			if !ok {
-				return nil, false, nil // a fake table has no companion
+				return nil, false, nil // a fake table has none
 			}
-			c, ok, err := st.Store.Companion(ctx)
+			c, ok, err := st.Store.Beside(ctx, table)
 			if !ok || err != nil {
 				return nil, ok, err
 			}
@@ -98,6 +107,9 @@ func (s *seams) defaults() {
 	}
 	if s.rollout == nil {
 		s.rollout = realRollout{}
+	}
+	if s.sessions == nil {
+		s.sessions = realSessionAPI{}
 	}
 	if s.prober == nil {
 		s.prober = func(prod atlassian.Product, client *http.Client) NodeProber {
@@ -130,4 +142,14 @@ func (realRollout) Preflight(ctx context.Context, p rollout.Plan, o rollout.Opti
 
 func (realRollout) Run(ctx context.Context, p rollout.Plan, o rollout.Options) (rollout.Result, error) {
 	return rollout.Run(ctx, p, o)
+}
+
+type realSessionAPI struct{}
+
+func (realSessionAPI) Detect(ctx context.Context, client *http.Client, p atlassian.Product, baseURL string, auth apimode.Auth) (apimode.Support, error) {
+	return apimode.Detect(ctx, client, p, baseURL, auth)
+}
+
+func (realSessionAPI) Invalidate(ctx context.Context, o apimode.Options) (apimode.Result, error) {
+	return apimode.Invalidate(ctx, o)
 }

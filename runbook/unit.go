@@ -183,7 +183,7 @@ func (u *unit) prepare(ctx context.Context) error {
 	}
 	u.report.Database = db.String()
 	u.report.Table = st.Table().Name
-	if err := u.openCompanion(ctx); err != nil {
+	if err := u.openFurtherTables(ctx); err != nil {
 		return err
 	}
 	if ip.Canary != nil && !o.verifyOnly { // verify replays cookies; it logs nobody in
@@ -297,14 +297,16 @@ func (u *unit) plan(ctx context.Context) error {
 		u.report.Status = StatusSkipped
 		return nil
 	}
-	po := sqlstore.PurgeOptions{CutoffID: u.journal.CutoffID, ExcludeUsers: u.inv.ExcludeUsers}
-	p, err := u.store.Plan(ctx, po)
-	if err != nil {
-		return fmt.Errorf("%s: plan the purge: %w", u.name, err)
+	var p sqlstore.PurgePlan // a table empty at its cut-off: nothing to plan
+	if po, ok := u.cutoff(&u.journal.TableState).options(sqlstore.PurgeOptions{ExcludeUsers: u.inv.ExcludeUsers}); ok {
+		var err error
+		if p, err = u.store.Plan(ctx, po); err != nil {
+			return fmt.Errorf("%s: plan the purge: %w", u.name, err)
+		}
 	}
 	u.purge = p
 	u.report.CutoffID, u.report.ToDelete = p.CutoffID, p.ToDelete
-	if err := u.planCompanion(ctx, u.journal.CompanionCutoffID); err != nil {
+	if err := u.planFurther(ctx, false); err != nil {
 		return err
 	}
 	return u.ending().count(ctx, u)

@@ -77,7 +77,7 @@ func (u *unit) verifyStep(ctx context.Context, countTokens bool) {
 	v.Problems = nil
 	u.countTokens(ctx, countTokens)
 	if countTokens && v.TokensChecked {
-		u.verifyCompanion(ctx)
+		u.verifyFurther(ctx)
 	}
 	if u.o.verifyOnly || !u.hasRowCookies() {
 		u.proofFromBackups(ctx)

@@ -99,7 +99,12 @@ type Store struct {
 // every batch. ok is false (and no error) when the product has none or the database lacks it
 // (Crowd before 3.4 had no remember-me); a table lacking a required column is refused.
 func (s *Store) Companion(ctx context.Context) (c *Store, ok bool, err error) {
-	t := s.product.Companion
+	return s.Beside(ctx, s.product.Companion)
+}
+
+// Beside opens the further token table t of the product (one of its FurtherTables) as Companion
+// does: same schema, connection and run lock; ok false when t has no name or the database lacks it.
+func (s *Store) Beside(ctx context.Context, t atlassian.TokenTable) (c *Store, ok bool, err error) {
 	if t.Name == "" {
 		return nil, false, nil
 	}

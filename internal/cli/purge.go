@@ -9,7 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reauth/reauth"
+	"github.com/reauth/reauth/atlassian"
 	"github.com/reauth/reauth/internal/termsafe"
+	"github.com/reauth/reauth/runbook"
 	"github.com/reauth/reauth/sqlstore"
 )
 
@@ -184,33 +186,12 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 		return err
 	}
 	defer st.Close()
-	// Preflight, for a dry run too: what would make the real run fail is said before any change
-	// and before anyone confirms.
-	if err := st.CheckDeleteRights(ctx); err != nil {
-		return err
-	}
-	if err := place.check(); err != nil {
-		return err
-	}
-	if !o.dryRun {
-		// Lock before planning: the plan confirmed is then the plan run, and another run holding
-		// the lock is reported before anyone types a confirmation.
-		release, err := st.Lock(ctx, "purge")
-		if err != nil {
-			return err
-		}
-		defer release()
-	}
-	if o.json && o.yes && !o.dryRun {
-		// Nobody reads the per-user list or the counts before the purge (--json reports what was
-		// deleted and kept): skip the GROUP BY and the two COUNTs, each a pass over the table.
-		po.PlanTop, po.SkipCounts = -1, true
-	}
-	plan, err := st.Plan(ctx, po)
-	if err != nil {
-		return err
-	}
-	if o.dryRun {
+	po.BackupRecipients = place.recipients
+	pp := &progressPrinter{streams: streams}
+	po.Progress = func(pr sqlstore.PurgeProgress) { pp.update(pr.Deleted, pr.ToDelete, pr.Batches, pr.Elapsed) }
+	plan, res, outcome, err := runbook.PurgeTable(ctx, o.tablePurge(ctx, streams, st, p, db, place, po))
+	switch {
+	case outcome == runbook.PurgeDryRun && err == nil:
 		if o.json {
 			return writeJSON(streams.Out, dryRunJSON{DryRun: true, Product: string(p.ID), Table: st.Table().Name, Schema: st.Table().Schema,
 				Qualified: st.Table().Qualified, PurgePlan: plan})
@@ -219,42 +200,15 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 		place.printWarning(streams.Out)
 		fmt.Fprintln(streams.Out, "dry run: nothing was changed")
 		return nil
-	}
-	if plan.CutoffID == 0 {
-		// An empty table: no token was issued before this run. (A cut-off of 0 would mean "the
-		// highest id when the purge starts" to Purge, which would take tokens issued since.) A
-		// negative cut-off is a table whose every id is below 0: those rows are tokens too.
+	case outcome == runbook.PurgeDryRun:
+		return err
+	case outcome == runbook.PurgeEmpty:
 		if o.json {
 			return writeJSON(streams.Out, purgeJSON{})
 		}
 		fmt.Fprintf(streams.Out, "nothing to delete: %s holds no tokens; no backup was written\n", st.Table().Qualified)
 		return nil
 	}
-	if !o.json {
-		printPurgePlan(streams, st, plan, db, o.batchSize, o.rest)
-		place.printWarning(streams.Out)
-	}
-	what := fmt.Sprintf("delete %d %s remember-me tokens (ids up to %d) from %s, after backing them up", plan.ToDelete, p.Name, plan.CutoffID, st.Table().Qualified)
-	if err := confirmTyped(streams, o.yes, string(p.ID), what); err != nil {
-		return err
-	}
-	// The cut-off is the plan's: what was confirmed is what is deleted.
-	po.CutoffID, po.ToDelete = plan.CutoffID, plan.ToDelete
-	if po.BackupPath, err = place.path(string(p.ID), streams.now()); err != nil {
-		return err
-	}
-	po.BackupRecipients = place.recipients
-	if abs, err := filepath.Abs(po.BackupPath); err == nil {
-		po.BackupPath = abs
-	}
-	pp := &progressPrinter{streams: streams}
-	po.Progress = func(pr sqlstore.PurgeProgress) { pp.update(pr.Deleted, pr.ToDelete, pr.Batches, pr.Elapsed) }
-	abort, stop, release := streams.stages(ctx, func() {
-		fmt.Fprintln(streams.Err, "interrupt: stopping after the batches in flight (the backup stays complete); press Ctrl-C again to abandon them (they roll back)")
-	})
-	defer release()
-	po.Stop = stop
-	res, err := st.Purge(abort, po)
 	pp.done()
 	out := purgeJSON{Deleted: res.Deleted, Kept: res.Kept, Backup: res.Backup, SHA256: res.SHA256, Batches: res.Batches,
 		MaxBatchMS: res.MaxBatchMS, CutoffID: res.CutoffID, BackupEncrypted: len(place.recipients) > 0, Warnings: place.warnings()}
@@ -280,6 +234,35 @@ func runPurge(ctx context.Context, streams IO, o purgeOptions) error {
 	fmt.Fprintf(streams.Out, "undo    reauth restore %s %s%s\n", o.target.again(), place.identityHint(), res.Backup)
 	fmt.Fprintln(streams.Out, "next    restart every node (sessions live in memory), e.g. reauth restart --config FILE")
 	return nil
+}
+
+// tablePurge is the purge verb's part of runbook.PurgeTable: its words (the plan, the
+// confirmation, the interrupt notice) and its backup's place.
+func (o purgeOptions) tablePurge(ctx context.Context, streams IO, st *sqlstore.Store, p atlassian.Product, db reauth.Database,
+	place *backupPlace, po sqlstore.PurgeOptions) runbook.TablePurge {
+	return runbook.TablePurge{
+		Store: st, Options: po, DryRun: o.dryRun, Unread: o.json && o.yes, Preflight: place.check,
+		Confirm: func(plan sqlstore.PurgePlan) error {
+			if !o.json {
+				printPurgePlan(streams, st, plan, db, o.batchSize, o.rest)
+				place.printWarning(streams.Out)
+			}
+			what := fmt.Sprintf("delete %d %s remember-me tokens (ids up to %d) from %s, after backing them up", plan.ToDelete, p.Name, plan.CutoffID, st.Table().Qualified)
+			return confirmTyped(streams, o.yes, string(p.ID), what)
+		},
+		BackupPath: func() (string, error) {
+			path, err := place.path(string(p.ID), streams.now())
+			if abs, aerr := filepath.Abs(path); err == nil && aerr == nil {
+				path = abs
+			}
+			return path, err
+		},
+		Start: func() (context.Context, reauth.Stop, func()) {
+			return streams.stages(ctx, func() {
+				fmt.Fprintln(streams.Err, "interrupt: stopping after the batches in flight (the backup stays complete); press Ctrl-C again to abandon them (they roll back)")
+			})
+		},
+	}
 }
 
 // purgeFailureHint is the hint of a purge error that has none: it must not say "nothing was
