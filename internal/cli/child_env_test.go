@@ -12,22 +12,28 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/reauth/reauth/internal/sandbox"
+	"github.com/reauth/reauth/internal/sandbox/sandboxtest"
 	"github.com/reauth/reauth/internal/testenv"
 )
 
-// Drain hooks, exec restart commands and Kubernetes exec credential plugins are real child
+// Drain hooks, exec restart commands, Kubernetes exec credential plugins and the idp hook are real child
 // processes of the real binary: each dumps its environment. None may see a variable reauth read a
 // secret from (REAUTH_DB_PASSWORD, the images' ATL_JDBC_PASSWORD, the inventory's *_env), while
 // the rest of the environment (and the hooks' REAUTH_NODE / REAUTH_NODE_URL, the plugin's
-// kubeconfig env) are there. reauth has no other kind of child process.
+// kubeconfig env, the idp hook's REAUTH_IDP_*) are there. reauth has no other kind of child process.
 func TestChildrenDoNotInheritSecrets(t *testing.T) {
-	c, cfg := restartSandbox(t, 1)
+	// SSO on, so that run's idp hook (a child too) runs.
+	c := sandboxtest.Up(t, sandbox.Options{Nodes: 1, Users: 1, StartupDelay: 500 * time.Millisecond, SSOIssuer: "https://127.0.0.1:1/realms/corp"})
 	dumps := t.TempDir()
-	b, err := os.ReadFile(cfg)
+	orig, err := os.ReadFile(c.InventoryPath())
 	if err != nil {
 		t.Fatal(err)
 	}
+	b := append([]byte("defaults: {stable_window: 200ms, poll_interval: 200ms, start_timeout: 5s}\n"), orig...)
+	cfg := c.InventoryPath()
 	token, err := os.ReadFile(filepath.Join(filepath.Dir(c.InventoryPath()), "admin-token"))
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +79,18 @@ func TestChildrenDoNotInheritSecrets(t *testing.T) {
 	if err := kubeCmd.Run(); err != nil {
 		t.Fatalf("restart --dry-run on kubernetes: %v\n%s", err, out.String())
 	}
-	for _, name := range []string{"before.env", "restart.env", "after.env", "plugin.env"} {
+	// run: the idp hook, with the drain hooks' environment plus what it needs of the IdP.
+	idpInv := strings.Replace(inv, "    admin:", "    idp: {command: 'env > "+dumps+"/idp.env'}\n    admin:", 1)
+	idpCfg := filepath.Join(filepath.Dir(cfg), "idp-reauth.yaml")
+	if err := os.WriteFile(idpCfg, []byte(idpInv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runCmd := exec.Command(testenv.Binary(t), "run", "--config", idpCfg, "--yes", "--mode", "restart", "--state-dir", t.TempDir())
+	runCmd.Env = cmd.Env
+	out.Reset()
+	runCmd.Stdout, runCmd.Stderr = &out, &out
+	_ = runCmd.Run() // its verdict is not this test's: the children's environments are
+	for _, name := range []string{"before.env", "restart.env", "after.env", "plugin.env", "idp.env"} {
 		b, err := os.ReadFile(filepath.Join(dumps, name))
 		if err != nil {
 			t.Fatalf("%s: %v (the child did not run?)\n%s", name, err, out.String())
@@ -85,8 +102,11 @@ func TestChildrenDoNotInheritSecrets(t *testing.T) {
 			}
 		}
 		wants := []string{"KEEP_ME_FOR_TEST=visible", "REAUTH_NODE=node1", "REAUTH_NODE_URL=" + c.Nodes()[0].URL, "PATH="}
-		if name == "plugin.env" {
+		switch name {
+		case "plugin.env":
 			wants = []string{"KEEP_ME_FOR_TEST=visible", "FROM_KUBECONFIG=yes", "KUBERNETES_EXEC_INFO=", "PATH="}
+		case "idp.env":
+			wants = []string{"KEEP_ME_FOR_TEST=visible", "REAUTH_PRODUCT=jira", "REAUTH_IDP_ISSUER=https://127.0.0.1:1/realms/corp", "PATH="}
 		}
 		for _, want := range wants {
 			if !strings.Contains(env, want) {
