@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"strings"
+
+	"github.com/reauth/reauth/internal/editdistance"
 )
 
 // Unknown is a user name the product does not know, and the known name closest to it ("" when
@@ -40,33 +42,12 @@ func (s *Store) UnknownUsers(ctx context.Context, names []string) (unknown []Unk
 // typo (at most 2 edits, and fewer than half the name's letters).
 func closest(name string, known []string) string {
 	best, bestD := "", 3
-	n := []rune(strings.ToLower(name))
+	n := strings.ToLower(name)
 	for _, k := range known {
-		d := editDistance(n, []rune(strings.ToLower(k)))
-		if d < bestD && 2*d < len(n) {
+		d := editdistance.Of(n, strings.ToLower(k))
+		if d < bestD && 2*d < len([]rune(n)) {
 			best, bestD = k, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b []rune) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

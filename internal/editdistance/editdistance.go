@@ -1,0 +1,26 @@
+// Package editdistance measures how far apart two names are, for the "did you mean …?" of an
+// error (a misspelt inventory or kubeconfig key, a user name with a typo).
+package editdistance
+
+// Of is the Levenshtein distance of a and b, counted in runes: the fewest insertions, deletions
+// and substitutions that turn one into the other.
+func Of(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
